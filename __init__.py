@@ -1,0 +1,28 @@
+"""mcodec: an ahead-of-time optimizing compiler for M-CODE, a NumPy-flavoured array
+language. `compile_source` / `compile_file` give a `Program` whose attributes are the
+M-CODE entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compiler.diagnostics import CompileError
+from .runtime_shim.program import ArgumentError, Program
+
+__version__ = "0.1.0"
+
+
+def compile_source(text: str, filename: str = "<string>") -> Program:
+    """Compile M-CODE text with the NumPy reference lowering."""
+    from .compiler.driver import frontend
+    from .compiler.reference import reference_program
+
+    return reference_program(frontend(text, filename))
+
+
+def compile_file(path: str | Path) -> Program:
+    p = Path(path)
+    return compile_source(p.read_text(), str(p))
+
+
+__all__ = ["compile_source", "compile_file", "CompileError", "ArgumentError", "Program", "__version__"]

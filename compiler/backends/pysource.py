@@ -1,0 +1,403 @@
+"""IR -> readable Python source over NumPy: the reference lowering that gives M-CODE
+its meaning. Back ends that generate Python (Numba) reuse this emitter and override
+the ops they lower differently."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.semantics import ELEMENTWISE_BINARY, ELEMENTWISE_UNARY, REDUCTIONS, np_dtype_expr
+from mcodec.compiler.types import ArrayType, ScalarType
+
+PRELUDE = "import numpy as np\n"
+
+
+class PythonEmitter:
+    """Emits one Python function per IR function (or per block, see emit_region_function)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[Value, str] = {}
+        self.counter = 0
+        self.depth = 1
+        self.yield_targets: list[list[str]] = []
+        self.loop_targets: list[list[str]] = []
+
+    # ---- naming -------------------------------------------------------------------
+    def name(self, v: Value) -> str:
+        n = self.names.get(v)
+        if n is None:
+            hint = re.sub(r"\W", "_", v.hint) if v.hint else "v"
+            if hint[0].isdigit():
+                hint = "v" + hint
+            n = f"{hint}_{self.counter}"
+            self.counter += 1
+            self.names[v] = n
+        return n
+
+    def alias(self, v: Value, name: str) -> None:
+        self.names[v] = name
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    # ---- functions ----------------------------------------------------------------
+    def function(self, fn: Function, py_name: str | None = None) -> str:
+        self.lines = []
+        params = [self.name(a) for a in fn.args]
+        self.lines.append(f"def {py_name or 'mc_' + fn.name}({', '.join(params)}):")
+        self.depth = 1
+        self.fn = fn
+        self.region(fn.body)
+        return "\n".join(self.lines) + "\n"
+
+    def region(self, region: Region) -> None:
+        start = len(self.lines)
+        for op in region.ops:
+            self.op(op)
+        if len(self.lines) == start:
+            self.line("pass")
+
+    def op(self, op: Op) -> None:
+        method = getattr(self, "op_" + op.name[3:], None)
+        if method is not None:
+            method(op)
+            return
+        expr = self.expr(op)
+        self.line(f"{self.name(op.result)} = {expr}")
+
+    # ---- expressions of single-result ops ----------------------------------------------
+    def expr(self, op: Op) -> str:
+        a = [self.name(v) for v in op.operands]
+        n = op.name
+        if n in ELEMENTWISE_BINARY:
+            return self.scalar_fix(op, ELEMENTWISE_BINARY[n].format(*a))
+        if n in ELEMENTWISE_UNARY:
+            return ELEMENTWISE_UNARY[n].format(*a)
+        short = n[3:]
+        if short in REDUCTIONS:
+            axis = op.attrs.get("axis")
+            ax = "None" if axis is None else repr(tuple(axis))
+            return f"np.{short}({a[0]}, axis={ax}, keepdims={op.attrs.get('keepdims', False)})"
+        raise NotImplementedError(f"no Python lowering for {n}")
+
+    def scalar_fix(self, op: Op, text: str) -> str:
+        return text
+
+    def const_text(self, value: Any, t: ScalarType) -> str:
+        if t.weak:
+            return repr(value)
+        if t.dtype == "bool":
+            return "np.True_" if value else "np.False_"
+        return f"{np_dtype_expr(t.dtype)}({value!r})"
+
+    def op_const(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = {self.const_text(op.attrs['value'], op.result.type)}")
+
+    def op_cast(self, op: Op) -> None:
+        x, r = self.name(op.operands[0]), self.name(op.result)
+        dt = np_dtype_expr(op.attrs["dtype"])
+        if isinstance(op.result.type, ArrayType):
+            self.line(f"{r} = {x}.astype({dt})")
+        else:
+            self.line(f"{r} = {dt}({x})")
+
+    def op_not(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.bool_(not {self.name(op.operands[0])})")
+
+    def op_and(self, op: Op) -> None:
+        a, b = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.bool_({a} and {b})")
+
+    def op_where(self, op: Op) -> None:
+        c, x, y = (self.name(v) for v in op.operands)
+        tail = "" if op.result.is_array else "[()]"
+        self.line(f"{self.name(op.result)} = np.where({c}, {x}, {y}){tail}")
+
+    def op_clip(self, op: Op) -> None:
+        a, lo, hi = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.clip({a}, {lo}, {hi})")
+
+    def op_matmul(self, op: Op) -> None:
+        a, b = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = {a} @ {b}")
+
+    def op_outer(self, op: Op) -> None:
+        a, b = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.outer({a}, {b})")
+
+    def _shape_text(self, vals: list[Value]) -> str:
+        return "(" + "".join(self.name(v) + ", " for v in vals) + ")"
+
+    def _make(self, op: Op, fn: str) -> None:
+        nd = op.attrs["ndim"]
+        shape = self._shape_text(op.operands[:nd])
+        extra = "".join(f", {self.name(v)}" for v in op.operands[nd:])
+        self.line(f"{self.name(op.result)} = np.{fn}({shape}{extra}, dtype={np_dtype_expr(op.attrs['dtype'])})")
+
+    def op_zeros(self, op: Op) -> None:
+        self._make(op, "zeros")
+
+    def op_ones(self, op: Op) -> None:
+        self._make(op, "ones")
+
+    def op_empty(self, op: Op) -> None:
+        self._make(op, "empty")
+
+    def op_full(self, op: Op) -> None:
+        self._make(op, "full")
+
+    def _make_like(self, op: Op, fn: str) -> None:
+        args = ", ".join(self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.{fn}({args}, dtype={np_dtype_expr(op.attrs['dtype'])})")
+
+    def op_zeros_like(self, op: Op) -> None:
+        self._make_like(op, "zeros_like")
+
+    def op_ones_like(self, op: Op) -> None:
+        self._make_like(op, "ones_like")
+
+    def op_empty_like(self, op: Op) -> None:
+        self._make_like(op, "empty_like")
+
+    def op_full_like(self, op: Op) -> None:
+        self._make_like(op, "full_like")
+
+    def op_eye(self, op: Op) -> None:
+        args = ", ".join(self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.eye({args}, k={op.attrs['k']}, dtype={np_dtype_expr(op.attrs['dtype'])})")
+
+    def op_arange(self, op: Op) -> None:
+        args = ", ".join(self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.arange({args}, dtype={np_dtype_expr(op.attrs['dtype'])})")
+
+    def op_linspace(self, op: Op) -> None:
+        s, e, n = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.linspace({s}, {e}, int({n}), endpoint={op.attrs['endpoint']}, "
+                  f"dtype={np_dtype_expr(op.attrs['dtype'])})")
+
+    def op_random(self, op: Op) -> None:
+        nd = op.attrs["ndim"]
+        self.line(f"{self.name(op.result)} = np.random.default_rng(int({self.name(op.operands[nd])}))"
+                  f".random({self._shape_text(op.operands[:nd])})")
+
+    def op_randn(self, op: Op) -> None:
+        nd = op.attrs["ndim"]
+        self.line(f"{self.name(op.result)} = np.random.default_rng(int({self.name(op.operands[nd])}))"
+                  f".standard_normal({self._shape_text(op.operands[:nd])})")
+
+    def op_transpose(self, op: Op) -> None:
+        axes = op.attrs.get("axes")
+        x = self.name(op.operands[0])
+        self.line(f"{self.name(op.result)} = " + (f"{x}.T" if axes is None else f"np.transpose({x}, {tuple(axes)!r})"))
+
+    def op_reshape(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.reshape({self.name(op.operands[0])}, {self._shape_text(op.operands[1:])})")
+
+    def op_flip(self, op: Op) -> None:
+        axis = op.attrs.get("axis")
+        self.line(f"{self.name(op.result)} = np.flip({self.name(op.operands[0])}, axis={None if axis is None else tuple(axis)!r})")
+
+    def op_triu(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.triu({self.name(op.operands[0])}, {op.attrs['k']})")
+
+    def op_tril(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.tril({self.name(op.operands[0])}, {op.attrs['k']})")
+
+    def op_concatenate(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.concatenate({self._shape_text(op.operands)}, axis={op.attrs['axis']})")
+
+    def op_vstack(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.vstack({self._shape_text(op.operands)})")
+
+    def op_stack(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.stack({self._shape_text(op.operands)}, axis={op.attrs['axis']})")
+
+    def op_diag(self, op: Op) -> None:
+        x = self.name(op.operands[0])
+        copy = ".copy()" if op.operands[0].type.rank == 2 else ""  # 2-D input gives a read-only view
+        self.line(f"{self.name(op.result)} = np.diag({x}, {op.attrs['k']}){copy}")
+
+    def op_trace(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.trace({self.name(op.operands[0])})")
+
+    def op_copy(self, op: Op) -> None:
+        x = self.name(op.operands[0])
+        self.line(f"{self.name(op.result)} = {x}.copy()" if op.result.is_array else f"{self.name(op.result)} = {x}")
+
+    def op_dim(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.int64({self.name(op.operands[0])}.shape[{op.attrs['axis']}])")
+
+    def op_size(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.int64({self.name(op.operands[0])}.size)")
+
+    # ---- indexing -----------------------------------------------------------------------
+    def index_text(self, op: Op) -> str:
+        def part(x: Any) -> str:
+            if x is None:
+                return ""
+            return self.name(op.operands[x[1]]) if isinstance(x, tuple) else repr(x)
+
+        items = []
+        for it in op.attrs["index"]:
+            if it[0] in ("int", "array"):
+                items.append(part(it[1]))
+            elif it[0] == "newaxis":
+                items.append("None")
+            else:
+                lo, hi, st = it[1:]
+                items.append(f"{part(lo)}:{part(hi)}" + (f":{part(st)}" if st is not None else ""))
+        if not items:
+            return "..."
+        return ", ".join(items) + ("," if len(items) == 1 and op.attrs["index"][0][0] == "array" else "")
+
+    def op_getitem(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = {self.name(op.operands[0])}[{self.index_text(op)}]")
+
+    def op_setitem(self, op: Op) -> None:
+        base, val, res = self.name(op.operands[0]), self.name(op.operands[-1]), self.name(op.result)
+        if op.attrs.get("inplace"):
+            self.line(f"{base}[{self.index_text(op)}] = {val}")
+            if res != base:
+                self.line(f"{res} = {base}")
+        else:
+            self.line(f"{res} = {base}.copy()")
+            self.line(f"{res}[{self.index_text(op)}] = {val}")
+
+    # ---- calls and returns ------------------------------------------------------------------
+    def callee_name(self, op: Op) -> str:
+        return "mc_" + op.attrs["callee"]
+
+    def op_call(self, op: Op) -> None:
+        args = [self.name(v) for v in op.operands]
+        inout = op.attrs.get("inout_args", [])
+        inplace = op.attrs.get("inplace_args", [False] * len(inout))
+        n = op.attrs["n_results"]
+        passed = list(args)
+        for i, ok in zip(inout, inplace):
+            if not ok:
+                tmp = f"arg_{self.counter}"
+                self.counter += 1
+                self.line(f"{tmp} = {args[i]}.copy()")
+                passed[i] = tmp
+        call = f"{self.callee_name(op)}({', '.join(passed)})"
+        results = [self.name(r) for r in op.results[:n]]
+        if results:
+            self.line(f"{', '.join(results)}{',' if len(results) == 1 and n > 1 else ''} = {call}"
+                      if n == 1 else f"{', '.join(results)} = {call}")
+        else:
+            self.line(call)
+        for r, i in zip(op.results[n:], inout):
+            self.line(f"{self.name(r)} = {passed[i]}")
+
+    def op_return(self, op: Op) -> None:
+        n = op.attrs["n_results"]
+        vals = [self.name(v) for v in op.operands[:n]]
+        for i in op.attrs.get("copy_results", []):
+            vals[i] = f"{vals[i]}.copy()"
+        fn = self.fn
+        inout_params = [a for a, p in zip(fn.args, fn.params) if p.inout]
+        for param, final in zip(inout_params, op.operands[n:]):
+            p, f = self.name(param), self.name(final)
+            if p != f:
+                self.line(f"if {f} is not {p}:")
+                self.line(f"    {p}[...] = {f}")
+        if n == 0:
+            self.line("return None")
+        elif n == 1 and not fn.result_is_tuple:
+            self.line(f"return {vals[0]}")
+        else:
+            self.line(f"return ({', '.join(vals)},)")
+
+    # ---- structured control flow ---------------------------------------------------------------
+    def _assign(self, targets: list[str], values: list[Value]) -> None:
+        pairs = [(t, self.name(v)) for t, v in zip(targets, values) if t != self.name(v)]
+        if pairs:
+            self.line(", ".join(t for t, _ in pairs) + " = " + ", ".join(s for _, s in pairs))
+
+    def op_yield(self, op: Op) -> None:
+        self._assign(self.yield_targets[-1], op.operands)
+
+    def op_condition(self, op: Op) -> None:
+        self.line(f"if not {self.name(op.operands[0])}:")
+        self.line("    break")
+
+    def op_break(self, op: Op) -> None:
+        self._assign(self.loop_targets[-1], op.operands)
+        self.line("break")
+
+    def op_continue(self, op: Op) -> None:
+        self._assign(self.loop_targets[-1], op.operands)
+        self.line("continue")
+
+    def _push(self, targets: list[str], loop: bool) -> None:
+        self.yield_targets.append(targets)
+        if loop:
+            self.loop_targets.append(targets)
+
+    def _pop(self, loop: bool) -> None:
+        self.yield_targets.pop()
+        if loop:
+            self.loop_targets.pop()
+
+    def op_for(self, op: Op) -> None:
+        body = op.regions[0]
+        lb, ub, st = (self.name(v) for v in op.operands[:3])
+        carried = body.args[1:]
+        targets = [self.name(a) for a in carried]
+        self._assign(targets, op.operands[3:])
+        iv = self.name(body.args[0])
+        self.line(f"for {iv} in {self.range_text(lb, ub, st)}:")
+        self._push(targets, loop=True)
+        self.depth += 1
+        self.region(body)
+        self.depth -= 1
+        self._pop(loop=True)
+        for r, t in zip(op.results, targets):
+            self.alias(r, t)
+
+    def range_text(self, lb: str, ub: str, st: str) -> str:
+        return f"np.arange({lb}, {ub}, {st}, dtype=np.int64)"
+
+    def op_while(self, op: Op) -> None:
+        cond_r, body_r = op.regions
+        targets = [self.name(a) for a in cond_r.args]
+        for a, t in zip(body_r.args, targets):
+            self.alias(a, t)
+        self._assign(targets, op.operands)
+        self.line("while True:")
+        self._push(targets, loop=True)
+        self.depth += 1
+        self.region(cond_r)
+        self.region(body_r)
+        self.depth -= 1
+        self._pop(loop=True)
+        for r, t in zip(op.results, targets):
+            self.alias(r, t)
+
+    def op_if(self, op: Op) -> None:
+        targets = [self.name(r) for r in op.results]
+        self.line(f"if {self.name(op.operands[0])}:")
+        self._push(targets, loop=False)
+        for i, r in enumerate(op.regions):
+            if i:
+                self.line("else:")
+            self.depth += 1
+            self.region(r)
+            self.depth -= 1
+        self._pop(loop=False)
+
+    def op_block(self, op: Op) -> None:
+        self.line(f"# block {op.attrs.get('id')} ({op.attrs.get('kind')}) sid={op.attrs.get('sid')}")
+        self._push([self.name(r) for r in op.results], loop=False)
+        self.region(op.regions[0])
+        self._pop(loop=False)
+
+
+def module_source(module: Module, emitter_cls: type[PythonEmitter] = PythonEmitter) -> str:
+    parts = [f"# generated by mcodec from {module.filename}\n", PRELUDE]
+    for fn in module.functions.values():
+        parts.append("\n" + emitter_cls().function(fn))
+    return "".join(parts)

@@ -1,0 +1,364 @@
+"""Typing rules for built-in calls, one per kind in the builtins table. Each rule checks
+its arguments and emits one IR op named `mc.<builtin>`; static arguments (axes, dtypes,
+keepdims, k) become attributes, dynamic ones operands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import ast as A
+from .builtins import Builtin
+from .typerules import ShapeError, broadcast, make_type, matmul_shape, normalize_axes, reduce_shape, shape_of
+from .ir import Value
+from .types import ArrayType, Dim, DimT, DTypeRef, ScalarType, ValueType, is_complex, probe_dtype
+
+if TYPE_CHECKING:
+    from .irgen import FunctionBuilder
+
+Args = dict[str, tuple[A.Expr | None, Any]]
+
+
+def _value(fb: FunctionBuilder, args: Args, name: str) -> Value:
+    expr, default = args[name]
+    if expr is None:
+        t = ScalarType("f64" if isinstance(default, float) else "i64", weak=True)
+        return fb.const(default, t, fb.fndef.span)
+    return fb.value_expr(expr)
+
+
+def _array(fb: FunctionBuilder, args: Args, name: str, b: Builtin) -> Value:
+    v = _value(fb, args, name)
+    if not isinstance(v.type, ArrayType):
+        raise fb.error(f"{b.name}() needs an array for '{name}', got {v.type}", args[name][0].span)  # type: ignore[union-attr]
+    return v
+
+
+def _static(fb: FunctionBuilder, args: Args, name: str, b: Builtin, kind: str) -> Any:
+    """A compile-time argument: an int, a tuple of ints, a bool or a dtype."""
+    expr, default = args[name]
+    if expr is None:
+        return default
+    if kind == "dtype":
+        v = fb.expr(expr)
+        if not isinstance(v, DTypeRef):
+            raise fb.error(f"{b.name}(): '{name}' must be a dtype such as f64", expr.span)
+        return v.dtype
+    if kind == "bool":
+        if isinstance(expr, A.BoolLit):
+            return expr.value
+        raise fb.error(f"{b.name}(): '{name}' must be true or false", expr.span)
+    items = expr.items if isinstance(expr, A.TupleExpr) and kind == "axes" else [expr]
+    vals = [fb.static_int(i) for i in items]
+    if any(v is None for v in vals):
+        hint = "use maximum(a, b) for an elementwise maximum" if b.kind == "reduce" and name == "axis" else ""
+        raise fb.error(f"{b.name}(): '{name}' must be an integer literal" + (" or a tuple of them" if kind == "axes" else ""),
+                       expr.span, hint)
+    return tuple(vals) if isinstance(expr, A.TupleExpr) else vals[0]
+
+
+def _shape(fb: FunctionBuilder, args: Args, name: str, b: Builtin) -> tuple[list[Value], tuple[DimT, ...]]:
+    expr, _ = args[name]
+    v = fb.expr(expr)  # type: ignore[arg-type]
+    items = list(v) if isinstance(v, tuple) else [v]
+    for it in items:
+        if not isinstance(it, Value) or isinstance(it.type, ArrayType) or not (it.type.dtype[0] in "iu"):
+            raise fb.error(f"{b.name}(): shape must be an integer or a tuple of integers", expr.span,  # type: ignore[union-attr]
+                           "e.g. zeros((N, M), dtype=f64)")
+    return items, tuple(fb.static.get(it) for it in items)
+
+
+def _emit(fb: FunctionBuilder, b: Builtin, operands: list[Value], t: ValueType, e: A.Call,
+          **attrs: Any) -> Value:
+    return fb.emit("mc." + b.name, operands, [t], e.span, {k: v for k, v in attrs.items()}).result
+
+
+def _dtype_of(fb: FunctionBuilder, b: Builtin, e: A.Call, fn: Callable[..., Any], *types: ValueType) -> str:
+    d = probe_dtype(fn, *types)
+    if d is None:
+        raise fb.error(f"{b.name}() does not accept {', '.join(str(t) for t in types)}", e.span)
+    return d.dtype if isinstance(d, ScalarType) else d
+
+
+def unary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    x = _value(fb, args, "x")
+    d = probe_dtype(b.numpy, x.type)
+    if d is None:
+        raise fb.error(f"{b.name}() does not accept {x.type}", e.span)
+    t = d if isinstance(d, ScalarType) and not isinstance(x.type, ArrayType) else make_type(
+        d.dtype if isinstance(d, ScalarType) else d, shape_of(x.type))
+    if isinstance(t, ScalarType) and t.weak:
+        t = ScalarType(t.dtype)
+    return _emit(fb, b, [x], t, e)
+
+
+def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT, ...]:
+    try:
+        return broadcast(*types)
+    except ShapeError as err:
+        raise fb.error(err.args[0], e.span, err.hint) from None
+
+
+def binary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    x, y = _value(fb, args, "x1"), _value(fb, args, "x2")
+    d = _dtype_of(fb, b, e, b.numpy, x.type, y.type)
+    return _emit(fb, b, [x, y], make_type(d, _broadcast(fb, e, x.type, y.type)), e)
+
+
+def where(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    c, x, y = (_value(fb, args, n) for n in ("condition", "x", "y"))
+    d = _dtype_of(fb, b, e, lambda c_, x_, y_: np.where(True, x_, y_), c.type, x.type, y.type)
+    return _emit(fb, b, [c, x, y], make_type(d, _broadcast(fb, e, c.type, x.type, y.type)), e)
+
+
+def clip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a, lo, hi = (_value(fb, args, n) for n in ("a", "a_min", "a_max"))
+    d = _dtype_of(fb, b, e, np.clip, a.type, lo.type, hi.type)
+    return _emit(fb, b, [a, lo, hi], make_type(d, _broadcast(fb, e, a.type, lo.type, hi.type)), e)
+
+
+def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _value(fb, args, "a")
+    axis = _static(fb, args, "axis", b, "axes")
+    keepdims = _static(fb, args, "keepdims", b, "bool")
+    if b.name in ("argmax", "argmin") and isinstance(axis, tuple):
+        raise fb.error(f"{b.name}() takes a single axis", e.span)
+    try:
+        axes = normalize_axes(axis, a.type.rank) if isinstance(a.type, ArrayType) else None
+    except ShapeError as err:
+        raise fb.error(err.args[0], args["axis"][0].span if args["axis"][0] else e.span, err.hint) from None
+    if axis is not None and not isinstance(a.type, ArrayType):
+        raise fb.error(f"{b.name}() of a scalar has no axis", e.span)
+    d = _dtype_of(fb, b, e, b.numpy, a.type)
+    shape = reduce_shape(shape_of(a.type), axes, keepdims)
+    return _emit(fb, b, [a], make_type(d, shape), e, axis=list(axes) if axes is not None else None,
+                 keepdims=keepdims)
+
+
+def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    dims, shape = _shape(fb, args, "shape", b)
+    dtype = _static(fb, args, "dtype", b, "dtype")
+    operands = list(dims)
+    if b.name == "full":
+        fill = _value(fb, args, "fill_value")
+        if isinstance(fill.type, ArrayType):
+            raise fb.error("full(): fill_value must be a scalar", e.span)
+        dtype = dtype or (fill.type.dtype if not fill.type.weak else probe_dtype(lambda v: np.full(1, v), fill.type))
+        dtype = dtype.dtype if isinstance(dtype, ScalarType) else dtype
+        operands.append(fill)
+    return _emit(fb, b, operands, ArrayType(dtype, shape), e, dtype=dtype, ndim=len(dims))
+
+
+def make_like(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "a", b)
+    dtype = _static(fb, args, "dtype", b, "dtype") or a.type.dtype
+    operands = [a]
+    if b.name == "full_like":
+        operands.append(_value(fb, args, "fill_value"))
+    return _emit(fb, b, operands, ArrayType(dtype, a.type.shape), e, dtype=dtype)
+
+
+def eye(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    n = fb.int_scalar(args["N"][0], "eye's N")  # type: ignore[arg-type]
+    operands = [n]
+    m_dim = fb.static.get(n)
+    if args["M"][0] is not None:
+        m = fb.int_scalar(args["M"][0], "eye's M")
+        operands.append(m)
+        m_dim = fb.static.get(m)
+    k = _static(fb, args, "k", b, "int")
+    dtype = _static(fb, args, "dtype", b, "dtype")
+    return _emit(fb, b, operands, ArrayType(dtype, (fb.static.get(n), m_dim)), e, k=k, dtype=dtype,
+                 has_m=args["M"][0] is not None)
+
+
+def arange(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    parts = [n for n in ("start", "stop", "step") if args[n][0] is not None]
+    vals = [_value(fb, args, n) for n in parts]
+    for v, n in zip(vals, parts):
+        if isinstance(v.type, ArrayType):
+            raise fb.error(f"arange(): '{n}' must be a scalar", e.span)
+    dtype = _static(fb, args, "dtype", b, "dtype") or _dtype_of(fb, b, e, lambda *xs: np.arange(*xs), *(v.type for v in vals))
+    length: DimT = None
+    statics = [fb.static.get(v) for v in vals]
+    if len(vals) == 1 and statics[0] is not None:
+        length = statics[0]
+    elif len(vals) == 2 and None not in statics:
+        length = statics[1] - statics[0]  # type: ignore[operator]
+    return _emit(fb, b, vals, ArrayType(dtype, (length,)), e, dtype=dtype, nargs=len(vals))
+
+
+def linspace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    start, stop = _value(fb, args, "start"), _value(fb, args, "stop")
+    num_expr, num_default = args["num"]
+    num = fb.int_scalar(num_expr, "linspace's num") if num_expr is not None else fb.const(num_default, ScalarType("i64"), e.span)
+    endpoint = _static(fb, args, "endpoint", b, "bool")
+    dtype = _static(fb, args, "dtype", b, "dtype")
+    return _emit(fb, b, [start, stop, num], ArrayType(dtype, (fb.static.get(num),)), e, endpoint=endpoint, dtype=dtype)
+
+
+def random(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    dims, shape = _shape(fb, args, "shape", b)
+    seed = fb.int_scalar(args["seed"][0], "seed") if args["seed"][0] is not None else fb.const(0, ScalarType("i64"), e.span)
+    return _emit(fb, b, [*dims, seed], ArrayType("f64", shape), e, ndim=len(dims))
+
+
+def matmul(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    x, y = _value(fb, args, "a"), _value(fb, args, "b")
+    if b.name == "dot" and (not isinstance(x.type, ArrayType) or not isinstance(y.type, ArrayType)):
+        return fb.binary("*", x, y, e.span)
+    if b.name == "dot" and (x.type.rank > 2 or y.type.rank > 2):
+        raise fb.error("dot() of arrays of rank above 2 is not supported", e.span, "use matmul (or @)")
+    return fb.binary("@", x, y, e.span)
+
+
+def outer(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    x, y = _value(fb, args, "a"), _value(fb, args, "b")
+    d = _dtype_of(fb, b, e, np.outer, x.type, y.type)
+
+    def flat(t: ValueType) -> DimT:
+        s = shape_of(t)
+        if not s:
+            return Dim(1)
+        return s[0] if len(s) == 1 else None
+
+    return _emit(fb, b, [x, y], ArrayType(d, (flat(x.type), flat(y.type))), e)
+
+
+def transpose(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "a", b)
+    axes = _static(fb, args, "axes", b, "axes")
+    if axes is None:
+        return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, a.type.shape[::-1])], e.span).result
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    if sorted(a_ % a.type.rank for a_ in axes) != list(range(a.type.rank)):
+        raise fb.error(f"transpose(): axes {axes} are not a permutation of {a.type.rank} dims", e.span)
+    axes = tuple(x % a.type.rank for x in axes)
+    return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, tuple(a.type.shape[i] for i in axes))], e.span,
+                   {"axes": list(axes)}).result
+
+
+def reshape(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "a", b)
+    dims, shape = _shape(fb, args, "shape", b)
+    shape = tuple(None if d is not None and d.is_const and d.const == -1 else d for d in shape)
+    return _emit(fb, b, [a, *dims], ArrayType(a.type.dtype, shape), e)
+
+
+def flip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "m", b)
+    axis = _static(fb, args, "axis", b, "axes")
+    try:
+        axes = normalize_axes(axis, a.type.rank)
+    except ShapeError as err:
+        raise fb.error(err.args[0], e.span, err.hint) from None
+    return _emit(fb, b, [a], a.type, e, axis=list(axes) if axes is not None else None)
+
+
+def tri(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "m", b)
+    if a.type.rank < 2:
+        raise fb.error(f"{b.name}() needs an array of rank 2 or more, got {a.type}", e.span)
+    return _emit(fb, b, [a], a.type, e, k=_static(fb, args, "k", b, "int"))
+
+
+def _sequence(fb: FunctionBuilder, args: Args, name: str, b: Builtin, e: A.Call) -> list[Value]:
+    expr, _ = args[name]
+    if not isinstance(expr, A.TupleExpr):
+        raise fb.error(f"{b.name}() takes a tuple of arrays", expr.span if expr else e.span,  # type: ignore[union-attr]
+                       f"e.g. {b.name}((a, b))")
+    vals = [fb.value_expr(x) for x in expr.items]
+    for v, x in zip(vals, expr.items):
+        if not isinstance(v.type, ArrayType):
+            raise fb.error(f"{b.name}() needs arrays, got {v.type}", x.span)
+    return vals
+
+
+def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    vals = _sequence(fb, args, "arrays" if "arrays" in args else "tup", b, e)
+    ranks = {v.type.rank for v in vals}
+    if len(ranks) != 1:
+        raise fb.error(f"{b.name}() needs arrays of equal rank", e.span)
+    rank = ranks.pop()
+    if b.name == "hstack":
+        axis = 0 if rank == 1 else 1
+    elif b.name == "vstack":
+        if rank == 1:
+            shape = (Dim(len(vals)), vals[0].type.shape[0])
+            d = _dtype_of(fb, b, e, lambda *xs: np.vstack(xs), *(v.type for v in vals))
+            return _emit(fb, b, vals, ArrayType(d, shape), e)
+        axis = 0
+    else:
+        axis = _static(fb, args, "axis", b, "int")
+        if not -rank <= axis < rank:
+            raise fb.error(f"axis {axis} out of range for rank {rank}", e.span)
+        axis %= rank
+    total: DimT = Dim(0)
+    for v in vals:
+        d_ = v.type.shape[axis]
+        total = None if d_ is None or total is None else total + d_
+    shape = list(vals[0].type.shape)
+    shape[axis] = total
+    d = _dtype_of(fb, b, e, lambda *xs: np.concatenate(xs), *(v.type for v in vals))
+    return fb.emit("mc.concatenate", vals, [ArrayType(d, tuple(shape))], e.span, {"axis": axis}).result
+
+
+def stack(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    vals = _sequence(fb, args, "arrays", b, e)
+    axis = _static(fb, args, "axis", b, "int")
+    rank = vals[0].type.rank + 1
+    if not -rank <= axis < rank:
+        raise fb.error(f"axis {axis} out of range", e.span)
+    axis %= rank
+    shape = list(vals[0].type.shape)
+    shape.insert(axis, Dim(len(vals)))
+    d = _dtype_of(fb, b, e, lambda *xs: np.stack(xs), *(v.type for v in vals))
+    return _emit(fb, b, vals, ArrayType(d, tuple(shape)), e, axis=axis)
+
+
+def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "v", b)
+    k = _static(fb, args, "k", b, "int")
+    if a.type.rank == 1:
+        n = a.type.shape[0]
+        m = None if n is None else n + abs(k)
+        shape: tuple[DimT, ...] = (m, m)
+    elif a.type.rank == 2:
+        r, c = a.type.shape
+        shape = ((r - abs(k)) if r is not None and r == c else None,)
+    else:
+        raise fb.error("diag() takes a 1-D or 2-D array", e.span)
+    return _emit(fb, b, [a], ArrayType(a.type.dtype, shape), e, k=k)
+
+
+def trace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _array(fb, args, "a", b)
+    if a.type.rank != 2:
+        raise fb.error("trace() takes a 2-D array", e.span)
+    return _emit(fb, b, [a], ScalarType(_dtype_of(fb, b, e, np.trace, ArrayType(a.type.dtype, (None, None)))), e)
+
+
+def copy(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    a = _value(fb, args, "a")
+    return _emit(fb, b, [a], a.type.strong() if isinstance(a.type, ScalarType) else a.type, e)
+
+
+def astype(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    x = _value(fb, args, "x")
+    dtype = _static(fb, args, "dtype", b, "dtype")
+    if dtype is None:
+        raise fb.error("astype() needs a dtype", e.span, "e.g. astype(x, f32)")
+    return fb.cast(x, dtype, e.span)
+
+
+RULES: dict[str, Callable[[FunctionBuilder, Builtin, Args, A.Call], Value]] = {
+    "unary": unary, "binary": binary, "where": where, "clip": clip, "reduce": reduce,
+    "make": make, "make_like": make_like, "eye": eye, "arange": arange, "linspace": linspace,
+    "random": random, "matmul": matmul, "outer": outer, "transpose": transpose,
+    "reshape": reshape, "flip": flip, "tri": tri, "concat": concat, "stack": stack,
+    "diag": diag, "trace": trace, "copy": copy, "astype": astype,
+}
+
+__all__ = ["RULES", "is_complex"]

@@ -1,0 +1,1112 @@
+"""Checks the AST and builds the typed SSA IR in one walk.
+
+Checking and construction share one traversal so that every IR op is created with a
+checked type and a source span; errors are collected per statement (an erroneous
+statement is skipped and its names poisoned), so several are reported at once.
+Variables become SSA values: rebinding makes a new value, loops carry the variables
+their bodies assign, ifs merge the variables their branches assign.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import ast as A
+from .builtins import BUILTINS, REQUIRED, SPECIAL_NAMES, Builtin
+from .diagnostics import DiagnosticSink, Span
+from .ir import Function, Module, Op, Param, Region, Value
+from .typerules import (
+    ShapeError, broadcast, make_type, matmul_shape, merge_dims, normalize_axes, reduce_shape,
+    shape_of, slice_len,
+)
+from .types import (
+    DTYPES, ArrayType, Dim, DimT, DTypeRef, ScalarType, TupleType, ValueType, dim_str,
+    is_complex, is_float, is_int, known_different, np_dtype, probe_dtype,
+)
+
+
+class _Abort(Exception):
+    """Stops checking the current statement after its error was recorded."""
+
+
+# Binary operators: M-CODE spelling -> (IR op name, the NumPy/Python operator that defines it).
+BINARY_OPS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
+    "+": ("mc.add", operator.add), "-": ("mc.sub", operator.sub), "*": ("mc.mul", operator.mul),
+    "/": ("mc.div", operator.truediv), "//": ("mc.floordiv", operator.floordiv),
+    "%": ("mc.mod", operator.mod), "**": ("mc.pow", operator.pow), "@": ("mc.matmul", None),
+    "&": ("mc.bitand", operator.and_), "|": ("mc.bitor", operator.or_), "^": ("mc.bitxor", operator.xor),
+    "<<": ("mc.shl", operator.lshift), ">>": ("mc.shr", operator.rshift),
+    "==": ("mc.eq", operator.eq), "!=": ("mc.ne", operator.ne), "<": ("mc.lt", operator.lt),
+    "<=": ("mc.le", operator.le), ">": ("mc.gt", operator.gt), ">=": ("mc.ge", operator.ge),
+}
+UNARY_OPS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "-": ("mc.neg", operator.neg), "+": ("mc.pos", operator.pos), "~": ("mc.invert", operator.invert),
+}
+
+
+@dataclass
+class Binding:
+    value: Value
+    kind: str  # local | param | inout | dim | loopvar
+
+
+@dataclass
+class LoopCtx:
+    carried: list[str]
+
+
+def _assigned_names(stmts: list[A.Stmt]) -> list[str]:
+    """Names a statement list rebinds or stores into (in first-seen order)."""
+    seen: dict[str, None] = {}
+    for s in stmts:
+        if isinstance(s, (A.Assign, A.AugAssign)):
+            t = s.target
+            seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
+        elif isinstance(s, A.ExprStmt) and isinstance(s.value, A.Call):
+            for a in s.value.args:  # inout arguments of calls may be written
+                if isinstance(a, A.Name):
+                    seen[a.id] = None
+        elif isinstance(s, A.Let) and isinstance(s.value, A.Call):
+            for a in s.value.args:
+                if isinstance(a, A.Name):
+                    seen[a.id] = None
+        elif isinstance(s, A.If):
+            for n in _assigned_names(s.body) + _assigned_names(s.orelse):
+                seen[n] = None
+        elif isinstance(s, (A.For, A.While)):
+            for n in _assigned_names(s.body):
+                seen[n] = None
+        if isinstance(s, (A.Assign, A.AugAssign, A.Return)) or (isinstance(s, A.ExprStmt)):
+            for call in _calls_in(s):
+                for a in call.args:
+                    if isinstance(a, A.Name):
+                        seen[a.id] = None
+    return list(seen)
+
+
+def _calls_in(node: Any) -> list[A.Call]:
+    out: list[A.Call] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, A.Call):
+            out.append(n)
+        if isinstance(n, list):
+            stack.extend(n)
+        elif isinstance(n, (A.Expr, A.Stmt, A.Keyword)):
+            stack.extend(v for k, v in vars(n).items() if k not in ("span", "ty") and isinstance(v, (A.Node, list)))
+    return out
+
+
+class FunctionBuilder:
+    def __init__(self, gen: ModuleBuilder, fndef: A.FnDef, signature: Function) -> None:
+        self.gen = gen
+        self.sink = gen.sink
+        self.fndef = fndef
+        self.fn = signature
+        self.env: dict[str, Binding] = {}
+        self.poisoned: set[str] = set()
+        self.region = signature.body
+        self.static: dict[Value, Dim] = {}
+        self.dim_values: dict[str, Value] = {}
+        self.dim_sources: dict[str, tuple[int, int]] = {}
+        self.loops: list[LoopCtx] = []
+        self.n_dim_ops = 0
+
+    # ---- emission helpers ----------------------------------------------------------
+    def emit(self, name: str, operands: list[Value], types: list[ValueType], span: Span,
+             attrs: dict[str, Any] | None = None, regions: list[Region] | None = None,
+             hints: list[str] | None = None) -> Op:
+        op = Op(name, operands, types, attrs, regions, span, hints)
+        self.region.append(op)
+        return op
+
+    def const(self, value: Any, t: ScalarType, span: Span) -> Value:
+        v = self.emit("mc.const", [], [t], span, {"value": value, "weak": t.weak}).result
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            self.static[v] = Dim(int(value))
+        return v
+
+    def error(self, message: str, span: Span, hint: str = "") -> _Abort:
+        self.sink.error(message, span, hint)
+        return _Abort()
+
+    # ---- function ------------------------------------------------------------------
+    def build(self) -> None:
+        for p, v in zip(self.fndef.params, self.fn.args):
+            self.env[p.name] = Binding(v, "inout" if p.inout else "param")
+        for i, p in enumerate(self.fn.params):
+            if isinstance(p.type, ArrayType):
+                for ax, d in enumerate(p.type.shape):
+                    if d is not None and len(d.terms) == 1 and d.const == 0:
+                        self.dim_sources.setdefault(d.terms[0][0], (i, ax))
+        n_errors = len(self.sink.items)
+        terminated = self.block(self.fndef.body)
+        if not terminated:
+            if len(self.sink.items) > n_errors:
+                pass  # an erroneous statement may have been the return
+            elif self.fn.result_types:
+                self.sink.error(f"function '{self.fn.name}' can reach its end without returning a value",
+                                Span(self.fndef.body[-1].span.end_line or self.fndef.span.line, 1),
+                                f"add `return ...` of type {self._result_text()}")
+            else:
+                self.emit_return([], self.fndef.span)
+
+    def _result_text(self) -> str:
+        ts = ", ".join(str(t) for t in self.fn.result_types)
+        return f"({ts})" if self.fn.result_is_tuple else ts
+
+    def emit_return(self, values: list[Value], span: Span) -> None:
+        inouts = [self.env[p.name].value for p in self.fn.params if p.inout]
+        self.emit("mc.return", values + inouts, [], span, {"n_results": len(values)})
+
+    # ---- statements ----------------------------------------------------------------
+    def block(self, stmts: list[A.Stmt]) -> bool:
+        """Lower statements into the current region; True if control cannot fall through."""
+        for s in stmts:
+            try:
+                if self.stmt(s):
+                    return True
+            except _Abort:
+                for n in _assigned_names([s]) + ([s.name] if isinstance(s, A.Let) else []):
+                    self.poisoned.add(n)
+        return False
+
+    def stmt(self, s: A.Stmt) -> bool:
+        method = getattr(self, "stmt_" + type(s).__name__)
+        return bool(method(s))
+
+    def stmt_Pass(self, s: A.Pass) -> None:
+        pass
+
+    def stmt_ExprStmt(self, s: A.ExprStmt) -> None:
+        if not isinstance(s.value, A.Call):
+            raise self.error("expression statement has no effect", s.span,
+                             "assign it with `let name = ...` or remove it")
+        self.expr(s.value, allow_none=True)
+
+    def stmt_Let(self, s: A.Let) -> None:
+        if s.name in DTYPES or s.name in SPECIAL_NAMES:
+            raise self.error(f"'{s.name}' is a reserved name and cannot be bound", s.name_span,
+                             "choose another variable name")
+        if s.name in self.dim_sources:
+            raise self.error(f"'{s.name}' is a symbolic dimension of this function", s.name_span,
+                             "choose another variable name")
+        v = self.value_expr(s.value)
+        if s.type is not None:
+            declared = self.gen.resolve_type(s.type, {})
+            if declared is None:
+                raise _Abort()
+            v = self.convert(v, declared, s.value.span, f"'{s.name}'")
+        elif isinstance(v.type, ScalarType) and v.type.weak:
+            v = self.strengthen(v, s.span)
+        self.poisoned.discard(s.name)
+        self.env[s.name] = Binding(v, "local")
+        v.hint = v.hint or s.name
+
+    def strengthen(self, v: Value, span: Span) -> Value:
+        """A literal bound to a variable gets its default dtype (i64, f64, ...)."""
+        assert isinstance(v.type, ScalarType)
+        if v.owner is not None and isinstance(v.owner, Op) and v.owner.name == "mc.const":
+            return self.const(v.owner.attrs["value"], ScalarType(v.type.dtype), span)
+        return self.emit("mc.cast", [v], [ScalarType(v.type.dtype)], span, {"dtype": v.type.dtype}).result
+
+    def convert(self, v: Value, target: ValueType, span: Span, what: str) -> Value:
+        """Implicit conversion to a declared type: same-kind casts only, rank must match."""
+        t = v.type
+        if isinstance(target, ArrayType) != isinstance(t, ArrayType) or (
+                isinstance(target, ArrayType) and target.rank != t.rank):
+            raise self.error(f"{what} has type {target} but the value is {t}", span,
+                             "ranks must match; reshape or index the value")
+        if isinstance(target, ArrayType):
+            for a, b in zip(target.shape, t.shape):
+                if known_different(a, b):
+                    raise self.error(f"{what} has shape {target} but the value is {t}", span)
+        if t.dtype == target.dtype and not (isinstance(t, ScalarType) and t.weak):
+            return v
+        weak = isinstance(t, ScalarType) and t.weak
+        if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
+            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
+                             f"convert explicitly, e.g. `{target.dtype}(...)`")
+        new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
+        if weak and v.owner is not None and isinstance(v.owner, Op) and v.owner.name == "mc.const":
+            return self.const(np_dtype(target.dtype).type(v.owner.attrs["value"]).item(), new_t, span)
+        return self.emit("mc.cast", [v], [new_t], span, {"dtype": target.dtype}).result
+
+    def _mutable(self, name: str, span: Span) -> Binding:
+        if name in self.poisoned:
+            raise _Abort()
+        b = self.env.get(name)
+        if b is None:
+            raise self.error(f"'{name}' is not defined", span, "declare it first with `let`")
+        if b.kind == "param":
+            raise self.error(f"cannot write parameter '{name}': it is not inout", span,
+                             f"mark it `inout {name}` to write the caller's array, or copy it: `let {name}2 = copy({name})`")
+        if b.kind in ("dim", "loopvar"):
+            raise self.error(f"cannot assign to '{name}'", span,
+                             "symbolic dims and loop variables are read-only")
+        return b
+
+    def rebind(self, name: str, v: Value, span: Span) -> None:
+        b = self._mutable(name, span)
+        old = b.value.type
+        if isinstance(old, ArrayType) and b.kind == "local":
+            # a local array may change shape, never dtype or rank
+            if not isinstance(v.type, ArrayType) or v.type.rank != old.rank:
+                raise self.error(f"'{name}' is {old} and cannot be rebound to {v.type}", span,
+                                 "a variable keeps its dtype and rank; use a new `let`")
+            v = self.convert(v, ArrayType(old.dtype, v.type.shape), span, f"'{name}'")
+        else:
+            v = self.convert(v, old, span, f"'{name}'")
+        self.env[name] = Binding(v, b.kind)
+        v.hint = v.hint or name
+
+    def stmt_Assign(self, s: A.Assign) -> None:
+        if isinstance(s.target, A.Name):
+            self._mutable(s.target.id, s.target.span)
+            self.rebind(s.target.id, self.value_expr(s.value), s.span)
+        else:
+            self.store(s.target, self.value_expr(s.value), s.span)  # type: ignore[arg-type]
+
+    def stmt_AugAssign(self, s: A.AugAssign) -> None:
+        if isinstance(s.target, A.Name):
+            b = self._mutable(s.target.id, s.target.span)
+            rhs = self.value_expr(s.value)
+            self.rebind(s.target.id, self.binary(s.op, b.value, rhs, s.span), s.span)
+        else:
+            target: A.Index = s.target  # type: ignore[assignment]
+            cur = self.expr(target)
+            rhs = self.value_expr(s.value)
+            self.store(target, self.binary(s.op, cur, rhs, s.span), s.span)
+
+    def store(self, target: A.Index, v: Value, span: Span) -> None:
+        name = target.base.id  # type: ignore[attr-defined]
+        b = self._mutable(name, target.base.span)
+        base = b.value
+        if not isinstance(base.type, ArrayType):
+            raise self.error(f"'{name}' is a scalar and cannot be indexed", target.span)
+        index, operands, sel = self.index_spec(base, target.items, target.span)
+        sel_shape = shape_of(sel)
+        vshape = shape_of(v.type)
+        if len(vshape) > len(sel_shape) and not all(d is not None and d.is_const and d.const == 1
+                                                    for d in vshape[: len(vshape) - len(sel_shape)]):
+            raise self.error(f"cannot store {v.type} into {name}[...] of shape {sel}", span,
+                             "the stored value must broadcast to the selected shape")
+        try:
+            broadcast(ArrayType("f64", sel_shape), v.type)
+        except ShapeError as e:
+            raise self.error(e.args[0], span, e.hint) from None
+        if is_complex(v.type.dtype) and not is_complex(base.type.dtype):
+            raise self.error(f"cannot store complex values into {base.type}", span, "take real(...) first")
+        new = self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
+                        hints=[name]).result
+        self.env[name] = Binding(new, b.kind)
+
+    def stmt_Return(self, s: A.Return) -> bool:
+        want = self.fn.result_types
+        if len(s.values) != len(want):
+            if not want:
+                raise self.error(f"function '{self.fn.name}' has no result but returns a value", s.span,
+                                 "declare the result type: `fn f(...) -> T:`")
+            raise self.error(f"return gives {len(s.values)} value(s); '{self.fn.name}' returns {self._result_text()}",
+                             s.span)
+        vals = [self.convert(self.value_expr(e), t, e.span, "the result")
+                for e, t in zip(s.values, want)]
+        self.emit_return(vals, s.span)
+        return True
+
+    def stmt_Break(self, s: A.Break) -> bool:
+        return self._loop_exit("mc.break", s.span)
+
+    def stmt_Continue(self, s: A.Continue) -> bool:
+        return self._loop_exit("mc.continue", s.span)
+
+    def _loop_exit(self, name: str, span: Span) -> bool:
+        if not self.loops:
+            raise self.error(f"'{name[3:]}' outside a loop", span)
+        self.emit(name, [self.env[n].value for n in self.loops[-1].carried], [], span)
+        return True
+
+    def stmt_If(self, s: A.If) -> bool:
+        cond = self.condition(s.cond)
+        before = dict(self.env)
+        outcomes = []
+        regions = []
+        for body in (s.body, s.orelse):
+            region = Region()
+            saved = self.region
+            self.region = region
+            self.env = dict(before)
+            term = self.block(body)
+            outcomes.append((term, self.env))
+            regions.append(region)
+            self.region = saved
+        self.env = before
+        live = [(term, env, r) for (term, env), r in zip(outcomes, regions) if not term]
+        if not live:
+            self.emit("mc.if", [cond], [], s.span, regions=regions)
+            return True
+        names = [n for n in live[0][1] if all(n in env for _, env, _ in live)
+                 and any(env[n].value is not before.get(n, Binding(None, "")).value for _, env, _ in live)]  # type: ignore[arg-type]
+        types: list[ValueType] = []
+        for n in names:
+            ts = [env[n].value.type for _, env, _ in live]
+            t0 = ts[0]
+            for t in ts[1:]:
+                if type(t) is not type(t0) or t.dtype != t0.dtype or shape_of(t).__len__() != shape_of(t0).__len__():
+                    if n in before:
+                        raise self.error(f"'{n}' gets different types in the branches: {t0} and {t}", s.span)
+                    names.remove(n)
+                    break
+                if isinstance(t, ArrayType):
+                    t0 = ArrayType(t0.dtype, merge_dims(t0.shape, t.shape))
+            else:
+                types.append(t0)
+        for _, env, r in live:
+            r.append(Op("mc.yield", [env[n].value for n in names], [], loc=s.span))
+        op = self.emit("mc.if", [cond], types, s.span, regions=regions, hints=names)
+        for n, v in zip(names, op.results):
+            kind = before[n].kind if n in before else "local"
+            self.env[n] = Binding(v, kind)
+        return False
+
+    def condition(self, e: A.Expr) -> Value:
+        v = self.value_expr(e)
+        if isinstance(v.type, ArrayType):
+            raise self.error(f"condition must be a scalar, not {v.type}", e.span,
+                             "reduce it with any(...) or all(...)")
+        return v
+
+    def _carried(self, body: list[A.Stmt]) -> list[str]:
+        return [n for n in _assigned_names(body) if n in self.env and n not in self.poisoned
+                and self.env[n].kind in ("local", "inout")]
+
+    def _loop(self, op_name: str, operands: list[Value], carried: list[str], span: Span,
+              lower_body: Callable[[list[Value]], None], extra_args: list[ValueType],
+              n_regions: int = 1) -> Op:
+        """Build a loop op twice at most: again with widened types if the body changes a
+        carried array's shape."""
+        inits = [self.env[n].value for n in carried]
+        types = [v.type for v in inits]
+        for attempt in range(2):
+            n_diag = len(self.sink.items)
+            before = dict(self.env)
+            saved_region = self.region
+            regions = [Region([Value(t, "i") for t in extra_args] + [Value(t, n) for n, t in zip(carried, types)])
+                       for _ in range(n_regions)]
+            self.loops.append(LoopCtx(carried))
+            try:
+                lower_body([r for r in regions])  # type: ignore[arg-type]
+                ends = [self.env[n].value.type for n in carried]
+            finally:
+                self.loops.pop()
+                self.region = saved_region
+                body_env = self.env
+                self.env = before
+            widened = [ArrayType(t.dtype, merge_dims(t.shape, e.shape)) if isinstance(t, ArrayType) and isinstance(e, ArrayType) else t
+                       for t, e in zip(types, ends)]
+            if widened == types or attempt == 1:
+                break
+            del self.sink.items[n_diag:]
+            types = widened
+        del body_env
+        op = self.emit(op_name, operands + inits, types, span, regions=regions, hints=carried)
+        for n, v in zip(carried, op.results):
+            self.env[n] = Binding(v, self.env[n].kind)
+        return op
+
+    def stmt_For(self, s: A.For) -> None:
+        carried = self._carried(s.body)
+        it = s.iter
+        if isinstance(it, A.Call) and isinstance(it.func, A.Name) and it.func.id == "range":
+            if it.kwargs or not 1 <= len(it.args) <= 3:
+                raise self.error("range takes 1 to 3 positional integer arguments", it.span,
+                                 "range(stop), range(start, stop) or range(start, stop, step)")
+            bounds = [self.int_scalar(a, "range bound") for a in it.args]
+            if len(bounds) == 1:
+                bounds = [self.const(0, ScalarType("i64"), it.span), bounds[0]]
+            if len(bounds) == 2:
+                bounds.append(self.const(1, ScalarType("i64"), it.span))
+            seq = None
+        else:
+            seq = self.value_expr(it)
+            if not isinstance(seq.type, ArrayType):
+                raise self.error(f"cannot iterate over {seq.type}", it.span,
+                                 "iterate over range(...) or an array's first axis")
+            zero = self.const(0, ScalarType("i64"), it.span)
+            n = self.emit("mc.dim", [seq], [ScalarType("i64")], it.span, {"axis": 0}).result
+            if seq.type.shape[0] is not None:
+                self.static[n] = seq.type.shape[0]
+            bounds = [zero, n, self.const(1, ScalarType("i64"), it.span)]
+
+        def body(regions: list[Region]) -> None:
+            r = regions[0]
+            self.region = r
+            iv = r.args[0]
+            iv.hint = s.var
+            for name, arg in zip(carried, r.args[1:]):
+                self.env[name] = Binding(arg, self.env[name].kind)
+            if seq is None:
+                self.env[s.var] = Binding(iv, "loopvar")
+            else:
+                elem = self.getitem(seq, [("int", ("v", 1))], [iv], seq.type.shape[1:], s.span)
+                self.env[s.var] = Binding(elem, "loopvar")
+            self.poisoned.discard(s.var)
+            if not self.block(s.body):
+                r.append(Op("mc.yield", [self.env[n].value for n in carried], [], loc=s.span))
+
+        self._loop("mc.for", bounds, carried, s.span, body, [ScalarType("i64")])
+
+    def stmt_While(self, s: A.While) -> None:
+        carried = self._carried(s.body)
+
+        def body(regions: list[Region]) -> None:
+            cond_r, body_r = regions
+            for name, arg in zip(carried, cond_r.args):
+                self.env[name] = Binding(arg, self.env[name].kind)
+            self.region = cond_r
+            c = self.condition(s.cond)
+            cond_r.append(Op("mc.condition", [c], [], loc=s.cond.span))
+            for name, arg in zip(carried, body_r.args):
+                self.env[name] = Binding(arg, self.env[name].kind)
+            self.region = body_r
+            if not self.block(s.body):
+                body_r.append(Op("mc.yield", [self.env[n].value for n in carried], [], loc=s.span))
+
+        self._loop("mc.while", [], carried, s.span, body, [], n_regions=2)
+
+    # ---- expressions ---------------------------------------------------------------
+    def value_expr(self, e: A.Expr) -> Value:
+        v = self.expr(e)
+        if not isinstance(v, Value):
+            raise self.error(f"expected a scalar or array value, got {self._describe(v)}", e.span)
+        return v
+
+    def _describe(self, v: Any) -> str:
+        if isinstance(v, DTypeRef):
+            return f"the dtype '{v.dtype}'"
+        if isinstance(v, tuple):
+            return "a tuple"
+        return "nothing (a call without result)"
+
+    def int_scalar(self, e: A.Expr, what: str) -> Value:
+        v = self.value_expr(e)
+        if isinstance(v.type, ArrayType) or not (is_int(v.type.dtype) or v.type.dtype == "bool"):
+            raise self.error(f"{what} must be an integer scalar, not {v.type}", e.span,
+                             "convert with i64(...)")
+        return v
+
+    def expr(self, e: A.Expr, allow_none: bool = False) -> Any:
+        method = getattr(self, "expr_" + type(e).__name__)
+        out = method(e)
+        if out is None and not allow_none:
+            raise self.error("this call has no result", e.span, "the function returns nothing")
+        if isinstance(out, Value):
+            e.ty = out.type
+        return out
+
+    def expr_Num(self, e: A.Num) -> Value:
+        v = e.value
+        dtype = "i64" if isinstance(v, int) else "f64" if isinstance(v, float) else "c128"
+        if isinstance(v, int) and not -(2**63) <= v < 2**64:
+            raise self.error("integer literal out of range", e.span, "M-CODE integers are 64-bit")
+        return self.const(v, ScalarType(dtype, weak=True), e.span)
+
+    def expr_BoolLit(self, e: A.BoolLit) -> Value:
+        return self.const(e.value, ScalarType("bool", weak=True), e.span)
+
+    def expr_Name(self, e: A.Name) -> Any:
+        n = e.id
+        if n in self.poisoned:
+            raise _Abort()
+        if n in self.env:
+            return self.env[n].value
+        if n in self.dim_sources:
+            return self.dim_value(n, e.span)
+        if n in DTYPES:
+            return DTypeRef(n)
+        if n in BUILTINS or n in SPECIAL_NAMES or n in self.gen.signatures:
+            raise self.error(f"'{n}' is a function; call it", e.span)
+        close = self._suggest(n)
+        raise self.error(f"'{n}' is not defined", e.span, f"did you mean '{close}'?" if close else
+                         "declare variables with `let`; built-ins follow NumPy's names")
+
+    def _suggest(self, n: str) -> str | None:
+        import difflib
+        pool = list(self.env) + list(BUILTINS) + list(self.dim_sources) + list(self.gen.signatures)
+        m = difflib.get_close_matches(n, pool, n=1)
+        return m[0] if m else None
+
+    def dim_value(self, name: str, span: Span) -> Value:
+        if name not in self.dim_values:
+            pidx, axis = self.dim_sources[name]
+            op = Op("mc.dim", [self.fn.args[pidx]], [ScalarType("i64")], {"axis": axis}, loc=span, hints=[name])
+            op.parent = self.fn.body
+            self.fn.body.ops.insert(self.n_dim_ops, op)
+            self.n_dim_ops += 1
+            self.dim_values[name] = op.result
+            self.static[op.result] = Dim.sym(name)
+        return self.dim_values[name]
+
+    def expr_TupleExpr(self, e: A.TupleExpr) -> tuple:
+        return tuple(self.expr(i) for i in e.items)
+
+    def expr_BinOp(self, e: A.BinOp) -> Value:
+        return self.binary(e.op, self.value_expr(e.left), self.value_expr(e.right), e.span)
+
+    def binary(self, op: str, a: Value, b: Value, span: Span) -> Value:
+        name, fn = BINARY_OPS[op]
+        if op == "@":
+            try:
+                shape = matmul_shape(a.type, b.type)
+            except ShapeError as err:
+                raise self.error(err.args[0], span, err.hint) from None
+            dtype = probe_dtype(np.matmul, a.type, b.type) if isinstance(a.type, ArrayType) and isinstance(b.type, ArrayType) else None
+            if dtype is None:
+                raise self.error(f"unsupported operand dtypes for @: {a.type} and {b.type}", span)
+            return self.emit(name, [a, b], [make_type(dtype, shape)], span).result
+        try:
+            shape = broadcast(a.type, b.type)
+        except ShapeError as err:
+            raise self.error(err.args[0], span, err.hint) from None
+        dtype = probe_dtype(fn, a.type, b.type)
+        if dtype is None:
+            raise self.error(f"unsupported operand dtypes for '{op}': {a.type.dtype} and {b.type.dtype}", span,
+                             "bitwise operators and shifts need integers; cast with i64(...)" if op in "&|^<<>>" else
+                             "cast one side explicitly")
+        if isinstance(dtype, ScalarType):  # literal op literal stays a literal
+            t: ValueType = dtype
+        else:
+            t = make_type(dtype, shape)
+        out = self.emit(name, [a, b], [t], span).result
+        sa, sb = self.static.get(a), self.static.get(b)
+        if sa is not None and sb is not None and op in "+-":
+            self.static[out] = sa + sb if op == "+" else sa - sb
+        elif sa is not None and sb is not None and op == "*" and (sa.is_const or sb.is_const):
+            k, d = (sa.const, sb) if sa.is_const else (sb.const, sa)
+            self.static[out] = Dim(d.const * k, tuple((s, c * k) for s, c in d.terms if c * k))
+        return out
+
+    def expr_UnaryOp(self, e: A.UnaryOp) -> Value:
+        v = self.value_expr(e.operand)
+        if e.op == "not":
+            if isinstance(v.type, ArrayType):
+                raise self.error("'not' needs a scalar", e.span, "use logical_not(...) on arrays")
+            return self.emit("mc.not", [v], [ScalarType("bool")], e.span).result
+        name, fn = UNARY_OPS[e.op]
+        dtype = probe_dtype(fn, v.type)
+        if dtype is None:
+            raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span)
+        t = dtype if isinstance(dtype, ScalarType) else make_type(dtype, shape_of(v.type))
+        out = self.emit(name, [v], [t], e.span).result
+        if e.op == "-" and v in self.static:
+            self.static[out] = -self.static[v]
+        return out
+
+    def expr_Compare(self, e: A.Compare) -> Value:
+        vals = [self.value_expr(x) for x in e.operands]
+        if len(vals) > 2 and any(isinstance(v.type, ArrayType) for v in vals):
+            raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
+        result = None
+        for op, a, b in zip(e.ops, vals, vals[1:]):
+            c = self.binary(op, a, b, e.span)
+            result = c if result is None else self.emit("mc.and", [result, c], [ScalarType("bool")], e.span).result
+        return result  # type: ignore[return-value]
+
+    def expr_BoolOp(self, e: A.BoolOp) -> Value:
+        # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n
+        a = self.condition(e.left)
+        regions = [Region(), Region()]
+        saved = self.region
+        outs: list[Value] = []
+        for idx, r in enumerate(regions):
+            self.region = r
+            evaluate_right = (idx == 0) == (e.op == "and")
+            if evaluate_right:
+                v = self.condition(e.right)
+                v = self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result \
+                    if v.type.dtype != "bool" else v
+            else:
+                v = self.const(e.op == "or", ScalarType("bool"), e.span)
+            r.append(Op("mc.yield", [v], [], loc=e.span))
+            outs.append(v)
+        self.region = saved
+        return self.emit("mc.if", [a], [ScalarType("bool")], e.span, regions=regions).result
+
+    def expr_IfExp(self, e: A.IfExp) -> Value:
+        c = self.condition(e.cond)
+        regions = [Region(), Region()]
+        saved = self.region
+        vals = []
+        for r, x in zip(regions, (e.then, e.orelse)):
+            self.region = r
+            v = self.value_expr(x)
+            if isinstance(v.type, ArrayType):
+                self.region = saved
+                raise self.error("conditional expressions take scalars", x.span, "use where(c, a, b) for arrays")
+            vals.append(v)
+        self.region = saved
+        dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
+        if dtype is None:
+            raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span)
+        t = dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
+        for r, v in zip(regions, vals):
+            self.region = r
+            r.append(Op("mc.yield", [self.convert(v, t, e.span, "the branch") if v.type != t else v], [], loc=e.span))
+        self.region = saved
+        return self.emit("mc.if", [c], [t], e.span, regions=regions).result
+
+    def expr_Attr(self, e: A.Attr) -> Any:
+        base = self.expr(e.base)
+        if not isinstance(base, Value) or not isinstance(base.type, ArrayType):
+            raise self.error(f"'.{e.name}' needs an array, not {self._describe(base) if not isinstance(base, Value) else base.type}", e.span)
+        t = base.type
+        if e.name == "T":
+            return self.emit("mc.transpose", [base], [ArrayType(t.dtype, t.shape[::-1])], e.span).result
+        if e.name == "shape":
+            return tuple(self._dim_of(base, ax, e.span) for ax in range(t.rank))
+        if e.name == "size":
+            v = self.emit("mc.size", [base], [ScalarType("i64")], e.span).result
+            return v
+        if e.name == "ndim":
+            return self.const(t.rank, ScalarType("i64"), e.span)
+        raise self.error(f"arrays have no attribute '{e.name}'", e.span, "available: .T, .shape, .size, .ndim")
+
+    def _dim_of(self, base: Value, axis: int, span: Span) -> Value:
+        v = self.emit("mc.dim", [base], [ScalarType("i64")], span, {"axis": axis}).result
+        d = base.type.shape[axis]
+        if d is not None:
+            self.static[v] = d
+        return v
+
+    # ---- indexing --------------------------------------------------------------------
+    def expr_Index(self, e: A.Index) -> Any:
+        base = self.expr(e.base)
+        if isinstance(base, tuple):  # A.shape[k]
+            if len(e.items) != 1 or not isinstance(e.items[0], A.Num) and not (
+                    isinstance(e.items[0], A.UnaryOp) and isinstance(e.items[0].operand, A.Num)):
+                raise self.error("a shape tuple is indexed by an integer literal", e.span, "e.g. A.shape[0]")
+            k = self.static_int(e.items[0])
+            if k is None or not -len(base) <= k < len(base):
+                raise self.error(f"index out of range for a shape of {len(base)} dims", e.items[0].span)
+            return base[k]
+        if not isinstance(base, Value):
+            raise self.error(f"cannot index {self._describe(base)}", e.span)
+        if not isinstance(base.type, ArrayType):
+            raise self.error(f"cannot index a scalar of type {base.type}", e.span)
+        index, operands, sel = self.index_spec(base, e.items, e.span)
+        return self.emit("mc.getitem", [base, *operands], [sel], e.span, {"index": index}).result
+
+    def getitem(self, base: Value, index: list, operands: list[Value], shape: tuple[DimT, ...], span: Span) -> Value:
+        return self.emit("mc.getitem", [base, *operands], [make_type(base.type.dtype, shape)], span,
+                         {"index": tuple(index)}).result
+
+    def static_int(self, e: A.Expr) -> int | None:
+        if isinstance(e, A.Num) and isinstance(e.value, int):
+            return e.value
+        if isinstance(e, A.UnaryOp) and e.op == "-" and isinstance(e.operand, A.Num) and isinstance(e.operand.value, int):
+            return -e.operand.value
+        return None
+
+    def index_spec(self, base: Value, items: list[A.Expr], span: Span) -> tuple[tuple, list[Value], ValueType]:
+        """Type an index expression; returns (index template, dynamic operands, result type).
+
+        Template items: ("int", ref) | ("slice", lo, hi, step) | ("newaxis",) |
+        ("array", ref); a ref is a literal int or ("v", k) for operand k (0 is the base).
+        """
+        t: ArrayType = base.type  # type: ignore[assignment]
+        operands: list[Value] = []
+        index: list[tuple] = []
+
+        def ref(v: Value) -> tuple:
+            operands.append(v)
+            return ("v", len(operands))
+
+        out_shape: list[DimT] = []
+        axis = 0
+        array_shapes: list[tuple[DimT, ...]] = []
+        array_pos: list[int] = []
+        consumed = sum(1 for it in items if not (isinstance(it, A.Name) and it.id == "newaxis"))
+        mask_rank = 0
+        for it in items:
+            if isinstance(it, A.Name) and it.id == "newaxis":
+                index.append(("newaxis",))
+                out_shape.append(Dim(1))
+                continue
+            if axis >= t.rank:
+                raise self.error(f"too many indices for {t} (rank {t.rank})", it.span,
+                                 f"index at most {t.rank} dims")
+            d = t.shape[axis]
+            if isinstance(it, A.Slice):
+                parts: list[Any] = []
+                statics: list[Any] = []
+                dyn: list[bool] = []
+                for bound in (it.lower, it.upper, it.step):
+                    if bound is None:
+                        parts.append(None)
+                        statics.append(None)
+                        dyn.append(False)
+                        continue
+                    k = self.static_int(bound)
+                    if k is not None:
+                        parts.append(k)
+                        statics.append(k)
+                        dyn.append(False)
+                        continue
+                    v = self.int_scalar(bound, "a slice bound")
+                    parts.append(ref(v))
+                    sd = self.static.get(v)
+                    statics.append(sd)
+                    dyn.append(sd is None)
+                if statics[2] == 0:
+                    raise self.error("slice step cannot be zero", it.step.span if it.step else it.span)
+                step = statics[2] if isinstance(statics[2], int) else None
+                if dyn[2] or isinstance(statics[2], Dim):
+                    length: DimT = None
+                else:
+                    length = slice_len(d, statics[0], statics[1], step, dyn[0], dyn[1])
+                index.append(("slice", *parts))
+                out_shape.append(length)
+                axis += 1
+                continue
+            v = self.value_expr(it)
+            if isinstance(v.type, ArrayType):
+                if v.type.dtype == "bool":
+                    mask_rank = v.type.rank
+                    if axis + mask_rank > t.rank:
+                        raise self.error(f"boolean mask of rank {mask_rank} is too deep for {t}", it.span)
+                    for md, bd in zip(v.type.shape, t.shape[axis:]):
+                        if known_different(md, bd):
+                            raise self.error(f"boolean mask {v.type} does not match {t}", it.span)
+                    index.append(("array", ref(v)))
+                    array_pos.append(len(out_shape))
+                    array_shapes.append((None,))
+                    axis += mask_rank
+                    continue
+                if not is_int(v.type.dtype):
+                    raise self.error(f"arrays used as indices must be integer or bool, not {v.type.dtype}", it.span,
+                                     "cast with i64(...)")
+                index.append(("array", ref(v)))
+                array_pos.append(len(out_shape))
+                array_shapes.append(v.type.shape)
+                axis += 1
+                continue
+            if not (is_int(v.type.dtype)):
+                raise self.error(f"index must be an integer, not {v.type}", it.span,
+                                 "cast with i64(...) or use a slice a:b")
+            k = self.static_int(it)
+            index.append(("int", k if k is not None else ref(v)))
+            if k is not None:
+                operands_needed = False
+                del operands_needed
+            if d is not None and d.is_const and k is not None and not -d.const <= k < d.const:
+                raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span)
+            axis += 1
+        del consumed
+        rest = list(t.shape[axis:])
+        if array_shapes:
+            try:
+                bshape = broadcast(*[ArrayType("i64", s) for s in array_shapes])
+            except ShapeError as err:
+                raise self.error("index arrays " + err.args[0], span, err.hint) from None
+            adjacent = array_pos == list(range(array_pos[0], array_pos[0] + len(array_pos))) or len(array_pos) == 1
+            if adjacent:
+                pos = array_pos[0]
+                out_shape = out_shape[:pos] + list(bshape) + out_shape[pos:]
+            else:
+                out_shape = list(bshape) + out_shape
+        shape = tuple(out_shape + rest)
+        return tuple(index), operands, make_type(t.dtype, shape)
+
+    # ---- calls -------------------------------------------------------------------------
+    def expr_Call(self, e: A.Call) -> Any:
+        if not isinstance(e.func, A.Name):
+            raise self.error("only named functions can be called", e.func.span)
+        name = e.func.id
+        if name in self.env:
+            raise self.error(f"'{name}' is a variable, not a function", e.func.span)
+        if name in DTYPES:
+            if len(e.args) != 1 or e.kwargs:
+                raise self.error(f"the cast {name}(x) takes one argument", e.span)
+            return self.cast(self.value_expr(e.args[0]), name, e.span)
+        if name in self.gen.signatures:
+            return self.user_call(name, e)
+        if name == "range":
+            raise self.error("range(...) is only valid as a for-loop iterable", e.span)
+        b = BUILTINS.get(name)
+        if b is None:
+            close = self._suggest(name)
+            raise self.error(f"unknown function '{name}'", e.func.span,
+                             f"did you mean '{close}'?" if close else "see the built-in list in the language contract")
+        args = self.bind_args(b, e)
+        from .builtin_rules import RULES  # the typing rule of each builtin kind
+
+        return RULES[b.kind](self, b, args, e)
+
+    def cast(self, v: Value, dtype: str, span: Span) -> Value:
+        if is_complex(v.type.dtype) and not is_complex(dtype):
+            raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
+        t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
+        out = self.emit("mc.cast", [v], [t], span, {"dtype": dtype}).result
+        if v in self.static and is_int(dtype):
+            self.static[out] = self.static[v]
+        return out
+
+    def bind_args(self, b: Builtin, e: A.Call) -> dict[str, tuple[A.Expr | None, Any]]:
+        """Match call arguments to a builtin's parameters; value is (expr, default)."""
+        if len(e.args) > len(b.params):
+            raise self.error(f"{b.name}() takes at most {len(b.params)} arguments ({len(e.args)} given)", e.span,
+                             f"signature: {b.signature()}")
+        bound: dict[str, tuple[A.Expr | None, Any]] = {}
+        for p, a in zip(b.params, e.args):
+            bound[p] = (a, None)
+        for kw in e.kwargs:
+            if kw.name not in b.params:
+                raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
+            if kw.name in bound:
+                raise self.error(f"{b.name}() got '{kw.name}' twice", kw.span)
+            bound[kw.name] = (kw.value, None)
+        for p in b.params:
+            if p not in bound:
+                d = b.defaults.get(p, REQUIRED)
+                if d is REQUIRED:
+                    raise self.error(f"{b.name}() is missing argument '{p}'", e.span, f"signature: {b.signature()}")
+                bound[p] = (None, d)
+        return bound
+
+    def user_call(self, name: str, e: A.Call) -> Any:
+        callee = self.gen.signatures[name]
+        if e.kwargs or len(e.args) > len(callee.params):
+            pass
+        bound: dict[str, A.Expr] = {}
+        if len(e.args) > len(callee.params):
+            raise self.error(f"{name}() takes {len(callee.params)} arguments ({len(e.args)} given)", e.span,
+                             f"signature: {callee.signature_text}")
+        for p, a in zip(callee.params, e.args):
+            bound[p.name] = a
+        for kw in e.kwargs:
+            if not any(p.name == kw.name for p in callee.params):
+                raise self.error(f"{name}() has no parameter '{kw.name}'", kw.span, f"signature: {callee.signature_text}")
+            bound[kw.name] = kw.value
+        operands: list[Value] = []
+        subst: dict[str, Dim] = {}
+        inout_names: list[str] = []
+        inout_idx: list[int] = []
+        for p in callee.params:
+            if p.name not in bound:
+                if not p.has_default:
+                    raise self.error(f"{name}() is missing argument '{p.name}'", e.span, f"signature: {callee.signature_text}")
+                operands.append(self.const(p.default, ScalarType(p.type.dtype), e.span))
+                continue
+            a = bound[p.name]
+            v = self.value_expr(a)
+            if p.inout:
+                if not isinstance(a, A.Name):
+                    raise self.error(f"inout argument '{p.name}' of {name}() must be a variable", a.span,
+                                     "pass a local array or an inout parameter by name")
+                self._mutable(a.id, a.span)
+                inout_names.append(a.id)
+                inout_idx.append(len(operands))
+            if isinstance(p.type, ArrayType):
+                if not isinstance(v.type, ArrayType) or v.type.rank != p.type.rank:
+                    raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span)
+                if v.type.dtype != p.type.dtype:
+                    raise self.error(f"argument '{p.name}' of {name}() must have dtype {p.type.dtype}, got {v.type.dtype}",
+                                     a.span, f"convert with astype(x, {p.type.dtype})")
+                for pd, ad in zip(p.type.shape, v.type.shape):
+                    if pd is not None and len(pd.terms) == 1 and pd.const == 0 and pd.terms[0][1] == 1:
+                        sym = pd.terms[0][0]
+                        if sym in subst and known_different(subst[sym], ad):
+                            raise self.error(f"argument '{p.name}' of {name}(): dim {sym} is {dim_str(subst[sym])} elsewhere but {dim_str(ad)} here", a.span)
+                        if ad is not None:
+                            subst.setdefault(sym, ad)
+                    elif pd is not None and pd.is_const and known_different(pd, ad):
+                        raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span)
+            else:
+                v = self.convert(v, p.type, a.span, f"argument '{p.name}'")
+            operands.append(v)
+
+        def sub(t: ValueType) -> ValueType:
+            if isinstance(t, ScalarType):
+                return t
+            dims: list[DimT] = []
+            for d in t.shape:
+                if d is None:
+                    dims.append(None)
+                    continue
+                acc: DimT = Dim(d.const)
+                for s, c in d.terms:
+                    if s not in subst or acc is None:
+                        acc = None
+                        break
+                    for _ in range(abs(c)):
+                        acc = acc + subst[s] if c > 0 else acc - subst[s]
+                dims.append(acc)
+            return ArrayType(t.dtype, tuple(dims))
+
+        result_types = [sub(t) for t in callee.result_types]
+        inout_types = [self.env[n].value.type for n in inout_names]
+        op = self.emit("mc.call", operands, result_types + inout_types, e.span,
+                       {"callee": name, "n_results": len(result_types), "inout_args": inout_idx})
+        for n, v in zip(inout_names, op.results[len(result_types):]):
+            self.env[n] = Binding(v, self.env[n].kind)
+        res = op.results[: len(result_types)]
+        if not res:
+            return None
+        return tuple(res) if callee.result_is_tuple else res[0]
+
+
+class ModuleBuilder:
+    def __init__(self, module: A.Module, source: str, filename: str) -> None:
+        self.ast = module
+        self.sink = DiagnosticSink(source, filename)
+        self.source, self.filename = source, filename
+        self.signatures: dict[str, Function] = {}
+
+    def resolve_type(self, t: A.TypeExpr, dims_seen: dict[str, Span]) -> ValueType | None:
+        if t.dtype not in DTYPES:
+            import difflib
+            close = difflib.get_close_matches(t.dtype, DTYPES, n=1)
+            self.sink.error(f"unknown dtype '{t.dtype}'", t.span,
+                            f"did you mean '{close[0]}'?" if close else f"dtypes: {' '.join(DTYPES)}")
+            return None
+        if t.dims is None:
+            return ScalarType(t.dtype)
+        dims: list[DimT] = []
+        for d in t.dims:
+            if d.value is None:
+                dims.append(None)
+            elif isinstance(d.value, int):
+                dims.append(Dim(d.value))
+            else:
+                if d.value in DTYPES or d.value in BUILTINS:
+                    self.sink.error(f"'{d.value}' cannot name a dimension", d.span)
+                dims_seen.setdefault(d.value, d.span)
+                dims.append(Dim.sym(d.value))
+        return ArrayType(t.dtype, tuple(dims))
+
+    def signature(self, f: A.FnDef) -> Function | None:
+        params: list[Param] = []
+        values: list[Value] = []
+        dims: dict[str, Span] = {}
+        ok = True
+        names: set[str] = set()
+        for p in f.params:
+            if p.name in names:
+                self.sink.error(f"duplicate parameter '{p.name}'", p.span)
+                ok = False
+            names.add(p.name)
+            t = self.resolve_type(p.type, dims)
+            if t is None:
+                ok = False
+                continue
+            if p.inout and not isinstance(t, ArrayType):
+                self.sink.error(f"inout parameter '{p.name}' must be an array", p.span,
+                                "scalars are passed by value; return the new value instead")
+                ok = False
+            default = None
+            if p.default is not None:
+                if isinstance(t, ArrayType):
+                    self.sink.error("only scalar parameters may have defaults", p.default.span)
+                    ok = False
+                val = _literal_value(p.default)
+                if val is None:
+                    self.sink.error("a default must be a literal", p.default.span, "e.g. `poly: i64 = 0x8408`")
+                    ok = False
+                default = val
+            elif params and params[-1].has_default:
+                self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span)
+                ok = False
+            params.append(Param(p.name, t, p.inout, default, p.default is not None))
+            values.append(Value(t, p.name))
+        for d, span in dims.items():
+            if d in names:
+                self.sink.error(f"'{d}' is both a parameter and a dimension", span)
+                ok = False
+        results: list[ValueType] = []
+        is_tuple = isinstance(f.result, A.TupleTypeExpr)
+        if f.result is not None:
+            items = f.result.items if isinstance(f.result, A.TupleTypeExpr) else [f.result]
+            for it in items:
+                t = self.resolve_type(it, {})
+                if t is None:
+                    ok = False
+                    continue
+                for d in shape_of(t):
+                    if d is not None and d.terms and d.terms[0][0] not in dims:
+                        self.sink.error(f"result dim '{d}' is not a dimension of any parameter", it.span,
+                                        "use `?` for a size known only at run time")
+                        ok = False
+                results.append(t)
+        if not ok:
+            return None
+        text = f"fn {f.name}(" + ", ".join(
+            ("inout " if p.inout else "") + f"{p.name}: {p.type}" + (f" = {p.default}" if p.has_default else "")
+            for p in params) + ")" + (f" -> {'(' if is_tuple else ''}{', '.join(map(str, results))}{')' if is_tuple else ''}" if results else "")
+        return Function(f.name, params, results, is_tuple, Region(values), f.span, text)
+
+    def build(self) -> Module:
+        for f in self.ast.functions:
+            if f.name in self.signatures:
+                self.sink.error(f"function '{f.name}' is defined twice", f.span)
+                continue
+            if f.name in BUILTINS or f.name in DTYPES:
+                self.sink.error(f"'{f.name}' is a built-in name", f.span, "rename the function")
+                continue
+            sig = self.signature(f)
+            if sig is not None:
+                self.signatures[f.name] = sig
+        order = self._call_order()
+        for f in order:
+            sig = self.signatures.get(f.name)
+            if sig is not None:
+                FunctionBuilder(self, f, sig).build()
+        self.sink.raise_if_any()
+        fns = {f.name: self.signatures[f.name] for f in self.ast.functions if f.name in self.signatures}
+        return Module(fns, self.source, self.filename)
+
+    def _call_order(self) -> list[A.FnDef]:
+        by_name = {f.name: f for f in self.ast.functions}
+        calls = {f.name: {c.func.id for c in _calls_in(f.body) if isinstance(c.func, A.Name) and c.func.id in by_name}
+                 for f in self.ast.functions}
+        order: list[A.FnDef] = []
+        state: dict[str, int] = {}
+
+        def visit(n: str, stack: list[str]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                self.sink.error(f"recursive call cycle: {' -> '.join(stack + [n])}", by_name[n].span,
+                                "M-CODE functions may not call themselves; write a loop")
+                return
+            state[n] = 1
+            for m in sorted(calls[n]):
+                visit(m, stack + [n])
+            state[n] = 2
+            order.append(by_name[n])
+
+        for f in self.ast.functions:
+            visit(f.name, [])
+        return order
+
+
+def _literal_value(e: A.Expr) -> Any:
+    if isinstance(e, A.Num):
+        return e.value
+    if isinstance(e, A.BoolLit):
+        return e.value
+    if isinstance(e, A.UnaryOp) and e.op == "-" and isinstance(e.operand, A.Num):
+        return -e.operand.value
+    return None
+
+
+def build_module(module: A.Module, source: str, filename: str) -> Module:
+    return ModuleBuilder(module, source, filename).build()
+
+
+__all__ = ["build_module", "BINARY_OPS", "is_float"]

@@ -1,0 +1,124 @@
+"""Shape rules: broadcasting, matmul, slicing, reductions. Each returns a shape or raises
+ShapeError with a message and a hint; dtype rules live in types.probe_dtype."""
+
+from __future__ import annotations
+
+from .types import ArrayType, Dim, DimT, ScalarType, ValueType, dim_str, is_one, known_different
+
+
+class ShapeError(Exception):
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def shape_of(t: ValueType) -> tuple[DimT, ...]:
+    return t.shape if isinstance(t, ArrayType) else ()
+
+
+def make_type(dtype: str, shape: tuple[DimT, ...]) -> ValueType:
+    return ArrayType(dtype, shape) if shape else ScalarType(dtype)
+
+
+def broadcast(*types: ValueType) -> tuple[DimT, ...]:
+    """NumPy broadcasting over symbolic shapes; an error only where dims provably differ."""
+    shapes = [shape_of(t) for t in types]
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[DimT] = []
+    for axis in range(rank):
+        dims = [s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0]
+        chosen: DimT = Dim(1)
+        for d in dims:
+            if is_one(d):
+                continue
+            if is_one(chosen):
+                chosen = d
+            elif known_different(chosen, d):
+                raise ShapeError(
+                    f"shapes {' and '.join(str(t) for t in types if isinstance(t, ArrayType))} do not broadcast "
+                    f"(dimension {dim_str(chosen)} vs {dim_str(d)})",
+                    "broadcasting needs equal dims or a dim of 1; index with newaxis or reshape to align them")
+            elif chosen is None:
+                chosen = d
+        out.append(chosen)
+    return tuple(out)
+
+
+def matmul_shape(a: ValueType, b: ValueType) -> tuple[DimT, ...]:
+    sa, sb = shape_of(a), shape_of(b)
+    if not sa or not sb:
+        raise ShapeError("matrix product needs arrays, not scalars", "use `*` to scale by a scalar")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if known_different(ka, kb):
+        raise ShapeError(f"matrix product inner dimensions differ: {a} @ {b} ({dim_str(ka)} vs {dim_str(kb)})",
+                         "the last dim of the left operand must equal the second-to-last of the right")
+    if len(sa) == 1 and len(sb) == 1:
+        return ()
+    if len(sa) == 1:
+        return sb[:-2] + sb[-1:]
+    if len(sb) == 1:
+        return sa[:-1]
+    batch = broadcast(ArrayType("f64", sa[:-2]), ArrayType("f64", sb[:-2])) if len(sa) > 2 or len(sb) > 2 else ()
+    return batch + (sa[-2], sb[-1])
+
+
+def slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | None,
+              lo_dynamic: bool, hi_dynamic: bool) -> DimT:
+    """Length of d[lo:hi:step] when it can be known statically (assumes in-bounds)."""
+    if lo_dynamic or hi_dynamic or (step is not None and step != 1 and (d is None or not d.is_const)):
+        if step is None or step == 1:
+            return None
+    if step is not None and step < 0:
+        if lo is None and hi is None:
+            return d
+        return None
+
+    def norm(b: int | Dim | None, default: DimT) -> DimT:
+        if b is None:
+            return default
+        if isinstance(b, int):
+            if b < 0:
+                return None if d is None else d + b
+            return Dim(b)
+        return b
+
+    lo_n, hi_n = norm(lo, Dim(0)), norm(hi, d)
+    if lo_n is None or hi_n is None:
+        return None
+    length = hi_n - lo_n
+    if step is None or step == 1:
+        if length.is_const and d is not None and d.is_const:
+            return Dim(max(0, min(length.const, d.const)))
+        return length
+    if length.is_const:
+        return Dim(max(0, -(-length.const // step)))
+    return None
+
+
+def normalize_axes(axis: int | tuple[int, ...] | None, rank: int) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ShapeError(f"axis {a} is out of range for an array of rank {rank}",
+                             f"use an axis in [{-rank}, {rank - 1}]")
+        out.append(a % rank)
+    if len(set(out)) != len(out):
+        raise ShapeError("repeated axis in reduction")
+    return tuple(out)
+
+
+def reduce_shape(shape: tuple[DimT, ...], axes: tuple[int, ...] | None, keepdims: bool) -> tuple[DimT, ...]:
+    if axes is None:
+        return tuple(Dim(1) for _ in shape) if keepdims else ()
+    if keepdims:
+        return tuple(Dim(1) if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def merge_dims(a: tuple[DimT, ...], b: tuple[DimT, ...]) -> tuple[DimT, ...]:
+    """The shape two control-flow paths agree on: dims that differ become unknown."""
+    return tuple(x if x == y else None for x, y in zip(a, b))

@@ -1,0 +1,156 @@
+"""Canonicalization: constant folding, common-subexpression elimination, dead-code
+elimination. Every op but the terminators is pure in mcodec's IR (arrays are values;
+inout writes flow to mc.return), which makes all three simple and safe."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from mcodec.compiler.ir import TERMINATORS, Function, Module, Op, Region, Value
+from mcodec.compiler.semantics import ELEMENTWISE_BINARY, ELEMENTWISE_UNARY
+from mcodec.compiler.types import ScalarType, np_dtype
+
+from .manager import ModulePass
+
+
+def replace_uses(fn: Function, mapping: dict[Value, Value]) -> None:
+    if not mapping:
+        return
+    for op in fn.walk():
+        op.operands = [mapping.get(v, v) for v in op.operands]
+
+
+def _const_value(v: Value) -> tuple[bool, Any]:
+    op = v.owner
+    if isinstance(op, Op) and op.name == "mc.const":
+        return True, op.attrs["value"]
+    return False, None
+
+
+def _as_numpy(value: Any, t: ScalarType) -> Any:
+    return value if t.weak else np_dtype(t.dtype).type(value)
+
+
+class ConstantFold(ModulePass):
+    """Folds scalar arithmetic on constants, with NumPy's own scalar semantics."""
+
+    name = "constant-fold"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            self._region(fn.body)
+
+    def _region(self, region: Region) -> None:
+        for op in region.ops:
+            for r in op.regions:
+                self._region(r)
+            template = ELEMENTWISE_BINARY.get(op.name) or ELEMENTWISE_UNARY.get(op.name)
+            if template is None or len(op.results) != 1 or not isinstance(op.result.type, ScalarType):
+                continue
+            consts = [_const_value(v) for v in op.operands]
+            if not all(ok for ok, _ in consts) or not all(isinstance(v.type, ScalarType) for v in op.operands):
+                continue
+            args = [_as_numpy(c, v.type) for (_, c), v in zip(consts, op.operands)]
+            try:
+                with np.errstate(all="raise"), warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    out = eval(template.format(*[f"_a{i}" for i in range(len(args))]),  # noqa: S307
+                               {"np": np}, {f"_a{i}": a for i, a in enumerate(args)})
+            except Exception:
+                continue  # leave run-time errors (division by zero, overflow) to run time
+            t = op.result.type
+            if not t.weak:
+                out = np_dtype(t.dtype).type(out)
+            value = out.item() if isinstance(out, np.generic) else out
+            op.name = "mc.const"
+            op.operands = []
+            op.attrs = {"value": value, "weak": t.weak}
+
+
+class CSE(ModulePass):
+    """Merges identical pure ops; a value from an enclosing region may replace one in a
+    nested region (it dominates it), never the other way around."""
+
+    name = "cse"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            mapping: dict[Value, Value] = {}
+            self._region(fn.body, [{}], mapping)
+            replace_uses(fn, mapping)
+
+    def _key(self, op: Op, mapping: dict[Value, Value]) -> tuple | None:
+        if op.regions or op.name in TERMINATORS or op.name in ("mc.random", "mc.randn", "mc.empty", "mc.empty_like"):
+            return None
+        attrs = tuple(sorted((k, repr(v)) for k, v in op.attrs.items()))
+        return (op.name, tuple(id(mapping.get(v, v)) for v in op.operands), attrs,
+                tuple(str(r.type) + repr(getattr(r.type, "weak", False)) for r in op.results))
+
+    def _region(self, region: Region, scopes: list[dict], mapping: dict[Value, Value]) -> None:
+        scopes.append({})
+        kept: list[Op] = []
+        for op in region.ops:
+            op.operands = [mapping.get(v, v) for v in op.operands]
+            key = self._key(op, mapping)
+            if key is not None:
+                found = next((s[key] for s in reversed(scopes) if key in s), None)
+                if found is not None:
+                    for a, b in zip(op.results, found.results):
+                        mapping[a] = b
+                    continue
+                scopes[-1][key] = op
+            for r in op.regions:
+                self._region(r, scopes, mapping)
+            kept.append(op)
+        region.ops = kept
+        scopes.pop()
+
+
+LOOPS = ("mc.for", "mc.while")
+
+
+def _exits(region: Region, in_loop: bool) -> bool:
+    for op in region.ops:
+        if op.name == "mc.return" or (op.name in ("mc.break", "mc.continue") and not in_loop):
+            return True
+        if any(_exits(r, in_loop or op.name in LOOPS) for r in op.regions):
+            return True
+    return False
+
+
+def _has_effects(op: Op) -> bool:
+    """An op that can leave its region early: a return, or a break/continue that
+    belongs to a loop outside the op."""
+    return any(_exits(r, op.name in LOOPS) for r in op.regions)
+
+
+class DCE(ModulePass):
+    """Removes ops whose results are unused; loops and ifs too, unless they hold an
+    early exit (return, or a break/continue of an enclosing loop)."""
+
+    name = "dce"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            changed = True
+            while changed:
+                used: set[Value] = set()
+                for op in fn.walk():
+                    used.update(op.operands)
+                changed = self._region(fn.body, used)
+
+    def _region(self, region: Region, used: set[Value]) -> bool:
+        changed = False
+        kept = []
+        for op in region.ops:
+            if op.name not in TERMINATORS and not any(r in used for r in op.results) and not _has_effects(op):
+                changed = True
+                continue
+            for r in op.regions:
+                changed |= self._region(r, used)
+            kept.append(op)
+        region.ops = kept
+        return changed

@@ -1,0 +1,198 @@
+"""Copy elision: decides where an array update may happen in place.
+
+Arrays are values in M-CODE, so `mc.setitem` and inout call arguments produce new
+arrays in meaning. Writing in place is safe when nothing else can observe the old
+contents: the updated buffer is not a read-only parameter, and no value that may share
+its memory (a view, an alias through a loop or branch) is used after the update. Uses
+inside a loop count until the loop's end, since the next iteration reads them again.
+The pass marks `inplace = true` on safe updates; the lowerings copy everywhere else.
+"""
+
+from __future__ import annotations
+
+from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.semantics import VIEW_OPS
+
+from .manager import ModulePass
+
+LOOPS = ("mc.for", "mc.while")
+
+
+def _is_view(op: Op) -> bool:
+    if op.name not in VIEW_OPS or not op.results[0].is_array:
+        return False
+    if op.name == "mc.getitem":
+        return all(it[0] != "array" for it in op.attrs["index"])
+    return True
+
+
+class _Analysis:
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+        self.pos: dict[Op, int] = {}
+        self.end: dict[Op, int] = {}
+        self.parent_op: dict[Op, Op | None] = {}
+        self._number(fn.body, None, 0)
+        self.roots = self._roots()
+
+    def _number(self, region: Region, owner: Op | None, n: int) -> int:
+        for op in region.ops:
+            self.pos[op] = n
+            self.parent_op[op] = owner
+            n += 1
+            for r in op.regions:
+                n = self._number(r, op, n)
+            self.end[op] = n - 1
+        return n
+
+    def ancestors(self, op: Op | None) -> list[Op]:
+        out = []
+        while op is not None:
+            out.append(op)
+            op = self.parent_op.get(op)
+        return out
+
+    def def_op(self, v: Value) -> tuple[Op | None, bool]:
+        """(op that defines v, whether v lives inside that op's regions)."""
+        if isinstance(v.owner, Op):
+            return v.owner, False
+        if isinstance(v.owner, Region) and v.owner.parent is not None:
+            return v.owner.parent, True
+        return None, False
+
+    def def_pos(self, v: Value) -> int:
+        op, inside = self.def_op(v)
+        if op is None:
+            return -1
+        return self.pos[op] if inside or not op.regions else self.end[op]
+
+    def last_use(self) -> dict[Value, int]:
+        out: dict[Value, int] = {}
+        for op in self.fn.walk():
+            for v in op.operands:
+                d, inside = self.def_op(v)
+                def_anc = set(self.ancestors(d)) if d is not None else set()
+                if d is not None and not inside:
+                    def_anc.discard(d)
+                p = self.pos[op]
+                for a in self.ancestors(self.parent_op.get(op)):
+                    if a.name in LOOPS and a not in def_anc:
+                        p = max(p, self.end[a])
+                out[v] = max(out.get(v, -1), p)
+        return out
+
+    def _roots(self) -> dict[Value, frozenset[Value]]:
+        roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
+        loop_exits: dict[Op, list[Op]] = {}
+        for op in self.fn.walk():
+            if op.name in ("mc.yield", "mc.break", "mc.continue"):
+                target = self._exit_target(op)
+                if target is not None:
+                    loop_exits.setdefault(target, []).append(op)
+        changed = True
+        while changed:
+            changed = False
+
+            def put(v: Value, s: frozenset[Value]) -> None:
+                nonlocal changed
+                if not v.is_array:
+                    return
+                old = roots.get(v, frozenset())
+                if not s <= old:
+                    roots[v] = old | s
+                    changed = True
+
+            for op in self.fn.walk():
+                get = lambda v: roots.get(v, frozenset([v]))  # noqa: E731
+                if _is_view(op) or op.name == "mc.setitem":
+                    put(op.result, get(op.operands[0]) | {op.result})
+                elif op.name == "mc.call":
+                    n = op.attrs["n_results"]
+                    for r in op.results[:n]:
+                        put(r, frozenset([r]))
+                    for r, arg in zip(op.results[n:], [op.operands[i] for i in op.attrs.get("inout_args", [])]):
+                        put(r, get(arg) | {r})
+                elif op.name in LOOPS:
+                    inits = op.operands[3:] if op.name == "mc.for" else op.operands
+                    skip = 1 if op.name == "mc.for" else 0
+                    exits = loop_exits.get(op, [])
+                    for i, (res, init) in enumerate(zip(op.results, inits)):
+                        s = get(init) | {res}
+                        for ex in exits:
+                            s |= get(ex.operands[i])
+                        put(res, s)
+                        for r in op.regions:
+                            put(r.args[i + skip], s)
+                elif op.name in ("mc.if", "mc.block"):
+                    for r in op.regions:
+                        t = r.terminator
+                        if t is not None and t.name == "mc.yield":
+                            for res, v in zip(op.results, t.operands):
+                                put(res, get(v) | {res})
+                    for res in op.results:
+                        put(res, frozenset([res]))
+                else:
+                    for res in op.results:
+                        put(res, frozenset([res]))
+        return roots
+
+    def _exit_target(self, term: Op) -> Op | None:
+        """The loop a yield/break/continue hands its values to (None for if/block yields)."""
+        region = term.parent
+        owner = region.parent if region is not None else None
+        if term.name == "mc.yield":
+            return owner if owner is not None and owner.name in LOOPS else None
+        op = owner
+        while op is not None and op.name not in LOOPS:
+            op = self.parent_op.get(op)
+        return op
+
+
+class CopyElision(ModulePass):
+    name = "copy-elision"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            self._function(fn)
+
+    def _function(self, fn: Function) -> None:
+        an = _Analysis(fn)
+        last = an.last_use()
+        readonly = {a for a, p in zip(fn.args, fn.params) if a.is_array and not p.inout}
+        by_root: dict[Value, list[Value]] = {}
+        for v, rs in an.roots.items():
+            for r in rs:
+                by_root.setdefault(r, []).append(v)
+
+        def can_mutate(target: Value, at: Op, exclude: set[Value]) -> bool:
+            rs = an.roots.get(target, frozenset([target]))
+            if rs & readonly:
+                return False
+            p = an.pos[at]
+            for r in rs:
+                for w in by_root.get(r, []):
+                    if w in exclude or an.def_pos(w) > p:
+                        continue
+                    if last.get(w, -1) > p:
+                        return False
+            return True
+
+        for op in fn.walk():
+            if op.name == "mc.setitem":
+                op.attrs["inplace"] = can_mutate(op.operands[0], op, {op.result})
+            elif op.name == "mc.call" and op.attrs.get("inout_args"):
+                n = op.attrs["n_results"]
+                op.attrs["inplace_args"] = [
+                    can_mutate(op.operands[i], op, set(op.results[n:])) for i in op.attrs["inout_args"]]
+            elif op.name == "mc.return":
+                n = op.attrs["n_results"]
+                params = frozenset(fn.args)
+                copies = []
+                seen: set[Value] = set()
+                for i, v in enumerate(op.operands[:n]):
+                    rs = an.roots.get(v, frozenset())
+                    if v.is_array and (rs & params or rs & seen):
+                        copies.append(i)
+                    seen |= rs
+                if copies:
+                    op.attrs["copy_results"] = copies

@@ -1,0 +1,111 @@
+"""Partitions each function body into `mc.block` ops: the units that get a strategy.
+
+A block is either a maximal straight-line run of top-level ops ("tensor" block) or one
+top-level loop/if with everything nested in it ("loop"/"branch" block). A block
+captures values from above and yields its live-outs as results, so a back end can
+lower it as a function of its inputs. Its structural id hashes the block's printed IR
+with names and source locations erased, so it survives unrelated edits and renames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from mcodec.compiler.ir import Function, Module, Op, Printer, Region, Value, defined_in
+
+from .manager import ModulePass
+
+CONTROL = ("mc.for", "mc.while", "mc.if")
+
+
+def structural_text(region: Region) -> str:
+    """The region's IR text with values numbered locally and no locations."""
+    p = Printer(with_locs=False)
+    captured: dict[Value, str] = {}
+    inner = defined_in(region)
+    for op in region.walk():
+        for v in op.operands:
+            if v not in inner and v not in captured:
+                captured[v] = f"in{len(captured)}:{v.type}"
+    for v in list(captured):
+        v.id = -1
+    for op in region.walk():
+        for v in op.results:
+            v.id = -1
+        for r in op.regions:
+            for a in r.args:
+                a.id = -1
+    # captured values first, in first-use order, so numbering is local and stable
+    for v in captured:
+        p._name(v)
+    for op in region.ops:
+        p._op(op, 0)
+    return "\n".join([";".join(captured.values())] + p.lines)
+
+
+def structural_id(region: Region) -> str:
+    return hashlib.sha1(structural_text(region).encode()).hexdigest()[:12]
+
+
+def _kind(ops: list[Op]) -> str:
+    if len(ops) == 1 and ops[0].name in ("mc.for", "mc.while"):
+        return "loop"
+    if len(ops) == 1 and ops[0].name == "mc.if":
+        return "branch"
+    return "tensor"
+
+
+class PartitionBlocks(ModulePass):
+    name = "partition-blocks"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            self._function(fn)
+
+    def _function(self, fn: Function) -> None:
+        groups: list[list[Op]] = []
+        tail: list[Op] = []
+        for op in fn.body.ops:
+            if op.name == "mc.block":
+                return  # already partitioned
+            if op.name == "mc.return":
+                tail.append(op)
+            elif op.name in CONTROL:
+                groups.append([op])
+            elif groups and groups[-1][0].name not in CONTROL:
+                groups[-1].append(op)
+            else:
+                groups.append([op])
+        # uses of each value after each group, to find live-outs
+        new_ops: list[Op] = []
+        for idx, group in enumerate(groups):
+            region = Region()
+            for op in group:
+                region.append(op)
+            inner = defined_in(region)
+            later_ops = [o for g in groups[idx + 1:] for o in g] + tail
+            used_later: list[Value] = []
+            seen: set[Value] = set()
+            for o in later_ops:
+                for sub in o.walk():
+                    for v in sub.operands:
+                        if v in inner and v not in seen:
+                            seen.add(v)
+                            used_later.append(v)
+            region.append(Op("mc.yield", used_later, []))
+            block = Op("mc.block", [], [v.type for v in used_later], {}, [region],
+                       loc=group[0].loc, hints=[v.hint for v in used_later])
+            block.attrs["kind"] = _kind(group)
+            block.attrs["id"] = f"{fn.name}.b{idx}"
+            block.attrs["sid"] = structural_id(region)
+            block.parent = fn.body
+            replace_later = dict(zip(used_later, block.results))
+            for o in later_ops:
+                for sub in o.walk():
+                    sub.operands = [replace_later.get(v, v) for v in sub.operands]
+            new_ops.append(block)
+        fn.body.ops = new_ops + tail
+
+
+def blocks_of(fn: Function) -> list[Op]:
+    return [op for op in fn.body.ops if op.name == "mc.block"]

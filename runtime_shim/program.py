@@ -1,0 +1,152 @@
+"""`Program`: the callable face of a compiled M-CODE module. Each entry checks and
+converts its arguments (dtypes, ranks, symbolic dims), calls the lowered code, and
+returns NumPy values; entries carry a real `inspect.Signature` and docstring."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mcodec.compiler.ir import Function, Param
+from mcodec.compiler.types import ArrayType, np_dtype
+
+
+class ArgumentError(TypeError):
+    """An entry was called with arguments that do not fit its M-CODE signature."""
+
+
+def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]]) -> Any:
+    t = p.type
+    where = f"{fn.name}(): argument '{p.name}'"
+    if isinstance(t, ArrayType):
+        if p.inout:
+            if not isinstance(value, np.ndarray):
+                raise ArgumentError(f"{where} is inout and must be a NumPy array (its writes reach the caller)")
+            if value.dtype != np_dtype(t.dtype):
+                raise ArgumentError(f"{where} is inout {t} but the array has dtype {value.dtype}; "
+                                    f"pass an array of dtype {np_dtype(t.dtype)}")
+            if not value.flags.writeable:
+                raise ArgumentError(f"{where} is inout but the array is read-only")
+            arr = value
+        else:
+            arr = np.asarray(value)
+            if arr.dtype != np_dtype(t.dtype):
+                if not np.can_cast(arr.dtype, np_dtype(t.dtype), "same_kind"):
+                    raise ArgumentError(f"{where} must be {t}; got dtype {arr.dtype}, which does not convert safely")
+                arr = arr.astype(np_dtype(t.dtype))
+        if arr.ndim != t.rank:
+            raise ArgumentError(f"{where} must be {t} (rank {t.rank}); got shape {arr.shape}")
+        for axis, d in enumerate(t.shape):
+            size = arr.shape[axis]
+            if d is None:
+                continue
+            if d.is_const:
+                if size != d.const:
+                    raise ArgumentError(f"{where} must be {t}; dim {axis} is {size}, expected {d.const}")
+                continue
+            if len(d.terms) == 1 and d.terms[0][1] == 1 and d.const == 0:
+                sym = d.terms[0][0]
+                if sym in dims and dims[sym][0] != size:
+                    raise ArgumentError(f"{where} has shape {arr.shape}: dim {sym} is {size} here "
+                                        f"but {dims[sym][0]} from argument '{dims[sym][1]}'")
+                dims.setdefault(sym, (size, p.name))
+        return arr
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.ndarray) or not isinstance(value, (bool, int, float, complex, np.generic)):
+        raise ArgumentError(f"{where} must be a scalar {t}; got {type(value).__name__}")
+    dt = np_dtype(t.dtype)
+    src = np.asarray(value).dtype
+    if isinstance(value, (bool, int, float, complex)):
+        ok = np.can_cast(np.result_type(value, dt), dt, "same_kind") if not isinstance(value, bool) else True
+        if t.dtype[0] in "iu" and isinstance(value, float):
+            ok = False
+    else:
+        ok = np.can_cast(src, dt, "same_kind")
+    if not ok:
+        raise ArgumentError(f"{where} must be {t}; got {value!r}")
+    return dt.type(value)
+
+
+class Entry:
+    """One callable M-CODE function."""
+
+    def __init__(self, fn: Function, impl: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.impl = impl
+        self.__name__ = fn.name
+        self.__qualname__ = fn.name
+        self.__doc__ = f"{fn.signature_text}\n\nM-CODE entry point compiled by mcodec."
+        params = []
+        for p in fn.params:
+            default = p.default if p.has_default else inspect.Parameter.empty
+            params.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                            annotation=str(p.type) if not p.inout else f"inout {p.type}"))
+        ret = ", ".join(str(t) for t in fn.result_types) if fn.result_types else None
+        if fn.result_is_tuple and ret:
+            ret = f"({ret})"
+        self.__signature__ = inspect.Signature(params, return_annotation=ret if ret else inspect.Signature.empty)
+
+    def bind(self, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            bound = self.__signature__.bind(*args, **kwargs)
+        except TypeError as e:
+            raise ArgumentError(f"{self.fn.name}(): {e}; signature: {self.fn.signature_text}") from None
+        bound.apply_defaults()
+        dims: dict[str, tuple[int, str]] = {}
+        values = [_convert(self.fn, p, bound.arguments[p.name], dims) for p in self.fn.params]
+        self._check_compound_dims(values, dims)
+        return values
+
+    def _check_compound_dims(self, values: list[Any], dims: dict[str, tuple[int, str]]) -> None:
+        for p, v in zip(self.fn.params, values):
+            if not isinstance(p.type, ArrayType):
+                continue
+            for axis, d in enumerate(p.type.shape):
+                if d is None or d.is_const or (len(d.terms) == 1 and d.terms[0][1] == 1 and d.const == 0):
+                    continue
+                if all(s in dims for s, _ in d.terms):
+                    want = d.const + sum(c * dims[s][0] for s, c in d.terms)
+                    if v.shape[axis] != want:
+                        raise ArgumentError(f"{self.fn.name}(): argument '{p.name}' dim {axis} is {v.shape[axis]}, "
+                                            f"expected {d} = {want}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        values = self.bind(*args, **kwargs)
+        with np.errstate(all="ignore"):
+            return self.impl(*values)
+
+    def __repr__(self) -> str:
+        return f"<mcodec entry {self.fn.signature_text}>"
+
+
+class Program:
+    """A compiled M-CODE module: `program.NAME(...)` calls entry NAME."""
+
+    def __init__(self, functions: dict[str, Function], impls: dict[str, Callable[..., Any]],
+                 source_path: str | None = None, info: dict[str, Any] | None = None) -> None:
+        self._entries = {name: Entry(fn, impls[name]) for name, fn in functions.items()}
+        self.source_path = source_path
+        self.info = info or {}
+
+    def __getattr__(self, name: str) -> Entry:
+        entries = self.__dict__.get("_entries", {})
+        if name in entries:
+            return entries[name]
+        raise AttributeError(f"program has no entry '{name}'; entries: {', '.join(entries) or 'none'}")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._entries))
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        return dict(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<mcodec Program: {', '.join(self._entries)}>"
+
+
+__all__ = ["Program", "Entry", "ArgumentError"]

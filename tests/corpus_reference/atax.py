@@ -1,0 +1,6 @@
+import numpy as np
+
+
+def reference(inputs: dict) -> dict:
+    A, x = inputs["A"], inputs["x"]
+    return {"return": A.T @ (A @ x)}
