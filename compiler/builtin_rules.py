@@ -11,8 +11,15 @@ import numpy as np
 
 from . import ast as A
 from .builtins import Builtin
-from .typerules import ShapeError, broadcast, make_type, matmul_shape, normalize_axes, reduce_shape, shape_of
 from .ir import Value
+from .typerules import (
+    ShapeError,
+    broadcast,
+    make_type,
+    normalize_axes,
+    reduce_shape,
+    shape_of,
+)
 from .types import ArrayType, Dim, DimT, DTypeRef, ScalarType, ValueType, is_complex, probe_dtype
 
 if TYPE_CHECKING:
@@ -64,7 +71,7 @@ def _shape(fb: FunctionBuilder, args: Args, name: str, b: Builtin) -> tuple[list
     v = fb.expr(expr)  # type: ignore[arg-type]
     items = list(v) if isinstance(v, tuple) else [v]
     for it in items:
-        if not isinstance(it, Value) or isinstance(it.type, ArrayType) or not (it.type.dtype[0] in "iu"):
+        if not isinstance(it, Value) or isinstance(it.type, ArrayType) or it.type.dtype[0] not in "iu":
             raise fb.error(f"{b.name}(): shape must be an integer or a tuple of integers", expr.span,  # type: ignore[union-attr]
                            "e.g. zeros((N, M), dtype=f64)")
     return items, tuple(fb.static.get(it) for it in items)

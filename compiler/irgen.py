@@ -21,12 +21,29 @@ from .builtins import BUILTINS, REQUIRED, SPECIAL_NAMES, Builtin
 from .diagnostics import DiagnosticSink, Span
 from .ir import Function, Module, Op, Param, Region, Value
 from .typerules import (
-    ShapeError, broadcast, make_type, matmul_shape, merge_dims, normalize_axes, reduce_shape,
-    shape_of, slice_len,
+    ShapeError,
+    broadcast,
+    make_type,
+    matmul_shape,
+    merge_dims,
+    shape_of,
+    slice_len,
 )
 from .types import (
-    DTYPES, ArrayType, Dim, DimT, DTypeRef, ScalarType, TupleType, ValueType, dim_str,
-    is_complex, is_float, is_int, known_different, np_dtype, probe_dtype,
+    DTYPES,
+    ArrayType,
+    Dim,
+    DimT,
+    DTypeRef,
+    ScalarType,
+    ValueType,
+    dim_str,
+    is_complex,
+    is_float,
+    is_int,
+    known_different,
+    np_dtype,
+    probe_dtype,
 )
 
 
@@ -230,6 +247,9 @@ class FunctionBuilder:
         if t.dtype == target.dtype and not (isinstance(t, ScalarType) and t.weak):
             return v
         weak = isinstance(t, ScalarType) and t.weak
+        if weak and is_int(target.dtype) and not (is_int(t.dtype) or t.dtype == "bool"):
+            raise self.error(f"{what} has dtype {target.dtype} but the value is a {t.dtype} literal", span,
+                             f"write an integer literal, or convert explicitly: `{target.dtype}(...)`")
         if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
             raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
                              f"convert explicitly, e.g. `{target.dtype}(...)`")

@@ -6,7 +6,6 @@ import linecache
 from typing import Any
 
 import numpy as np
-
 from mcodec.runtime_shim.program import Program
 
 from .backends.pysource import module_source

@@ -2,8 +2,8 @@ import numpy as np
 
 ENTRY = "collatz"
 PRESETS = {
-    "S": {"N": 300, "limit": None},
-    "M": {"N": 3000, "limit": 150},
+    "S": {"N": 1000, "limit": None},
+    "M": {"N": 20000, "limit": 150},
 }
 
 

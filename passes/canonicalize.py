@@ -8,7 +8,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-
 from mcodec.compiler.ir import TERMINATORS, Function, Module, Op, Region, Value
 from mcodec.compiler.semantics import ELEMENTWISE_BINARY, ELEMENTWISE_UNARY
 from mcodec.compiler.types import ScalarType, np_dtype

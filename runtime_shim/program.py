@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from mcodec.compiler.ir import Function, Param
 from mcodec.compiler.types import ArrayType, np_dtype
 

@@ -8,7 +8,12 @@ import re
 from typing import Any
 
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
-from mcodec.compiler.semantics import ELEMENTWISE_BINARY, ELEMENTWISE_UNARY, REDUCTIONS, np_dtype_expr
+from mcodec.compiler.semantics import (
+    ELEMENTWISE_BINARY,
+    ELEMENTWISE_UNARY,
+    REDUCTIONS,
+    np_dtype_expr,
+)
 from mcodec.compiler.types import ArrayType, ScalarType
 
 PRELUDE = "import numpy as np\n"
@@ -79,7 +84,7 @@ class PythonEmitter:
         short = n[3:]
         if short in REDUCTIONS:
             axis = op.attrs.get("axis")
-            ax = "None" if axis is None else repr(tuple(axis))
+            ax = "None" if axis is None else repr(axis[0] if short in ("argmax", "argmin") else tuple(axis))
             return f"np.{short}({a[0]}, axis={ax}, keepdims={op.attrs.get('keepdims', False)})"
         raise NotImplementedError(f"no Python lowering for {n}")
 

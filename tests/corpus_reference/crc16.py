@@ -1,4 +1,3 @@
-import numpy as np
 
 
 def _table(poly: int) -> list:

@@ -1,0 +1,74 @@
+"""Shared helpers for tests and benchmarks over the corpus."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+REFERENCES = ROOT / "tests" / "corpus_reference"
+
+
+def corpus_names() -> list[str]:
+    return sorted(p.stem for p in CORPUS.glob("*.mc") if (CORPUS / f"{p.stem}.py").is_file())
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def inputs_module(name: str) -> ModuleType:
+    return load_module(CORPUS / f"{name}.py", f"corpus_inputs_{name}")
+
+
+def reference_module(name: str) -> ModuleType:
+    return load_module(REFERENCES / f"{name}.py", f"corpus_reference_{name}")
+
+
+def run_entry(program: Any, entry: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Call an entry; collect its result and final inout arrays as the reference does."""
+    fn = getattr(program, entry)
+    args = copy.deepcopy(inputs)
+    result = fn(**args)
+    out: dict[str, Any] = {}
+    if fn.fn.result_types:
+        out["return"] = result
+    for p in fn.fn.params:
+        if p.inout:
+            out[p.name] = args[p.name]
+    return out
+
+
+def tolerance(dtype: np.dtype, fastmath: bool = False) -> tuple[float, float]:
+    """(rtol, atol) per dtype: integers exact; floats loose enough for reassociation."""
+    if dtype.kind in "iub":
+        return 0.0, 0.0
+    if dtype in (np.float32, np.complex64):
+        return (1e-3, 1e-4) if fastmath else (2e-4, 1e-5)
+    return (1e-7, 1e-9) if fastmath else (1e-9, 1e-11)
+
+
+def assert_same(got: Any, want: Any, where: str, fastmath: bool = False) -> None:
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want), f"{where}: tuple arity"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]", fastmath)
+        return
+    g, w = np.asarray(got), np.asarray(want)
+    assert g.shape == w.shape, f"{where}: shape {g.shape} != {w.shape}"
+    assert g.dtype == w.dtype, f"{where}: dtype {g.dtype} != {w.dtype}"
+    rtol, atol = tolerance(w.dtype, fastmath)
+    if rtol == 0:
+        np.testing.assert_array_equal(g, w, err_msg=where)
+    else:
+        scale = float(np.max(np.abs(w))) if w.size else 0.0
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0), err_msg=where)
