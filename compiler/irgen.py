@@ -262,6 +262,8 @@ class FunctionBuilder:
         if name in self.poisoned:
             raise _Abort()
         b = self.env.get(name)
+        if b is None and name in self.dim_sources:
+            raise self.error(f"cannot assign to '{name}'", span, "symbolic dims are read-only; copy into a `let`")
         if b is None:
             raise self.error(f"'{name}' is not defined", span, "declare it first with `let`")
         if b.kind == "param":

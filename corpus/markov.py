@@ -3,7 +3,7 @@ import numpy as np
 ENTRY = "markov"
 PRESETS = {
     "S": {"N": 150, "steps": 1000},
-    "M": {"N": 250, "steps": 100_000},
+    "M": {"N": 400, "steps": 100_000},
 }
 
 

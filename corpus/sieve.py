@@ -1,5 +1,3 @@
-import numpy as np
-
 ENTRY = "sieve"
 PRESETS = {
     "S": {"n": 5_000_000},

@@ -3,7 +3,7 @@ import numpy as np
 ENTRY = "trisolv"
 PRESETS = {
     "S": {"N": 600},
-    "M": {"N": 2000},
+    "M": {"N": 1500},
 }
 
 

@@ -76,35 +76,41 @@ class PartitionBlocks(ModulePass):
                 groups[-1].append(op)
             else:
                 groups.append([op])
-        # uses of each value after each group, to find live-outs
+        # values used after each group (one backward sweep), to find live-outs
+        used_after: list[set[Value]] = [set() for _ in groups]
+        acc: set[Value] = {v for o in tail for sub in o.walk() for v in sub.operands}
+        for idx in range(len(groups) - 1, -1, -1):
+            used_after[idx] = set(acc)
+            acc |= {v for o in groups[idx] for sub in o.walk() for v in sub.operands}
         new_ops: list[Op] = []
+        renamed: dict[Value, Value] = {}
         for idx, group in enumerate(groups):
+            for o in group:
+                for sub in o.walk():
+                    sub.operands = [renamed.get(v, v) for v in sub.operands]
             region = Region()
             for op in group:
                 region.append(op)
-            inner = defined_in(region)
-            later_ops = [o for g in groups[idx + 1:] for o in g] + tail
-            used_later: list[Value] = []
-            seen: set[Value] = set()
-            for o in later_ops:
-                for sub in o.walk():
-                    for v in sub.operands:
-                        if v in inner and v not in seen:
-                            seen.add(v)
-                            used_later.append(v)
-            region.append(Op("mc.yield", used_later, []))
-            block = Op("mc.block", [], [v.type for v in used_later], {}, [region],
-                       loc=group[0].loc, hints=[v.hint for v in used_later])
+            live_out = [v for v in _defined_in_order(region) if v in used_after[idx]]
+            region.append(Op("mc.yield", live_out, []))
+            block = Op("mc.block", [], [v.type for v in live_out], {}, [region],
+                       loc=group[0].loc, hints=[v.hint for v in live_out])
             block.attrs["kind"] = _kind(group)
             block.attrs["id"] = f"{fn.name}.b{idx}"
             block.attrs["sid"] = structural_id(region)
             block.parent = fn.body
-            replace_later = dict(zip(used_later, block.results))
-            for o in later_ops:
-                for sub in o.walk():
-                    sub.operands = [replace_later.get(v, v) for v in sub.operands]
+            renamed.update(zip(live_out, block.results))
             new_ops.append(block)
+        for o in tail:
+            for sub in o.walk():
+                sub.operands = [renamed.get(v, v) for v in sub.operands]
         fn.body.ops = new_ops + tail
+
+
+def _defined_in_order(region: Region) -> list[Value]:
+    """Results of the region's top-level ops, in program order (only these can be
+    live-out: values nested in loops and ifs leave them as those ops' results)."""
+    return [v for op in region.ops for v in op.results]
 
 
 def blocks_of(fn: Function) -> list[Op]:

@@ -3,6 +3,7 @@
 Example counts are modest so that the file runs in about a minute on two cores;
 scale them with ``MCODEC_PROPERTY_SCALE`` (a float, default 1), e.g.
 ``MCODEC_PROPERTY_SCALE=10 pytest tests/test_properties.py`` for a longer soak.
+``MCODEC_PROPERTY_SHRINK=1`` turns hypothesis' shrinking back on (slow).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import progen  # noqa: E402
@@ -25,9 +26,13 @@ def _n(k: int) -> int:
     return max(1, int(k * SCALE))
 
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                      HealthCheck.data_too_large,
-                                                      HealthCheck.filter_too_much])
+# Shrinking these composite examples can take many minutes; failures are reported
+# unshrunk (they are small anyway) unless MCODEC_PROPERTY_SHRINK=1.
+_PHASES = list(Phase) if os.environ.get("MCODEC_PROPERTY_SHRINK") == "1" else [
+    Phase.explicit, Phase.reuse, Phase.generate]
+SETTINGS = dict(deadline=None, phases=_PHASES,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.filter_too_much])
 
 
 def _mcodec():

@@ -303,18 +303,23 @@ class PythonEmitter:
         for i in op.attrs.get("copy_results", []):
             vals[i] = f"{vals[i]}.copy()"
         fn = self.fn
-        inout_params = [a for a, p in zip(fn.args, fn.params) if p.inout]
-        for param, final in zip(inout_params, op.operands[n:]):
-            p, f = self.name(param), self.name(final)
-            if p != f:
-                self.line(f"if {f} is not {p}:")
-                self.line(f"    {p}[...] = {f}")
         if n == 0:
-            self.line("return None")
+            result = "None"
         elif n == 1 and not fn.result_is_tuple:
-            self.line(f"return {vals[0]}")
+            result = vals[0]
         else:
-            self.line(f"return ({', '.join(vals)},)")
+            result = f"({', '.join(vals)},)"
+        inout_params = [a for a, p in zip(fn.args, fn.params) if p.inout]
+        writebacks = [(self.name(p), self.name(f)) for p, f in zip(inout_params, op.operands[n:])
+                      if self.name(p) != self.name(f)]
+        if writebacks and n:
+            # results may view an inout's old buffer: take them before writing back
+            self.line(f"result_ = {result}")
+            result = "result_"
+        for p, f in writebacks:
+            self.line(f"if {f} is not {p}:")
+            self.line(f"    {p}[...] = {f}")
+        self.line(f"return {result}")
 
     # ---- structured control flow ---------------------------------------------------------------
     def _assign(self, targets: list[str], values: list[Value]) -> None:
