@@ -546,7 +546,7 @@ class Gen:
         n = base
         if items is not None:
             shp = []
-            for it, d in zip(items, self._shape_for_items(base.shape, items)):
+            for _it, d in zip(items, self._shape_for_items(base.shape, items)):
                 if d is not None:
                     shp.append(d)
             trim = items[-1] == ("full",) and self.coin(0.3)

@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mcodec
 import numpy as np
 import pytest
-
-import mcodec
 from mcodec.compiler.diagnostics import CompileError
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.ir import print_module

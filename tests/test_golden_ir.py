@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.ir import print_module
 

@@ -4,7 +4,6 @@ syntax errors. They check AST shape (mcodec.compiler.ast), not types."""
 from __future__ import annotations
 
 import pytest
-
 from mcodec.compiler import ast as A
 from mcodec.compiler.diagnostics import CompileError
 from mcodec.compiler.parser import parse
