@@ -169,7 +169,7 @@ class FunctionBuilder:
                 pass  # an erroneous statement may have been the return
             elif self.fn.result_types:
                 self.sink.error(f"function '{self.fn.name}' can reach its end without returning a value",
-                                Span(self.fndef.body[-1].span.end_line or self.fndef.span.line, 1),
+                                Span(self.fndef.body[-1].span.line, self.fndef.body[-1].span.col),
                                 f"add `return ...` of type {self._result_text()}")
             else:
                 self.emit_return([], self.fndef.span)

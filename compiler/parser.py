@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lark import PostLex
+from lark.lexer import Lexer
 
 from . import ast as A
 from .diagnostics import CompileError, Diagnostic, Span
@@ -25,60 +26,134 @@ _TOKEN_TEXT = {
 }
 
 
-class _IndentError(Exception):
-    def __init__(self, message: str, token: Token, hint: str) -> None:
+_TOKEN_RE = re.compile(r"""
+    (?P<WS>[ ]+)
+  | (?P<NL>\r?\n)
+  | (?P<COMMENT>\#[^\n]*)
+  | (?P<CONT>\\[ ]*\r?\n)
+  | (?P<IMAG>(?:\d[\d_]*(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d[\d_]*(?:[eE][+-]?\d+)?)[jJ])
+  | (?P<FLOAT>\d[\d_]*\.\d*(?:[eE][+-]?\d+)?|\.\d[\d_]*(?:[eE][+-]?\d+)?|\d[\d_]*[eE][+-]?\d+)
+  | (?P<INT>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)
+  | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<OP>->|\*\*=|//=|>>=|<<=|[-+*/%@&|^]=|==|!=|<=|>=|<<|>>|\*\*|//|[-+*/%@<>&|^~()\[\]:,=.?])
+""", re.X)
+_OP_TYPES = {
+    **{op: "AUGOP" for op in "+= -= *= /= //= %= **= @= &= |= ^= <<= >>=".split()},
+    **{op: "COMP_OP" for op in "== != <= >= < >".split()},
+    "<<": "SHIFT_OP", ">>": "SHIFT_OP", "**": "POW_OP", "+": "ADD_OP", "-": "ADD_OP",
+    "*": "MUL_OP", "/": "MUL_OP", "//": "MUL_OP", "%": "MUL_OP", "@": "MUL_OP",
+    "|": "BOR_OP", "^": "BXOR_OP", "&": "BAND_OP", "~": "UNARY_OP",
+}
+_OPEN, _CLOSE = {"(": ")", "[": "]"}, {")": "(", "]": "["}
+
+
+class _Syntax(Exception):
+    def __init__(self, message: str, span: Span, hint: str = "") -> None:
         super().__init__(message)
-        self.token, self.hint = token, hint
+        self.diag = Diagnostic(message, span, hint)
 
 
-class MCodeIndenter(PostLex):
-    """Turns leading spaces into INDENT/DEDENT tokens; brackets suspend it (as in Python)."""
+class MCodeLexer(Lexer):
+    """One regular expression for all tokens plus Python's indentation rules (INDENT and
+    DEDENT at line starts, suspended inside brackets); much faster than a general lexer."""
 
-    always_accept = ("_NEWLINE",)
-    _open = {"LPAR", "LSQB"}
-    _close = {"RPAR", "RSQB"}
+    def __init__(self, lexer_conf) -> None:
+        # string terminals of the grammar (keywords, punctuation) by their text
+        self.named = {t.pattern.value: t.name for t in lexer_conf.terminals if t.pattern.type == "str"}
 
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
+    def lex(self, text: str) -> Iterator[Token]:
+        named, op_types = self.named, _OP_TYPES
+        pos, n, line, line_start = 0, len(text), 1, 0
         levels = [0]
-        last: Token | None = None
-        for tok in stream:
-            last = tok
-            if tok.type == "_NEWLINE":
-                if depth:
-                    continue
-                yield tok
-                indent = len(tok.rsplit("\n", 1)[1])
-                if indent > levels[-1]:
-                    levels.append(indent)
-                    yield Token.new_borrow_pos("_INDENT", "", tok)
+        brackets: list[Token] = []
+        last = "_NEWLINE"  # nothing emitted yet: no newline token needed
+        at_line_start = True
+        match = _TOKEN_RE.match
+        while pos < n:
+            if at_line_start and not brackets:
+                j = pos
+                while j < n and text[j] == " ":
+                    j += 1
+                ch = text[j] if j < n else ""
+                if ch == "\t":
+                    raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
+                                  "indent with spaces; tabs are an error in M-CODE")
+                if ch in ("\n", "\r", "#", ""):
+                    pos = j  # blank or comment-only line: no indentation change
                 else:
-                    while indent < levels[-1]:
-                        levels.pop()
-                        yield Token.new_borrow_pos("_DEDENT", "", tok)
-                    if indent != levels[-1]:
-                        raise _IndentError(
-                            f"inconsistent dedent to column {indent + 1}", tok,
-                            f"indent to column {levels[-1] + 1} to match an enclosing block",
-                        )
+                    indent = j - pos
+                    col = indent + 1
+                    if indent > levels[-1]:
+                        levels.append(indent)
+                        yield Token("_INDENT", "", j, line, col, line, col, j)
+                    else:
+                        while indent < levels[-1]:
+                            levels.pop()
+                            yield Token("_DEDENT", "", j, line, col, line, col, j)
+                        if indent != levels[-1]:
+                            raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
+                                          f"indent to column {levels[-1] + 1} to match an enclosing block")
+                    pos = j
+                at_line_start = False
                 continue
-            if tok.type in self._open:
-                depth += 1
-            elif tok.type in self._close:
-                depth -= 1
-                if depth < 0:
-                    raise _IndentError(f"unmatched '{tok}'", tok, "remove it or add the opening bracket")
+            m = match(text, pos)
+            if m is None:
+                ch = text[pos]
+                col = pos - line_start + 1
+                if ch == "\t":
+                    raise _Syntax("tab character in source", Span(line, col), "use spaces; tabs are an error in M-CODE")
+                hint = ("M-CODE uses ':' and indentation for blocks" if ch in "{}" else
+                        "M-CODE names are [A-Za-z_][A-Za-z0-9_]*; see the language contract for operators")
+                raise _Syntax(f"unexpected character {ch!r}", Span(line, col, line, col + 1), hint)
+            kind = m.lastgroup
+            end = m.end()
+            col = pos - line_start + 1
+            if kind == "WS" or kind == "COMMENT":
+                pos = end
+                continue
+            if kind == "NL" or kind == "CONT":
+                if kind == "NL" and not brackets and last != "_NEWLINE":
+                    yield Token("_NEWLINE", "\n", pos, line, col, line, col + 1, end)
+                    last = "_NEWLINE"
+                line += 1
+                line_start = end
+                pos = end
+                at_line_start = kind == "NL" and not brackets
+                continue
+            value = m.group()
+            if kind == "NAME":
+                ttype = named.get(value, "NAME")
+            elif kind == "OP":
+                ttype = op_types.get(value) or named[value]
+            else:
+                ttype = kind
+            tok = Token(ttype, value, pos, line, col, line, col + len(value), end)
+            if value in _OPEN and kind == "OP":
+                brackets.append(tok)
+            elif value in _CLOSE and kind == "OP":
+                if not brackets or brackets[-1] != _CLOSE[value]:
+                    raise _Syntax(f"unmatched '{value}'", Span(line, col, line, col + 1),
+                                  "remove it or add the opening bracket" if not brackets else
+                                  f"the open '{brackets[-1]}' at {brackets[-1].line}:{brackets[-1].column} is not closed")
+                brackets.pop()
             yield tok
+            last = ttype
+            pos = end
+        if brackets:
+            b = brackets[-1]
+            raise _Syntax(f"'{b}' is never closed", Span(b.line, b.column, b.line, b.column + 1),
+                          f"add the matching '{_OPEN[str(b)]}'")
+        if last != "_NEWLINE":
+            yield Token("_NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
         while len(levels) > 1:
             levels.pop()
-            yield Token("_DEDENT", "", 0, last.line if last else 1, 0) if last else Token("_DEDENT", "")
+            yield Token("_DEDENT", "", n, line + 1, 1, line + 1, 1, n)
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = resources.files("mcodec.grammar").joinpath("mcode.lark").read_text()
-    return Lark(text, parser="lalr", postlex=MCodeIndenter(), propagate_positions=True,
-                maybe_placeholders=True, cache=True)
+    return Lark(text, parser="lalr", lexer=MCodeLexer, propagate_positions=True, maybe_placeholders=True)
 
 
 def _span(meta) -> Span:
@@ -91,14 +166,64 @@ def _tspan(tok: Token) -> Span:
     return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
 
 
-class _Syntax(Exception):
-    def __init__(self, message: str, span: Span, hint: str = "") -> None:
-        super().__init__(message)
-        self.diag = Diagnostic(message, span, hint)
-
-
 def _parse_int(text: str) -> int:
     return int(text.replace("_", ""), 0)
+
+
+# Binary operator precedence, Python's table; prefix `not` and `- + ~` bind as noted.
+_PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "|": 5, "^": 6,
+         "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "//": 10, "%": 10, "@": 10}
+_NOT_OPERAND, _UNARY_OPERAND = 3, 11
+
+
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.line, a.col, b.end_line, b.end_col)
+
+
+class _Precedence:
+    """Builds the operator tree of a flat `[prefix...] operand (op [prefix...] operand)*`
+    sequence by precedence climbing."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+        self.pos = 0
+
+    def parse(self) -> A.Expr:
+        return self.expr(0)
+
+    def operand(self) -> A.Expr:
+        item = self.items[self.pos]
+        self.pos += 1
+        if not isinstance(item, Token):
+            return item
+        op = str(item)
+        inner = self.expr(_NOT_OPERAND if op == "not" else _UNARY_OPERAND)
+        return A.UnaryOp(_join(_tspan(item), inner.span), op, inner)
+
+    def expr(self, min_prec: int) -> A.Expr:
+        left = self.operand()
+        items = self.items
+        while self.pos < len(items):
+            op = str(items[self.pos])
+            prec = _PREC[op]
+            if prec < min_prec:
+                break
+            self.pos += 1
+            right = self.expr(prec + 1)
+            if op in ("and", "or"):
+                left = A.BoolOp(_join(left.span, right.span), op, left, right)
+            elif prec == 4:
+                if isinstance(left, A.Compare) and not getattr(left, "closed", False):
+                    left.ops.append(op)
+                    left.operands.append(right)
+                    left.span = _join(left.span, right.span)
+                else:
+                    left = A.Compare(_join(left.span, right.span), [op], [left, right])
+            else:
+                left = A.BinOp(_join(left.span, right.span), op, left, right)
+        if isinstance(left, A.Compare):
+            left.closed = True  # a parenthesized comparison is not part of a later chain
+        return left
 
 
 @v_args(meta=True)
@@ -207,17 +332,8 @@ class _ToAST(Transformer):
         then, cond, orelse = items
         return A.IfExp(_span(meta), cond, then, orelse)
 
-    def or_op(self, meta, items):
-        return A.BoolOp(_span(meta), "or", items[0], items[1])
-
-    def and_op(self, meta, items):
-        return A.BoolOp(_span(meta), "and", items[0], items[1])
-
-    def not_op(self, meta, items):
-        return A.UnaryOp(_span(meta), "not", items[0])
-
-    def compare(self, meta, items):
-        return A.Compare(_span(meta), [str(t) for t in items[1::2]], items[0::2])
+    def binexpr(self, meta, items):
+        return _Precedence(items).parse()
 
     def binop(self, meta, items):
         left, op, right = items
@@ -315,7 +431,10 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         if tok.type == "_DEDENT":
             return Diagnostic("expected an indented block", Span(tok.line, max(tok.column, 1)),
                               "a ':' must be followed by an indented body")
-        if tok.type == "NAME" and str(tok) in KEYWORDS:
+        if str(tok) in KEYWORDS and "NAME" in err.expected:
+            return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
+                              "keywords cannot be used as names; choose another name")
+        if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
         hint = f"expected {_expected_text(err.expected)}" if err.expected else ""
@@ -334,8 +453,8 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
     try:
         tree = _lark().parse(text)
         return _ToAST().transform(tree)
-    except _IndentError as e:
-        diag = Diagnostic(str(e), Span(e.token.line, max(e.token.column, 1)), e.hint)
+    except _Syntax as e:
+        diag = e.diag
     except UnexpectedInput as e:
         diag = _syntax_diagnostic(e, text)
     except Exception as e:  # lark wraps transformer errors in VisitError

@@ -775,8 +775,11 @@ class Gen:
         # keepdims=false: insert a dim into T, reduce it away
         if len(T) > 1:
             return None
+        dims = self._plain_dims()
+        if not dims:
+            return None
         j = self.randint(0, len(T))
-        d = self.choice(self._plain_dims())
+        d = self.choice(dims)
         C = T[:j] + (d,) + T[j:]
         child = self.expr(C, depth - 1, exact=True, nonweak=True) if all(
             is_plain(x) for x in C) else self.expr(C, depth - 1, nonweak=True)
@@ -1316,6 +1319,11 @@ STRAY = ["@", ")", "]", ":", "$", "\t", "(", "[", ",", "=", ".", "!", "?", "'", 
          "#", "  ", "\n", "\n    ", "\n  "]
 
 
+ODD_LITERALS = ["02", "007", "0x", "0xZZ", "0x_1", "1__0", "1_", "_1", "1e", "1e+", "1.2.3", "0b101",
+                "0o17", "99999999999999999999999", "1e999", "-0", "0.", ".5", "1j", "1E5",
+                "0XFF", "1_000.5", "9223372036854775808", "1e-400", "١", "²"]
+
+
 @dataclass
 class Mutant:
     source: str
@@ -1340,7 +1348,7 @@ def mutate(draw, case: Case) -> Mutant:
     toks = _tokens(src)
     kind = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "indent", "tab",
                                  "undefined", "builtin", "shape", "nonout", "truncate", "rank",
-                                 "replace", "multi"]))
+                                 "replace", "multi", "literal", "literal"]))
     if kind in ("delete", "duplicate", "swap", "replace") and len(toks) > 2:
         i = draw(st.integers(0, len(toks) - 2))
         (s0, e0), (s1, e1) = toks[i], toks[i + 1]
@@ -1353,6 +1361,13 @@ def mutate(draw, case: Case) -> Mutant:
                           f"swap {src[s0:e0]!r} {src[s1:e1]!r}")
         t = draw(st.sampled_from(STRAY + ["while", "if", "else", "1", "0.5", "x", "true"]))
         return Mutant(src[:s0] + t + src[e0:], f"replace {src[s0:e0]!r} by {t!r}")
+    if kind == "literal":
+        nums = [(a, b) for a, b in toks if src[a].isdigit()]
+        t = draw(st.sampled_from(ODD_LITERALS))
+        if nums:
+            a, b = draw(st.sampled_from(nums))
+            return Mutant(src[:a] + t + src[b:], f"literal {src[a:b]!r} -> {t!r}")
+        return Mutant(src + f"\nfn odd_() -> i64:\n    return {t}\n", f"literal {t!r}")
     if kind == "insert":
         pos = draw(st.integers(0, len(src)))
         t = draw(st.sampled_from(STRAY))

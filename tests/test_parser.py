@@ -408,8 +408,6 @@ def test_tab_after_spaces():
     assert (d.line, d.col) == (3, 5)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: inconsistent dedent is reported at the end of the "
-                                       "previous line (3:13), not at the badly dedented line (4:3)")
 def test_bad_dedent():
     d, text = syntax_error("fn f():\n    if true:\n        pass\n  pass\n")
     assert "dedent" in d.message
@@ -423,8 +421,6 @@ def test_bad_dedent_message():
     assert "indent to column" in d.hint
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: unexpected indent is reported at the end of the "
-                                       "previous line (2:9), not at the indented line 3")
 def test_unexpected_indent():
     d, _ = syntax_error("fn f():\n    pass\n        pass\n")
     assert "unexpected indent" in d.message
@@ -441,14 +437,12 @@ def test_unclosed_bracket():
 
 def test_unclosed_bracket_is_located_error():
     d, text = syntax_error("fn f(x: f64) -> f64:\n    let y = (x + 1.0\n    return y\n")
-    assert "unexpected 'return'" in d.message
+    assert "unexpected keyword 'return'" in d.message
     assert (d.line, d.col) == (3, 5)
     assert "')'" in d.hint
     assert "^" in text
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: an unclosed '(' at end of file is reported as "
-                                       "'expected an indented block' at 2:1")
 def test_unclosed_bracket_at_eof():
     d, _ = syntax_error("fn f(x: f64) -> f64:\n    return (x + 1.0\n")
     assert "'('" in d.message or "end of file" in d.message
@@ -491,8 +485,6 @@ def test_brace_block():
     assert "bad.mc:1:14: error:" in text and "^" in text
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: the '{' hint (\"M-CODE uses ':' and indentation for "
-                                       "blocks\") is dead code: the lexer error gives a hint about names instead")
 def test_brace_block_hint():
     d, _ = syntax_error("fn f(x: f64) {\n    return x\n}\n")
     assert "indentation" in d.hint
@@ -504,8 +496,6 @@ def test_missing_body():
     assert d.line == 1
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: a non-indented body says \"unexpected 'pass'\" with hint "
-                                       "'expected end of line' instead of asking for an indented block")
 def test_unindented_body():
     d, _ = syntax_error("fn f():\npass\n")
     assert "indented block" in d.message or "indented block" in d.hint
