@@ -167,7 +167,10 @@ def _tspan(tok: Token) -> Span:
 
 
 def _parse_int(text: str) -> int:
-    return int(text.replace("_", ""), 0)
+    digits = text.replace("_", "")
+    if digits[:2].lower() in ("0x", "0b", "0o"):
+        return int(digits, 0)
+    return int(digits, 10)  # leading zeros are plain decimal
 
 
 # Binary operator precedence, Python's table; prefix `not` and `- + ~` bind as noted.
@@ -461,6 +464,10 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
         inner = getattr(e, "orig_exc", None)
         if isinstance(inner, _Syntax):
             diag = inner.diag
+        elif isinstance(inner, (ValueError, OverflowError)):
+            meta = getattr(getattr(e, "obj", None), "meta", None)
+            span = _span(meta) if meta is not None else Span(1, 1)
+            diag = Diagnostic(f"invalid literal: {inner}", span, "see the language contract for literal syntax")
         else:
             raise
     raise CompileError([diag], source, filename)

@@ -71,17 +71,23 @@ def lit(k: int):
 
 
 def dim_size(d, sizes) -> int:
-    return sizes[d[1]] + d[2] if d[0] == "s" else d[1]
+    if d[0] == "s":
+        return sizes[d[1]] + d[2]
+    if d[0] == "o":  # opaque: a strided slice of a symbolic dim; ('o', key, length)
+        return d[2]
+    return d[1]
 
 
 def dim_text(d) -> str:
     if d[0] == "l":
         return str(d[1])
+    if d[0] == "o":
+        return "?"
     return d[1] if d[2] == 0 else "?"
 
 
 def is_plain(d) -> bool:
-    return d[0] == "l" or d[2] == 0
+    return d[0] == "l" or d[0] == "s" and d[2] == 0
 
 
 def shape_text(shape) -> str:
@@ -127,7 +133,10 @@ def type_text(dtype, shape) -> str:
 
 # --------------------------------------------------------------------------- nodes
 PREC_ATOM, PREC_POW, PREC_UNARY, PREC_MUL, PREC_ADD, PREC_CMP = 100, 90, 80, 70, 60, 50
+PREC_SHIFT, PREC_BAND, PREC_BXOR, PREC_BOR, PREC_IFEXP = 58, 56, 54, 52, 10
 BIN_PREC = {"+": PREC_ADD, "-": PREC_ADD, "*": PREC_MUL, "/": PREC_MUL, "@": PREC_MUL,
+            "//": PREC_MUL, "%": PREC_MUL, "<<": PREC_SHIFT, ">>": PREC_SHIFT, "&": PREC_BAND,
+            "^": PREC_BXOR, "|": PREC_BOR,
             "**": PREC_POW, "<": PREC_CMP, "<=": PREC_CMP, ">": PREC_CMP, ">=": PREC_CMP,
             "==": PREC_CMP, "!=": PREC_CMP}
 
@@ -163,13 +172,20 @@ def _cast(v, dt):
 
 
 UNARY_NP = {"exp": np.exp, "sqrt": np.sqrt, "tanh": np.tanh, "sin": np.sin, "cos": np.cos,
-            "abs": np.abs}
-BIN_NP = {"maximum": np.maximum, "minimum": np.minimum}
-REDUCE_NP = {"sum": np.sum, "max": np.max, "min": np.min, "mean": np.mean}
+            "abs": np.abs, "floor": np.floor, "ceil": np.ceil, "sign": np.sign, "round": np.round,
+            "logical_not": np.logical_not}
+BIN_NP = {"maximum": np.maximum, "minimum": np.minimum, "logical_and": np.logical_and,
+          "logical_or": np.logical_or}
+REDUCE_NP = {"sum": np.sum, "max": np.max, "min": np.min, "mean": np.mean, "prod": np.prod,
+             "argmax": np.argmax, "argmin": np.argmin, "any": np.any, "all": np.all,
+             "std": np.std, "var": np.var}
 BINOP_NP = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
             "/": lambda a, b: a / b, "**": lambda a, b: a ** b, "@": np.matmul,
             "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b}
+            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+            "//": lambda a, b: a // b, "%": lambda a, b: a % b, "&": lambda a, b: a & b,
+            "|": lambda a, b: a | b, "^": lambda a, b: a ^ b, "<<": lambda a, b: a << b,
+            ">>": lambda a, b: a >> b}
 
 
 def _index_tuple(items, env):
@@ -180,6 +196,12 @@ def _index_tuple(items, env):
             out.append(slice(None))
         elif k == "slice":
             out.append(slice(it[1], it[2]))
+        elif k == "step":
+            out.append(slice(it[1], it[2], it[3]))
+        elif k == "symstop":  # start:SYM - k
+            out.append(slice(it[1], env["__sizes__"][it[2]] - it[3]))
+        elif k == "dyn":  # :ivar + k
+            out.append(slice(None, int(env[it[1]]) + it[2]))
         elif k == "int":
             out.append(it[1])
         elif k == "ivar":
@@ -204,6 +226,17 @@ def apply(node: Node, vals, env):
         return np.transpose(vals[0])
     if op == "neg":
         return -vals[0]
+    if op == "inv":
+        return ~vals[0]
+    if op == "attr":
+        arr = vals[0]
+        if a["attr"] == "size":
+            return np.int64(arr.size)
+        if a["attr"] == "ndim":
+            return np.int64(arr.ndim)
+        return np.int64(arr.shape[a["k"]])
+    if op == "ifexp":
+        return vals[1] if vals[0] else vals[2]
     if op == "bin":
         return BINOP_NP[a["op"]](vals[0], vals[1])
     if op == "call":
@@ -214,6 +247,8 @@ def apply(node: Node, vals, env):
             return BIN_NP[f](vals[0], vals[1])
         if f == "where":
             return np.where(vals[0], vals[1], vals[2])
+        if f == "clip":
+            return np.clip(vals[0], vals[1], vals[2])
         if f in REDUCE_NP:
             return REDUCE_NP[f](vals[0], axis=a.get("axis"), keepdims=a.get("keepdims", False))
         if f in ("f32", "f64", "i64", "astype"):
@@ -305,6 +340,15 @@ def _render(node: Node):
                 s = "" if it[1] is None else str(it[1])
                 e = "" if it[2] is None else str(it[2])
                 parts.append(f"{s}:{e}")
+            elif k == "step":
+                s = "" if it[1] is None else str(it[1])
+                e = "" if it[2] is None else str(it[2])
+                parts.append(f"{s}:{e}:{it[3]}")
+            elif k == "symstop":
+                s = "" if it[1] is None else str(it[1])
+                parts.append(f"{s}:{it[2]} - {it[3]}" if it[3] else f"{s}:{it[2]}")
+            elif k == "dyn":
+                parts.append(f":{it[1]} + {it[2]}")
             elif k == "int":
                 parts.append(str(it[1]))
             elif k == "ivar":
@@ -316,6 +360,17 @@ def _render(node: Node):
         return f"{_wrap(node.kids[0], PREC_ATOM)}.T", PREC_ATOM
     if op == "neg":
         return f"-{_wrap(node.kids[0], PREC_UNARY)}", PREC_UNARY
+    if op == "inv":
+        return f"~{_wrap(node.kids[0], PREC_UNARY)}", PREC_UNARY
+    if op == "attr":
+        base = _wrap(node.kids[0], PREC_ATOM)
+        if a["attr"] == "shape":
+            return f"{base}.shape[{a['k']}]", PREC_ATOM
+        return f"{base}.{a['attr']}", PREC_ATOM
+    if op == "ifexp":
+        c, x, y = node.kids
+        return (f"{_wrap(x, PREC_IFEXP, strict=True)} if {_wrap(c, PREC_IFEXP, strict=True)} "
+                f"else {_wrap(y, PREC_IFEXP)}"), PREC_IFEXP
     if op == "bin":
         o = a["op"]
         p = BIN_PREC[o]
@@ -476,12 +531,17 @@ class Gen:
     # -- node construction: computes dtype from the generation environment
     def mk(self, op, kids=(), a=None, shape=(), mag=0.0, exact=False):
         n = Node(op, kids, a, shape, mag, exact)
-        with np.errstate(all="ignore"):
-            n.gval = apply(n, [k.gval for k in n.kids], self.env)
-        if op == "lit" or (op in ("bin", "neg") and all(k.weak for k in n.kids)):
+        try:
+            with np.errstate(all="ignore"):
+                n.gval = apply(n, [k.gval for k in n.kids], self.env)
+        except (TypeError, ValueError) as e:  # e.g. bool - bool: not a program to generate
+            raise Reject(str(e)) from None
+        if op == "lit" or (op in ("bin", "neg", "inv") and all(k.weak for k in n.kids)):
             n.dtype = None
         else:
             n.dtype = np.asarray(n.gval).dtype
+            if n.dtype not in DT_NAME:  # e.g. tanh(bool) is float16 in NumPy
+                raise Reject(f"dtype {n.dtype}")
         if isinstance(n.gval, np.ndarray) and n.dtype is not None:
             got = tuple(n.gval.shape)
             want = tuple(dim_size(d, self.sizes) for d in n.shape)
