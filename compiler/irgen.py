@@ -230,7 +230,10 @@ class FunctionBuilder:
         """A literal bound to a variable gets its default dtype (i64, f64, ...)."""
         assert isinstance(v.type, ScalarType)
         if v.owner is not None and isinstance(v.owner, Op) and v.owner.name == "mc.const":
-            return self.const(v.owner.attrs["value"], ScalarType(v.type.dtype), span)
+            value = v.owner.attrs["value"]
+            if v.type.dtype == "i64" and not -(2**63) <= value < 2**63:
+                raise self.error(f"integer literal {value} does not fit i64", span, "M-CODE integers are 64-bit")
+            return self.const(value, ScalarType(v.type.dtype), span)
         return self.emit("mc.cast", [v], [ScalarType(v.type.dtype)], span, {"dtype": v.type.dtype}).result
 
     def convert(self, v: Value, target: ValueType, span: Span, what: str) -> Value:
@@ -254,6 +257,12 @@ class FunctionBuilder:
             raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
                              f"convert explicitly, e.g. `{target.dtype}(...)`")
         new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
+        lit = self._weak_int(v)
+        if lit is not None and is_int(target.dtype):
+            info = np.iinfo(np_dtype(target.dtype))
+            if not info.min <= lit <= info.max:
+                raise self.error(f"integer literal {lit} does not fit {target.dtype}", span,
+                                 f"{target.dtype} holds {info.min}..{info.max}")
         if weak and v.owner is not None and isinstance(v.owner, Op) and v.owner.name == "mc.const":
             return self.const(np_dtype(target.dtype).type(v.owner.attrs["value"]).item(), new_t, span)
         return self.emit("mc.cast", [v], [new_t], span, {"dtype": target.dtype}).result
@@ -596,6 +605,9 @@ class FunctionBuilder:
             shape = broadcast(a.type, b.type)
         except ShapeError as err:
             raise self.error(err.args[0], span, err.hint) from None
+        folded = self._check_literal_ranges(op, a, b, fn, span)
+        if folded is not None:
+            return self.const(folded, ScalarType("i64", weak=True), span)
         dtype = probe_dtype(fn, a.type, b.type)
         if dtype is None:
             raise self.error(f"unsupported operand dtypes for '{op}': {a.type.dtype} and {b.type.dtype}", span,
@@ -614,6 +626,39 @@ class FunctionBuilder:
             self.static[out] = Dim(d.const * k, tuple((s, c * k) for s, c in d.terms if c * k))
         return out
 
+    def _weak_int(self, v: Value) -> int | None:
+        op = v.owner
+        if isinstance(op, Op) and op.name == "mc.const" and isinstance(v.type, ScalarType) and v.type.weak \
+                and isinstance(op.attrs["value"], int) and not isinstance(op.attrs["value"], bool):
+            return op.attrs["value"]
+        return None
+
+    def _check_literal_ranges(self, op: str, a: Value, b: Value, fn: Callable[[Any, Any], Any],
+                              span: Span) -> int | None:
+        """NumPy raises OverflowError at run time for a Python int that its partner's
+        dtype cannot hold, and for constants beyond 64 bits: make both compile errors.
+        Returns the value of an integer operation on two literals (folded here, so later
+        range checks see it)."""
+        va, vb = self._weak_int(a), self._weak_int(b)
+        if va is not None and vb is not None:
+            try:
+                out = fn(va, vb)
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return None
+            if isinstance(out, int) and not isinstance(out, bool):
+                if not -(2**63) <= out < 2**63:
+                    raise self.error(f"constant expression overflows i64 ({out})", span,
+                                     "M-CODE integers are 64-bit; use a float or a smaller value")
+                return out
+            return None
+        for lit, other in ((va, b), (vb, a)):
+            if lit is not None and is_int(other.type.dtype) and not getattr(other.type, "weak", False):
+                info = np.iinfo(np_dtype(other.type.dtype))
+                if not info.min <= lit <= info.max:
+                    raise self.error(f"integer literal {lit} does not fit {other.type.dtype}", span,
+                                     f"{other.type.dtype} holds {info.min}..{info.max}")
+        return None
+
     def expr_UnaryOp(self, e: A.UnaryOp) -> Value:
         v = self.value_expr(e.operand)
         if e.op == "not":
@@ -621,6 +666,11 @@ class FunctionBuilder:
                 raise self.error("'not' needs a scalar", e.span, "use logical_not(...) on arrays")
             return self.emit("mc.not", [v], [ScalarType("bool")], e.span).result
         name, fn = UNARY_OPS[e.op]
+        lit = self._weak_int(v)
+        if e.op == "-" and lit is not None:  # `-9223372036854775808` is one literal
+            if not -(2**63) <= -lit < 2**64:
+                raise self.error("integer literal out of range", e.span, "M-CODE integers are 64-bit")
+            return self.const(-lit, ScalarType("i64", weak=True), e.span)
         dtype = probe_dtype(fn, v.type)
         if dtype is None:
             raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span)

@@ -31,9 +31,9 @@ _TOKEN_RE = re.compile(r"""
   | (?P<NL>\r?\n)
   | (?P<COMMENT>\#[^\n]*)
   | (?P<CONT>\\[ ]*\r?\n)
-  | (?P<IMAG>(?:\d[\d_]*(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d[\d_]*(?:[eE][+-]?\d+)?)[jJ])
-  | (?P<FLOAT>\d[\d_]*\.\d*(?:[eE][+-]?\d+)?|\.\d[\d_]*(?:[eE][+-]?\d+)?|\d[\d_]*[eE][+-]?\d+)
-  | (?P<INT>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|\d[\d_]*)
+  | (?P<IMAG>(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ])
+  | (?P<FLOAT>[0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)
+  | (?P<INT>0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|[0-9](?:_?[0-9])*)
   | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<OP>->|\*\*=|//=|>>=|<<=|[-+*/%@&|^]=|==|!=|<=|>=|<<|>>|\*\*|//|[-+*/%@<>&|^~()\[\]:,=.?])
 """, re.X)
@@ -428,7 +428,8 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
             lines = source.rstrip("\n").splitlines() or [""]
             return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1),
                               "a block or expression is unfinished")
-        what = _TOKEN_TEXT.get(tok.type, repr(str(tok)))
+        what = f"{tok.type.lower()} '{tok}'" if tok.type in ("NAME", "INT", "FLOAT", "IMAG") else \
+            _TOKEN_TEXT.get(tok.type, repr(str(tok)))
         if tok.type == "_INDENT":
             return Diagnostic("unexpected indent", Span(tok.line, tok.column), "remove the extra indentation")
         if tok.type == "_DEDENT":
@@ -448,6 +449,15 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         lines = source.rstrip("\n").splitlines() or [""]
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+def _clamp(diag: Diagnostic, source: str) -> Diagnostic:
+    """Errors found at end of input point at the last line, where the caret can show."""
+    lines = source.rstrip("\n").splitlines() or [""]
+    if diag.span.line > len(lines):
+        end = len(lines[-1]) + 1
+        diag.span = Span(len(lines), end, len(lines), end + 1)
+    return diag
 
 
 def parse(source: str, filename: str = "<string>") -> A.Module:
@@ -470,4 +480,4 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
             diag = Diagnostic(f"invalid literal: {inner}", span, "see the language contract for literal syntax")
         else:
             raise
-    raise CompileError([diag], source, filename)
+    raise CompileError([_clamp(diag, text)], source, filename)

@@ -228,6 +228,8 @@ def apply(node: Node, vals, env):
         return -vals[0]
     if op == "inv":
         return ~vals[0]
+    if op == "mask":
+        return vals[0][vals[1]]
     if op == "attr":
         arr = vals[0]
         if a["attr"] == "size":
@@ -237,6 +239,12 @@ def apply(node: Node, vals, env):
         return np.int64(arr.shape[a["k"]])
     if op == "ifexp":
         return vals[1] if vals[0] else vals[2]
+    if op == "boolop":
+        if a["op"] == "not":
+            return np.bool_(not vals[0])
+        if a["op"] == "and":
+            return np.bool_(bool(vals[0]) and bool(vals[1]))
+        return np.bool_(bool(vals[0]) or bool(vals[1]))
     if op == "bin":
         return BINOP_NP[a["op"]](vals[0], vals[1])
     if op == "call":
@@ -362,11 +370,18 @@ def _render(node: Node):
         return f"-{_wrap(node.kids[0], PREC_UNARY)}", PREC_UNARY
     if op == "inv":
         return f"~{_wrap(node.kids[0], PREC_UNARY)}", PREC_UNARY
+    if op == "mask":
+        return f"{_wrap(node.kids[0], PREC_ATOM)}[{render(node.kids[1])}]", PREC_ATOM
     if op == "attr":
         base = _wrap(node.kids[0], PREC_ATOM)
         if a["attr"] == "shape":
             return f"{base}.shape[{a['k']}]", PREC_ATOM
         return f"{base}.{a['attr']}", PREC_ATOM
+    if op == "boolop":
+        if a["op"] == "not":
+            return f"not {_wrap(node.kids[0], 30)}", 30
+        p = 20 if a["op"] == "and" else 15
+        return f"{_wrap(node.kids[0], p)} {a['op']} {_wrap(node.kids[1], p, strict=True)}", p
     if op == "ifexp":
         c, x, y = node.kids
         return (f"{_wrap(x, PREC_IFEXP, strict=True)} if {_wrap(c, PREC_IFEXP, strict=True)} "
@@ -415,6 +430,10 @@ class Stmt:
     rng: tuple = ()  # for: range args, each an int or a sym name
     body: list = field(default_factory=list)
     exprs: list = field(default_factory=list)
+    style: str = "for"  # for: "for" | "while" | "iter"
+    iter: str = ""  # for style "iter": the array iterated over
+    branches: list = field(default_factory=list)  # if: one body per condition in exprs
+    orelse: list | None = None  # if: the else body
 
 
 def _range_vals(rng, sizes):
@@ -446,10 +465,24 @@ def exec_stmt(s: Stmt, env, tracker=None):
         if tracker is not None:
             tracker.see(env[s.name])
     elif s.kind == "for":
+        if s.style == "iter":
+            for row in env[s.iter]:
+                env[s.name] = row
+                for b in s.body:
+                    exec_stmt(b, env, tracker)
+            return
         for i in range(*_range_vals(s.rng, env["__sizes__"])):
             env[s.name] = np.int64(i)
             for b in s.body:
                 exec_stmt(b, env, tracker)
+    elif s.kind == "if":
+        for c, br in zip(s.exprs, s.branches):
+            if bool(evaluate(c, env, tracker)):
+                for b in br:
+                    exec_stmt(b, env, tracker)
+                return
+        for b in s.orelse or []:
+            exec_stmt(b, env, tracker)
     elif s.kind == "return":
         vals = [evaluate(e, env, tracker) for e in s.exprs]
         env["__return__"] = vals[0] if len(vals) == 1 else tuple(vals)
@@ -470,11 +503,31 @@ def render_stmt(s: Stmt, indent: int, out: list):
         tgt = render(Node("view", [Node("var", a={"name": s.name})],
                           a={"items": s.items, "trim": s.trim}))
         out.append(f"{pad}{tgt} {s.op}= {render(s.expr)}")
+    elif s.kind == "for" and s.style == "iter":
+        out.append(f"{pad}for {s.name} in {s.iter}:")
+        for b in s.body:
+            render_stmt(b, indent + 4, out)
+    elif s.kind == "for" and s.style == "while":
+        start, stop, step = (list(s.rng) + [1])[:3] if len(s.rng) > 1 else (0, s.rng[0], 1)
+        out.append(f"{pad}let {s.name} = {start}")
+        out.append(f"{pad}while {s.name} < {stop}:")
+        for b in s.body:
+            render_stmt(b, indent + 4, out)
+        out.append(f"{pad}    {s.name} += {step}")
     elif s.kind == "for":
         args = ", ".join(str(x) for x in s.rng)
         out.append(f"{pad}for {s.name} in range({args}):")
         for b in s.body:
             render_stmt(b, indent + 4, out)
+    elif s.kind == "if":
+        for k, (c, br) in enumerate(zip(s.exprs, s.branches)):
+            out.append(f"{pad}{'if' if k == 0 else 'elif'} {render(c)}:")
+            for b in br:
+                render_stmt(b, indent + 4, out)
+        if s.orelse:
+            out.append(f"{pad}else:")
+            for b in s.orelse:
+                render_stmt(b, indent + 4, out)
     elif s.kind == "return":
         out.append(f"{pad}return {', '.join(render(e) for e in s.exprs)}")
 
@@ -517,6 +570,7 @@ class Gen:
         self.helpers: list[Helper] = []
         self.allow_helpers = allow_helpers
         self._view_cache = {}
+        self.fancy = self.coin(0.3)  # strided / reversed / symbolic-bound slices
 
     # -- drawing helpers
     def choice(self, seq):
@@ -542,7 +596,7 @@ class Gen:
             n.dtype = np.asarray(n.gval).dtype
             if n.dtype not in DT_NAME:  # e.g. tanh(bool) is float16 in NumPy
                 raise Reject(f"dtype {n.dtype}")
-        if isinstance(n.gval, np.ndarray) and n.dtype is not None:
+        if isinstance(n.gval, np.ndarray) and n.dtype is not None and op != "mask":
             got = tuple(n.gval.shape)
             want = tuple(dim_size(d, self.sizes) for d in n.shape)
             if got != want:
@@ -565,6 +619,19 @@ class Gen:
                 nd = ("s", d[1], d[2] - (s or 0) + (e or 0))
                 if dim_size(nd, self.sizes) >= 1:
                     opts.append((("slice", s, e), nd))
+            if self.fancy:
+                opts.append((("step", None, None, -1), d))
+                opts.append((("step", -1, None, -1), d))
+                for st_, sp in ((None, 2), (1, 2)):
+                    n = len(range(size)[st_::sp])
+                    if n >= 1:
+                        opts.append((("step", st_, None, sp), ("o", (d, st_, sp), n)))
+                if d[2] == 0:
+                    opts.append((("symstop", 1, d[1], 1), ("s", d[1], -2)))
+                    opts.append((("symstop", None, d[1], 0), d))
+                    opts.append((("symstop", 0, d[1], 1), ("s", d[1], -1)))
+        elif d[0] == "o":
+            pass
         else:
             for s, e in ((0, 2), (-2, None), (1, -1), (0, 1), (None, 1), (-1, None), (1, None)):
                 n = len(range(size)[slice(s, e)])
@@ -626,7 +693,7 @@ class Gen:
             d = next(dims)
             if it[0] == "full":
                 out.append(d)
-            elif it[0] == "slice":
+            elif it[0] in ("slice", "step", "symstop"):
                 for opt, nd in self._dim_opts(d):
                     if opt == it:
                         out.append(nd)
@@ -642,7 +709,7 @@ class Gen:
         for name, v in self.vars.items():
             if exact_value and not v.exact:
                 continue
-            w = 3 if v.kind in ("let", "acc", "copy", "inout") else 1
+            w = 3 if v.kind in ("let", "acc", "copy", "inout", "loop") else 1
             for vw in self.views(name):
                 ok = vw[2] == tuple(target) if exact else fits(vw[2], target)
                 if ok:
@@ -679,8 +746,9 @@ class Gen:
         return self.var_node(self.choice(names))
 
     # -- expressions
-    KINDS = ["leaf", "bin", "bin", "bin", "unary", "maxmin", "where", "reduce", "matmul",
-             "T", "div", "pow", "neg", "cast", "helper"]
+    KINDS = ["leaf", "bin", "bin", "bin", "unary", "maxmin", "where", "reduce", "reduce",
+             "matmul", "T", "div", "pow", "neg", "cast", "helper", "intop", "cmpval", "disc",
+             "clip", "attr", "ifexp"]
 
     def expr(self, target, depth, exact=False, nonweak=False):
         target = tuple(target)
@@ -800,9 +868,15 @@ class Gen:
     def _reduce(self, f, child, axis, keepdims, kd_explicit=True, axis_text=None):
         shp = child.shape
         a = {"f": f}
-        if axis is None:
+        if axis is None or isinstance(axis, tuple):
             out = (ONE,) * len(shp) if keepdims else ()
             reduced = [dim_size(d, self.sizes) for d in shp]
+            if axis is not None:
+                a["axis"] = axis
+                a["axis_text"] = f"({axis[0]}, {axis[1]})"
+            if child.shape and child.shape[0][0] == "o" and child.op == "view":
+                base = child.kids[0]
+                reduced = [dim_size(d, self.sizes) for d in base.shape]
         else:
             ax = axis % len(shp)
             reduced = [dim_size(shp[ax], self.sizes)]
@@ -811,22 +885,78 @@ class Gen:
             a["axis_text"] = axis_text or str(axis)
         if keepdims or kd_explicit and self.coin(0.3):
             a["keepdims"] = keepdims
-        mag = child.mag * (math.prod(reduced) if f == "sum" else 1)
-        exact = child.exact and (f in ("max", "min") or child.dtype.kind == "i" and f == "sum")
+        n = math.prod(reduced)
+        if f == "sum":
+            mag = child.mag * n
+        elif f == "prod":
+            mag = max(child.mag, 1.0) ** n if n < 60 else math.inf
+        elif f in ("argmax", "argmin"):
+            mag = float(n)
+        elif f == "var":
+            mag = 4 * child.mag ** 2
+        else:
+            mag = max(child.mag, 1.0)
+        if mag > MAG_LIMIT:
+            return None
+        exact = child.exact and (f in ("max", "min") or child.dtype.kind in "ib" and f in (
+            "sum", "prod")) or f in ("argmax", "argmin", "any", "all")
         return self.mk("call", [child], a, shape=out, mag=mag, exact=exact)
 
+    def _reduce_child(self, f, target, depth, exact=False):
+        if f in ("argmax", "argmin", "any", "all"):  # discontinuous: exact values only
+            if f in ("any", "all") and self.coin():
+                return self._e_cmpval(target, depth, exact, True)
+            return self.leaf(target, exact=exact, nonweak=True, exact_value=True)
+        return self.expr(target, depth - 1, exact=exact, nonweak=True)
+
+    def _masked(self):
+        """``X[X > c]``-style boolean-mask selection (length ``?``; only fully reduced)."""
+        S = self._some_shape()
+        if not S:
+            return None
+        x = self.leaf(S, exact=True, nonweak=True)
+        cond = self._cmp(S, True)
+        if cond.shape != x.shape or x.shape != S:
+            return None
+        n = self.mk("mask", [x, cond], shape=(("o", ("mask", id(cond)), 0),), mag=x.mag,
+                    exact=x.exact)
+        n.shape = (("o", ("mask", id(cond)), int(np.asarray(n.gval).shape[0])),)
+        return n
+
+    def _dyn_child(self):
+        """A loop-dependent slice ``X[:i + 1]`` (only ever fully reduced)."""
+        lv, top = self.loopvars[-1]
+        names = [n for n, v in self.vars.items()
+                 if v.shape and v.kind not in ("loop",) and dim_size(v.shape[0], self.sizes) > top]
+        if not names:
+            return None
+        base = self.var_node(self.choice(names))
+        items = (("dyn", lv, 1),) + (("full",),) * (len(base.shape) - 1)
+        shape = (("o", ("dyn", lv), int(self.env[lv]) + 1),) + base.shape[1:]
+        return self.mk("view", [base], {"items": items}, shape=shape, mag=base.mag,
+                       exact=base.exact)
+
     def _e_reduce(self, T, depth, exact, nonweak):
-        f = self.choice(["sum", "max", "min", "mean"])
+        f = self.choice(["sum", "max", "min", "mean", "sum", "max", "min", "mean", "prod",
+                         "argmax", "argmin", "any", "all", "std", "var"])
         mode = self.randint(0, 2)
         if mode == 0 or exact and T == ():  # full reduction
-            child = self.expr(self._some_shape(), depth - 1, nonweak=True)
-            if child.shape == ():
+            if self.loopvars and f in ("sum", "max", "min", "mean") and self.coin(0.4):
+                child = self._dyn_child()
+            elif f in ("sum", "any", "all") and self.coin(0.5):
+                child = self._masked()
+            else:
+                child = self._reduce_child(f, self._some_shape(), depth)
+            if child is None or child.shape == ():
                 return None
+            if len(child.shape) == 2 and f not in ("argmax", "argmin") and self.coin(0.3):
+                return self._reduce(f, child, (0, 1) if self.coin() else (-1, -2),
+                                    self.coin(0.2) and not exact)
             return self._reduce(f, child, None, self.coin(0.2) and not exact)
         if mode == 1:  # keepdims=true keeps the rank: fits T whenever the child does
             if not T:
                 return None
-            child = self.expr(T, depth - 1, nonweak=True)
+            child = self._reduce_child(f, T, depth)
             r = len(child.shape)
             if r == 0:
                 return None
@@ -841,14 +971,118 @@ class Gen:
         j = self.randint(0, len(T))
         d = self.choice(dims)
         C = T[:j] + (d,) + T[j:]
-        child = self.expr(C, depth - 1, exact=True, nonweak=True) if all(
-            is_plain(x) for x in C) else self.expr(C, depth - 1, nonweak=True)
+        child = self._reduce_child(f, C, depth, exact=all(is_plain(x) for x in C))
         from_right = len(C) - j
         r = len(child.shape)
         if r < from_right:
             return None
         ax = -from_right if self.coin() else r - from_right
         return self._reduce(f, child, ax, False)
+
+    def _exact_expr(self, T, depth, exact, kinds="fib"):
+        e = self.expr(T, depth - 1, exact=exact, nonweak=True) if depth > 1 else None
+        if e is None or not e.exact or e.dtype.kind not in kinds:
+            e = self.leaf(T, exact=exact, nonweak=True, exact_value=True)
+        if e.dtype.kind not in kinds:
+            return None
+        return e
+
+    def _e_intop(self, T, depth, exact, nonweak):
+        op = self.choice(["//", "%", "&", "|", "^", "<<", ">>", "~"])
+        if op in ("//", "%"):
+            num = self._exact_expr(T, depth, exact, "fi")
+            if num is None:
+                return None
+            d = self.choice([2, 3, 4, -3] + ([0.5, 1.5] if num.dtype.kind == "f" else []))
+            mag = num.mag / abs(d) + 1 if op == "//" else abs(d)
+            return self.mk("bin", [num, self.lit_node(d)], {"op": op}, shape=num.shape,
+                           mag=mag, exact=True)
+        num = self._exact_expr(T, depth, exact, "ib")
+        if num is None:
+            return None
+        if op == "~":
+            return self.mk("inv", [num], shape=num.shape, mag=num.mag + 1, exact=True)
+        if op in ("<<", ">>"):
+            if num.dtype.kind != "i":
+                return None
+            k = self.randint(1, 3)
+            return self.mk("bin", [num, self.lit_node(k)], {"op": op}, shape=num.shape,
+                           mag=num.mag * (2 ** k if op == "<<" else 1), exact=True)
+        if self.coin():
+            other = self.lit_node(self.choice([0xFF, 7, 3, 1, 0x10]))
+        else:
+            other = self._exact_expr(T, depth, False, "ib")
+            if other is None:
+                return None
+        shape = broadcast(num.shape, other.shape)
+        return self.mk("bin", [num, other], {"op": op}, shape=shape,
+                       mag=2 * max(num.mag, other.mag) + 1, exact=True)
+
+    def _cmp(self, T, exact):
+        a = self.leaf(T, exact=exact, nonweak=True, exact_value=True)
+        if self.coin(0.6):
+            b = self.lit_node(self.choice([0, 0.5, -0.25, 1, 0.0, 2]))
+        else:
+            b = self.leaf(T, nonweak=True, exact_value=True)
+        op = self.choice(["<", "<=", ">", ">=", "==", "!="])
+        return self.mk("bin", [a, b], {"op": op}, shape=broadcast(a.shape, b.shape), mag=1,
+                       exact=True)
+
+    def _e_cmpval(self, T, depth, exact, nonweak):
+        c = self._cmp(T, exact)
+        k = self.randint(0, 3)
+        if k == 0:
+            return self.mk("call", [c], {"f": "logical_not"}, shape=c.shape, mag=1, exact=True)
+        if k == 1:
+            d = self._cmp(T, False)
+            f = self.choice(["logical_and", "logical_or"])
+            return self.mk("call", [c, d], {"f": f}, shape=broadcast(c.shape, d.shape), mag=1,
+                           exact=True)
+        return c
+
+    def _e_disc(self, T, depth, exact, nonweak):
+        f = self.choice(["floor", "ceil", "sign", "round"])
+        e = self._exact_expr(T, depth, exact, "fi")
+        if e is None:
+            return None
+        return self.mk("call", [e], {"f": f}, shape=e.shape, mag=e.mag + 1, exact=True)
+
+    def _e_clip(self, T, depth, exact, nonweak):
+        e = self.expr(T, depth - 1, exact=exact, nonweak=True)
+        lo, hi = self.choice([(-1, 1), (-0.5, 2.0), (0, 3), (-1.5, 0.25)])
+        return self.mk("call", [e, self.lit_node(lo), self.lit_node(hi)], {"f": "clip"},
+                       shape=e.shape, mag=min(e.mag, max(abs(lo), abs(hi))), exact=e.exact)
+
+    def _e_attr(self, T, depth, exact, nonweak):
+        if exact and T != ():
+            return None
+        names = [n for n, v in self.vars.items() if v.shape]
+        if not names:
+            return None
+        base = self.var_node(self.choice(names))
+        k = self.randint(0, len(base.shape) + 1)
+        a = {"attr": "shape", "k": k} if k < len(base.shape) else {
+            "attr": self.choice(["size", "ndim"])}
+        n = self.mk("attr", [base], a, mag=1, exact=True)
+        n.mag = float(abs(n.gval))
+        return n
+
+    def _e_ifexp(self, T, depth, exact, nonweak):
+        if exact and T != ():
+            return None
+        c = self._cmp((), False)
+        if c.shape != ():
+            return None
+        x = self.expr((), depth - 1, nonweak=True)
+        y = self.expr((), depth - 1, nonweak=True)
+        if x.shape != () or y.shape != ():
+            return None
+        if y.dtype != x.dtype:
+            y = _coerce(self, y, x.dtype)
+            if y is None:
+                return None
+        return self.mk("ifexp", [c, x, y], shape=(), mag=max(x.mag, y.mag),
+                       exact=x.exact and y.exact)
 
     def _plain_dims(self):
         return [sym(s) for s in SYMS if s in self.vars]
@@ -970,13 +1204,23 @@ class Case:
     inout_expected: dict
     sizes: dict = field(default_factory=dict)
     stmts: list = field(default_factory=list)
+    omit: set = field(default_factory=set)  # parameters left to their defaults in the call
+
+    def call(self, program, args):
+        """Call the entry: positionally, or by keyword when some defaults are omitted."""
+        fn = getattr(program, self.entry)
+        if self.omit:
+            return fn(**{k: v for k, v in args.items() if k not in self.omit})
+        return fn(*args.values())
 
     def fresh_args(self):
         return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.args.items()}
 
     def __repr__(self) -> str:  # what hypothesis prints for a falsifying example
         args = "\n".join(f"  {k} = {v!r}" for k, v in self.args.items())
-        return f"Case(entry={self.entry!r}):\n{self.source}\nargs:\n{args}\nexpected: {self.expected!r}"
+        om = f" (called without {sorted(self.omit)})" if self.omit else ""
+        return (f"Case(entry={self.entry!r}){om}:\n{self.source}\nargs:\n{args}\n"
+                f"expected: {self.expected!r}")
 
 
 PARAM_SHAPES = [("N", "M"), ("M",), ("N",), ("N", 1), ("M", "N"), ("N", "K"), ("K", "M"),
@@ -1024,11 +1268,19 @@ def programs(draw, max_depth=3, loops=True, stores=True, helpers=True):
         variables[name] = Var(name, shape, dt, 5.0 if dt.kind == "i" else 2.0, "param")
         params.append((name, type_text(dt, shape), False))
         args[name] = val
+    omit = set()
     for i, dt in enumerate(sc_dts):
         name = "st"[i]
         val = _rand_value(rng, dt, ())
+        tt = DT_NAME[dt]
+        if draw(st.integers(0, 3)) == 0:  # a default value, sometimes left to the callee
+            dv = draw(st.sampled_from([3, -2, 1] if dt.kind == "i" else [0.5, -1.25, 2.0, 0.75]))
+            tt = f"{tt} = {_lit_text(dv)}"
+            if draw(st.booleans()):
+                val = dt.type(dv)
+                omit.add(name)
         variables[name] = Var(name, (), dt, 5.0 if dt.kind == "i" else 2.0, "scalar")
-        params.append((name, DT_NAME[dt], False))
+        params.append((name, tt, False))
         args[name] = val
     inout_name = None
     if stores and draw(st.integers(0, 3)) == 0:
@@ -1040,6 +1292,9 @@ def programs(draw, max_depth=3, loops=True, stores=True, helpers=True):
         params.append(("W", type_text(dt, shp), True))
         args["W"] = val
         used = sorted(set(used) | {d[1] for d in shp}, key=SYMS.index)
+    # parameters with defaults come last (as in Python)
+    params.sort(key=lambda p: "=" in p[1])
+    args = {p[0]: args[p[0]] for p in params}
     for s in used:
         variables[s] = Var(s, (), I64, float(sizes[s]), "sym")
     for k, v in args.items():
@@ -1086,7 +1341,7 @@ def programs(draw, max_depth=3, loops=True, stores=True, helpers=True):
     source = "\n".join(lines) + "\n" + "\n".join(out) + "\n"
     inout_expected = {inout_name: run_env[inout_name]} if inout_name else {}
     return Case(source, entry, params, args, expected, tracker.scale, inout_expected,
-                sizes, body)
+                sizes, body, omit)
 
 
 def _fresh(g: Gen, prefix):
@@ -1142,8 +1397,11 @@ def _gen_aug(g: Gen, name, depth):
     e = g.expr(v.shape, depth)
     if op == "*" and v.mag * e.mag > MAG_LIMIT:
         op = "+"
-    with np.errstate(all="ignore"):
-        res = BINOP_NP[op](g.env[name], e.gval)
+    try:
+        with np.errstate(all="ignore"):
+            res = BINOP_NP[op](g.env[name], e.gval)
+    except (TypeError, ValueError):
+        return None
     if np.asarray(res).dtype != v.dtype:
         e = _coerce(g, e, v.dtype) if not e.weak else None
         if e is None:
@@ -1177,6 +1435,9 @@ def _gen_body(g: Gen, draw, body, used, loops, stores, inout_name):
                 g.vars[s.name].mag = max(mag, 1.0)
                 g.vars[s.name].exact = g.vars[s.name].exact and s.expr.exact and \
                     g.vars[s.name].dtype.kind == "i"
+    # if / elif / else updating a let
+    if g.coin(0.3):
+        _gen_if(g, body)
     # loop accumulating into a let-bound array
     if loops and g.coin(0.6):
         _gen_loop(g, draw, body, used)
@@ -1194,6 +1455,57 @@ def _gen_body(g: Gen, draw, body, used, loops, stores, inout_name):
     s = Stmt("return", exprs=exprs)
     body.append(s)
     exec_stmt(s, g.env)
+
+
+def _scalar_cond(g: Gen):
+    """A scalar condition over exactly computed values: comparisons, and/or/not."""
+    try:
+        c = g._cmp((), False)
+        if c.shape != ():
+            return None
+        k = g.randint(0, 4)
+        if k == 0:
+            c = g.mk("boolop", [c], {"op": "not"}, exact=True)
+        elif k == 1:
+            d = g._cmp((), False)
+            if d.shape != ():
+                return None
+            c = g.mk("boolop", [c, d], {"op": g.choice(["and", "or"])}, exact=True)
+        return c
+    except Reject:
+        return None
+
+
+def _gen_if(g: Gen, body):
+    lets = [n for n, v in g.vars.items() if v.kind == "let"]
+    name = g.choice(lets)
+    conds, branches = [], []
+    mag = g.vars[name].mag
+    for _ in range(g.randint(1, 2)):
+        c = _scalar_cond(g)
+        r = _gen_aug(g, name, 2)
+        if c is None or r is None:
+            continue
+        conds.append(c)
+        branches.append([r[0]])
+        mag = max(mag, r[1])
+    if not conds:
+        return
+    orelse = None
+    if g.coin(0.6):
+        r = _gen_aug(g, name, 2)
+        if r is not None:
+            orelse = [r[0]]
+            mag = max(mag, r[1])
+    if mag > MAG_LIMIT:
+        return
+    s = Stmt("if", exprs=conds, branches=branches, orelse=orelse)
+    body.append(s)
+    exec_stmt(s, g.env)
+    v = g.vars[name]
+    v.mag = max(mag, 1.0)
+    v.exact = v.exact and v.dtype.kind == "i"
+    g._view_cache.clear()
 
 
 def _snapshot(env):
@@ -1232,18 +1544,31 @@ def _gen_loop(g: Gen, draw, body, used):
     # range
     opts = [(2,), (3,), (1, 3), (0, 3, 2)] + [(u,) for u in used] + [(1, u) for u in used] + \
         [(0, u, 2) for u in used]
-    rng = g.choice(opts)
-    vals = _range_vals(rng, g.sizes)
-    top = max(range(*vals), default=0)
-    ivar = _fresh(g, "i")
+    style = g.choice(["for", "for", "for", "while", "iter"])
+    arrays = [n for n, v in g.vars.items() if v.kind == "param" and v.shape]
+    if style == "iter" and not arrays:
+        style = "for"
     saved = _snapshot(g.env)
     saved_vars = dict(g.vars)
-    g.env[ivar] = np.int64(0)
-    g.vars[ivar] = Var(ivar, (), I64, float(max(top, 1)), "loop")
-    g.loopvars.append((ivar, top))
+    if style == "iter":
+        it = g.choice(arrays)
+        iv = g.vars[it]
+        rng = ()
+        niter = dim_size(iv.shape[0], g.sizes)
+        ivar = _fresh(g, "x")
+        g.env[ivar] = g.env[it][0]
+        g.vars[ivar] = Var(ivar, iv.shape[1:], iv.dtype, iv.mag, "loop", iv.exact)
+    else:
+        rng = g.choice(opts)
+        vals = _range_vals(rng, g.sizes)
+        top = max(range(*vals), default=0)
+        ivar = _fresh(g, "i")
+        g.env[ivar] = np.int64(0)
+        g.vars[ivar] = Var(ivar, (), I64, float(max(top, 1)), "loop")
+        g.loopvars.append((ivar, top))
+        niter = len(range(*vals))
     g._view_cache.clear()
     loop_body = []
-    niter = len(range(*vals))
     if g.coin(0.3):
         e = g.expr(_target(g), 2, nonweak=True)
         s = Stmt("let", name=_fresh(g, "u"), expr=e)
@@ -1258,14 +1583,22 @@ def _gen_loop(g: Gen, draw, body, used):
         if s.op == "*":
             s.op = "+"
         total += niter * s.expr.mag
+        if g.coin(0.25):
+            c = _scalar_cond(g)
+            if c is not None:
+                s = Stmt("if", exprs=[c], branches=[[s]])
         loop_body.append(s)
-    g.loopvars.pop()
+    if style != "iter":
+        g.loopvars.pop()
     g.env = saved
     g.vars = saved_vars
     g._view_cache.clear()
-    if not loop_body or not any(b.kind == "aug" for b in loop_body) or total > MAG_LIMIT:
+    if not loop_body or total > MAG_LIMIT:
         return
-    s = Stmt("for", name=ivar, rng=rng, body=loop_body)
+    if not any(b.kind == "aug" or b.kind == "if" for b in loop_body):
+        return
+    s = Stmt("for", name=ivar, rng=rng, body=loop_body, style=style,
+             iter=it if style == "iter" else "")
     body.append(s)
     exec_stmt(s, g.env)
     g.vars[acc].mag = max(total, 1.0)
@@ -1293,14 +1626,23 @@ def _store_items(g: Gen, shape, loopvar=None):
 
 def _gen_stores(g: Gen, draw, body, inout_name):
     if inout_name is None:
-        srcs = [n for n, v in g.vars.items() if v.kind in ("param", "let") and v.shape]
+        srcs = [n for n, v in g.vars.items() if v.kind in ("param", "let") and v.shape
+                and v.dtype != BOOL]
         if not srcs:
             return
         src = g.choice(srcs)
         name = _fresh(g, "Bc")
         base = g.var_node(src)
-        init = g.mk("call", [base], {"f": "copy"}, shape=base.shape, mag=base.mag,
-                    exact=base.exact) if g.coin() else base
+        k = g.randint(0, 2)
+        if k == 0:
+            init = g.mk("call", [base], {"f": "copy"}, shape=base.shape, mag=base.mag,
+                        exact=base.exact)
+        elif k == 1:
+            init = base
+        else:  # a view of the source: writing the new variable must not change the source
+            vws = [vw for vw in g.views(src)
+                   if vw[2] and vw[0] is not None and all(it[0] != "ivar" for it in vw[0])]
+            init = g.view_node(src, *g.choice(vws)[:2]) if vws else base
         s = Stmt("let", name=name, expr=init)
         body.append(s)
         _bind(g, s, kind="copy")
@@ -1408,7 +1750,7 @@ def mutate(draw, case: Case) -> Mutant:
     toks = _tokens(src)
     kind = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "indent", "tab",
                                  "undefined", "builtin", "shape", "nonout", "truncate", "rank",
-                                 "replace", "multi", "literal", "literal"]))
+                                 "replace", "multi", "literal", "literal", "header_eof"]))
     if kind in ("delete", "duplicate", "swap", "replace") and len(toks) > 2:
         i = draw(st.integers(0, len(toks) - 2))
         (s0, e0), (s1, e1) = toks[i], toks[i + 1]
@@ -1455,6 +1797,12 @@ def mutate(draw, case: Case) -> Mutant:
     if kind == "truncate":
         pos = draw(st.integers(0, len(src)))
         return Mutant(src[:pos], f"truncate at {pos}")
+    headers = [i for i, ln in enumerate(lines) if ln.rstrip().endswith(":")]
+    if kind == "header_eof" and headers:
+        # the file ends right after a block header (`if c:` / `for ...:` / `fn ...:`)
+        i = draw(st.sampled_from(headers))
+        tail = draw(st.sampled_from(["", "\n", "\n    ", "\n\n"]))
+        return Mutant("\n".join(lines[:i + 1]) + tail, f"end of file after line {i + 1}")
     # multi: several random character-level edits
     s = src
     for _ in range(draw(st.integers(2, 5))):

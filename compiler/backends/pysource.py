@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
 from mcodec.compiler.semantics import (
     ELEMENTWISE_BINARY,
@@ -92,6 +93,9 @@ class PythonEmitter:
         return text
 
     def const_text(self, value: Any, t: ScalarType) -> str:
+        if isinstance(value, (float, complex)) and not np.isfinite(value):
+            value_text = f"{type(value).__name__}({str(value)!r})"  # inf/nan have no literal
+            return value_text if t.weak else f"{np_dtype_expr(t.dtype)}({value_text})"
         if t.weak:
             return repr(value)
         if t.dtype == "bool":
