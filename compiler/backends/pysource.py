@@ -59,6 +59,21 @@ class PythonEmitter:
         self.region(fn.body)
         return "\n".join(self.lines) + "\n"
 
+    def block_function(self, block: Any, py_name: str) -> str:
+        """A block (a backends.base.BlockView) as `def py_name(live_ins...) -> tuple`."""
+        self.lines = []
+        self.fn = block.fn
+        params = [self.name(v) for v in block.live_ins]
+        self.lines.append(f"def {py_name}({', '.join(params)}):")
+        self.depth = 1
+        body = block.region
+        for op in body.ops:
+            if op is not body.terminator:
+                self.op(op)
+        outs = [self.name(v) for v in block.yielded]
+        self.line(f"return ({''.join(o + ', ' for o in outs)})")
+        return "\n".join(self.lines) + "\n"
+
     def region(self, region: Region) -> None:
         start = len(self.lines)
         for op in region.ops:
