@@ -25,4 +25,11 @@ def compile_file(path: str | Path) -> Program:
     return compile_source(p.read_text(), str(p))
 
 
-__all__ = ["compile_source", "compile_file", "CompileError", "ArgumentError", "Program", "__version__"]
+def load(path: str | Path) -> Program:
+    """Load a built artifact directory (see `mcodec build`)."""
+    from .runtime_shim.artifact import load as _load
+
+    return _load(path)
+
+
+__all__ = ["load", "compile_source", "compile_file", "CompileError", "ArgumentError", "Program", "__version__"]

@@ -91,14 +91,66 @@ def cmd_ir(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    import json
+    import warnings
+
+    from mcodec.runtime_shim.artifact import write_artifact
+
+    from .build import BuildWarning, build_module
+    from .driver import frontend
+
+    src_path = Path(args.file)
+    source = _read(args.file)
+    module = frontend(source, args.file)
+    plan: dict[str, str] = {}
+    if args.plan:
+        try:
+            plan = json.loads(Path(args.plan).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise UsageError(f"{args.plan}: cannot read plan ({e})") from None
+        if not isinstance(plan, dict):
+            raise UsageError(f"{args.plan}: a plan is a JSON object of block id -> strategy id")
+    from .strategy import REGISTRY
+
+    for sid in [args.strategy, *plan.values()]:
+        if sid not in REGISTRY:
+            raise UsageError(f"unknown strategy {sid!r}; known: {', '.join(REGISTRY)}")
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildWarning)
+        result = build_module(module, plan, default=args.strategy)
+    out = Path(args.output or src_path.with_suffix(".mcx").name)
+    write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
+    for w in caught:
+        print(f"mcodec: warning: {w.message}", file=sys.stderr)
+    if not args.quiet:
+        print(f"built {out} in {time.perf_counter() - t0:.2f} s")
+        rows = [("block", "kind", "requested", "strategy", "note")]
+        for b in result.blocks.values():
+            note = b.fallbacks[0].reason if b.fallbacks else ""
+            rows.append((b.block_id, b.kind, b.requested, b.built.strategy_id, note[:60]))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else ""))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import mcodec
 
     path = Path(args.program)
-    program = mcodec.compile_file(path) if path.suffix == ".mc" else None
-    if program is None:
-        raise UsageError(f"{path}: expected an .mc program")
-    inputs_mod = load_inputs_module(path)
+    if path.is_dir():
+        program = mcodec.load(path)
+        presets = path / "source.py"
+        inputs_mod = load_inputs_module(path / "source.mc") if presets.is_file() else None
+        if inputs_mod is None:
+            raise UsageError(f"{path}: the artifact holds no preset inputs module")
+    elif path.suffix == ".mc":
+        program = mcodec.compile_file(path)
+        inputs_mod = load_inputs_module(path)
+    else:
+        raise UsageError(f"{path}: expected an .mc program or an artifact directory")
     entry = args.entry or getattr(inputs_mod, "ENTRY", None)
     if entry is None:
         raise UsageError("no --entry given and the preset module names no ENTRY")
@@ -148,8 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_ir)
 
+    p = sub.add_parser("build", help="build an artifact directory (strategy per block, fallbacks shown)")
+    p.add_argument("file", metavar="FILE.mc")
+    p.add_argument("-o", "--output", help="artifact directory (default: FILE.mcx)")
+    p.add_argument("--strategy", default="numpy", help="strategy for every block (default numpy)")
+    p.add_argument("--plan", help="JSON file mapping block ids to strategy ids")
+    common(p)
+    p.set_defaults(func=cmd_build)
+
     p = sub.add_parser("run", help="run an entry on preset inputs and summarize the result")
-    p.add_argument("program", metavar="FILE.mc")
+    p.add_argument("program", metavar="FILE.mc|ARTIFACT")
     p.add_argument("--entry", help="entry function (default: the preset module's ENTRY)")
     p.add_argument("--preset", default="S", help="input size preset (default S)")
     p.add_argument("--seed", type=int, default=0)
@@ -161,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     import mcodec
+    from mcodec.runtime_shim.artifact import ArtifactError
 
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -173,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return EXIT_COMPILE
     except UsageError as e:
+        print(f"mcodec: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ArtifactError as e:
         print(f"mcodec: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except mcodec.ArgumentError as e:

@@ -1,0 +1,144 @@
+"""Artifacts: a self-contained directory per build.
+
+Layout: manifest.json (format version, source hash, mcodec version, machine, strategy
+and fallbacks per block), source.mc, ir.txt (IR annotated with strategies),
+stitched.py, blocks/ (generated code per block), lib/ (native libraries), and the
+preset module beside the source when there was one. Written atomically: built in a
+temporary directory beside the target, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMAT = "mcodec-artifact"
+FORMAT_VERSION = 1
+
+
+class ArtifactError(Exception):
+    """A missing, corrupt or foreign artifact directory."""
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))
+            and k != "namespace"}
+
+
+def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path | None = None) -> Path:
+    from mcodec import __version__
+    from mcodec.compiler.ir import print_module
+
+    from .hardware import machine
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "blocks").mkdir()
+        (tmp / "source.mc").write_text(source_text)
+        (tmp / "ir.txt").write_text(print_module(result.module))
+        (tmp / "stitched.py").write_text(result.stitched_source)
+        blocks: dict[str, Any] = {}
+        for bid, bb in result.blocks.items():
+            files = []
+            if bb.built.source:
+                name = f"blocks/{bid}.{bb.built.strategy_id}.{'ll' if bb.built.source.lstrip().startswith(';') else 'py'}"
+                (tmp / name).write_text(bb.built.source)
+                files.append(name)
+            for rel, data in bb.built.files.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel).write_bytes(data)
+                files.append(rel)
+            blocks[bid] = {
+                "kind": bb.kind, "sid": bb.sid, "requested": bb.requested, "strategy": bb.built.strategy_id,
+                "fallbacks": [{"strategy": f.strategy_id, "reason": f.reason} for f in bb.fallbacks],
+                "files": files, "info": _jsonable(bb.built.info), "build_seconds": round(bb.seconds, 4),
+            }
+        if presets is not None and presets.is_file():
+            shutil.copyfile(presets, tmp / "source.py")
+        manifest = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "mcodec_version": __version__,
+            "source_name": Path(result.module.filename).name,
+            "source_sha256": hashlib.sha256(source_text.encode()).hexdigest(),
+            "machine": machine(), "entries": list(result.module.functions), "blocks": blocks,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    mpath = Path(path) / "manifest.json"
+    if not mpath.is_file():
+        raise ArtifactError(f"{path}: not an mcodec artifact (no manifest.json)")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{mpath}: corrupt manifest ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{mpath}: not an mcodec artifact manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{mpath}: artifact format {manifest.get('format_version')} is not supported "
+                            f"(this mcodec reads format {FORMAT_VERSION}); rebuild it")
+    source = Path(path) / "source.mc"
+    if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != manifest.get("source_sha256"):
+        raise ArtifactError(f"{path}: source.mc is missing or does not match the manifest's hash")
+    return manifest
+
+
+def load(path: str | Path):  # noqa: ANN201 - returns runtime_shim.program.Program
+    """Load an artifact directory as a Program (the same interface as compile_file)."""
+    from mcodec.compiler.build import backend
+    from mcodec.compiler.driver import frontend
+    from mcodec.compiler.reference import exec_source
+    from mcodec.compiler.stitch import block_views, stitch
+    from mcodec.compiler.strategy import get
+
+    from .program import Program
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    module = frontend((path / "source.mc").read_text(), manifest["source_name"])
+    built = {}
+    for fn in module.functions.values():
+        for view in block_views(fn):
+            entry = manifest["blocks"].get(view.id)
+            if entry is None:
+                continue
+            if entry.get("sid") != view.op.attrs["sid"]:
+                raise ArtifactError(f"{path}: block {view.id} does not match its recorded structure")
+            built[view.id] = _load_block(path, view, entry, backend, exec_source, get)
+    impls, _ = stitch(module, built)
+    return Program(module.functions, impls, str(path), {"artifact": str(path), "manifest": manifest})
+
+
+def _load_block(path: Path, view: Any, entry: dict[str, Any], backend: Any, exec_source: Any, get: Any) -> Any:
+    from mcodec.compiler.backends.base import BuiltBlock
+
+    strategy = get(entry["strategy"])
+    loader = getattr(backend(strategy.backend), "load_built_block", None) if strategy.backend != "numpy" else None
+    if strategy.backend == "numpy":
+        py = next(f for f in entry["files"] if f.endswith(".py"))
+        ns = exec_source((path / py).read_text(), f"{view.id}:numpy")
+        fname = "blk_" + view.id.replace(".", "_")
+        return BuiltBlock(view.id, strategy.strategy_id, ns[fname], info={"namespace": ns})
+    if loader is not None:
+        return loader(path, view, entry, strategy)
+    # back ends without a stored form are lowered again here
+    return backend(strategy.backend).lower(view, strategy, Path(tempfile.mkdtemp(prefix="mcodec-load-")))

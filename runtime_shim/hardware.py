@@ -1,0 +1,45 @@
+"""The machine a build is for: a small, stable fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def mlx_devices() -> list[str]:
+    try:
+        import mlx.core as mx
+    except Exception:
+        return []
+    devices = ["cpu"]
+    for probe in ("metal", "cuda"):
+        mod = getattr(mx, probe, None)
+        try:
+            if mod is not None and mod.is_available():
+                devices.append("gpu")
+                break
+        except Exception:
+            pass
+    return devices
+
+
+@lru_cache(maxsize=1)
+def machine() -> dict[str, Any]:
+    import numpy as np
+
+    info = {
+        "system": platform.system(),
+        "arch": platform.machine(),
+        "cpus": os.cpu_count() or 1,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "mlx_devices": mlx_devices(),
+    }
+    info["fingerprint"] = hashlib.sha1(json.dumps(
+        {k: info[k] for k in ("system", "arch", "cpus", "mlx_devices")}, sort_keys=True).encode()).hexdigest()[:12]
+    return info

@@ -1,0 +1,99 @@
+"""Builds, artifacts and graceful degradation (with the NumPy back end, which every
+machine has; the other back ends have their own test files)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import mcodec
+import numpy as np
+import pytest
+from corpus_util import CORPUS, assert_same, inputs_module, reference_module, run_entry
+from mcodec.compiler.build import BuildWarning, build_module
+from mcodec.compiler.driver import frontend
+from mcodec.compiler.strategy import REGISTRY, OptimizationStrategy, register
+from mcodec.runtime_shim.artifact import ArtifactError, write_artifact
+
+SOFTMAX = (CORPUS / "softmax.mc").read_text()
+
+
+def test_registry_has_standard_strategies_and_validates() -> None:
+    assert {"numpy", "numba", "numba-par", "llvm", "mlx-cpu", "mlx-gpu"} <= set(REGISTRY)
+    with pytest.raises(ValueError):
+        OptimizationStrategy("bad", "bad", "cuda")
+    s = register(OptimizationStrategy("numpy-test", "test-only", "numpy", memory_optimization=1))
+    assert REGISTRY["numpy-test"] is s
+    del REGISTRY["numpy-test"]
+
+
+@pytest.mark.parametrize("name", ["crc16", "softmax", "jacobi_2d", "attention"])
+def test_numpy_block_build_matches_reference(name: str) -> None:
+    module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
+    result = build_module(module, default="numpy")
+    assert result.blocks, "every function has blocks"
+    im = inputs_module(name)
+    inputs = im.make_inputs("S")
+    want = reference_module(name).reference(inputs)
+    got = run_entry(result.program, im.ENTRY, inputs)
+    for k in want:
+        assert_same(got[k], want[k], name)
+
+
+def test_impossible_strategy_falls_back_with_reason() -> None:
+    module = frontend(SOFTMAX, "softmax.mc")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildWarning)
+        result = build_module(module, default="llvm")  # llvm lowers scalar loop nests only
+    (block,) = result.blocks.values()
+    assert block.built.strategy_id != "llvm"
+    assert block.fallbacks and block.fallbacks[0].strategy_id == "llvm" and block.fallbacks[0].reason
+    assert any("softmax.b0" in str(w.message) for w in caught)
+    assert 'strategy = "' in mcodec.compiler.ir.print_module(result.module)
+
+
+def _build_artifact(tmp_path: Path, name: str = "softmax") -> Path:
+    src = (CORPUS / f"{name}.mc").read_text()
+    result = build_module(frontend(src, f"{name}.mc"), default="numpy")
+    return write_artifact(result, src, tmp_path / f"{name}.mcx", presets=CORPUS / f"{name}.py")
+
+
+def test_artifact_round_trip_and_move(tmp_path: Path) -> None:
+    art = _build_artifact(tmp_path)
+    manifest = json.loads((art / "manifest.json").read_text())
+    assert manifest["blocks"]["softmax.b0"]["strategy"] == "numpy"
+    assert manifest["machine"]["fingerprint"]
+    moved = shutil.move(str(art), str(tmp_path / "elsewhere.mcx"))
+    prog = mcodec.load(moved)
+    x = np.random.default_rng(0).random((8, 5)).astype(np.float32)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    np.testing.assert_allclose(prog.softmax(x), e / e.sum(-1, keepdims=True), rtol=1e-5)
+
+
+def test_corrupt_or_tampered_artifact_is_reported(tmp_path: Path) -> None:
+    art = _build_artifact(tmp_path)
+    (art / "source.mc").write_text((art / "source.mc").read_text() + "\n# edited\n")
+    with pytest.raises(ArtifactError, match="does not match"):
+        mcodec.load(art)
+    (art / "manifest.json").write_text("{ not json")
+    with pytest.raises(ArtifactError, match="corrupt manifest"):
+        mcodec.load(art)
+
+
+def test_cli_build_and_run_artifact(tmp_path: Path) -> None:
+    out = tmp_path / "crc.mcx"
+    cmd = [sys.executable, "-m", "mcodec"]
+    r = subprocess.run(cmd + ["build", str(CORPUS / "crc16.mc"), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "crc16.b1" in r.stdout and (out / "manifest.json").is_file()
+    r = subprocess.run(cmd + ["run", str(out), "--preset", "S"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    inputs = inputs_module("crc16").make_inputs("S")
+    want = reference_module("crc16").reference(inputs)["return"]
+    assert f"np.int64({int(want)})" in r.stdout
+    r = subprocess.run(cmd + ["build", str(CORPUS / "crc16.mc"), "--strategy", "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown strategy" in r.stderr and "Traceback" not in r.stderr
