@@ -4,6 +4,8 @@ starts from the Module this returns."""
 
 from __future__ import annotations
 
+import gc
+
 from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
 from mcodec.passes.copy_elision import CopyElision
 from mcodec.passes.manager import ModulePass, PassManager
@@ -20,6 +22,14 @@ def default_passes() -> list[ModulePass]:
 
 def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] | None = None) -> Module:
     """Parse, check and build the canonicalized, partitioned IR; raises CompileError."""
-    module = build_module(parse(source, filename), source, filename)
-    PassManager(default_passes() if passes is None else passes).run(module)
+    # The front end allocates many small objects and frees few: the cyclic GC would
+    # rescan them over and over (quadratic in program size), so it pauses here.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        module = build_module(parse(source, filename), source, filename)
+        PassManager(default_passes() if passes is None else passes).run(module)
+    finally:
+        if was_enabled:
+            gc.enable()
     return module

@@ -92,6 +92,11 @@ def is_one(d: DimT) -> bool:
     return d is not None and d.is_const and d.const == 1
 
 
+@lru_cache(maxsize=8192)
+def _array_str(dtype: str, shape: tuple[DimT, ...]) -> str:
+    return f"{dtype}[{', '.join(dim_str(d) for d in shape)}]"
+
+
 # ---- types -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScalarType:
@@ -119,7 +124,7 @@ class ArrayType:
         return len(self.shape)
 
     def __str__(self) -> str:
-        return f"{self.dtype}[{', '.join(dim_str(d) for d in self.shape)}]"
+        return _array_str(self.dtype, self.shape)
 
 
 @dataclass(frozen=True)

@@ -11,36 +11,44 @@ from __future__ import annotations
 
 import hashlib
 
-from mcodec.compiler.ir import Function, Module, Op, Printer, Region, Value, defined_in
+from mcodec.compiler.ir import Function, Module, Op, Region, Value, defined_in
 
 from .manager import ModulePass
 
 CONTROL = ("mc.for", "mc.while", "mc.if")
 
 
-def structural_text(region: Region) -> str:
-    """The region's IR text with values numbered locally and no locations."""
-    p = Printer(with_locs=False)
-    captured: dict[Value, str] = {}
+def structural_key(region: Region) -> list:
+    """The region's structure with values numbered locally (captured values first, in
+    first-use order) and no names or locations: equal for renamed or moved code."""
     inner = defined_in(region)
+    ids: dict[Value, int] = {}
+    captured: list[str] = []
+
+    def ref(v: Value) -> int:
+        i = ids.get(v)
+        if i is None:
+            i = ids[v] = len(ids)
+            if v not in inner:
+                captured.append(str(v.type))
+        return i
+
+    rows: list = []
     for op in region.walk():
-        for v in op.operands:
-            if v not in inner and v not in captured:
-                captured[v] = f"in{len(captured)}:{v.type}"
-    for v in list(captured):
-        v.id = -1
-    for op in region.walk():
+        attrs = tuple(sorted((k, repr(a)) for k, a in op.attrs.items() if k not in ("id", "sid")))
+        rows.append((op.name, tuple(ref(v) for v in op.operands), attrs,
+                     tuple(str(r.type) for r in op.results),
+                     tuple(len(r.args) for r in op.regions)))
         for v in op.results:
-            v.id = -1
+            ref(v)
         for r in op.regions:
             for a in r.args:
-                a.id = -1
-    # captured values first, in first-use order, so numbering is local and stable
-    for v in captured:
-        p._name(v)
-    for op in region.ops:
-        p._op(op, 0)
-    return "\n".join([";".join(captured.values())] + p.lines)
+                ref(a)
+    return [captured, rows]
+
+
+def structural_text(region: Region) -> str:
+    return repr(structural_key(region))
 
 
 def structural_id(region: Region) -> str:
