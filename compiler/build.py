@@ -113,7 +113,8 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path) 
 
 
 def build_module(module: Module, plan: dict[str, str] | None = None, default: str = "numpy",
-                 workdir: Path | None = None, warn: bool = True) -> BuildResult:
+                 workdir: Path | None = None, warn: bool = True,
+                 wrap: Any = None) -> BuildResult:
     """Lower each block with plan[block_id] (or `default`), stitch, and return a Program."""
     plan = plan or {}
     for sid in list(plan.values()) + [default]:
@@ -140,7 +141,7 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
     if warn:
         for f in all_fallbacks:
             warnings.warn(f"block {f.block_id}: strategy {f.strategy_id} not used: {f.reason}", BuildWarning, stacklevel=2)
-    impls, source = stitch(module, built)
+    impls, source = stitch(module, built, wrap)
     program = Program(module.functions, impls, module.filename, {"backend": "mixed"})
     return BuildResult(module, blocks, program, source, all_fallbacks)
 

@@ -37,10 +37,14 @@ def stitched_source(module: Module, built: dict[str, BuiltBlock]) -> str:
     return "".join(parts)
 
 
-def stitch(module: Module, built: dict[str, BuiltBlock]) -> tuple[dict[str, Callable[..., Any]], str]:
+def stitch(module: Module, built: dict[str, BuiltBlock],
+           wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+           ) -> tuple[dict[str, Callable[..., Any]], str]:
+    """Entry functions calling the built blocks; `wrap(block_id, call)` may interpose
+    on every block call (per-block profiling)."""
     source = stitched_source(module, built)
     ns = exec_source(source, f"{module.filename}:stitched")
-    ns["BLOCKS"] = {bid: b.call for bid, b in built.items()}
+    ns["BLOCKS"] = {bid: (wrap(bid, b.call) if wrap else b.call) for bid, b in built.items()}
     entries = {name: ns["mc_" + name] for name in module.functions}
     for b in built.values():  # blocks that call other M-CODE functions find them here
         block_ns = b.info.get("namespace")

@@ -1,0 +1,676 @@
+"""The MLX back end: a straight-line 'tensor' block as a compiled MLX graph.
+
+The block becomes readable Python source over `mlx.core` (`mx`), generated op by op like
+the NumPy reference (`pysource`), and exec'd. Values fall in two classes:
+
+* *static* scalars: integer/bool scalar live-ins, constants, `dim`/`size` and every
+  scalar op whose operands are all static. They are plain NumPy scalars, computed with
+  the reference's own NumPy expressions (so their semantics are the reference's), and
+  they may appear in shapes and indices. A block is traced once per set of static
+  live-in values and input shapes.
+* *dynamic* values: array live-ins, float scalar live-ins and everything computed from
+  them. They are `mx.array`s whose dtype is exactly the IR dtype; every op casts its
+  operands to the dtype NumPy would compute in before calling MLX, so MLX's own
+  promotion rules (which differ from NumPy's) never decide a result type.
+
+The graph is `mx.compile`d on first call for each (static values, input shapes) key.
+Results come back as NumPy arrays (copies) or NumPy scalars of the IR dtype.
+
+What is declined (`can_lower` -> False, with the reason): non-'tensor' blocks, early
+exits, calls, random numbers, complex dtypes, boolean-mask and multi-array indexing,
+data-dependent (dynamic) indices or shapes, integer `//`, `%`, `**`, shifts and matmul
+(C semantics differ from NumPy's on zero divisors / oversized shifts / overflow), and
+float64 `exp`, `sin`, `cos` (MLX 0.32 evaluates them in float32 precision). Float64
+needs the CPU: a GPU strategy declines any float64 value.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mcodec.compiler.ir import Op, Value
+from mcodec.compiler.semantics import REDUCTIONS
+from mcodec.compiler.strategy import OptimizationStrategy
+from mcodec.compiler.types import NUMPY_NAME, ScalarType
+
+from .base import BlockView, BuiltBlock, LoweringError
+from .pysource import PythonEmitter
+
+try:  # MLX is optional: without it this back end declines every block
+    import mlx.core as mx
+except ImportError:  # pragma: no cover - depends on the environment
+    mx = None
+
+PRELUDE = "import numpy as np\nimport mlx.core as mx\n"
+
+MX_NAME = {
+    "bool": "bool_", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
+    "u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64",
+    "f32": "float32", "f64": "float64",
+}
+FROM_NUMPY_KIND = {np.dtype(v): k for k, v in NUMPY_NAME.items()}
+
+# elementwise ops: MLX expression templates over operands already cast to the compute dtype
+MX_BINARY = {
+    "mc.add": "({0} + {1})", "mc.sub": "({0} - {1})", "mc.mul": "({0} * {1})",
+    "mc.div": "({0} / {1})", "mc.pow": "mx.power({0}, {1})",
+    "mc.bitand": "({0} & {1})", "mc.bitor": "({0} | {1})", "mc.bitxor": "({0} ^ {1})",
+    "mc.eq": "({0} == {1})", "mc.ne": "({0} != {1})", "mc.lt": "({0} < {1})",
+    "mc.le": "({0} <= {1})", "mc.gt": "({0} > {1})", "mc.ge": "({0} >= {1})",
+    "mc.arctan2": "mx.arctan2({0}, {1})", "mc.maximum": "mx.maximum({0}, {1})",
+    "mc.minimum": "mx.minimum({0}, {1})", "mc.logical_and": "mx.logical_and({0}, {1})",
+    "mc.logical_or": "mx.logical_or({0}, {1})",
+}
+COMPARISONS = frozenset({"mc.eq", "mc.ne", "mc.lt", "mc.le", "mc.gt", "mc.ge"})
+MX_UNARY = {f"mc.{n}": f"mx.{n}({{0}})" for n in
+            "exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign floor ceil round "
+            "isnan isinf logical_not".split()}
+MX_UNARY.update({"mc.neg": "(-{0})", "mc.pos": "{0}", "mc.invert": "(~{0})"})
+FLOAT_ONLY_UNARY = frozenset({"mc.floor", "mc.ceil", "mc.round"})
+# MLX 0.32 computes these in float32 precision even for float64 inputs (measured: ~1e-7 relative error)
+F64_IMPRECISE = frozenset({"mc.exp", "mc.sin", "mc.cos"})
+INT_UNSUPPORTED = frozenset({"mc.floordiv", "mc.mod", "mc.pow", "mc.shl", "mc.shr", "mc.matmul"})
+UNSUPPORTED = {
+    "mc.call": "calls to other M-CODE functions run in Python",
+    "mc.random": "random numbers come from NumPy's generator", "mc.randn": "random numbers come from NumPy's generator",
+    "mc.return": "early exit", "mc.real": "complex numbers", "mc.imag": "complex numbers", "mc.conj": "complex numbers",
+}
+# ops this back end lowers when their operands are dynamic (static ones run as NumPy)
+DYNAMIC_OPS = (set(MX_BINARY) | set(MX_UNARY) | {f"mc.{r}" for r in REDUCTIONS} | {
+    "mc.const", "mc.cast", "mc.where", "mc.clip", "mc.matmul", "mc.outer", "mc.zeros", "mc.ones", "mc.empty",
+    "mc.full", "mc.zeros_like", "mc.ones_like", "mc.empty_like", "mc.full_like", "mc.eye", "mc.arange",
+    "mc.linspace", "mc.transpose", "mc.reshape", "mc.flip", "mc.triu", "mc.tril", "mc.concatenate", "mc.vstack",
+    "mc.stack", "mc.diag", "mc.trace", "mc.copy", "mc.dim", "mc.size", "mc.getitem", "mc.setitem", "mc.yield",
+})
+SHAPE_OPS = {"mc.zeros": None, "mc.ones": None, "mc.empty": None, "mc.full": None, "mc.reshape": None}
+
+
+def available() -> bool:
+    return mx is not None
+
+
+# ---- devices ---------------------------------------------------------------------------
+_fallback_warned = False
+_warn_lock = threading.Lock()
+
+
+def gpu_available() -> bool:
+    if mx is None:
+        return False
+    try:
+        if mx.metal.is_available():
+            return True
+    except Exception:  # noqa: BLE001 - a build without Metal
+        pass
+    try:
+        return bool(mx.cuda.is_available())
+    except Exception:  # noqa: BLE001 - a build without CUDA
+        return False
+
+
+def resolve_device(target: str) -> tuple[Any, str | None]:
+    """The MLX device for a strategy's device_target, and why it fell back (or None).
+
+    'gpu' (and 'auto', 'ane') use the GPU when MLX has one (Metal or CUDA), otherwise
+    the CPU, with one warning per process for an explicit 'gpu'/'ane' request."""
+    global _fallback_warned
+    if mx is None:
+        raise LoweringError("MLX is not installed")
+    if target == "cpu":
+        return mx.cpu, None
+    if gpu_available():
+        return mx.gpu, None
+    reason = f"MLX has no GPU on this machine (no Metal or CUDA); device_target {target!r} runs on the CPU"
+    if target != "auto":
+        with _warn_lock:
+            if not _fallback_warned:
+                _fallback_warned = True
+                warnings.warn(reason, RuntimeWarning, stacklevel=2)
+    return mx.cpu, reason
+
+
+def _reset_fallback_warning() -> None:  # for tests
+    global _fallback_warned
+    _fallback_warned = False
+
+
+# ---- analysis --------------------------------------------------------------------------
+def _dtype(v: Value) -> str:
+    return v.type.dtype
+
+
+def _is_weak(v: Value) -> bool:
+    return isinstance(v.type, ScalarType) and bool(getattr(v.type, "weak", False))
+
+
+def static_values(block: BlockView) -> set[Value]:
+    """Scalars known at trace time: int/bool scalar live-ins, constants, dims and sizes,
+    and scalar ops over static operands only."""
+    static: set[Value] = set()
+    for v in block.live_ins:
+        if not v.is_array and (_dtype(v)[0] in "iu" or _dtype(v) == "bool"):
+            static.add(v)
+    for op in block.region.ops:
+        if op.name in ("mc.dim", "mc.size", "mc.const"):
+            static.update(op.results)
+        elif op.results and not op.regions and all(not r.is_array for r in op.results) \
+                and op.name not in ("mc.call", "mc.random", "mc.randn") \
+                and op.name not in {f"mc.{r}" for r in REDUCTIONS} and op.name != "mc.getitem" \
+                and all(o in static for o in op.operands):
+            static.update(op.results)
+    return static
+
+
+def _index_operands(op: Op) -> list[Value]:
+    return [v for i, v in enumerate(op.operands) if i != 0 and not (op.name == "mc.setitem" and i == len(op.operands) - 1)]
+
+
+def check_block(block: BlockView, device_target: str) -> str:
+    """'' when the block can be lowered, else the reason it cannot."""
+    if mx is None:
+        return "MLX is not installed"
+    if block.kind != "tensor":
+        return f"only straight-line tensor blocks (this one is {block.kind!r})"
+    if block.has_early_exit():
+        return "blocks with an early return are run inline by the stitched function"
+    static = static_values(block)
+    gpu = device_target != "cpu"
+    vals = list(block.live_ins) + [r for o in block.ops() for r in o.results]
+    for v in vals:
+        dt = _dtype(v)
+        if dt[0] == "c":
+            return f"complex dtype {dt}"
+        if gpu and dt == "f64" and v not in static:
+            return "float64 needs the CPU (MLX GPUs have no float64)"
+    for op in block.ops():
+        n = op.name
+        if op is block.region.terminator:
+            continue
+        if n in UNSUPPORTED:
+            return f"{n}: {UNSUPPORTED[n]}"
+        if op.regions:
+            return f"{n}: control flow"
+        if op.results and all(r in static for r in op.results):
+            continue  # computed with NumPy at trace time
+        if n not in DYNAMIC_OPS:
+            return f"{n} has no MLX lowering"
+        in_dts = [_dtype(v) for v in op.operands]
+        if n in INT_UNSUPPORTED and (any(d[0] in "iub" for d in in_dts) and _dtype(op.result)[0] in "iub"):
+            return f"{n} on integers differs from NumPy in MLX (division by zero, shifts, overflow)"
+        if n in ("mc.floordiv", "mc.mod", "mc.shl", "mc.shr"):
+            return f"{n} on arrays is not lowered to MLX"
+        if n == "mc.matmul" and any(d[0] in "iub" for d in in_dts):
+            return "integer matmul is not supported by MLX"
+        if n in F64_IMPRECISE and _dtype(op.result) == "f64":
+            return f"{n} in float64: MLX 0.32 computes it in float32 precision"
+        if n in FLOAT_ONLY_UNARY and in_dts[0][0] != "f":
+            return f"{n} on integers"
+        if n in ("mc.triu", "mc.tril") and op.operands[0].type.rank != 2:
+            return f"{n} only for 2-D arrays"
+        if n in ("mc.std", "mc.var") and op.attrs.get("ddof", 0) not in (0, None):
+            return f"{n} with ddof"
+        if n in ("mc.zeros", "mc.ones", "mc.empty", "mc.full", "mc.eye", "mc.arange", "mc.linspace", "mc.reshape"):
+            shape_ops = op.operands[: op.attrs.get("ndim", len(op.operands))] if n != "mc.reshape" else op.operands[1:]
+            if n in ("mc.eye", "mc.arange", "mc.linspace"):
+                shape_ops = op.operands
+            if any(v not in static for v in shape_ops):
+                return f"{n}: shape depends on data"
+        if n in ("mc.getitem", "mc.setitem"):
+            why = _index_problem(op, static)
+            if why:
+                return why
+    return ""
+
+
+def _index_problem(op: Op, static: set[Value]) -> str:
+    items = op.attrs["index"]
+    arrays = [it for it in items if it[0] == "array"]
+    for v in _index_operands(op):
+        if not v.is_array and v not in static:
+            return f"{op.name}: index computed from data (dynamic)"
+    if arrays:
+        if op.name == "mc.setitem":
+            return "setitem with an index array"
+        if len(arrays) > 1:
+            return "more than one index array"
+        v = op.operands[arrays[0][1][1]]
+        if _dtype(v) == "bool":
+            return "boolean-mask indexing (data-dependent shape)"
+        if v.type.rank != 1:
+            return "multi-dimensional index array"
+        for it in items:
+            if it[0] == "array":
+                continue
+            if it[0] != "slice" or any(x is not None for x in it[1:]):
+                return "an index array mixed with integers, newaxis or non-full slices"
+    return ""
+
+
+# ---- emission --------------------------------------------------------------------------
+def mx_dtype_expr(dt: str) -> str:
+    return f"mx.{MX_NAME[dt]}"
+
+
+class MLXEmitter(PythonEmitter):
+    """Emits `def NAME(live_ins...)` building the MLX graph; static ops use the NumPy
+    reference's own expressions."""
+
+    def __init__(self, static: set[Value]) -> None:
+        super().__init__()
+        self.static = static
+
+    # -- operands ---------------------------------------------------------------------
+    def compute_dtype(self, vals: list[Value]) -> str:
+        probes = []
+        for v in vals:
+            dt = np.dtype(NUMPY_NAME[_dtype(v)])
+            if _is_weak(v):
+                probes.append({"b": False, "i": 0, "u": 0, "f": 0.0}[dt.kind])
+            else:
+                probes.append(dt)
+        return FROM_NUMPY_KIND[np.result_type(*probes)]
+
+    def mxv(self, v: Value, dt: str | None = None) -> str:
+        """Operand `v` as an mx.array of dtype `dt` (default: its own)."""
+        dt = dt or _dtype(v)
+        n = self.name(v)
+        if v in self.static:
+            return f"mx.array({n}, dtype={mx_dtype_expr(dt)})"
+        if _dtype(v) != dt:
+            return f"{n}.astype({mx_dtype_expr(dt)})"
+        return n
+
+    def set(self, op: Op, text: str) -> None:
+        self.line(f"{self.name(op.result)} = {text}")
+
+    # -- dispatch ---------------------------------------------------------------------
+    def op(self, op: Op) -> None:
+        if op.results and all(r in self.static for r in op.results):
+            self.numpy_op(op)  # a NumPy scalar at trace time
+            return
+        n = op.name
+        if n in MX_BINARY:
+            out = _dtype(op.result)
+            dt = self.compute_dtype(op.operands) if n in COMPARISONS or out == "bool" else out
+            if n in ("mc.logical_and", "mc.logical_or"):
+                dt = "bool"
+            self.set(op, MX_BINARY[n].format(*(self.mxv(v, dt) for v in op.operands)))
+            return
+        if n in MX_UNARY:
+            x = op.operands[0]
+            out = _dtype(op.result)
+            dt = _dtype(x) if out == "bool" or n in ("mc.logical_not",) else out
+            if n == "mc.logical_not":
+                dt = "bool"
+            self.set(op, MX_UNARY[n].format(self.mxv(x, dt)))
+            return
+        short = n[3:]
+        if short in REDUCTIONS:
+            self.reduction(op, short)
+            return
+        super().op(op)
+
+    def numpy_op(self, op: Op) -> None:
+        """The reference lowering of `op` (PythonEmitter's, not this class's overrides)."""
+        method = getattr(PythonEmitter, "op_" + op.name[3:], None)
+        if method is not None:
+            method(self, op)
+        else:
+            self.set(op, PythonEmitter.expr(self, op))
+
+    def reduction(self, op: Op, short: str) -> None:
+        x = op.operands[0]
+        out = _dtype(op.result)
+        axis = op.attrs.get("axis")
+        kd = bool(op.attrs.get("keepdims", False))
+        if short in ("argmax", "argmin"):
+            ax = "None" if axis is None else repr(axis[0])
+            self.set(op, f"mx.{short}({self.mxv(x)}, axis={ax}, keepdims={kd}).astype({mx_dtype_expr(out)})")
+            return
+        ax = "None" if axis is None else repr(list(axis))
+        if short in ("any", "all"):
+            src = self.mxv(x, "bool")
+        elif short in ("max", "min"):
+            src = self.mxv(x)
+        else:  # sum prod mean std var: NumPy accumulates in the result dtype
+            src = self.mxv(x, out)
+        self.set(op, f"mx.{short}({src}, axis={ax}, keepdims={kd})")
+
+    # -- ops with dynamic values ---------------------------------------------------------
+    def op_cast(self, op: Op) -> None:
+        self.set(op, f"{self.mxv(op.operands[0])}.astype({mx_dtype_expr(op.attrs['dtype'])})")
+
+    def op_where(self, op: Op) -> None:
+        c, x, y = op.operands
+        dt = _dtype(op.result)
+        self.set(op, f"mx.where({self.mxv(c, 'bool')}, {self.mxv(x, dt)}, {self.mxv(y, dt)})")
+
+    def op_clip(self, op: Op) -> None:
+        dt = _dtype(op.result)
+        a, lo, hi = (self.mxv(v, dt) for v in op.operands)
+        self.set(op, f"mx.minimum(mx.maximum({a}, {lo}), {hi})")
+
+    def op_matmul(self, op: Op) -> None:
+        dt = _dtype(op.result)
+        a, b = (self.mxv(v, dt) for v in op.operands)
+        self.set(op, f"mx.matmul({a}, {b})")
+
+    def op_outer(self, op: Op) -> None:
+        dt = _dtype(op.result)
+        a, b = (self.mxv(v, dt) for v in op.operands)
+        self.set(op, f"mx.outer({a}, {b})")
+
+    def _shape_py(self, vals: list[Value]) -> str:
+        return "(" + "".join(f"int({self.name(v)}), " for v in vals) + ")"
+
+    def _make(self, op: Op, fn: str) -> None:
+        nd = op.attrs["ndim"]
+        shape = self._shape_py(op.operands[:nd])
+        dt = op.attrs["dtype"]
+        if fn == "full":
+            self.set(op, f"mx.full({shape}, {self.mxv(op.operands[nd], dt)}, dtype={mx_dtype_expr(dt)})")
+        else:
+            fn = "zeros" if fn == "empty" else fn
+            self.set(op, f"mx.{fn}({shape}, dtype={mx_dtype_expr(dt)})")
+
+    def _make_like(self, op: Op, fn: str) -> None:
+        dt = op.attrs["dtype"]
+        x = self.name(op.operands[0])
+        if fn == "full_like":
+            self.set(op, f"mx.full({x}.shape, {self.mxv(op.operands[1], dt)}, dtype={mx_dtype_expr(dt)})")
+        else:
+            fn = "zeros" if fn == "empty_like" else fn[:-5]
+            self.set(op, f"mx.{fn}({x}.shape, dtype={mx_dtype_expr(dt)})")
+
+    def _from_numpy(self, op: Op, np_expr: str) -> None:
+        self.set(op, f"mx.array({np_expr}, dtype={mx_dtype_expr(_dtype(op.result))})")
+
+    def op_eye(self, op: Op) -> None:  # static arguments: exact NumPy values
+        args = ", ".join(self.name(v) for v in op.operands)
+        self._from_numpy(op, f"np.eye({args}, k={op.attrs['k']}, dtype=np.{NUMPY_NAME[op.attrs['dtype']]})")
+
+    def op_arange(self, op: Op) -> None:
+        args = ", ".join(self.name(v) for v in op.operands)
+        self._from_numpy(op, f"np.arange({args}, dtype=np.{NUMPY_NAME[op.attrs['dtype']]})")
+
+    def op_linspace(self, op: Op) -> None:
+        s, e, n = (self.name(v) for v in op.operands)
+        self._from_numpy(op, f"np.linspace({s}, {e}, int({n}), endpoint={op.attrs['endpoint']}, "
+                             f"dtype=np.{NUMPY_NAME[op.attrs['dtype']]})")
+
+    def op_transpose(self, op: Op) -> None:
+        axes = op.attrs.get("axes")
+        x = self.mxv(op.operands[0])
+        self.set(op, f"mx.transpose({x})" if axes is None else f"mx.transpose({x}, {list(axes)!r})")
+
+    def op_reshape(self, op: Op) -> None:
+        self.set(op, f"mx.reshape({self.mxv(op.operands[0])}, {self._shape_py(op.operands[1:])})")
+
+    def op_flip(self, op: Op) -> None:
+        x = op.operands[0]
+        axis = op.attrs.get("axis")
+        axes = range(x.type.rank) if axis is None else [a % x.type.rank for a in axis]
+        idx = ", ".join("::-1" if i in axes else ":" for i in range(x.type.rank))
+        self.set(op, f"{self.mxv(x)}[{idx}]")
+
+    def op_triu(self, op: Op) -> None:
+        self.set(op, f"mx.triu({self.mxv(op.operands[0])}, {op.attrs['k']})")
+
+    def op_tril(self, op: Op) -> None:
+        self.set(op, f"mx.tril({self.mxv(op.operands[0])}, {op.attrs['k']})")
+
+    def _list(self, op: Op) -> str:
+        dt = _dtype(op.result)
+        return "[" + ", ".join(self.mxv(v, dt) for v in op.operands) + "]"
+
+    def op_concatenate(self, op: Op) -> None:
+        self.set(op, f"mx.concatenate({self._list(op)}, axis={op.attrs['axis']})")
+
+    def op_stack(self, op: Op) -> None:
+        self.set(op, f"mx.stack({self._list(op)}, axis={op.attrs['axis']})")
+
+    def op_vstack(self, op: Op) -> None:
+        if all(v.type.rank == 1 for v in op.operands):
+            self.set(op, f"mx.stack({self._list(op)}, axis=0)")
+        else:
+            self.set(op, f"mx.concatenate({self._list(op)}, axis=0)")
+
+    def op_diag(self, op: Op) -> None:
+        self.set(op, f"mx.diag({self.mxv(op.operands[0])}, k={op.attrs['k']})")
+
+    def op_trace(self, op: Op) -> None:
+        self.set(op, f"mx.trace({self.mxv(op.operands[0], _dtype(op.result))})")
+
+    def op_copy(self, op: Op) -> None:  # MLX arrays are values here: setitem copies first
+        self.set(op, self.mxv(op.operands[0]))
+
+    def op_dim(self, op: Op) -> None:
+        self.set(op, f"np.int64({self.name(op.operands[0])}.shape[{op.attrs['axis']}])")
+
+    def op_size(self, op: Op) -> None:
+        self.set(op, f"np.int64({self.name(op.operands[0])}.size)")
+
+    def index_text(self, op: Op) -> str:
+        def part(x: Any) -> str:
+            if x is None:
+                return ""
+            return f"int({self.name(op.operands[x[1]])})" if isinstance(x, tuple) else repr(x)
+
+        base = op.operands[0]
+        items = []
+        for axis, it in enumerate(op.attrs["index"]):
+            if it[0] == "int":
+                items.append(f"_ix({part(it[1])}, {self.name(base)}.shape[{axis}])")
+            elif it[0] == "array":
+                items.append(self.mxv(op.operands[it[1][1]]))
+            elif it[0] == "newaxis":
+                items.append("None")
+            else:
+                lo, hi, st = it[1:]
+                items.append(f"{part(lo)}:{part(hi)}" + (f":{part(st)}" if st is not None else ""))
+        if not items:
+            return "..."
+        return ", ".join(items) + ("," if len(items) == 1 else "")
+
+    def op_getitem(self, op: Op) -> None:
+        self.set(op, f"{self.mxv(op.operands[0])}[{self.index_text(op)}]")
+
+    def op_setitem(self, op: Op) -> None:
+        base, val, res = op.operands[0], op.operands[-1], self.name(op.result)
+        self.line(f"{res} = mx.array({self.mxv(base)})  # a copy: values never alias")
+        self.line(f"{res}[{self.index_text(op)}] = {self.mxv(val, _dtype(base))}")
+
+    # -- the function -----------------------------------------------------------------
+    def graph_function(self, block: BlockView, py_name: str) -> tuple[str, list[bool]]:
+        """Source of `def py_name(live_ins...)` returning (dynamic outs, static outs)."""
+        self.lines = []
+        self.fn = block.fn
+        params = [self.name(v) for v in block.live_ins]
+        self.lines.append(f"def {py_name}({', '.join(params)}):")
+        self.depth = 1
+        body = block.region
+        for op in body.ops:
+            if op is not body.terminator:
+                self.op(op)
+        outs = block.yielded
+        is_static = [v in self.static for v in outs]
+        dyn = [self.name(v) for v, s in zip(outs, is_static) if not s]
+        sta = [self.name(v) for v, s in zip(outs, is_static) if s]
+        self.line(f"return ({''.join(o + ', ' for o in dyn)}), ({''.join(o + ', ' for o in sta)})")
+        return "\n".join(self.lines) + "\n", is_static
+
+
+HELPERS = '''
+def _ix(i, n):
+    """A constant index, checked and made non-negative as NumPy would."""
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of bounds for axis with size {n}")
+    return i + n if i < 0 else i
+'''
+
+
+# ---- the runtime wrapper ----------------------------------------------------------------
+def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
+    r = np.array(a, copy=True)
+    if r.dtype != dtype:
+        r = r.astype(dtype)
+    return r[()] if scalar else r
+
+
+class MLXBlockCall:
+    """live-ins (NumPy) -> tuple of live-outs (NumPy), through a cached mx.compile'd graph."""
+
+    def __init__(self, graph: Any, block: BlockView, static: set[Value], device: Any, compile_: bool) -> None:
+        self.graph = graph
+        self.device = device
+        self.compile = compile_
+        ins = block.live_ins
+        self.in_static = [v in static for v in ins]
+        self.in_mx = [None if s else getattr(mx, MX_NAME[_dtype(v)]) for v, s in zip(ins, self.in_static)]
+        outs = block.yielded
+        self.out_static = [v in static for v in outs]
+        self.out_np = [np.dtype(NUMPY_NAME[_dtype(v)]) for v in outs]
+        self.out_scalar = [not v.is_array for v in outs]
+        self.cache: dict[Any, tuple[Any, tuple]] = {}
+        self.lock = threading.Lock()
+
+    def _split(self, args: tuple) -> tuple[list, tuple]:
+        arrays, statics = [], []
+        for a, s, dt in zip(args, self.in_static, self.in_mx):
+            if s:
+                statics.append(a)
+            else:
+                arrays.append(mx.array(a, dtype=dt))
+        return arrays, tuple(statics)
+
+    def _bind(self, statics: tuple) -> Any:
+        graph, in_static = self.graph, self.in_static
+
+        def bound(*arrays: Any) -> Any:
+            it_a, it_s = iter(arrays), iter(statics)
+            return graph(*[next(it_s) if s else next(it_a) for s in in_static])
+        return bound
+
+    def entry(self, arrays: list, statics: tuple) -> tuple[Any, tuple]:
+        key = (statics, tuple((a.shape, a.dtype) for a in arrays))
+        hit = self.cache.get(key)
+        if hit is None:
+            bound = self._bind(statics)
+            _, static_outs = bound(*arrays)  # a lazy trace: finds the static results
+            fn = mx.compile(lambda *xs: bound(*xs)[0]) if self.compile else (lambda *xs: bound(*xs)[0])
+            hit = (fn, static_outs)
+            with self.lock:
+                self.cache[key] = hit
+        return hit
+
+    def __call__(self, *args: Any) -> tuple:
+        with mx.stream(self.device):
+            arrays, statics = self._split(args)
+            fn, static_outs = self.entry(arrays, statics)
+            dyn = fn(*arrays)
+            mx.eval(dyn)
+        return self.assemble(dyn, static_outs)
+
+    def assemble(self, dyn: Any, static_outs: tuple) -> tuple:
+        it_d, it_s = iter(dyn), iter(static_outs)
+        res = []
+        for s, dt, sc in zip(self.out_static, self.out_np, self.out_scalar):
+            if s:
+                res.append(next(it_s))
+            else:
+                res.append(_to_numpy(next(it_d), dt, sc))
+        return tuple(res)
+
+
+def block_py_name(block: BlockView) -> str:
+    return "mlx_" + block.id.replace(".", "_")
+
+
+class MLXBackend:
+    name = "mlx"
+
+    def can_lower(self, block: BlockView, strategy: OptimizationStrategy) -> tuple[bool, str]:
+        why = check_block(block, strategy.device_target)
+        return (not why, why)
+
+    def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
+        why = check_block(block, strategy.device_target)
+        if why:
+            raise LoweringError(f"{block.id}: {why}")
+        device, fallback = resolve_device(strategy.device_target)
+        static = static_values(block)
+        name = block_py_name(block)
+        body, out_static = MLXEmitter(static).graph_function(block, name)
+        header = (f"# generated by mcodec: block {block.id} as an MLX graph ({strategy.strategy_id})\n"
+                  f"# returns (dynamic results as mx.array, static results as NumPy scalars)\n")
+        source = header + PRELUDE + HELPERS + "\n\n" + body
+        from mcodec.compiler.reference import exec_source
+
+        ns = exec_source(source, f"{block.id}:mlx")
+        call = MLXBlockCall(ns[name], block, static, device, compile_=strategy.jit_level > 0)
+        info = {"namespace": ns, "device": str(device), "device_fallback": fallback,
+                "static_inputs": call.in_static, "static_outputs": out_static, "compiled": strategy.jit_level > 0}
+        return BuiltBlock(block.id, strategy.strategy_id, call, source, info=info)
+
+
+# ---- export / import (mx.export_function) -------------------------------------------------
+def export_block(built: BuiltBlock, example_inputs: list[Any] | tuple, path: str | Path) -> Path:
+    """Export a built MLX block's graph for the shapes of `example_inputs` (and their
+    static values) to `path` (an .mlxfn file) plus `path + '.json'` with what the
+    loader needs (static inputs checked at call time, static results, dtypes)."""
+    call: MLXBlockCall = built.call
+    path = Path(path)
+    with mx.stream(call.device):
+        arrays, statics = call._split(tuple(example_inputs))
+        bound = call._bind(statics)
+        _, static_outs = bound(*arrays)
+        mx.export_function(str(path), lambda *xs: bound(*xs)[0], *arrays)
+    meta = {
+        "block_id": built.block_id, "strategy_id": built.strategy_id, "device": str(call.device),
+        "in_static": call.in_static, "in_dtypes": [None if d is None else str(d).split(".")[-1] for d in call.in_mx],
+        "statics": [_jsonable(s) for s in statics],
+        "shapes": [list(a.shape) for a in arrays],
+        "out_static": call.out_static, "out_dtypes": [d.str for d in call.out_np], "out_scalar": call.out_scalar,
+        "static_outs": [[_jsonable(s), np.asarray(s).dtype.str] for s in static_outs],
+    }
+    Path(str(path) + ".json").write_text(json.dumps(meta, indent=1))
+    return path
+
+
+def _jsonable(x: Any) -> Any:
+    return np.asarray(x).item()
+
+
+def load_exported(path: str | Path) -> Any:
+    """A callable live-ins -> tuple of live-outs from an exported block (fixed shapes)."""
+    path = Path(path)
+    meta = json.loads(Path(str(path) + ".json").read_text())
+    fn = mx.import_function(str(path))
+    device = mx.gpu if meta["device"].startswith("Device(gpu") and gpu_available() else mx.cpu
+    statics = tuple(meta["statics"])
+    shapes = [tuple(s) for s in meta["shapes"]]
+    in_mx = [None if d is None else getattr(mx, d) for d in meta["in_dtypes"]]
+    static_outs = [np.dtype(dt).type(v) for v, dt in meta["static_outs"]]
+    out_np = [np.dtype(d) for d in meta["out_dtypes"]]
+
+    def call(*args: Any) -> tuple:
+        arrays, got = [], []
+        for a, s, dt in zip(args, meta["in_static"], in_mx):
+            if s:
+                got.append(np.asarray(a).item())
+            else:
+                arrays.append(mx.array(a, dtype=dt))
+        if tuple(got) != statics or [tuple(a.shape) for a in arrays] != shapes:
+            raise ValueError(f"{meta['block_id']}: exported for shapes {shapes} and statics {statics}")
+        with mx.stream(device):
+            dyn = fn(*arrays)
+            mx.eval(dyn)
+        it_d, it_s = iter(dyn), iter(static_outs)
+        return tuple(next(it_s) if s else _to_numpy(next(it_d), dt, sc)
+                     for s, dt, sc in zip(meta["out_static"], out_np, meta["out_scalar"]))
+    return call
