@@ -73,7 +73,7 @@ def bench_program(name: str, preset: str, strategies: list[str], repeat: int, lo
         for k in want:
             assert_same(got[k], want[k], f"{name}:{sid}:{k}", fastmath=REGISTRY[sid].jit_level >= 2)
         timer.reset()
-        row["times"][sid] = _median_time(lambda a: run_entry(result.program, im.ENTRY, a), inputs, repeat)
+        row["times"][sid] = _median_time(lambda a, p=result.program: run_entry(p, im.ENTRY, a), inputs, repeat)
         runs = repeat + 1
         row["block_times"][sid] = {b: s / max(runs, 1) for b, s in timer.seconds.items()}
         row.setdefault("used", {})[sid] = sorted(used)
