@@ -14,6 +14,7 @@ from typing import Any
 
 from mcodec.runtime_shim.program import Program
 
+from . import block_cache
 from .backends.base import BlockView, BuiltBlock, LoweringError
 from .ir import Module
 from .stitch import block_views, stitch
@@ -92,7 +93,8 @@ def _chain(strategy: OptimizationStrategy) -> list[OptimizationStrategy]:
     return out
 
 
-def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path) -> tuple[BuiltBlock, list[Fallback]]:
+def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path,
+                use_cache: bool = True) -> tuple[BuiltBlock, list[Fallback]]:
     fallbacks: list[Fallback] = []
     for s in _chain(strategy):
         be = backend(s.backend)
@@ -104,7 +106,14 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path) 
             fallbacks.append(Fallback(view.id, s.strategy_id, why))
             continue
         try:
-            return be.lower(view, s, workdir), fallbacks
+            cached = block_cache.lookup(view, s) if use_cache else None
+            if cached is not None:
+                cached.info["cached"] = True
+                return cached, fallbacks
+            built = be.lower(view, s, workdir)
+            if use_cache:
+                block_cache.store(view, s, built)
+            return built, fallbacks
         except LoweringError as e:
             fallbacks.append(Fallback(view.id, s.strategy_id, f"lowering failed: {e}"))
         except Exception as e:  # a back end library error (Numba typing, LLVM verifier, ...)
@@ -114,7 +123,7 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path) 
 
 def build_module(module: Module, plan: dict[str, str] | None = None, default: str = "numpy",
                  workdir: Path | None = None, warn: bool = True,
-                 wrap: Any = None) -> BuildResult:
+                 wrap: Any = None, use_cache: bool = True) -> BuildResult:
     """Lower each block with plan[block_id] (or `default`), stitch, and return a Program."""
     plan = plan or {}
     for sid in list(plan.values()) + [default]:
@@ -130,7 +139,7 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
             if view.has_early_exit():
                 view.op.attrs["strategy"] = "numpy"  # run inline by the stitched function, which owns the return
                 continue
-            b, fbs = build_block(view, get(requested), workdir)
+            b, fbs = build_block(view, get(requested), workdir, use_cache)
             blocks[view.id] = BlockBuild(view.id, view.kind, view.op.attrs["sid"], requested, b, fbs,
                                          time.perf_counter() - t0)
             built[view.id] = b

@@ -119,7 +119,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BuildWarning)
-        result = build_module(module, plan, default=args.strategy)
+        result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache)
     out = Path(args.output or src_path.with_suffix(".mcx").name)
     write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
     for w in caught:
@@ -128,7 +128,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"built {out} in {time.perf_counter() - t0:.2f} s")
         rows = [("block", "kind", "requested", "strategy", "note")]
         for b in result.blocks.values():
-            note = b.fallbacks[0].reason if b.fallbacks else ""
+            note = b.fallbacks[0].reason if b.fallbacks else ("cached" if b.built.info.get("cached") else "")
             rows.append((b.block_id, b.kind, b.requested, b.built.strategy_id, note[:60]))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="artifact directory (default: FILE.mcx)")
     p.add_argument("--strategy", default="numpy", help="strategy for every block (default numpy)")
     p.add_argument("--plan", help="JSON file mapping block ids to strategy ids")
+    p.add_argument("--no-cache", action="store_true", help="rebuild every block (ignore the block cache)")
     common(p)
     p.set_defaults(func=cmd_build)
 

@@ -17,17 +17,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .stored_block import load_block, store_block
+
 FORMAT = "mcodec-artifact"
 FORMAT_VERSION = 1
 
 
 class ArtifactError(Exception):
     """A missing, corrupt or foreign artifact directory."""
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))
-            and k != "namespace"}
 
 
 def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path | None = None) -> Path:
@@ -40,26 +37,18 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        (tmp / "blocks").mkdir()
         (tmp / "source.mc").write_text(source_text)
         (tmp / "ir.txt").write_text(print_module(result.module))
         (tmp / "stitched.py").write_text(result.stitched_source)
         blocks: dict[str, Any] = {}
         for bid, bb in result.blocks.items():
-            files = []
-            if bb.built.source:
-                name = f"blocks/{bid}.{bb.built.strategy_id}.{'ll' if bb.built.source.lstrip().startswith(';') else 'py'}"
-                (tmp / name).write_text(bb.built.source)
-                files.append(name)
-            for rel, data in bb.built.files.items():
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                (tmp / rel).write_bytes(data)
-                files.append(rel)
-            blocks[bid] = {
-                "kind": bb.kind, "sid": bb.sid, "requested": bb.requested, "strategy": bb.built.strategy_id,
+            entry = store_block(bb.built, tmp)
+            entry.update({
+                "kind": bb.kind, "sid": bb.sid, "requested": bb.requested,
                 "fallbacks": [{"strategy": f.strategy_id, "reason": f.reason} for f in bb.fallbacks],
-                "files": files, "info": _jsonable(bb.built.info), "build_seconds": round(bb.seconds, 4),
-            }
+                "build_seconds": round(bb.seconds, 4),
+            })
+            blocks[bid] = entry
         if presets is not None and presets.is_file():
             shutil.copyfile(presets, tmp / "source.py")
         manifest = {
@@ -104,11 +93,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def load(path: str | Path):  # noqa: ANN201 - returns runtime_shim.program.Program
     """Load an artifact directory as a Program (the same interface as compile_file)."""
-    from mcodec.compiler.build import backend
     from mcodec.compiler.driver import frontend
-    from mcodec.compiler.reference import exec_source
     from mcodec.compiler.stitch import block_views, stitch
-    from mcodec.compiler.strategy import get
 
     from .program import Program
 
@@ -123,22 +109,6 @@ def load(path: str | Path):  # noqa: ANN201 - returns runtime_shim.program.Progr
                 continue
             if entry.get("sid") != view.op.attrs["sid"]:
                 raise ArtifactError(f"{path}: block {view.id} does not match its recorded structure")
-            built[view.id] = _load_block(path, view, entry, backend, exec_source, get)
+            built[view.id] = load_block(path, view, entry)
     impls, _ = stitch(module, built)
     return Program(module.functions, impls, str(path), {"artifact": str(path), "manifest": manifest})
-
-
-def _load_block(path: Path, view: Any, entry: dict[str, Any], backend: Any, exec_source: Any, get: Any) -> Any:
-    from mcodec.compiler.backends.base import BuiltBlock
-
-    strategy = get(entry["strategy"])
-    loader = getattr(backend(strategy.backend), "load_built_block", None) if strategy.backend != "numpy" else None
-    if strategy.backend == "numpy":
-        py = next(f for f in entry["files"] if f.endswith(".py"))
-        ns = exec_source((path / py).read_text(), f"{view.id}:numpy")
-        fname = "blk_" + view.id.replace(".", "_")
-        return BuiltBlock(view.id, strategy.strategy_id, ns[fname], info={"namespace": ns})
-    if loader is not None:
-        return loader(path, view, entry, strategy)
-    # back ends without a stored form are lowered again here
-    return backend(strategy.backend).lower(view, strategy, Path(tempfile.mkdtemp(prefix="mcodec-load-")))

@@ -97,3 +97,17 @@ def test_cli_build_and_run_artifact(tmp_path: Path) -> None:
     assert f"np.int64({int(want)})" in r.stdout
     r = subprocess.run(cmd + ["build", str(CORPUS / "crc16.mc"), "--strategy", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown strategy" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_rebuild_reuses_cached_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    src = (CORPUS / "crc16.mc").read_text()
+    first = build_module(frontend(src, "crc16.mc"), default="numpy")
+    assert not any(b.built.info.get("cached") for b in first.blocks.values())
+    # an unrelated edit elsewhere in the file keeps the blocks' keys
+    second = build_module(frontend(src + "\nfn other(x: f64) -> f64:\n    return x * 2.0\n", "crc16.mc"),
+                          default="numpy")
+    cached = [bid for bid, b in second.blocks.items() if b.built.info.get("cached")]
+    assert set(first.blocks) <= set(cached)
+    data = inputs_module("crc16").make_inputs("S")
+    assert second.program.crc16(**data) == first.program.crc16(**data)

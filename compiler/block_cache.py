@@ -1,0 +1,66 @@
+"""The block build cache: built blocks stored by content key, so rebuilding an
+unchanged program (or one whose edits touch other blocks) reuses them.
+
+The key hashes the block's structure (its structural id), the block id (generated
+names derive from it), the strategy, the live-in types, the mcodec version and the
+machine. Entries are written atomically; an unreadable entry is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .backends.base import BlockView, BuiltBlock
+from .strategy import OptimizationStrategy
+
+
+def cache_root() -> Path:
+    env = os.environ.get("MCODEC_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mcodec"
+
+
+def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:
+    from mcodec import __version__
+    from mcodec.runtime_shim.hardware import machine
+
+    parts = [view.op.attrs["sid"], view.id, json.dumps(strategy.to_json(), sort_keys=True),
+             [str(v.type) for v in view.live_ins], __version__, machine()["fingerprint"]]
+    return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:20]
+
+
+def lookup(view: BlockView, strategy: OptimizationStrategy) -> BuiltBlock | None:
+    from mcodec.runtime_shim.stored_block import load_block
+
+    d = cache_root() / "blocks" / block_key(view, strategy)
+    try:
+        entry = json.loads((d / "entry.json").read_text())
+        return load_block(d, view, entry)
+    except Exception:  # missing, corrupt or stale: rebuild
+        return None
+
+
+def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) -> None:
+    from mcodec.runtime_shim.stored_block import store_block
+
+    root = cache_root() / "blocks"
+    final = root / block_key(view, strategy)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        entry: dict[str, Any] = store_block(built, tmp)
+        (tmp / "entry.json").write_text(json.dumps(entry))
+        if final.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except OSError:
+        pass  # a read-only or full cache never fails a build

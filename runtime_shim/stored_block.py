@@ -1,0 +1,73 @@
+"""A built block at rest: its generated code and native files in a directory, plus a
+JSON entry (strategy, files, info). Artifacts and the block build cache both store
+blocks this way, and load them back without compiling where the back end allows."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-serializable part of a block's info (namespaces, callables stay out)."""
+    out = {}
+    for k, v in d.items():
+        try:
+            json.dumps(v)
+        except (TypeError, ValueError):
+            continue
+        out[k] = v
+    return out
+
+
+def store_block(built: Any, root: Path) -> dict[str, Any]:
+    """Write a BuiltBlock's files under `root`; return its JSON entry."""
+    files = []
+    if built.source:
+        ext = "ll" if built.source.lstrip().startswith(";") else "py"
+        name = f"blocks/{built.block_id}.{built.strategy_id}.{ext}"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(built.source)
+        files.append(name)
+    for rel, data in built.files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+        files.append(rel)
+    return {"strategy": built.strategy_id, "files": files, "info": _jsonable(built.info)}
+
+
+def load_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
+    built = _load(root, view, entry)
+    # keep the stored code with the block, so it can be stored again (cache -> artifact)
+    source_file = next((f for f in entry["files"] if f.startswith("blocks/")), None)
+    if not built.source and source_file:
+        built.source = (root / source_file).read_text()
+    if not built.files:
+        built.files = {f: (root / f).read_bytes() for f in entry["files"] if f != source_file}
+    return built
+
+
+def _load(root: Path, view: Any, entry: dict[str, Any]) -> Any:
+    """A BuiltBlock from its stored form. NumPy blocks are plain Python; back ends with
+    a `load_built_block` (native libraries, exports) reload without compiling; any
+    other back end lowers the block again."""
+    from mcodec.compiler.backends.base import BuiltBlock
+    from mcodec.compiler.build import backend
+    from mcodec.compiler.reference import exec_source
+    from mcodec.compiler.strategy import get
+
+    strategy = get(entry["strategy"])
+    if strategy.backend == "numpy":
+        py = next(f for f in entry["files"] if f.endswith(".py"))
+        ns = exec_source((root / py).read_text(), f"{view.id}:numpy")
+        fname = "blk_" + view.id.replace(".", "_")
+        return BuiltBlock(view.id, strategy.strategy_id, ns[fname], info={"namespace": ns})
+    be = backend(strategy.backend)
+    if be is None:
+        raise RuntimeError(f"back end {strategy.backend} is unavailable")
+    loader = getattr(be, "load_built_block", None)
+    if loader is not None:
+        return loader(root, view, entry, strategy)
+    return be.lower(view, strategy, Path(tempfile.mkdtemp(prefix="mcodec-load-")))
