@@ -77,46 +77,47 @@ class LoopCtx:
     carried: list[str]
 
 
-def _assigned_names(stmts: list[A.Stmt]) -> list[str]:
-    """Names a statement list rebinds or stores into (in first-seen order)."""
+def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozenset()) -> list[str]:
+    """Names a statement list rebinds or stores into (in first-seen order), including
+    variables passed to functions that have inout parameters."""
     seen: dict[str, None] = {}
     for s in stmts:
         if isinstance(s, (A.Assign, A.AugAssign)):
             t = s.target
             seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
-        elif isinstance(s, A.ExprStmt) and isinstance(s.value, A.Call):
-            for a in s.value.args:  # inout arguments of calls may be written
-                if isinstance(a, A.Name):
-                    seen[a.id] = None
-        elif isinstance(s, A.Let) and isinstance(s.value, A.Call):
-            for a in s.value.args:
-                if isinstance(a, A.Name):
-                    seen[a.id] = None
         elif isinstance(s, A.If):
-            for n in _assigned_names(s.body) + _assigned_names(s.orelse):
+            for n in _assigned_names(s.body, inout_callees) + _assigned_names(s.orelse, inout_callees):
                 seen[n] = None
+            continue
         elif isinstance(s, (A.For, A.While)):
-            for n in _assigned_names(s.body):
+            for n in _assigned_names(s.body, inout_callees):
                 seen[n] = None
-        if isinstance(s, (A.Assign, A.AugAssign, A.Return)) or (isinstance(s, A.ExprStmt)):
+            continue
+        if inout_callees and not isinstance(s, (A.Pass, A.Break, A.Continue)):
             for call in _calls_in(s):
-                for a in call.args:
-                    if isinstance(a, A.Name):
-                        seen[a.id] = None
+                if isinstance(call.func, A.Name) and call.func.id in inout_callees:
+                    for a in [*call.args, *(k.value for k in call.kwargs)]:
+                        if isinstance(a, A.Name):
+                            seen[a.id] = None
     return list(seen)
 
 
 def _calls_in(node: Any) -> list[A.Call]:
     out: list[A.Call] = []
     stack = [node]
+    node_type, call_type = A.Node, A.Call
     while stack:
         n = stack.pop()
-        if isinstance(n, A.Call):
-            out.append(n)
         if isinstance(n, list):
             stack.extend(n)
-        elif isinstance(n, (A.Expr, A.Stmt, A.Keyword)):
-            stack.extend(v for k, v in vars(n).items() if k not in ("span", "ty") and isinstance(v, (A.Node, list)))
+            continue
+        if not isinstance(n, node_type):
+            continue
+        if type(n) is call_type:
+            out.append(n)
+        for v in n.__dict__.values():
+            if isinstance(v, (list, node_type)):
+                stack.append(v)
     return out
 
 
@@ -190,7 +191,7 @@ class FunctionBuilder:
                 if self.stmt(s):
                     return True
             except _Abort:
-                for n in _assigned_names([s]) + ([s.name] if isinstance(s, A.Let) else []):
+                for n in _assigned_names([s], self.gen.inout_callees) + ([s.name] if isinstance(s, A.Let) else []):
                     self.poisoned.add(n)
         return False
 
@@ -414,7 +415,7 @@ class FunctionBuilder:
         return v
 
     def _carried(self, body: list[A.Stmt]) -> list[str]:
-        return [n for n in _assigned_names(body) if n in self.env and n not in self.poisoned
+        return [n for n in _assigned_names(body, self.gen.inout_callees) if n in self.env and n not in self.poisoned
                 and self.env[n].kind in ("local", "inout")]
 
     def _loop(self, op_name: str, operands: list[Value], carried: list[str], span: Span,
@@ -1039,6 +1040,7 @@ class ModuleBuilder:
         self.sink = DiagnosticSink(source, filename)
         self.source, self.filename = source, filename
         self.signatures: dict[str, Function] = {}
+        self.inout_callees: frozenset[str] = frozenset()
 
     def resolve_type(self, t: A.TypeExpr, dims_seen: dict[str, Span]) -> ValueType | None:
         if t.dtype not in DTYPES:
@@ -1133,6 +1135,7 @@ class ModuleBuilder:
             sig = self.signature(f)
             if sig is not None:
                 self.signatures[f.name] = sig
+        self.inout_callees = frozenset(n for n, f in self.signatures.items() if any(p.inout for p in f.params))
         order = self._call_order()
         for f in order:
             sig = self.signatures.get(f.name)
