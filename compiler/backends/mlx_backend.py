@@ -87,7 +87,6 @@ DYNAMIC_OPS = (set(MX_BINARY) | set(MX_UNARY) | {f"mc.{r}" for r in REDUCTIONS} 
     "mc.linspace", "mc.transpose", "mc.reshape", "mc.flip", "mc.triu", "mc.tril", "mc.concatenate", "mc.vstack",
     "mc.stack", "mc.diag", "mc.trace", "mc.copy", "mc.dim", "mc.size", "mc.getitem", "mc.setitem", "mc.yield",
 })
-SHAPE_OPS = {"mc.zeros": None, "mc.ones": None, "mc.empty": None, "mc.full": None, "mc.reshape": None}
 
 
 def available() -> bool:
@@ -132,6 +131,11 @@ def resolve_device(target: str) -> tuple[Any, str | None]:
                 _fallback_warned = True
                 warnings.warn(reason, RuntimeWarning, stacklevel=2)
     return mx.cpu, reason
+
+
+def device_name(device: Any) -> str:
+    """'cpu' or 'gpu'."""
+    return "gpu" if device == mx.gpu else "cpu"
 
 
 def _reset_fallback_warning() -> None:  # for tests
@@ -197,13 +201,13 @@ def check_block(block: BlockView, device_target: str) -> str:
             return f"{n}: control flow"
         if op.results and all(r in static for r in op.results):
             continue  # computed with NumPy at trace time
+        in_dts = [_dtype(v) for v in op.operands]
+        if n in ("mc.floordiv", "mc.mod", "mc.shl", "mc.shr"):
+            return f"{n} on arrays: MLX's integer division/shift semantics differ from NumPy's at the edges"
         if n not in DYNAMIC_OPS:
             return f"{n} has no MLX lowering"
-        in_dts = [_dtype(v) for v in op.operands]
         if n in INT_UNSUPPORTED and (any(d[0] in "iub" for d in in_dts) and _dtype(op.result)[0] in "iub"):
             return f"{n} on integers differs from NumPy in MLX (division by zero, shifts, overflow)"
-        if n in ("mc.floordiv", "mc.mod", "mc.shl", "mc.shr"):
-            return f"{n} on arrays is not lowered to MLX"
         if n == "mc.matmul" and any(d[0] in "iub" for d in in_dts):
             return "integer matmul is not supported by MLX"
         if n in F64_IMPRECISE and _dtype(op.result) == "f64":
@@ -572,8 +576,21 @@ class MLXBlockCall:
         with mx.stream(self.device):
             arrays, statics = self._split(args)
             fn, static_outs = self.entry(arrays, statics)
-            dyn = fn(*arrays)
-            mx.eval(dyn)
+            try:
+                dyn = fn(*arrays)
+                mx.eval(dyn)
+            except RuntimeError as e:
+                if not self.compile:
+                    raise
+                # mx.compile builds fused CPU kernels with a C++ compiler at run time;
+                # without one (or on a compile bug) the same graph runs eagerly
+                warnings.warn(f"mx.compile failed ({e}); running the MLX graph uncompiled", RuntimeWarning,
+                              stacklevel=2)
+                self.compile = False
+                self.cache.clear()
+                fn, static_outs = self.entry(arrays, statics)
+                dyn = fn(*arrays)
+                mx.eval(dyn)
         return self.assemble(dyn, static_outs)
 
     def assemble(self, dyn: Any, static_outs: tuple) -> tuple:
@@ -613,7 +630,7 @@ class MLXBackend:
 
         ns = exec_source(source, f"{block.id}:mlx")
         call = MLXBlockCall(ns[name], block, static, device, compile_=strategy.jit_level > 0)
-        info = {"namespace": ns, "device": str(device), "device_fallback": fallback,
+        info = {"namespace": ns, "device": device_name(device), "device_fallback": fallback,
                 "static_inputs": call.in_static, "static_outputs": out_static, "compiled": strategy.jit_level > 0}
         return BuiltBlock(block.id, strategy.strategy_id, call, source, info=info)
 
@@ -631,7 +648,7 @@ def export_block(built: BuiltBlock, example_inputs: list[Any] | tuple, path: str
         _, static_outs = bound(*arrays)
         mx.export_function(str(path), lambda *xs: bound(*xs)[0], *arrays)
     meta = {
-        "block_id": built.block_id, "strategy_id": built.strategy_id, "device": str(call.device),
+        "block_id": built.block_id, "strategy_id": built.strategy_id, "device": device_name(call.device),
         "in_static": call.in_static, "in_dtypes": [None if d is None else str(d).split(".")[-1] for d in call.in_mx],
         "statics": [_jsonable(s) for s in statics],
         "shapes": [list(a.shape) for a in arrays],
@@ -651,7 +668,7 @@ def load_exported(path: str | Path) -> Any:
     path = Path(path)
     meta = json.loads(Path(str(path) + ".json").read_text())
     fn = mx.import_function(str(path))
-    device = mx.gpu if meta["device"].startswith("Device(gpu") and gpu_available() else mx.cpu
+    device = mx.gpu if meta["device"] == "gpu" and gpu_available() else mx.cpu
     statics = tuple(meta["statics"])
     shapes = [tuple(s) for s in meta["shapes"]]
     in_mx = [None if d is None else getattr(mx, d) for d in meta["in_dtypes"]]

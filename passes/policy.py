@@ -1,0 +1,523 @@
+"""Strategy selection policies: learn, from measured runs, which optimization strategy
+to give a block, as a function of the block's feature vector.
+
+Each block decision is a one-step episode (a contextual bandit): the state is the
+block's feature vector, the action a strategy id, and the reward
+
+    reward = log(t_numpy / t_strategy)        when the strategy built and ran,
+    reward = FAIL_PENALTY (-5)                when it failed,
+
+so 0 means "as fast as the NumPy reference", +0.69 twice as fast, -0.69 twice as slow.
+With discount `gamma = 0` (the default) the Q-learning target is the reward itself, so
+`learn()` regresses Q(s, a) onto the rewards seen; with `gamma > 0` and a `next_state`
+the target is `r + gamma * max_a' Q(s', a')` (fitted Q iteration), kept for callers that
+chain decisions.
+
+Two learners share one interface:
+
+* `ReinforcementLearner`: per-action ridge regression on standardized features
+  (closed form, `np.linalg.solve`), so predictions generalize to unseen feature vectors
+  by linearity; unvisited actions predict the prior 0 (= the NumPy baseline).
+* `DeepQLearner`: a 1-hidden-layer tanh MLP (NumPy, Adam), one output per action,
+  trained on the taken action's output only.
+
+Exploration: `explore=True` (profiling builds) is epsilon-greedy with
+`epsilon = max(epsilon_min, epsilon_start / (1 + experiences / epsilon_decay))`, so it
+explores a lot at first and less with experience; `explore=False` (release builds)
+is greedy, epsilon 0. Either way, an action that failed for a state signature (the
+block's identity; by default a hash of its feature vector) is never chosen again for
+it while another action is left.
+
+Persistence (`save(dir)` / `load(dir)`), format version 1:
+
+* `policy.json`: {"format": "mcodec-policy", "format_version": 1, "kind": "ridge" | "mlp",
+  "strategies": [OptimizationStrategy.to_json()...], "hyperparameters": {...},
+  "n_features": int | null, "machine_fingerprint": str, "experiences": int,
+  "failed": [[signature, strategy_id]...], "weights_file": "policy.npz",
+  "weights_sha256": hex}
+* `policy.npz`: plain arrays (np.savez, loaded with allow_pickle=False): `mu`, `sd`
+  (standardization), the model's weights (ridge: `W` [n_actions, n_features + 1];
+  mlp: `W1`, `b1`, `W2`, `b2`) and the replay buffer (`buf_states`, `buf_actions`,
+  `buf_rewards`, `buf_next`, `buf_has_next`).
+
+Both files are written to a temporary file and moved into place with `os.replace`, the
+weights first; the JSON names the weights' SHA-256, so a torn pair is detected. Any
+unreadable, foreign-version or inconsistent state raises `PolicyStateError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mcodec.compiler.strategy import OptimizationStrategy
+
+FORMAT = "mcodec-policy"
+FORMAT_VERSION = 1
+JSON_NAME = "policy.json"
+NPZ_NAME = "policy.npz"
+FAIL_PENALTY = -5.0
+BASELINE = "numpy"
+
+
+class PolicyStateError(Exception):
+    """A saved policy cannot be loaded (corrupt, truncated, foreign version or kind)."""
+
+
+def reward_for(baseline_seconds: float | None, seconds: float | None, success: bool) -> float:
+    """log(t_baseline / t_strategy), or FAIL_PENALTY for a failure (or unusable timings)."""
+    if not success or seconds is None or baseline_seconds is None:
+        return FAIL_PENALTY if not success else 0.0
+    if seconds <= 0 or baseline_seconds <= 0:
+        return 0.0
+    return float(np.clip(math.log(baseline_seconds / seconds), -10.0, 10.0))
+
+
+def state_signature(state: Any) -> str:
+    v = np.round(np.asarray(state, dtype=np.float64).ravel(), 9)
+    return hashlib.sha1(v.tobytes()).hexdigest()[:16]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _Learner:
+    kind = "base"
+    DEFAULTS: dict[str, Any] = {}
+
+    def __init__(self, strategies: Iterable[OptimizationStrategy] = (), *, explore: bool = False,
+                 epsilon_start: float = 1.0, epsilon_min: float = 0.05, epsilon_decay: float = 50.0,
+                 gamma: float = 0.0, buffer_size: int = 5000, seed: int | None = 0, **hyper: Any) -> None:
+        self.strategies: dict[str, OptimizationStrategy] = {}
+        self.explore = explore
+        self.hyper: dict[str, Any] = {
+            "epsilon_start": float(epsilon_start), "epsilon_min": float(epsilon_min),
+            "epsilon_decay": float(epsilon_decay), "gamma": float(gamma), "buffer_size": int(buffer_size),
+            "seed": seed,
+        }
+        unknown = set(hyper) - set(self.DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown hyperparameters for {type(self).__name__}: {', '.join(sorted(unknown))}")
+        self.hyper.update({**self.DEFAULTS, **hyper})
+        self.rng = np.random.default_rng(seed)
+        self.buffer: deque[tuple[np.ndarray, str, float, np.ndarray | None]] = deque(maxlen=int(buffer_size))
+        self.experiences = 0
+        self.failed: set[tuple[str, str]] = set()
+        self.n_features: int | None = None
+        self.mu: np.ndarray | None = None
+        self.sd: np.ndarray | None = None
+        self.machine_fingerprint = _current_fingerprint()
+        for s in strategies:
+            self.register_strategy(s)
+
+    # -- strategies and state -----------------------------------------------------
+
+    def register_strategy(self, strategy: OptimizationStrategy) -> None:
+        if strategy.strategy_id not in self.strategies:
+            self.strategies[strategy.strategy_id] = strategy
+            self._grow()
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self.strategies)
+
+    def _vec(self, state: Any) -> np.ndarray:
+        v = np.asarray(state, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(v)):
+            raise ValueError("state has NaN or infinite features")
+        if self.n_features is None:
+            self.n_features = v.size
+            self._grow()
+        elif v.size != self.n_features:
+            raise ValueError(f"state has {v.size} features; this policy was trained on {self.n_features}")
+        return v
+
+    def _z(self, states: np.ndarray) -> np.ndarray:
+        if self.mu is None or self.sd is None:
+            return states
+        return (states - self.mu) / self.sd
+
+    @property
+    def epsilon(self) -> float:
+        if not self.explore:
+            return 0.0
+        h = self.hyper
+        return max(h["epsilon_min"], h["epsilon_start"] / (1.0 + self.experiences / h["epsilon_decay"]))
+
+    # -- acting ---------------------------------------------------------------------
+
+    def allowed(self, state: Any, signature: str | None = None) -> list[str]:
+        sig = signature or state_signature(state)
+        ok = [a for a in self.strategies if (sig, a) not in self.failed]
+        return ok or ([BASELINE] if BASELINE in self.strategies else [])
+
+    def get_action(self, state: Any, signature: str | None = None, explore: bool | None = None) -> str:
+        """The strategy id to use for this state: epsilon-greedy in explore mode, greedy
+        otherwise; never an action that failed for this signature (while one is left)."""
+        if not self.strategies:
+            raise ValueError("no strategies registered")
+        v = self._vec(state)
+        allowed = self.allowed(v, signature)
+        if not allowed:
+            raise ValueError("every strategy failed for this state and no NumPy baseline is registered")
+        old = self.explore
+        if explore is not None:
+            self.explore = explore
+        try:
+            eps = self.epsilon
+        finally:
+            self.explore = old
+        if eps > 0 and self.rng.random() < eps:
+            return str(allowed[int(self.rng.integers(len(allowed)))])
+        q = self.predict(v)
+        best = max(q[a] for a in allowed)
+        # ties (an untrained model) go to the baseline, then registration order
+        ties = [a for a in allowed if q[a] >= best - 1e-12]
+        return BASELINE if BASELINE in ties else ties[0]
+
+    def predict(self, state: Any) -> dict[str, float]:
+        v = self._vec(state)
+        q = self._q(self._z(v[None, :]))[0]
+        return {a: float(q[i]) for i, a in enumerate(self.strategies)}
+
+    def confidence(self, state: Any) -> dict[str, float]:
+        """Per action, in [0, 1): how much nearby experience backs the prediction
+        (n_eff / (n_eff + 3), n_eff a Gaussian-kernel count of this action's
+        experiences around the state in standardized feature space)."""
+        v = self._vec(state)
+        out = dict.fromkeys(self.strategies, 0.0)
+        if not self.buffer:
+            return out
+        z = self._z(v[None, :])[0]
+        states = self._z(np.stack([e[0] for e in self.buffer]))
+        acts = np.array([e[1] for e in self.buffer])
+        d2 = np.sum((states - z) ** 2, axis=1) / max(1, z.size)
+        k = np.exp(-d2 / 0.5)
+        for a in out:
+            n = float(k[acts == a].sum())
+            out[a] = n / (n + 3.0)
+        return out
+
+    # -- learning -------------------------------------------------------------------
+
+    def remember(self, state: Any, action: str, reward: float, next_state: Any = None,
+                 signature: str | None = None, failed: bool | None = None) -> None:
+        """Store an experience. A failure (`failed=True`, or a reward at or below
+        FAIL_PENALTY) also bans `action` for this state's signature."""
+        if action not in self.strategies:
+            raise KeyError(f"unknown strategy {action!r}; registered: {', '.join(self.strategies)}")
+        v = self._vec(state)
+        nv = None if next_state is None else self._vec(next_state)
+        if failed is None:
+            failed = reward <= FAIL_PENALTY
+        if failed:
+            self.failed.add((signature or state_signature(v), action))
+            reward = min(float(reward), FAIL_PENALTY)
+        self.buffer.append((v, action, float(reward), nv))
+        self.experiences += 1
+
+    def mark_failed(self, state: Any, action: str, signature: str | None = None) -> None:
+        self.remember(state, action, FAIL_PENALTY, signature=signature, failed=True)
+
+    def learn(self) -> None:
+        """Refit Q on the replay buffer (targets: rewards, plus gamma * max Q(s') when
+        gamma > 0 and a next state was given)."""
+        if not self.buffer:
+            return
+        states = np.stack([e[0] for e in self.buffer])
+        self.mu = states.mean(axis=0)
+        sd = states.std(axis=0)
+        self.sd = np.where(sd > 1e-9, sd, 1.0)
+        index = {a: i for i, a in enumerate(self.strategies)}
+        acts = np.array([index[e[1]] for e in self.buffer])
+        targets = np.array([e[2] for e in self.buffer])
+        g = self.hyper["gamma"]
+        if g > 0:
+            for j, e in enumerate(self.buffer):
+                if e[3] is not None:
+                    targets[j] += g * float(np.max(self._q(self._z(e[3][None, :]))[0]))
+        self._fit(self._z(states), acts, targets)
+
+    # -- model hooks ----------------------------------------------------------------
+
+    def _grow(self) -> None:
+        raise NotImplementedError
+
+    def _q(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit(self, z: np.ndarray, acts: np.ndarray, targets: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _set_weights(self, w: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    # -- persistence ----------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        nf = self.n_features or 0
+        n = len(self.buffer)
+        arrays: dict[str, np.ndarray] = {
+            "mu": self.mu if self.mu is not None else np.zeros(0),
+            "sd": self.sd if self.sd is not None else np.zeros(0),
+            "buf_states": np.stack([e[0] for e in self.buffer]) if n else np.zeros((0, nf)),
+            "buf_actions": np.array([e[1] for e in self.buffer], dtype=np.str_) if n else np.zeros(0, dtype="<U1"),
+            "buf_rewards": np.array([e[2] for e in self.buffer], dtype=np.float64),
+            "buf_next": (np.stack([e[3] if e[3] is not None else np.zeros(nf) for e in self.buffer])
+                         if n else np.zeros((0, nf))),
+            "buf_has_next": np.array([e[3] is not None for e in self.buffer], dtype=bool),
+        }
+        arrays.update({f"w_{k}": v for k, v in self._weights().items()})
+        bio = io.BytesIO()
+        np.savez(bio, **arrays)
+        blob = bio.getvalue()
+        meta = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind,
+            "strategies": [s.to_json() for s in self.strategies.values()],
+            "hyperparameters": self.hyper, "n_features": self.n_features,
+            "machine_fingerprint": self.machine_fingerprint, "experiences": self.experiences,
+            "explore": self.explore, "failed": sorted([list(p) for p in self.failed]),
+            "weights_file": NPZ_NAME, "weights_sha256": hashlib.sha256(blob).hexdigest(),
+        }
+        _atomic_write(d / NPZ_NAME, blob)
+        _atomic_write(d / JSON_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
+
+    @classmethod
+    def load(cls, directory: str | Path) -> _Learner:
+        """Load a saved policy. Called on a concrete class, the saved kind must match;
+        called as `load_policy(dir)` any kind is accepted."""
+        d = Path(directory)
+        jp, wp = d / JSON_NAME, d / NPZ_NAME
+
+        def bad(what: str) -> PolicyStateError:
+            return PolicyStateError(f"policy state in {d}: {what}; delete or move the directory aside "
+                                    "to start from a fresh policy")
+
+        try:
+            meta = json.loads(jp.read_text())
+        except FileNotFoundError:
+            raise bad(f"{JSON_NAME} is missing") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise bad(f"{JSON_NAME} is not valid JSON ({e})") from e
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise bad(f"{JSON_NAME} is not an mcodec policy file")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise bad(f"format_version {meta.get('format_version')!r} is not supported (this mcodec reads "
+                      f"{FORMAT_VERSION})")
+        kinds = {c.kind: c for c in (ReinforcementLearner, DeepQLearner)}
+        kind = meta.get("kind")
+        if kind not in kinds:
+            raise bad(f"unknown policy kind {kind!r}")
+        if cls is not _Learner and kinds[kind] is not cls:
+            raise bad(f"holds a {kind!r} policy, not a {cls.kind!r} one")
+        try:
+            blob = wp.read_bytes()
+        except OSError as e:
+            raise bad(f"{NPZ_NAME} cannot be read ({e})") from e
+        if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+            raise bad(f"{NPZ_NAME} does not match {JSON_NAME} (truncated, or a torn save)")
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except Exception as e:  # BadZipFile, ValueError, EOFError, ...
+            raise bad(f"{NPZ_NAME} is unreadable ({type(e).__name__}: {e})") from e
+        try:
+            hyper = dict(meta["hyperparameters"])
+            base = {k: hyper.pop(k) for k in ("epsilon_start", "epsilon_min", "epsilon_decay", "gamma",
+                                               "buffer_size", "seed")}
+            learner = kinds[kind]([OptimizationStrategy.from_json(s) for s in meta["strategies"]],
+                                  explore=bool(meta.get("explore", False)), **base, **hyper)
+            learner.n_features = meta["n_features"]
+            learner.machine_fingerprint = str(meta["machine_fingerprint"])
+            learner.experiences = int(meta["experiences"])
+            learner.failed = {(str(a), str(b)) for a, b in meta["failed"]}
+            nf = learner.n_features
+            learner._grow()
+            if arrays["mu"].size:
+                learner.mu, learner.sd = arrays["mu"].astype(np.float64), arrays["sd"].astype(np.float64)
+                if learner.mu.shape != (nf,) or learner.sd.shape != (nf,):
+                    raise ValueError("standardization does not match n_features")
+            learner._set_weights({k[2:]: v for k, v in arrays.items() if k.startswith("w_")})
+            for i in range(arrays["buf_rewards"].size):
+                nxt = arrays["buf_next"][i].astype(np.float64) if arrays["buf_has_next"][i] else None
+                a = str(arrays["buf_actions"][i])
+                if a not in learner.strategies:
+                    raise ValueError(f"replay buffer names unknown strategy {a!r}")
+                learner.buffer.append((arrays["buf_states"][i].astype(np.float64), a,
+                                       float(arrays["buf_rewards"][i]), nxt))
+        except PolicyStateError:
+            raise
+        except Exception as e:
+            raise bad(f"inconsistent contents ({type(e).__name__}: {e})") from e
+        return learner
+
+
+def load_policy(directory: str | Path) -> _Learner:
+    """Load a saved policy of whichever kind it is."""
+    return _Learner.load(directory)
+
+
+def _current_fingerprint() -> str:
+    try:
+        from mcodec.runtime_shim.hardware import machine
+
+        return str(machine()["fingerprint"])
+    except Exception:  # pragma: no cover
+        return "unknown"
+
+
+class ReinforcementLearner(_Learner):
+    """Q(s, a) = w_a . [1, z(s)], per-action ridge regression in closed form."""
+
+    kind = "ridge"
+    DEFAULTS = {"ridge": 1.0}
+
+    def __init__(self, strategies: Iterable[OptimizationStrategy] = (), **kw: Any) -> None:
+        self.W = np.zeros((0, 0))
+        super().__init__(strategies, **kw)
+
+    def _grow(self) -> None:
+        if self.n_features is None:
+            return
+        na, nf = len(self.strategies), self.n_features + 1
+        W = np.zeros((na, nf))
+        r, c = min(na, self.W.shape[0]), min(nf, self.W.shape[1]) if self.W.size else 0
+        if r and c:
+            W[:r, :c] = self.W[:r, :c]
+        self.W = W
+
+    def _q(self, z: np.ndarray) -> np.ndarray:
+        if self.W.shape[0] != len(self.strategies):
+            self._grow()
+        X = np.hstack([np.ones((z.shape[0], 1)), z])
+        return X @ self.W.T
+
+    def _fit(self, z: np.ndarray, acts: np.ndarray, targets: np.ndarray) -> None:
+        self._grow()
+        X = np.hstack([np.ones((z.shape[0], 1)), z])
+        lam = float(self.hyper["ridge"])
+        reg = lam * np.eye(X.shape[1])
+        reg[0, 0] = 1e-6 * lam  # the intercept is barely shrunk (prior mean 0 only when unvisited)
+        for i in range(len(self.strategies)):
+            m = acts == i
+            if not m.any():
+                self.W[i] = 0.0
+                continue
+            Xa, ya = X[m], targets[m]
+            self.W[i] = np.linalg.solve(Xa.T @ Xa + reg, Xa.T @ ya)
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return {"W": self.W}
+
+    def _set_weights(self, w: dict[str, np.ndarray]) -> None:
+        W = w["W"].astype(np.float64)
+        if self.n_features is not None and W.shape != (len(self.strategies), self.n_features + 1):
+            raise ValueError(f"W has shape {W.shape}")
+        self.W = W
+
+
+class DeepQLearner(_Learner):
+    """Q(s, .) = W2 tanh(W1 z(s) + b1) + b2: one hidden layer, one output per action,
+    trained with Adam on the squared error of the taken action's output."""
+
+    kind = "mlp"
+    DEFAULTS = {"hidden": 32, "epochs": 60, "min_steps": 300, "batch_size": 64, "lr": 0.01, "l2": 1e-4}
+
+    def __init__(self, strategies: Iterable[OptimizationStrategy] = (), **kw: Any) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        super().__init__(strategies, **kw)
+
+    def _grow(self) -> None:
+        if self.n_features is None:
+            return
+        h, na, nf = int(self.hyper["hidden"]), len(self.strategies), self.n_features
+        p = self.params
+        if not p:
+            rng = np.random.default_rng(self.hyper["seed"])
+            p["W1"] = rng.normal(0, 1 / math.sqrt(max(nf, 1)), (h, nf))
+            p["b1"] = np.zeros(h)
+            p["W2"] = np.zeros((na, h))
+            p["b2"] = np.zeros(na)
+        elif p["W2"].shape[0] < na:  # a newly registered strategy starts at the prior 0
+            extra = na - p["W2"].shape[0]
+            p["W2"] = np.vstack([p["W2"], np.zeros((extra, h))])
+            p["b2"] = np.concatenate([p["b2"], np.zeros(extra)])
+
+    def _q(self, z: np.ndarray) -> np.ndarray:
+        if not self.params or self.params["W2"].shape[0] != len(self.strategies):
+            self._grow()
+        p = self.params
+        return np.tanh(z @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"]
+
+    def _fit(self, z: np.ndarray, acts: np.ndarray, targets: np.ndarray) -> None:
+        self._grow()
+        p, hp = self.params, self.hyper
+        lr, l2, bs = float(hp["lr"]), float(hp["l2"]), int(hp["batch_size"])
+        n = z.shape[0]
+        m = {k: np.zeros_like(v) for k, v in p.items()}
+        v2 = {k: np.zeros_like(v) for k, v in p.items()}
+        b1, b2, t = 0.9, 0.999, 0
+        batches = max(1, math.ceil(n / bs))
+        epochs = max(int(hp["epochs"]), math.ceil(int(hp["min_steps"]) / batches))  # small buffers too
+        for _ in range(epochs):
+            order = self.rng.permutation(n)
+            for s in range(0, n, bs):
+                idx = order[s:s + bs]
+                x, a, y = z[idx], acts[idx], targets[idx]
+                h = np.tanh(x @ p["W1"].T + p["b1"])
+                q = h @ p["W2"].T + p["b2"]
+                k = len(idx)
+                err = np.zeros_like(q)
+                err[np.arange(k), a] = (q[np.arange(k), a] - y) * (2.0 / k)
+                g = {"W2": err.T @ h + l2 * p["W2"], "b2": err.sum(0)}
+                dh = (err @ p["W2"]) * (1 - h * h)
+                g["W1"] = dh.T @ x + l2 * p["W1"]
+                g["b1"] = dh.sum(0)
+                t += 1
+                for key in p:
+                    m[key] = b1 * m[key] + (1 - b1) * g[key]
+                    v2[key] = b2 * v2[key] + (1 - b2) * g[key] ** 2
+                    mh = m[key] / (1 - b1 ** t)
+                    vh = v2[key] / (1 - b2 ** t)
+                    p[key] = p[key] - lr * mh / (np.sqrt(vh) + 1e-8)
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return dict(self.params)
+
+    def _set_weights(self, w: dict[str, np.ndarray]) -> None:
+        if self.n_features is None:
+            self.params = {}
+            return
+        h, na, nf = int(self.hyper["hidden"]), len(self.strategies), self.n_features
+        want = {"W1": (h, nf), "b1": (h,), "W2": (na, h), "b2": (na,)}
+        for k, shape in want.items():
+            if k not in w or w[k].shape != shape:
+                raise ValueError(f"{k} missing or of shape {None if k not in w else w[k].shape}, expected {shape}")
+        self.params = {k: w[k].astype(np.float64) for k in want}

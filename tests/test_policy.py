@@ -1,0 +1,277 @@
+"""Strategy-selection policies and the AI optimizer around them."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcodec.compiler.strategy import REGISTRY, OptimizationStrategy
+from mcodec.passes.optimizer import (
+    AIOptimizer,
+    ExecutionContext,
+    PolicyStateWarning,
+    adapt_to_hardware,
+    current_strategy,
+    text_features,
+)
+from mcodec.passes.policy import (
+    FAIL_PENALTY,
+    FORMAT_VERSION,
+    DeepQLearner,
+    PolicyStateError,
+    ReinforcementLearner,
+    load_policy,
+    reward_for,
+)
+
+S = OptimizationStrategy
+ARMS = [S("numpy", "NumPy", "numpy"), S("numba", "Numba", "numba", jit_level=1),
+        S("llvm", "LLVM", "llvm", jit_level=1)]
+CENTERS = np.array([[2.0, 0.0, 1.0, -1.0, 0.5], [-1.0, 2.0, -1.5, 1.0, 0.0]])
+# mean reward per (cluster, arm): the best arm is numba in cluster 0, llvm in cluster 1
+MEANS = np.array([[0.0, 1.0, -0.4], [0.0, -0.6, 0.8]])
+LEARNERS = [ReinforcementLearner, DeepQLearner]
+
+
+def sample(rng: np.random.Generator, cluster: int) -> np.ndarray:
+    return CENTERS[cluster] + rng.normal(0, 0.35, CENTERS.shape[1])
+
+
+def train(learner, rng: np.random.Generator, steps: int = 300) -> None:
+    idx = {a.strategy_id: i for i, a in enumerate(ARMS)}
+    for t in range(steps):
+        c = int(rng.integers(2))
+        s = sample(rng, c)
+        a = learner.get_action(s)
+        learner.remember(s, a, MEANS[c, idx[a]] + rng.normal(0, 0.15), None)
+        if t % 25 == 24:
+            learner.learn()
+    learner.learn()
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_contextual_bandit_converges(cls) -> None:
+    rng = np.random.default_rng(1)
+    learner = cls(ARMS, explore=True, epsilon_decay=60.0, seed=3)
+    assert learner.epsilon == 1.0
+    train(learner, rng)
+    assert 0.05 <= learner.epsilon < 0.25  # decayed with experience
+    counts = {a.strategy_id: 0 for a in ARMS}
+    for e in learner.buffer:
+        counts[e[1]] += 1
+    assert min(counts.values()) >= 20  # exploration tried every arm
+    learner.explore = False
+    assert learner.epsilon == 0.0
+    best = ["numba", "llvm"]
+    test_rng = np.random.default_rng(99)  # new, unseen states
+    hits = total = 0
+    for c in (0, 1):
+        for _ in range(100):
+            hits += learner.get_action(sample(test_rng, c)) == best[c]
+            total += 1
+    assert hits / total >= 0.9
+    q = learner.predict(CENTERS[0])
+    assert q["numba"] == pytest.approx(1.0, abs=0.25)
+    conf = learner.confidence(CENTERS[0])
+    assert all(0 < v < 1 for v in conf.values())
+    assert conf["numba"] > learner.confidence(CENTERS[0] + 50)["numba"]
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_failed_action_penalized_and_avoided(cls) -> None:
+    learner = cls(ARMS, explore=True, seed=0)
+    s = CENTERS[0]
+    learner.remember(s, "numba", reward_for(1.0, None, False), None)
+    assert reward_for(1.0, None, False) == FAIL_PENALTY
+    for _ in range(200):  # even while exploring, never again for this block
+        assert learner.get_action(s) != "numba"
+    learner.learn()
+    assert learner.predict(s)["numba"] < -1
+    # an action that was fastest elsewhere but failed here stays banned in exploit mode too
+    learner.explore = False
+    for _ in range(10):
+        learner.remember(s + 0.01, "numba", 2.0, None)
+    learner.learn()
+    assert learner.get_action(s) != "numba"
+    assert learner.get_action(s + 0.01) == "numba"
+    # a block whose every strategy failed gets the NumPy baseline
+    learner.mark_failed(s, "numpy")
+    learner.mark_failed(s, "llvm")
+    assert learner.get_action(s) == "numpy"
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_save_load_round_trip(cls, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    learner = cls(ARMS, explore=True, seed=5)
+    train(learner, rng, 120)
+    learner.mark_failed(CENTERS[1], "numpy")
+    learner.save(tmp_path / "pol")
+    meta = json.loads((tmp_path / "pol" / "policy.json").read_text())
+    assert meta["format_version"] == FORMAT_VERSION and meta["kind"] == cls.kind
+    assert [s["strategy_id"] for s in meta["strategies"]] == ["numpy", "numba", "llvm"]
+    assert meta["machine_fingerprint"]
+    for loaded in (cls.load(tmp_path / "pol"), load_policy(tmp_path / "pol")):
+        assert type(loaded) is cls
+        assert loaded.failed == learner.failed and loaded.experiences == learner.experiences
+        assert loaded.explore and loaded.epsilon == learner.epsilon
+        for st in [CENTERS[0], CENTERS[1], sample(rng, 0), rng.normal(size=5)]:
+            assert loaded.predict(st) == learner.predict(st)  # exactly
+        loaded.explore = learner.explore = False
+        assert loaded.get_action(CENTERS[1]) == learner.get_action(CENTERS[1])
+        learner.explore = True
+    other = DeepQLearner if cls is ReinforcementLearner else ReinforcementLearner
+    with pytest.raises(PolicyStateError, match="not a"):
+        other.load(tmp_path / "pol")
+
+
+def _saved(tmp_path: Path) -> Path:
+    learner = ReinforcementLearner(ARMS, seed=0)
+    train(learner, np.random.default_rng(0), 60)
+    d = tmp_path / "pol"
+    learner.save(d)
+    return d
+
+
+def test_corrupt_states_are_reported(tmp_path: Path) -> None:
+    d = _saved(tmp_path)
+    good_json = (d / "policy.json").read_text()
+    good_npz = (d / "policy.npz").read_bytes()
+
+    (d / "policy.json").write_text(good_json[: len(good_json) // 2])
+    with pytest.raises(PolicyStateError, match="not valid JSON"):
+        load_policy(d)
+
+    meta = json.loads(good_json)
+    meta["format_version"] = FORMAT_VERSION + 1
+    (d / "policy.json").write_text(json.dumps(meta))
+    with pytest.raises(PolicyStateError, match="format_version"):
+        load_policy(d)
+
+    (d / "policy.json").write_text(good_json)
+    (d / "policy.npz").write_bytes(good_npz[: len(good_npz) // 2])
+    with pytest.raises(PolicyStateError, match="truncated"):
+        load_policy(d)
+
+    # truncated npz whose digest was (wrongly) updated too: the npz reader reports it
+    import hashlib
+
+    meta = json.loads(good_json)
+    meta["weights_sha256"] = hashlib.sha256(good_npz[:100]).hexdigest()
+    (d / "policy.json").write_text(json.dumps(meta))
+    (d / "policy.npz").write_bytes(good_npz[:100])
+    with pytest.raises(PolicyStateError, match="unreadable"):
+        load_policy(d)
+
+    (d / "policy.npz").write_bytes(good_npz)
+    (d / "policy.json").write_text(good_json)
+    load_policy(d)  # intact again
+
+
+def test_optimizer_load_state_falls_back_to_prior(tmp_path: Path) -> None:
+    d = _saved(tmp_path)
+    (d / "policy.npz").write_bytes(b"not a zip")
+    prior = ReinforcementLearner(ARMS, seed=1)
+    prior.remember(CENTERS[0], "llvm", 1.0)
+    opt = AIOptimizer(strategies=ARMS, featurizer=lambda code, ctx: CENTERS[0], prior=prior)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert opt.load_state(d) is False
+    assert any(issubclass(x.category, PolicyStateWarning) and str(d) in str(x.message) for x in w)
+    assert opt.learner is prior
+    assert (d / "policy.npz").read_bytes() == b"not a zip"  # the bad state is left as it was
+
+    # no prior: a fresh learner, registered with the optimizer's strategies
+    opt2 = AIOptimizer(strategies=ARMS)
+    with pytest.warns(PolicyStateWarning):
+        assert opt2.load_state(tmp_path / "missing") is False
+    assert opt2.learner.actions == ["numpy", "numba", "llvm"]
+
+    good = _saved(tmp_path / "again")
+    assert opt2.load_state(good) is True
+    assert opt2.learner.experiences == 60
+
+
+def test_feedback_moves_choice_to_faster_strategy() -> None:
+    times = {"numpy": 0.010, "numba": 0.002, "llvm": 0.020}
+    opt = AIOptimizer(strategies=ARMS, explore=True)
+    code = "fn f(x: f32[N]) -> f32[N]:\n    return exp(x) * 2.0\n"
+    ctx = ExecutionContext("h1", [(1000,)], ["float32"])
+    opt.optimize(code, ctx)
+    assert opt.feedback(code, "numpy", times["numpy"], True) == 0.0
+    for _ in range(40):
+        s = opt.optimize(code, ctx)
+        result = opt.apply_strategy(s, lambda v: (current_strategy(), v), 3)
+        assert result == (s, 3) and opt.last_execution["strategy_id"] == s.strategy_id
+        opt.feedback(code, s, times[s.strategy_id], True)
+    opt.explore = False
+    assert opt.optimize(code, ctx).strategy_id == "numba"
+    q = opt.learner.predict(opt.features(code, ctx))
+    assert q["numba"] == pytest.approx(np.log(5), abs=0.3)
+    # a failure is penalized and never chosen again for this code
+    assert opt.feedback(code, "numba", None, False) == FAIL_PENALTY
+    assert opt.optimize(code, ctx).strategy_id == "numpy"
+
+
+def test_apply_strategy_records_failures() -> None:
+    opt = AIOptimizer(strategies=ARMS)
+
+    def boom() -> None:
+        raise RuntimeError("x")
+
+    with pytest.raises(RuntimeError):
+        opt.apply_strategy(ARMS[1], boom)
+    assert opt.last_execution["success"] is False and current_strategy() is None
+
+
+def test_adapt_to_hardware() -> None:
+    gpu = REGISTRY["mlx-gpu"]
+    s, note = adapt_to_hardware(gpu, ["cpu"])
+    assert s.strategy_id == "mlx-cpu" and s.device_target == "cpu"
+    assert note and "gpu not available" in note and "mlx-cpu" in note
+    assert adapt_to_hardware(gpu, ["cpu", "gpu"]) == (gpu, None)
+    ane = S("mlx-ane", "MLX on the neural engine", "mlx", jit_level=1, device_target="ane", operator_fusion=True)
+    s, note = adapt_to_hardware(ane, ["cpu", "gpu"], [ane, gpu])
+    assert s.strategy_id == "mlx-gpu" and "ane" in note
+    s, note = AIOptimizer(strategies=ARMS).adapt_to_hardware(ane, ["cpu"])
+    assert s.strategy_id == "mlx-cpu"
+    assert adapt_to_hardware(REGISTRY["numba"], ["cpu"]) == (REGISTRY["numba"], None)
+
+
+def test_default_featurizer() -> None:
+    a = text_features("for i in range(n):\n    y[i] = exp(x[i])\n", ExecutionContext("h", [(10, 20)], ["float32"]))
+    b = text_features("return x @ y", ExecutionContext("h", [(10, 20), (20, 5)], ["float64", "float64"]))
+    assert a.shape == b.shape and np.all(np.isfinite(a))
+    assert not np.allclose(a, b)
+    opt = AIOptimizer()  # the whole registry, untrained: the NumPy baseline
+    assert opt.optimize("return x @ y", ExecutionContext("h")).strategy_id == "numpy"
+
+
+def test_singleton_loads_saved_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcodec.passes.optimizer as om
+
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(om, "_singleton", None)
+    learner = ReinforcementLearner(ARMS, seed=0)
+    for i in range(30):
+        learner.remember(text_features("x" * i, ExecutionContext("h")), "llvm", 1.0)
+    learner.learn()
+    learner.save(tmp_path / "policy")
+    opt = om.get_ai_optimizer()
+    assert om.get_ai_optimizer() is opt
+    assert opt.learner.experiences == 30 and set(REGISTRY) <= set(opt.learner.actions)
+    assert om.optimize("return x", ExecutionContext("h")).strategy_id == "llvm"
+
+
+def test_feature_layout_change_falls_back() -> None:
+    trained = ReinforcementLearner(ARMS, seed=0)
+    trained.remember(CENTERS[0], "llvm", 1.0)
+    trained.learn()
+    opt = AIOptimizer(learner=trained, strategies=ARMS, featurizer=lambda c, ctx: np.ones(3))
+    with pytest.warns(PolicyStateWarning, match="expects 5 features"):
+        assert opt.optimize("x", ExecutionContext("h")).strategy_id == "numpy"
+    assert opt.learner is not trained and opt.learner.n_features == 3
+    assert trained.n_features == 5  # the old learner is set aside, unchanged
