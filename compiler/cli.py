@@ -117,11 +117,32 @@ def cmd_build(args: argparse.Namespace) -> int:
         if sid not in REGISTRY:
             raise UsageError(f"unknown strategy {sid!r}; known: {', '.join(REGISTRY)}")
     t0 = time.perf_counter()
+    decisions: list = []
+    notes: list[str] = []
+    if args.optimize:
+        from .optimize import decide, dims_from_inputs, load_learner, train_from_store
+
+        store = _store(args)
+        learner = load_learner(notes)
+        n = train_from_store(learner, store)
+        notes.append(f"policy retrained on {n} profiled block runs from {store.path}" if n else
+                     "no profiles for this machine yet: run `mcodec profile` for a profile-guided rebuild")
+        dims = None
+        if src_path.with_suffix(".py").is_file() and args.preset:
+            mod = load_inputs_module(src_path)
+            dims = dims_from_inputs(module, mod.ENTRY, mod.make_inputs(args.preset))
+        live = {op.attrs["sid"] for fn in module.functions.values() for op in fn.body.ops if op.name == "mc.block"}
+        stale = [sig for sig in store.stale(live) if sig]
+        if stale and args.verbose:
+            notes.append(f"{len(stale)} profiled block signature(s) match no block of this program")
+        plan, decisions = decide(module, learner, explore=False, dims=dims, store=store)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BuildWarning)
         result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache)
     out = Path(args.output or src_path.with_suffix(".mcx").name)
     write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
+    if args.emit_ir:
+        _emit_ir(args.emit_ir, result, decisions, notes, out)
     for w in caught:
         print(f"mcodec: warning: {w.message}", file=sys.stderr)
     if not args.quiet:
@@ -133,6 +154,73 @@ def cmd_build(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else ""))
+    return 0
+
+
+def _store(args: argparse.Namespace):  # noqa: ANN202 - ProfileStore
+    from mcodec.runtime_shim.profile_store import ProfileStore
+
+    return ProfileStore(Path(args.profile_db) if getattr(args, "profile_db", None) else None)
+
+
+def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path) -> None:  # noqa: ANN001
+    from .annotate import annotate_dot, annotate_json, annotate_text, render_png
+
+    if kind == "text":
+        text = annotate_text(result, decisions, notes)
+        (out / "annotated-ir.txt").write_text(text)
+        print(text)
+    elif kind == "json":
+        text = annotate_json(result, decisions, notes)
+        (out / "annotated-ir.json").write_text(text)
+        print(text)
+    elif kind == "dot":
+        dot = out / "blocks.dot"
+        dot.write_text(annotate_dot(result, decisions))
+        png = render_png(dot)
+        print(f"wrote {dot}" + (f" and {png}" if png else " (install Graphviz for a PNG)"))
+    else:
+        raise UsageError(f"--emit-ir takes text, json or dot, not {kind!r}")
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .pgo import profile_program
+
+    store = _store(args)
+    if args.show:
+        rows = store.summary()
+        if not rows:
+            print(f"{store.path}: no profiles yet")
+            return 0
+        print(f"{store.path}: {sum(r['runs'] for r in rows)} block runs")
+        print(f"  {'block sig':<14}{'strategy':<12}{'runs':>6}{'ok':>6}{'median':>12}  blocks")
+        for r in rows:
+            med = f"{r['median_seconds'] * 1e3:.3f} ms" if r["median_seconds"] is not None else "-"
+            print(f"  {r['block_sig'][:12]:<14}{r['strategy_id']:<12}{r['runs']:>6}{r['success_rate']:>6.0%}{med:>12}"
+                  f"  {', '.join(sorted(r['block_ids']))[:40]}")
+        if args.file:
+            from .driver import frontend
+
+            module = frontend(_read(args.file), args.file)
+            live = {op.attrs["sid"] for fn in module.functions.values() for op in fn.body.ops if op.name == "mc.block"}
+            program_sigs = {r["block_sig"] for r in rows}
+            stale = sorted(program_sigs - live)
+            print(f"{args.file}: {len(live & program_sigs)} of {len(live)} blocks have profiles; "
+                  f"{len(stale)} profiled signature(s) match none of its blocks (stale for this program)")
+        return 0
+    if not args.file:
+        raise UsageError("mcodec profile needs a program (or --show)")
+    path = Path(args.file)
+    _read(args.file)
+    mod = load_inputs_module(path)
+    if args.preset not in getattr(mod, "PRESETS", {}):
+        raise UsageError(f"unknown preset {args.preset!r}")
+    print(f"profiling {path.name} at preset {args.preset}: a NumPy baseline and {args.rounds} exploring round(s), "
+          f"{args.runs} timed run(s) each", file=sys.stderr)
+    rounds = profile_program(path, mod, args.preset, args.rounds, args.runs, store)
+    best = min(rounds, key=lambda r: r["ms"])
+    print(f"best round {best['round']}: {best['ms']:.2f} ms (baseline {rounds[0]['ms']:.2f} ms); "
+          f"profiles in {store.path}; rebuild with `mcodec build --optimize {path}`")
     return 0
 
 
@@ -206,8 +294,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="numpy", help="strategy for every block (default numpy)")
     p.add_argument("--plan", help="JSON file mapping block ids to strategy ids")
     p.add_argument("--no-cache", action="store_true", help="rebuild every block (ignore the block cache)")
+    p.add_argument("--optimize", action="store_true", help="let the learned policy choose each block's strategy")
+    p.add_argument("--emit-ir", nargs="?", const="text", metavar="text|json|dot",
+                   help="print the IR annotated with each block's decision")
+    p.add_argument("--preset", help="size preset whose shapes inform --optimize (from FILE.py)")
+    p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("profile", help="profile a program's blocks under explored strategies (PGO)")
+    p.add_argument("file", nargs="?", metavar="FILE.mc")
+    p.add_argument("--preset", default="S")
+    p.add_argument("--rounds", type=int, default=3, help="exploring rounds after the NumPy baseline")
+    p.add_argument("--runs", type=int, default=3, help="timed runs per round")
+    p.add_argument("--show", action="store_true", help="summarize the profile store")
+    p.add_argument("--profile-db", help="profile store (default: the user cache)")
+    common(p)
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("run", help="run an entry on preset inputs and summarize the result")
     p.add_argument("program", metavar="FILE.mc|ARTIFACT")

@@ -57,7 +57,6 @@ def get(strategy_id: str) -> OptimizationStrategy:
 S = OptimizationStrategy
 for _s in (
     S("numpy", "NumPy reference", "numpy"),
-    S("numpy-mem", "NumPy, in-place temporaries", "numpy", memory_optimization=2),
     S("numba", "Numba njit, fused loops", "numba", jit_level=1, operator_fusion=True, tensor_fusion=True),
     S("numba-par", "Numba njit parallel (prange over outer loops)", "numba", jit_level=1, parallelization_level=1,
       operator_fusion=True, tensor_fusion=True),

@@ -1,0 +1,208 @@
+"""The learned policy at build time: features per block -> learner -> a strategy per
+block among the strategies whose back end can lower it; plus the profile-guided loop
+(profiles recorded per block, the learner retrained on them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mcodec.passes.features import FEATURE_NAMES, feature_vector
+from mcodec.passes.patterns import PatternRecognizer
+from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for
+from mcodec.runtime_shim.hardware import machine
+from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore
+
+from .backends.base import BlockView
+from .block_cache import cache_root
+from .build import backend
+from .ir import Module
+from .stitch import block_views
+from .strategy import REGISTRY
+
+
+@dataclass
+class Decision:
+    block_id: str
+    kind: str
+    lines: tuple[int, int]
+    signature: str
+    patterns: list[str]
+    chosen: str
+    explored: bool
+    predicted: dict[str, float]  # predicted log-speedup over NumPy, candidates only
+    confidence: float
+    rejected: dict[str, str] = field(default_factory=dict)  # strategy -> why it cannot lower the block
+    measured: dict[str, float] = field(default_factory=dict)  # strategy -> median seconds from profiles
+    decide_ms: float = 0.0
+
+
+def user_policy_dir() -> Path:
+    return cache_root() / "policy"
+
+
+def shipped_prior_dir() -> Path:
+    return Path(str(resources.files("mcodec.passes").joinpath("prior")))
+
+
+def load_learner(notes: list[str]) -> Any:
+    """The user's trained policy, else the prior shipped with mcodec, else a fresh one."""
+    for where, d in (("trained policy", user_policy_dir()), ("shipped prior", shipped_prior_dir())):
+        if not (d / "policy.json").is_file():
+            continue
+        try:
+            learner = load_policy(d)
+        except Exception as e:
+            notes.append(f"{where} at {d} not used: {e}")
+            continue
+        if learner.n_features not in (None, len(FEATURE_NAMES)):
+            notes.append(f"{where} at {d} has {learner.n_features} features, this mcodec {len(FEATURE_NAMES)}: not used")
+            continue
+        if learner.machine_fingerprint != machine()["fingerprint"]:
+            notes.append(f"{where} was trained on machine {learner.machine_fingerprint}, this is "
+                         f"{machine()['fingerprint']}: its choices are a starting point; profile to adapt")
+        for s in REGISTRY.values():
+            if s.strategy_id not in learner.strategies:
+                learner.register_strategy(s)
+        return learner
+    notes.append("no trained policy or prior found: starting from NumPy everywhere")
+    return ReinforcementLearner(REGISTRY.values())
+
+
+def program_signature(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()[:16]
+
+
+def dims_from_inputs(module: Module, entry: str, inputs: dict[str, Any]) -> dict[str, int]:
+    dims: dict[str, int] = {}
+    for p in module.functions[entry].params:
+        shape = getattr(p.type, "shape", None)
+        if shape and p.name in inputs:
+            for d, n in zip(shape, np.shape(inputs[p.name])):
+                if d is not None and len(d.terms) == 1 and d.const == 0:
+                    dims.setdefault(d.terms[0][0], int(n))
+    return dims
+
+
+def candidates(view: BlockView) -> tuple[list[str], dict[str, str]]:
+    ok, rejected = [], {}
+    for sid, s in REGISTRY.items():
+        be = backend(s.backend)
+        if be is None:
+            rejected[sid] = "back end unavailable"
+            continue
+        can, why = be.can_lower(view, s)
+        if can:
+            ok.append(sid)
+        else:
+            rejected[sid] = why
+    return ok, rejected
+
+
+def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, int] | None = None,
+           store: ProfileStore | None = None, rng: random.Random | None = None) -> tuple[dict[str, str], list[Decision]]:
+    """A plan (block id -> strategy id) and the decision record behind each choice."""
+    recognizer = PatternRecognizer()
+    rng = rng or random.Random(0)
+    plan: dict[str, str] = {}
+    decisions: list[Decision] = []
+    m = machine()
+    for fn in module.functions.values():
+        for view in block_views(fn):
+            if view.has_early_exit():
+                continue
+            t0 = time.perf_counter()
+            analysis = recognizer.analyze_block(view)
+            state = feature_vector(view, m, dims, graph=analysis.graph, matches=analysis.matches)
+            ok, rejected = candidates(view)
+            preds = learner.predict(state)
+            conf = learner.confidence(state)
+            ranked = sorted(ok, key=lambda s: (-preds.get(s, 0.0), s != "numpy", s))
+            epsilon = getattr(learner, "epsilon", 0.0) if explore else 0.0
+            explored = explore and rng.random() < max(epsilon, 0.2)
+            chosen = rng.choice(ok) if explored else ranked[0]
+            d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"], analysis.patterns, chosen,
+                         explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
+                         round(float(conf.get(chosen, 0.0)), 3), rejected,
+                         decide_ms=(time.perf_counter() - t0) * 1e3)
+            if store is not None:
+                d.measured = measured_times(store, view.op.attrs["sid"])
+            plan[view.id] = chosen
+            decisions.append(d)
+    return plan, decisions
+
+
+def _lines(view: BlockView) -> tuple[int, int]:
+    lines = [o.loc.line for o in view.region.walk() if o.loc.line]
+    return (min(lines), max(lines)) if lines else (0, 0)
+
+
+def measured_times(store: ProfileStore, block_sig: str) -> dict[str, float]:
+    out: dict[str, list[float]] = {}
+    for r in store.query(block_sig=block_sig, machine=machine()["fingerprint"]):
+        if r.success and r.seconds is not None:
+            out.setdefault(r.strategy_id, []).append(r.seconds)
+    return {s: statistics.median(v) for s, v in out.items()}
+
+
+def train_from_store(learner: Any, store: ProfileStore) -> int:
+    """Feed every profiled block run on this machine to the learner; rewards are
+    log-speedups over the NumPy run of the same block at the same shapes."""
+    records = [r for r in store.query(machine=machine()["fingerprint"]) if r.features is not None]
+    baseline: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        if r.strategy_id == "numpy" and r.success:
+            baseline.setdefault((r.block_sig, json.dumps(r.shapes, sort_keys=True)), []).append(r.seconds)
+    n = 0
+    for r in records:
+        base = baseline.get((r.block_sig, json.dumps(r.shapes, sort_keys=True)))
+        if not base or r.strategy_id not in learner.strategies or len(r.features) != len(FEATURE_NAMES):
+            continue
+        reward = reward_for(statistics.median(base), r.seconds, r.success)
+        learner.remember(np.asarray(r.features), r.strategy_id, reward, signature=r.block_sig)
+        n += 1
+    if n:
+        learner.learn()
+    return n
+
+
+def profile_records(source: str, module: Module, built_blocks: dict[str, Any], timer: Any, runs: int,
+                    inputs: dict[str, Any], entry: str, failures: dict[str, str] | None = None) -> list[ProfileRecord]:
+    """One record per block from a BlockTimer after `runs` calls of the entry."""
+    dims = dims_from_inputs(module, entry, inputs)
+    shapes = {k: list(np.shape(v)) for k, v in inputs.items()}
+    dtypes = {k: str(np.asarray(v).dtype) for k, v in inputs.items()}
+    psig = program_signature(source)
+    m = machine()
+    recs = []
+    for fn in module.functions.values():
+        for view in block_views(fn):
+            b = built_blocks.get(view.id)
+            if b is None:
+                continue
+            calls = timer.calls.get(view.id, 0)
+            if not calls:
+                continue
+            feats = feature_vector(view, m, dims).tolist()
+            per_run = timer.seconds[view.id] / max(runs, 1)
+            recs.append(ProfileRecord(program_sig=psig, block_id=view.id, block_sig=view.op.attrs["sid"],
+                                      strategy_id=b.built.strategy_id, shapes=shapes, dtypes=dtypes,
+                                      seconds=per_run, success=True, features=feats))
+            for sid, why in (failures or {}).items():
+                if sid.startswith(view.id + ":"):
+                    recs.append(ProfileRecord(program_sig=psig, block_id=view.id, block_sig=view.op.attrs["sid"],
+                                              strategy_id=sid.split(":", 1)[1], shapes=shapes, dtypes=dtypes,
+                                              seconds=None, success=False, features=feats, error=why))
+    return recs
+
+
+def decisions_json(decisions: list[Decision]) -> list[dict[str, Any]]:
+    return [asdict(d) for d in decisions]
