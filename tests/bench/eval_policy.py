@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""Policy evaluation over the corpus, and training of the prior shipped with mcodec.
+
+1. Profiles every program (a NumPy baseline, then every standard strategy applied to
+   all blocks) into a fresh profile store: per-block times for every strategy.
+2. Leave-one-program-out: for each program, a policy trained on the *other* programs'
+   profiles builds it (`--optimize`); it is timed against the per-block oracle (the
+   best strategy per block from its own profiles) and the best single fixed strategy.
+   regret = t(policy) / t(oracle); gain = t(best fixed) / t(policy).
+   Then "one round on the program itself": the policy also sees the program's profiles.
+3. With --save-prior, a policy trained on all programs is written to passes/prior/.
+
+    .venv/bin/python tests/bench/eval_policy.py --preset S [--programs a,b] [--save-prior]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from corpus_util import CORPUS, corpus_names, inputs_module  # noqa: E402
+from mcodec.compiler.driver import frontend  # noqa: E402
+from mcodec.compiler.optimize import decide, dims_from_inputs, program_signature, train_from_store  # noqa: E402
+from mcodec.compiler.pgo import build_with_plan, call_entry, profile_program  # noqa: E402
+from mcodec.compiler.strategy import REGISTRY  # noqa: E402
+from mcodec.passes.policy import ReinforcementLearner  # noqa: E402
+from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
+
+
+def time_plan(name: str, preset: str, plan: dict[str, str], repeat: int) -> float:
+    source = (CORPUS / f"{name}.mc").read_text()
+    im = inputs_module(name)
+    inputs = im.make_inputs(preset)
+    program = build_with_plan(source, f"{name}.mc", plan).program
+    call_entry(program, im.ENTRY, inputs)  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call_entry(program, im.ENTRY, inputs)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class _Subset:
+    """A read-only view of the store without some programs (leave-one-out)."""
+
+    def __init__(self, store: ProfileStore, exclude: set[str]) -> None:
+        self.store, self.exclude = store, exclude
+
+    def query(self, **kw: Any) -> list:
+        return [r for r in self.store.query(**kw) if r.program_sig not in self.exclude]
+
+
+def oracle_plan(store: ProfileStore, psig: str) -> dict[str, str]:
+    best: dict[str, tuple[float, str]] = {}
+    for r in store.query():
+        if r.program_sig != psig or not r.success or r.seconds is None:
+            continue
+        cur = best.get(r.block_id)
+        if cur is None or r.seconds < cur[0]:
+            best[r.block_id] = (r.seconds, r.strategy_id)
+    return {b: s for b, (_, s) in best.items()}
+
+
+def geomean(xs: list[float]) -> float:
+    xs = [x for x in xs if x > 0 and math.isfinite(x)]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="S")
+    ap.add_argument("--programs")
+    ap.add_argument("--strategies", default=",".join(s for s in REGISTRY if s != "numpy"))
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
+    ap.add_argument("--save-prior", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    names = args.programs.split(",") if args.programs else corpus_names()
+    strategies = args.strategies.split(",")
+    tmp = Path(tempfile.mkdtemp(prefix="mcodec-eval-"))
+    os.environ.setdefault("MCODEC_CACHE_DIR", str(tmp / "cache"))
+    store = ProfileStore(args.store or tmp / "profiles.sqlite3")
+    fixed: dict[str, dict[str, float]] = {}
+    psigs = {n: program_signature((CORPUS / f"{n}.mc").read_text()) for n in names}
+    log = sys.stderr
+    for i, name in enumerate(names):
+        print(f"[{i + 1}/{len(names)}] profiling {name} ({args.preset})", file=log, flush=True)
+        rounds = profile_program(CORPUS / f"{name}.mc", inputs_module(name), args.preset, len(strategies),
+                                 args.runs, store, log=log, plans=strategies, save=False)
+        fixed[name] = {"numpy": rounds[0]["ms"] / 1e3}
+        fixed[name].update({s: r["ms"] / 1e3 for s, r in zip(strategies, rounds[1:])})
+    rows = []
+    for name in names:
+        source = (CORPUS / f"{name}.mc").read_text()
+        im = inputs_module(name)
+        module = frontend(source, f"{name}.mc")
+        dims = dims_from_inputs(module, im.ENTRY, im.make_inputs(args.preset))
+        learner = ReinforcementLearner(REGISTRY.values())
+        train_from_store(learner, _Subset(store, {psigs[name]}))  # type: ignore[arg-type]
+        t0 = time.perf_counter()
+        plan, decisions = decide(module, learner, dims=dims)
+        decide_ms = (time.perf_counter() - t0) * 1e3 / max(len(decisions), 1)
+        learner_all = ReinforcementLearner(REGISTRY.values())
+        train_from_store(learner_all, store)
+        plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims)
+        t_policy = time_plan(name, args.preset, plan, args.repeat)
+        t_own = time_plan(name, args.preset, plan_own, args.repeat)
+        t_oracle = time_plan(name, args.preset, oracle_plan(store, psigs[name]), args.repeat)
+        best_fixed_id = min(fixed[name], key=fixed[name].get)
+        t_fixed = time_plan(name, args.preset, {}, args.repeat) if best_fixed_id == "numpy" else None
+        if t_fixed is None:
+            t_fixed = time_plan_default(name, args.preset, best_fixed_id, args.repeat)
+        rows.append({"program": name, "policy_s": t_policy, "own_round_s": t_own, "oracle_s": t_oracle,
+                     "best_fixed": best_fixed_id, "best_fixed_s": t_fixed, "numpy_s": fixed[name]["numpy"],
+                     "regret": t_policy / t_oracle, "regret_after_round": t_own / t_oracle,
+                     "gain": t_fixed / t_policy, "decide_ms_per_block": decide_ms, "plan": plan})
+        r = rows[-1]
+        print(f"  {name:<16} policy {t_policy * 1e3:9.2f} ms  oracle {t_oracle * 1e3:9.2f}  best fixed "
+              f"{best_fixed_id} {t_fixed * 1e3:9.2f}  regret {r['regret']:.2f}  gain {r['gain']:.2f}", file=log)
+    print(f"{'program':<16}{'numpy ms':>10}{'policy ms':>11}{'oracle ms':>11}{'fixed ms':>10}{'fixed':>11}"
+          f"{'regret':>8}{'+1round':>8}{'gain':>7}{'vs numpy':>9}")
+    for r in rows:
+        print(f"{r['program']:<16}{r['numpy_s'] * 1e3:>10.2f}{r['policy_s'] * 1e3:>11.2f}{r['oracle_s'] * 1e3:>11.2f}"
+              f"{r['best_fixed_s'] * 1e3:>10.2f}{r['best_fixed']:>11}{r['regret']:>8.2f}{r['regret_after_round']:>8.2f}"
+              f"{r['gain']:>7.2f}{r['numpy_s'] / r['policy_s']:>8.1f}x")
+    print(f"geomean regret {geomean([r['regret'] for r in rows]):.3f}, after one round on the program "
+          f"{geomean([r['regret_after_round'] for r in rows]):.3f}, gain {geomean([r['gain'] for r in rows]):.3f}, "
+          f"speedup over NumPy {geomean([r['numpy_s'] / r['policy_s'] for r in rows]):.2f}x, "
+          f"decision {statistics.median(r['decide_ms_per_block'] for r in rows):.2f} ms/block (median)")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if args.save_prior:
+        prior = ReinforcementLearner(REGISTRY.values())
+        n = train_from_store(prior, store)
+        out = Path(__file__).resolve().parents[2] / "passes" / "prior"
+        prior.save(out)
+        print(f"prior trained on {n} block runs saved to {out}")
+    return 0
+
+
+def time_plan_default(name: str, preset: str, strategy: str, repeat: int) -> float:
+    module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
+    from mcodec.compiler.stitch import block_views
+
+    plan = {b.id: strategy for fn in module.functions.values() for b in block_views(fn)}
+    return time_plan(name, preset, plan, repeat)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
