@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from mcodec.passes.features import FEATURE_NAMES, feature_vector
-from mcodec.passes.patterns import PatternRecognizer
+from mcodec.passes.patterns import PatternRecognizer, block_graph, match_patterns, matched_names
 from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for
 from mcodec.runtime_shim.hardware import machine
 from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore
@@ -92,14 +92,25 @@ def dims_from_inputs(module: Module, entry: str, inputs: dict[str, Any]) -> dict
     return dims
 
 
+# back ends whose capability does not depend on the strategy's knobs (MLX's does: f64
+# is declined on GPU targets), so one check serves all their strategies
+_STRATEGY_INDEPENDENT = frozenset({"numpy", "numba", "llvm"})
+
+
 def candidates(view: BlockView) -> tuple[list[str], dict[str, str]]:
     ok, rejected = [], {}
+    seen: dict[str, tuple[bool, str]] = {}
     for sid, s in REGISTRY.items():
         be = backend(s.backend)
         if be is None:
             rejected[sid] = "back end unavailable"
             continue
-        can, why = be.can_lower(view, s)
+        if s.backend in seen:
+            can, why = seen[s.backend]
+        else:
+            can, why = be.can_lower(view, s)
+            if s.backend in _STRATEGY_INDEPENDENT:
+                seen[s.backend] = (can, why)
         if can:
             ok.append(sid)
         else:
@@ -120,8 +131,9 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
             if view.has_early_exit():
                 continue
             t0 = time.perf_counter()
-            analysis = recognizer.analyze_block(view)
-            state = feature_vector(view, m, dims, graph=analysis.graph, matches=analysis.matches)
+            graph = block_graph(view)  # (the WL signature is not needed here: profiles key on sid)
+            matches = match_patterns(graph, recognizer.library, first_only=True)
+            state = feature_vector(view, m, dims, graph=graph, matches=matches)
             ok, rejected = candidates(view)
             preds = learner.predict(state)
             conf = learner.confidence(state)
@@ -129,7 +141,8 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
             epsilon = getattr(learner, "epsilon", 0.0) if explore else 0.0
             explored = explore and rng.random() < max(epsilon, 0.2)
             chosen = rng.choice(ok) if explored else ranked[0]
-            d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"], analysis.patterns, chosen,
+            d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
+                         matched_names(matches, recognizer.library), chosen,
                          explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
                          round(float(conf.get(chosen, 0.0)), 3), rejected,
                          decide_ms=(time.perf_counter() - t0) * 1e3)
