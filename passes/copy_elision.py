@@ -66,8 +66,11 @@ class _Analysis:
             return -1
         return self.pos[op] if inside or not op.regions else self.end[op]
 
-    def last_use(self) -> dict[Value, int]:
-        out: dict[Value, int] = {}
+    def uses(self) -> dict[Value, list[tuple[int, Op, bool]]]:
+        """Per value: (effective position, using op, extended by a loop) for each use. A
+        use inside a loop that does not enclose the value's definition counts until
+        that loop's end (the next iteration reads it again)."""
+        out: dict[Value, list[tuple[int, Op, bool]]] = {}
         for op in self.fn.walk():
             for v in op.operands:
                 d, inside = self.def_op(v)
@@ -78,8 +81,23 @@ class _Analysis:
                 for a in self.ancestors(self.parent_op.get(op)):
                     if a.name in LOOPS and a not in def_anc:
                         p = max(p, self.end[a])
-                out[v] = max(out.get(v, -1), p)
+                out.setdefault(v, []).append((p, op, p != self.pos[op]))
         return out
+
+    def exclusive(self, a: Op, b: Op) -> bool:
+        """Ops in different branches of the same mc.if never both run (per iteration)."""
+        chain_a: dict[Op, int] = {}
+        op, child = self.parent_op.get(a), a
+        while op is not None:
+            chain_a[op] = next(i for i, r in enumerate(op.regions) if child.parent is r)
+            op, child = self.parent_op.get(op), op
+        op, child = self.parent_op.get(b), b
+        while op is not None:
+            if op in chain_a:
+                idx = next(i for i, r in enumerate(op.regions) if child.parent is r)
+                return op.name == "mc.if" and idx != chain_a[op]
+            op, child = self.parent_op.get(op), op
+        return False
 
     def _roots(self) -> dict[Value, frozenset[Value]]:
         roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
@@ -157,7 +175,7 @@ class CopyElision(ModulePass):
 
     def _function(self, fn: Function) -> None:
         an = _Analysis(fn)
-        last = an.last_use()
+        uses = an.uses()
         readonly = {a for a, p in zip(fn.args, fn.params) if a.is_array and not p.inout}
         by_root: dict[Value, list[Value]] = {}
         for v, rs in an.roots.items():
@@ -173,8 +191,9 @@ class CopyElision(ModulePass):
                 for w in by_root.get(r, []):
                     if w in exclude or an.def_pos(w) > p:
                         continue
-                    if last.get(w, -1) > p:
-                        return False
+                    for pos, user, extended in uses.get(w, ()):
+                        if pos > p and (extended or not an.exclusive(user, at)):
+                            return False
             return True
 
         for op in fn.walk():

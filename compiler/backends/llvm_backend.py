@@ -285,6 +285,25 @@ def _before_or_exclusive(user: Op, upd: Op, home: Region) -> bool:
     return False
 
 
+def const_value(v: Value) -> Any:
+    """The value of `v` when it is a constant: an `mc.const`, or a block result that the
+    block yields from an `mc.const` (constants hoisted into an earlier block)."""
+    for _ in range(8):
+        o = v.owner
+        if not isinstance(o, Op):
+            return None
+        if o.name == "mc.const":
+            return o.attrs["value"]
+        if o.name != "mc.block":
+            return None
+        k = next((i for i, r in enumerate(o.results) if r is v), None)
+        term = o.regions[0].terminator
+        if k is None or term is None or term.name != "mc.yield" or k >= len(term.operands):
+            return None
+        v = term.operands[k]
+    return None
+
+
 # ---- code generation ------------------------------------------------------------------
 class _Codegen:
     def __init__(self, plan: _Plan, fast: bool) -> None:
@@ -334,7 +353,7 @@ class _Codegen:
                 arg_tys.append(self.arg_ty(_dtype(v)))
                 in_specs.append({"kind": "scalar", "dtype": _dtype(v)})
         out_specs: list[dict[str, Any]] = []
-        for v, y in zip(block.live_outs, block.yielded):
+        for v in block.live_outs:
             if v.is_array:
                 root = plan.root(v)
                 out_specs.append({"kind": "array", "live_in": plan.live_ins.index(root)})
@@ -357,7 +376,11 @@ class _Codegen:
             else:
                 a = args[k]
                 k += 1
-                self.vals[v] = self.b.trunc(a, self.i1) if _dtype(v) == "bool" else a
+                c = const_value(v)
+                if c is not None:  # a constant yielded by an earlier block: fold it
+                    self.vals[v] = self.const(_dtype(v), c)
+                else:
+                    self.vals[v] = self.b.trunc(a, self.i1) if _dtype(v) == "bool" else a
         out_ptrs = args[k:]
         region = block.region
         for op in region.ops:
@@ -782,10 +805,8 @@ class _Codegen:
         b.branch(head)
         b.position_at_end(head)
         iv = b.load(iv_slot)
-        step_const = op.operands[2].owner
-        step_val = None
-        if isinstance(step_const, Op) and step_const.name == "mc.const":
-            step_val = int(step_const.attrs["value"])
+        step_c = const_value(op.operands[2])
+        step_val = None if step_c is None else int(step_c)
         if step_val is not None and step_val > 0:
             go = b.icmp_signed("<", iv, ub)
         elif step_val is not None and step_val < 0:
@@ -885,13 +906,22 @@ def compile_object(ir_text: str, jit_level: int) -> bytes:
         raise LoweringError(f"LLVM rejected the generated IR: {e}") from e
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
-    pto = llvm.create_pipeline_tuning_options(speed_level=level)
-    pto.loop_vectorization = True
-    pto.slp_vectorization = True
-    pto.loop_unrolling = True
-    pb = llvm.create_pass_builder(tm, pto)
-    pm = pb.getModulePassManager()
-    pm.run(mod, pb)
+    if hasattr(llvm, "create_pass_builder"):  # llvmlite >= 0.44: the new pass manager
+        pto = llvm.create_pipeline_tuning_options(speed_level=level)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pto.loop_unrolling = True
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+    else:  # older llvmlite: the legacy pass manager builder
+        pmb = llvm.create_pass_manager_builder()
+        pmb.opt_level = level
+        pmb.loop_vectorize = True
+        pmb.slp_vectorize = True
+        pm = llvm.create_module_pass_manager()
+        tm.add_analysis_passes(pm)
+        pmb.populate(pm)
+        pm.run(mod)
     return tm.emit_object(mod)
 
 
@@ -900,8 +930,11 @@ def link_shared(obj: bytes, workdir: Path, stem: str) -> Path:
     obj_path = workdir / f"{stem}.o"
     so_path = workdir / f"{stem}.so"
     obj_path.write_bytes(obj)
-    proc = subprocess.run(["cc", "-shared", "-o", str(so_path), str(obj_path), "-lm"],
-                          capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["cc", "-shared", "-o", str(so_path), str(obj_path), "-lm"],
+                              capture_output=True, text=True)
+    except OSError as e:
+        raise LoweringError(f"cannot run the linker (cc): {e}") from e
     if proc.returncode != 0:
         raise LoweringError(f"linking {so_path.name} failed: {proc.stderr.strip()}")
     return so_path
@@ -913,6 +946,31 @@ def _scalar_converter(dtype: str):  # noqa: ANN202
     if dtype[0] == "f":
         return float
     return int
+
+
+C_NAMES = {"bool": "uint8_t", "i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
+           "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t", "f32": "float",
+           "f64": "double"}
+
+
+def c_signature(symbol: str, in_specs: list[dict[str, Any]], out_specs: list[dict[str, Any]]) -> str:
+    """The block function's C prototype (arrays: data, shape..., byte strides...)."""
+    params: list[str] = []
+    for k, s in enumerate(in_specs):
+        if s["kind"] == "array":
+            params.append(f"{C_NAMES[s['dtype']]} *a{k}")
+            params += [f"int64_t a{k}_shape{d}" for d in range(s["rank"])]
+            params += [f"int64_t a{k}_stride{d}" for d in range(s["rank"])]
+        else:
+            params.append(f"{C_NAMES[s['dtype']]} s{k}")
+    params += [f"{C_NAMES[s['dtype']]} *out{k}" for k, s in enumerate(out_specs) if s["kind"] == "scalar"]
+    return f"void {symbol}({', '.join(params) or 'void'});"
+
+
+def _host_cpu() -> str:
+    import llvmlite.binding as llvm
+
+    return llvm.get_host_cpu_name()
 
 
 def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
@@ -944,9 +1002,7 @@ def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
             if conv is None:
                 if not isinstance(a, np.ndarray) or a.dtype != dt:
                     a = np.asarray(a, dtype=dt)
-                if s["copy"]:
-                    a = a.copy()
-                elif s["written"] and not a.flags.writeable:
+                if s["copy"] or not a.flags.aligned or (s["written"] and not a.flags.writeable):
                     a = a.copy()
                 cargs.append(a.ctypes.data)
                 cargs.extend(a.shape)
@@ -995,17 +1051,23 @@ class LLVMBackend:
             raise
         except Exception as e:  # noqa: BLE001 - any codegen failure means "cannot lower"
             raise LoweringError(f"block {block.id}: code generation failed: {e!r}") from e
-        obj = compile_object(ir_text, strategy.jit_level)
         if workdir is None:
             import tempfile
 
             workdir = Path(tempfile.mkdtemp(prefix="mcodec-llvm-"))
         digest = hashlib.sha1(ir_text.encode() + strategy.strategy_id.encode()).hexdigest()[:10]
         stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', block.id)}.{strategy.strategy_id}.{digest}"
-        so_path = link_shared(obj, Path(workdir), stem)
+        so_path = Path(workdir) / f"{stem}.so"
+        if not so_path.is_file():  # content-addressed: never overwrite a library that may be loaded
+            so_path = link_shared(compile_object(ir_text, strategy.jit_level), Path(workdir), stem)
         info = {"symbol": symbol_name(block.id), "inputs": in_specs, "outputs": out_specs,
-                "so": f"lib/{block.id}.so", "abi": "mcodec-llvm-1"}
-        call = load_built(so_path, info)
+                "so": f"lib/{block.id}.so", "ll": f"blocks/{block.id}.ll", "abi": "mcodec-llvm-1",
+                "c_signature": c_signature(symbol_name(block.id), in_specs, out_specs),
+                "target_cpu": _host_cpu(), "jit_level": strategy.jit_level}
+        try:
+            call = load_built(so_path, info)
+        except OSError as e:
+            raise LoweringError(f"block {block.id}: cannot load {so_path.name}: {e}") from e
         files = {f"blocks/{block.id}.ll": ir_text.encode(), f"lib/{block.id}.so": so_path.read_bytes()}
         return BuiltBlock(block.id, strategy.strategy_id, call, ir_text, files=files,
                           info=dict(info, so_path=str(so_path)))
