@@ -111,3 +111,26 @@ def test_rebuild_reuses_cached_blocks(tmp_path: Path, monkeypatch: pytest.Monkey
     assert set(first.blocks) <= set(cached)
     data = inputs_module("crc16").make_inputs("S")
     assert second.program.crc16(**data) == first.program.crc16(**data)
+
+
+def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
+    """A moved artifact whose loop block is native code loads in a fresh process with
+    neither llvmlite nor Numba imported, and computes the reference result."""
+    src = (CORPUS / "crc16.mc").read_text()
+    result = build_module(frontend(src, "crc16.mc"), default="llvm", warn=False)
+    assert result.blocks["crc16.b1"].built.strategy_id == "llvm"
+    art = write_artifact(result, src, tmp_path / "a" / "crc16.mcx", presets=CORPUS / "crc16.py")
+    moved = shutil.move(str(art), str(tmp_path / "moved.mcx"))
+    want = int(reference_module("crc16").reference(inputs_module("crc16").make_inputs("S"))["return"])
+    script = (
+        "import sys, importlib.util\n"
+        "import mcodec\n"
+        f"prog = mcodec.load({moved!r})\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(Path(moved) / 'source.py')!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(int(prog.crc16(**m.make_inputs('S'))))\n"
+        "print('llvmlite' in sys.modules, 'numba' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(want), "False", "False"]

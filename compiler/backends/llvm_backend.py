@@ -1031,6 +1031,13 @@ def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
 class LLVMBackend:
     name = "llvm"
 
+    def load_built_block(self, root: Path, view: BlockView, entry: dict[str, Any],
+                         strategy: OptimizationStrategy) -> BuiltBlock:
+        """Reload a stored block from its shared library: ctypes only, nothing compiled."""
+        so = next(f for f in entry["files"] if f.endswith(".so"))
+        return BuiltBlock(view.id, strategy.strategy_id, load_built(Path(root) / so, entry["info"]),
+                          info=dict(entry["info"]))
+
     def can_lower(self, block: BlockView, strategy: OptimizationStrategy) -> tuple[bool, str]:
         if strategy.backend != "llvm":
             return False, f"strategy {strategy.strategy_id} is not an llvm strategy"
