@@ -1,0 +1,905 @@
+"""The Numba back end: a block as generated Python, compiled with `numba.njit`.
+
+The source is readable Python (see `BuiltBlock.source`) produced by `NumbaEmitter`, a
+`PythonEmitter` that lowers what Numba types differently from NumPy:
+
+* every scalar operation is cast to the dtype the IR gives it (Numba's scalar typing
+  is not NumPy 2's: no weak literals, small ints widen to int64), so results carry the
+  exact NumPy dtypes of the reference;
+* array elementwise ops become explicit loop nests over the output shape (broadcasting
+  by index arithmetic); with `operator_fusion` a chain of same-shape elementwise ops
+  (and `x[:, newaxis]` views) is one loop nest without temporaries;
+* reductions are explicit loops (any axes, keepdims); with `tensor_fusion` the
+  elementwise producer of a reduction is computed inside the reduction loop;
+* `mc.for` loops are `range` loops; with `parallelization_level >= 1` an outer loop
+  whose only carried values are arrays written at `[iv, ...]` (never read) becomes a
+  `prange`, and so does the outer loop of a top-level fused elementwise nest;
+* float matrix products go to `@` (BLAS).
+
+The function is compiled eagerly for a signature derived from the live-in types
+(arrays with layout 'A'), so typing errors surface as `LoweringError` at build time.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mcodec.compiler.ir import Op, Region, Value, defined_in
+from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
+from mcodec.compiler.strategy import OptimizationStrategy
+from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
+
+from .base import BlockView, BuiltBlock, LoweringError
+from .pysource import PythonEmitter
+
+HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
+
+PRELUDE = "import numpy as np\nfrom numba import prange\n"
+
+ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
+         "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
+         "mc.shl": "<<", "mc.shr": ">>"}
+COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": ">", "mc.ge": ">="}
+ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
+UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
+            "floor ceil isnan isinf").split()
+NATIVE = ("int64", "float64", "complex128")  # dtypes Numba's scalar arithmetic keeps
+PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
+SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
+UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
+               "mc.random": "random numbers (numpy Generator) are not available in Numba",
+               "mc.randn": "random numbers (numpy Generator) are not available in Numba",
+               "mc.return": "early return"}
+
+
+def block_py_name(block: BlockView) -> str:
+    return "blk_" + block.id.replace(".", "_")
+
+
+def npname(dtype: str) -> str:
+    return NUMPY_NAME[dtype]
+
+
+def is_view_getitem(op: Op) -> bool:
+    """`x[:, newaxis, :]`: only full slices and newaxis (a pure re-indexing of x)."""
+    if op.name != "mc.getitem" or not op.result.is_array:
+        return False
+    items = op.attrs["index"]
+    if not any(it[0] == "newaxis" for it in items):
+        return False
+    return all(it[0] == "newaxis" or (it[0] == "slice" and it[1:] == (None, None, None)) for it in items)
+
+
+def numba_type(t: Any) -> Any:
+    from numba import types
+
+    nb = getattr(types, "boolean" if t.dtype == "bool" else npname(t.dtype))
+    if isinstance(t, ArrayType):
+        return types.Array(nb, t.rank, "A")
+    return nb
+
+
+class _Ctx:
+    def __init__(self) -> None:
+        self.pre: list[str] = []
+        self.shapes: list[tuple[int, str, Any]] = []  # (loop dim, shape expr, static dim)
+
+
+class NumbaEmitter(PythonEmitter):
+    def __init__(self, strategy: OptimizationStrategy, block: BlockView) -> None:
+        super().__init__()
+        self.strategy = strategy
+        self.block = block
+        self.fuse = strategy.operator_fusion
+        self.tfuse = strategy.tensor_fusion
+        self.par = strategy.parallelization_level
+        self.uses: dict[Value, list[Op]] = {}
+        for o in block.region.walk():
+            for v in o.operands:
+                self.uses.setdefault(v, []).append(o)
+        self.inlined: set[Op] = set()
+        self.loop_depth = 0
+        self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
+                      "prange_loops": 0, "matmul_blas": 0}
+        self._plan(block.region)
+
+    # ---- fusion planning -----------------------------------------------------------------
+    def _plan(self, region: Region) -> None:
+        ops = region.ops
+        pos = {id(o): i for i, o in enumerate(ops)}
+        for i, o in enumerate(ops):
+            for r in o.regions:
+                self._plan(r)
+            if not o.results or not o.result.is_array:
+                continue
+            users = self.uses.get(o.result, [])
+            if not users or any(id(u) not in pos or pos[id(u)] <= i for u in users):
+                continue
+            last = max(pos[id(u)] for u in users)
+            if any(ops[k].regions or ops[k].name in SIDE_EFFECTS for k in range(i + 1, last)):
+                continue
+            if is_view_getitem(o) and self.fuse:
+                if all(self._fusable_user(u, o.result, same_shape=False) for u in users):
+                    self.inlined.add(o)
+            elif o.name in ELEMENTWISE and self.fuse and len(users) == 1:
+                if self._fusable_user(users[0], o.result, same_shape=True):
+                    self.inlined.add(o)
+
+    def _fusable_user(self, u: Op, v: Value, same_shape: bool) -> bool:
+        if u.name in ELEMENTWISE and u.result.is_array:
+            if not same_shape:
+                return True
+            a, b = v.type.shape, u.result.type.shape
+            return len(a) == len(b) and all(x is not None and x == y for x, y in zip(a, b))
+        if u.name[3:] in REDUCTIONS and u.operands[0] is v:
+            return self.tfuse or not same_shape
+        return False
+
+    # ---- element expressions ------------------------------------------------------------
+    def cast(self, text: str, frm: Any, to: str) -> str:
+        """`text` (of IR type frm) as a scalar of dtype `to`."""
+        if frm.dtype == to and not (isinstance(frm, ScalarType) and frm.weak and to not in ("i64", "f64", "bool", "c128")):
+            return text
+        if to == "bool":
+            return f"({text} != 0)"
+        return f"np.{npname(to)}({text})"
+
+    def scalar_expr(self, op: Op, args: list[str]) -> str:
+        n = op.name
+        rt = op.result.type
+        D = rt.dtype
+        ts = [v.type for v in op.operands]
+        if n in ARITH or n in ARITH_FUNCS:
+            if n == "mc.pow" and _const_value(op.operands[1]) == 2 and D[0] in "fc":
+                a = self.cast(args[0], ts[0], D)
+                return f"({a} * {a})"
+            if n == "mc.pow" and D[0] in "fc" and ts[1].dtype[0] in "iu":
+                cargs = [self.cast(args[0], ts[0], D), args[1]]
+            else:
+                cargs = [self.cast(a, t, D) for a, t in zip(args, ts)]
+            text = (f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})" if n in ARITH_FUNCS
+                    else f"({cargs[0]} {ARITH[n]} {cargs[1]})")
+            if D == "bool":
+                return f"bool({text})"
+            return text if npname(D) in NATIVE else f"np.{npname(D)}({text})"
+        if n in COMPARE:
+            c = _common(ts[0], ts[1])
+            return f"({self.cast(args[0], ts[0], c)} {COMPARE[n]} {self.cast(args[1], ts[1], c)})"
+        if n == "mc.logical_and":
+            return f"(({args[0]} != 0) and ({args[1]} != 0))"
+        if n == "mc.logical_or":
+            return f"(({args[0]} != 0) or ({args[1]} != 0))"
+        if n == "mc.logical_not":
+            return f"({args[0]} == 0)"
+        if n == "mc.neg":
+            return f"np.{npname(D)}(-{args[0]})" if D != "bool" else f"(not {args[0]})"
+        if n == "mc.pos":
+            return args[0]
+        if n == "mc.invert":
+            return f"(not {args[0]})" if D == "bool" else f"np.{npname(D)}(~{args[0]})"
+        if n == "mc.cast":
+            return self.cast(args[0], ts[0], D)
+        if n == "mc.where":
+            return f"({self.cast(args[1], ts[1], D)} if {args[0]} else {self.cast(args[2], ts[2], D)})"
+        if n == "mc.clip":
+            a, lo, hi = (self.cast(x, t, D) for x, t in zip(args, ts))
+            return f"np.minimum(np.maximum({a}, {lo}), {hi})"
+        if n == "mc.round":
+            return self.cast(f"np.round({args[0]})", ts[0], D) if ts[0].dtype[0] in "fc" else self.cast(args[0], ts[0], D)
+        if n in ("mc.real", "mc.imag"):
+            if ts[0].dtype[0] == "c":
+                return f"{args[0]}.{n[3:]}"
+            return self.cast(args[0], ts[0], D) if n == "mc.real" else f"np.{npname(D)}(0)"
+        if n == "mc.conj":
+            return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
+        if n[3:] in UNARY_NP:
+            text = f"np.{n[3:]}({args[0]})"
+            return text if D == "bool" else f"np.{npname(D)}({text})"
+        raise LoweringError(f"no Numba lowering for {n}")
+
+    def shape_expr(self, v: Value, j: int) -> str:
+        o = v.owner
+        if isinstance(o, Op) and o in self.inlined and o.name == "mc.getitem":
+            jb = self._view_map(o)[j]
+            return "1" if jb is None else self.shape_expr(o.operands[0], jb)
+        return f"{self.name(v)}.shape[{j}]"
+
+    def _view_map(self, op: Op) -> list[int | None]:
+        """For each dim of a view getitem's result: the base dim, or None (newaxis)."""
+        out: list[int | None] = []
+        jb = 0
+        for it in op.attrs["index"]:
+            if it[0] == "newaxis":
+                out.append(None)
+            else:
+                out.append(jb)
+                jb += 1
+        while jb < op.operands[0].type.rank:
+            out.append(jb)
+            jb += 1
+        return out
+
+    def elem(self, v: Value, idx: list[str], kdims: list[int | None], ctx: _Ctx) -> str:
+        if not v.is_array:
+            return self.name(v)
+        o = v.owner
+        if isinstance(o, Op) and o in self.inlined:
+            if o.name == "mc.getitem":
+                m = self._view_map(o)
+                base = o.operands[0]
+                bidx = [""] * base.type.rank
+                bk: list[int | None] = [None] * base.type.rank
+                for j, jb in enumerate(m):
+                    if jb is not None:
+                        bidx[jb], bk[jb] = idx[j], kdims[j]
+                return self.elem(base, bidx, bk, ctx)
+            self.stats["fused_ops"] += 1
+            args = [self.operand_elem(u, v, idx, kdims, ctx) for u in o.operands]
+            return self.scalar_expr(o, args)
+        for j in range(v.type.rank):
+            if kdims[j] is not None:
+                ctx.shapes.append((kdims[j], f"{self.name(v)}.shape[{j}]", v.type.shape[j]))
+        return f"{self.name(v)}[{', '.join(idx)}]" if idx else f"{self.name(v)}[()]"
+
+    def operand_elem(self, u: Value, v: Value, idx: list[str], kdims: list[int | None], ctx: _Ctx) -> str:
+        """Operand u of the op defining v (rank n, indexed by idx), broadcast to v's shape."""
+        if not u.is_array:
+            return self.name(u)
+        m, n = u.type.rank, len(idx)
+        uidx: list[str] = []
+        uk: list[int | None] = []
+        for j in range(m):
+            k = j + n - m
+            du, dv = u.type.shape[j], v.type.shape[k] if isinstance(v.type, ArrayType) else None
+            if du is not None and du == dv:
+                uidx.append(idx[k])
+                uk.append(kdims[k])
+            elif is_one(du):
+                uidx.append("0")
+                uk.append(None)
+            else:
+                b = f"bc_{self.counter}"
+                self.counter += 1
+                ctx.pre.append(f"{b} = 0 if {self.shape_expr(u, j)} == 1 else 1")
+                uidx.append(f"{idx[k]} * {b}")
+                uk.append(kdims[k])
+        return self.elem(u, uidx, uk, ctx)
+
+    def loop_shape(self, t: ArrayType, ctx: _Ctx) -> list[str]:
+        sizes = []
+        for k, d in enumerate(t.shape):
+            if is_one(d):
+                sizes.append("1")
+                continue
+            cands = [(e, s) for kk, e, s in ctx.shapes if kk == k]
+            exact = [e for e, s in cands if s is not None and s == d]
+            if exact:
+                sizes.append(exact[0])
+                continue
+            exprs = list(dict.fromkeys(e for e, _ in cands))
+            if not exprs:
+                raise LoweringError("cannot determine a loop extent")
+            acc = exprs[0]
+            for e in exprs[1:]:
+                acc = f"({acc} if {e} == 1 else {e})"
+            sizes.append(acc)
+        return sizes
+
+    def _open_loops(self, sizes: list[str], ivs: list[str], par: bool) -> None:
+        for k, (s, i) in enumerate(zip(sizes, ivs)):
+            rng = "prange" if (k == 0 and par) else "range"
+            self.line(f"for {i} in {rng}({s}):")
+            self.depth += 1
+
+    def _ivs(self, n: int) -> list[str]:
+        base = self.counter
+        self.counter += 1
+        return [f"i{base}_{k}" for k in range(n)]
+
+    # ---- op dispatch ------------------------------------------------------------------------
+    def op(self, op: Op) -> None:
+        if op in self.inlined:
+            return
+        if op.name in ELEMENTWISE:
+            if op.result.is_array:
+                self.elementwise_loop(op)
+            else:
+                args = [self.name(v) for v in op.operands]
+                self.line(f"{self.name(op.result)} = {self.scalar_expr(op, args)}")
+            return
+        if op.name[3:] in REDUCTIONS:
+            self.reduction(op)
+            return
+        super().op(op)
+
+    def elementwise_loop(self, op: Op) -> None:
+        t = op.result.type
+        n = t.rank
+        ctx = _Ctx()
+        ivs = self._ivs(n)
+        body = self.scalar_expr(op, [self.operand_elem(u, op.result, ivs, list(range(n)), ctx) for u in op.operands])
+        sizes = self.loop_shape(t, ctx)
+        for p in ctx.pre:
+            self.line(p)
+        r = self.name(op.result)
+        self.line(f"{r} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(t.dtype)})")
+        par = self.par >= 1 and self.loop_depth == 0 and n > 0
+        d0 = self.depth
+        self._open_loops(sizes, ivs, par)
+        self.line(f"{r}[{', '.join(ivs) if ivs else '()'}] = {body}")
+        self.depth = d0
+        self.stats["fused_loops"] += 1
+        self.stats["prange_loops"] += int(par)
+
+    # ---- reductions ---------------------------------------------------------------------------
+    def reduction(self, op: Op) -> None:
+        kind = op.name[3:]
+        x = op.operands[0]
+        xt = x.type
+        if not isinstance(xt, ArrayType):
+            self.line(f"{self.name(op.result)} = {self._reduce_scalar(kind, op, self.name(x))}")
+            return
+        n = xt.rank
+        axis = op.attrs.get("axis")
+        axes = sorted({a % n for a in axis}) if axis is not None else list(range(n))
+        keep = bool(op.attrs.get("keepdims", False))
+        ctx = _Ctx()
+        ivs = self._ivs(n)
+        e = self.elem(x, ivs, list(range(n)), ctx)
+        if isinstance(x.owner, Op) and x.owner in self.inlined:
+            self.stats["fused_reductions"] += 1
+        sizes = self.loop_shape(xt, ctx)
+        for p in ctx.pre:
+            self.line(p)
+        self.stats["reduction_loops"] += 1
+        r = self.name(op.result)
+        rt = op.result.type
+        D = rt.dtype
+        xd = xt.dtype
+        acc = _acc_dtype(kind, xd, D)
+        kept = [k for k in range(n) if k not in axes]
+        scalar_out = not isinstance(rt, ArrayType)
+        if scalar_out:
+            oshape = ""
+            oidx = ""
+        else:
+            odims = [("1" if k in axes else sizes[k]) for k in range(n)] if keep else [sizes[k] for k in kept]
+            oshape = "(" + "".join(s + ", " for s in odims) + ")"
+            oidx = ", ".join(("0" if k in axes else ivs[k]) for k in range(n)) if keep else ", ".join(ivs[k] for k in kept)
+        cnt = " * ".join(sizes[k] for k in axes) or "1"
+        a = f"acc_{self.counter}"
+        self.counter += 1
+        ref = a if scalar_out else f"{a}[{oidx}]"
+        tv = f"t_{self.counter}"
+        self.counter += 1
+        d0 = self.depth
+
+        def alloc(name: str, init: str, dt: str) -> None:
+            if scalar_out:
+                self.line(f"{name} = {init}")
+            else:
+                self.line(f"{name} = np.full({oshape}, {init}, dtype=np.{npname(dt)})")
+
+        suffix = not scalar_out and kept and axes == list(range(n - len(axes), n))
+        if kind in ("sum", "mean", "prod", "max", "min", "any", "all") and suffix:
+            # reduced axes innermost: accumulate each output element in a register
+            alloc(a, _init(kind, acc), acc)
+            sa = f"s_{self.counter}"
+            self.counter += 1
+            nk = len(kept)
+            self._open_loops(sizes[:nk], ivs[:nk], self.par >= 1 and self.loop_depth == 0)
+            self.line(f"{sa} = {_init(kind, acc)}")
+            self._open_loops(sizes[nk:], ivs[nk:], False)
+            self.line(f"{tv} = {self.cast(e, xt, acc)}")
+            self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
+            self.depth = d0 + nk
+            self.line(f"{ref} = {sa}")
+            self.depth = d0
+            if self.par >= 1 and self.loop_depth == 0:
+                self.stats["prange_loops"] += 1
+            val = a
+            if kind == "mean":
+                self.line(f"{a} = {a} / ({cnt})")
+        elif kind in ("sum", "mean", "prod", "max", "min", "any", "all"):
+            alloc(a, _init(kind, acc), acc)
+            self._open_loops(sizes, ivs, False)
+            self.line(f"{tv} = {self.cast(e, xt, acc)}")
+            self.line(f"{ref} = {_combine(kind, ref, tv, acc)}")
+            self.depth = d0
+            val = a
+            if kind == "mean":
+                self.line(f"{a} = {a} / ({cnt})")
+        elif kind in ("argmax", "argmin"):
+            bv = f"bv_{self.counter}"
+            self.counter += 1
+            bref = bv if scalar_out else f"{bv}[{oidx}]"
+            alloc(a, "0", "i64")
+            alloc(bv, "0", xd)
+            cmp = ">" if kind == "argmax" else "<"
+            if axis is None:
+                lin = f"lin_{self.counter}"
+                self.counter += 1
+                self.line(f"{lin} = 0")
+                pos, first = lin, f"{lin} == 0"
+            else:
+                pos, first = ivs[axes[0]], f"{ivs[axes[0]]} == 0"
+            self._open_loops(sizes, ivs, False)
+            self.line(f"{tv} = {e}")
+            nan = f" or ({tv} != {tv} and {bref} == {bref})" if xd[0] in "fc" else ""
+            self.line(f"if {first} or {tv} {cmp} {bref}{nan}:")
+            self.line(f"    {ref} = {pos}")
+            self.line(f"    {bref} = {tv}")
+            if axis is None:
+                self.line(f"{lin} += 1")
+            self.depth = d0
+            val = a
+        elif kind in ("std", "var"):
+            if xd[0] == "c":
+                raise LoweringError("complex std/var")
+            ddof = op.attrs.get("ddof", 0)
+            mu = f"mu_{self.counter}"
+            self.counter += 1
+            mref = mu if scalar_out else f"{mu}[{oidx}]"
+            alloc(mu, "0.0", "f64")
+            self._open_loops(sizes, ivs, False)
+            self.line(f"{mref} += {e}")
+            self.depth = d0
+            self.line(f"{mu} = {mu} / ({cnt})")
+            alloc(a, "0.0", "f64")
+            self._open_loops(sizes, ivs, False)
+            self.line(f"{tv} = {e} - {mref}")
+            self.line(f"{ref} += {tv} * {tv}")
+            self.depth = d0
+            self.line(f"{a} = {a} / (({cnt}) - {ddof})")
+            if kind == "std":
+                self.line(f"{a} = np.sqrt({a})")
+            val = a
+        else:
+            raise LoweringError(f"no Numba lowering for reduction {kind}")
+        if scalar_out:
+            self.line(f"{r} = {self.cast(val, ScalarType('f64' if kind in ('mean', 'std', 'var') else acc), D)}")
+        elif acc != D or kind in ("mean", "std", "var"):
+            self.line(f"{r} = {val}.astype(np.{npname(D)})")
+        else:
+            self.line(f"{r} = {val}")
+
+    def _reduce_scalar(self, kind: str, op: Op, x: str) -> str:
+        t = op.operands[0].type
+        D = op.result.type.dtype
+        if kind in ("sum", "prod", "max", "min", "mean"):
+            return self.cast(x, t, D)
+        if kind in ("any", "all"):
+            return f"({x} != 0)"
+        if kind in ("argmax", "argmin"):
+            return "np.int64(0)"
+        return f"np.{npname(D)}(0)"
+
+    # ---- ops Numba needs differently ----------------------------------------------------------------
+    def const_text(self, value: Any, t: ScalarType) -> str:
+        if t.dtype == "bool":
+            return "True" if value else "False"
+        if isinstance(value, float) and not np.isfinite(value):
+            text = "np.nan" if np.isnan(value) else ("np.inf" if value > 0 else "(-np.inf)")
+            return text if t.weak or t.dtype == "f64" else f"np.{npname(t.dtype)}({text})"
+        if isinstance(value, complex):
+            text = f"complex({value.real!r}, {value.imag!r})"
+            return text if t.weak or t.dtype == "c128" else f"np.{npname(t.dtype)}({text})"
+        return super().const_text(value, t)
+
+    def op_not(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = not {self.name(op.operands[0])}")
+
+    def op_and(self, op: Op) -> None:
+        a, b = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = {a} and {b}")
+
+    def range_text(self, lb: str, ub: str, st: str) -> str:
+        return f"range({lb}, {ub}, {st})"
+
+    def op_matmul(self, op: Op) -> None:
+        a, b = op.operands
+        r = self.name(op.result)
+        D = op.result.type.dtype
+        if D[0] not in "fc":
+            raise LoweringError("integer matmul")
+        if not HAVE_BLAS:
+            self._matmul_loops(op)
+            return
+        texts = []
+        for v in (a, b):
+            t = f"np.ascontiguousarray({self.name(v)})"
+            texts.append(t if v.type.dtype == D else f"{t}.astype(np.{npname(D)})")
+        if op.result.is_array:
+            self.line(f"{r} = {texts[0]} @ {texts[1]}")
+        else:
+            self.line(f"{r} = np.{npname(D)}(np.dot({texts[0]}, {texts[1]}))")
+        self.stats["matmul_blas"] += 1
+
+    def _matmul_loops(self, op: Op) -> None:
+        """Numba's `@` needs SciPy's BLAS; without it, an i-k-j loop nest."""
+        a, b = (self.name(v) for v in op.operands)
+        ra, rb = op.operands[0].type.rank, op.operands[1].type.rank
+        r = self.name(op.result)
+        D = op.result.type.dtype
+        dt = f"np.{npname(D)}"
+        i, k, j = self._ivs(3)
+        acc = f"acc_{self.counter}"
+        self.counter += 1
+        par = "prange" if self.par >= 1 and self.loop_depth == 0 else "range"
+        kk = f"{a}.shape[{ra - 1}]"
+        if ra == 2 and rb == 2:
+            self.line(f"{r} = np.zeros(({a}.shape[0], {b}.shape[1]), dtype={dt})")
+            self.line(f"for {i} in {par}({a}.shape[0]):")
+            self.line(f"    for {k} in range({kk}):")
+            self.line(f"        {acc} = {dt}({a}[{i}, {k}])")
+            self.line(f"        for {j} in range({b}.shape[1]):")
+            self.line(f"            {r}[{i}, {j}] += {acc} * {dt}({b}[{k}, {j}])")
+        elif ra == 2 and rb == 1:
+            self.line(f"{r} = np.empty({a}.shape[0], dtype={dt})")
+            self.line(f"for {i} in {par}({a}.shape[0]):")
+            self.line(f"    {acc} = {dt}(0)")
+            self.line(f"    for {k} in range({kk}):")
+            self.line(f"        {acc} += {dt}({a}[{i}, {k}]) * {dt}({b}[{k}])")
+            self.line(f"    {r}[{i}] = {acc}")
+        elif ra == 1 and rb == 2:
+            self.line(f"{r} = np.zeros({b}.shape[1], dtype={dt})")
+            self.line(f"for {k} in range({kk}):")
+            self.line(f"    {acc} = {dt}({a}[{k}])")
+            self.line(f"    for {j} in range({b}.shape[1]):")
+            self.line(f"        {r}[{j}] += {acc} * {dt}({b}[{k}, {j}])")
+        elif ra == 1 and rb == 1:
+            self.line(f"{acc} = {dt}(0)")
+            self.line(f"for {k} in range({kk}):")
+            self.line(f"    {acc} += {dt}({a}[{k}]) * {dt}({b}[{k}])")
+            self.line(f"{r} = {acc}")
+        else:
+            raise LoweringError("matmul of arrays with rank > 2")
+        self.stats["matmul_loops"] = self.stats.get("matmul_loops", 0) + 1
+
+    def op_outer(self, op: Op) -> None:
+        D = op.result.type.dtype
+        a, b = (self.name(v) if v.type.dtype == D else f"{self.name(v)}.astype(np.{npname(D)})"
+                for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.outer({a}, {b})")
+
+    def op_reshape(self, op: Op) -> None:
+        self.line(f"{self.name(op.result)} = np.ascontiguousarray({self.name(op.operands[0])})"
+                  f".reshape({self._shape_text(op.operands[1:])})")
+
+    def op_flip(self, op: Op) -> None:
+        x = op.operands[0]
+        axis = op.attrs.get("axis")
+        axes = range(x.type.rank) if axis is None else {a % x.type.rank for a in axis}
+        idx = ", ".join("::-1" if k in axes else ":" for k in range(x.type.rank))
+        self.line(f"{self.name(op.result)} = {self.name(x)}[{idx}]")
+
+    def op_linspace(self, op: Op) -> None:
+        if not op.attrs["endpoint"] or op.attrs["dtype"] != "f64":
+            raise LoweringError("linspace without endpoint or with a dtype")
+        s, e, n = (self.name(v) for v in op.operands)
+        self.line(f"{self.name(op.result)} = np.linspace({s}, {e}, {n})")
+
+    def op_getitem(self, op: Op) -> None:
+        if any(it[0] == "newaxis" for it in op.attrs["index"]):
+            items = [it for it in op.attrs["index"] if it[0] != "newaxis"]
+            tmp = f"sub_{self.counter}"
+            self.counter += 1
+            saved = op.attrs["index"]
+            op.attrs["index"] = tuple(items)
+            try:
+                self.line(f"{tmp} = np.ascontiguousarray({self.name(op.operands[0])}[{self.index_text(op)}])")
+            finally:
+                op.attrs["index"] = saved
+            dims = []
+            j = 0
+            for it in saved:
+                if it[0] == "newaxis":
+                    dims.append("1")
+                elif it[0] != "int":
+                    dims.append(f"{tmp}.shape[{j}]")
+                    j += 1
+            while len(dims) < op.result.type.rank:
+                dims.append(f"{tmp}.shape[{j}]")
+                j += 1
+            self.line(f"{self.name(op.result)} = {tmp}.reshape(({''.join(d + ', ' for d in dims)}))")
+            return
+        super().op_getitem(op)
+
+    def op_setitem(self, op: Op) -> None:
+        val = op.operands[-1]
+        base = op.operands[0]
+        if val.is_array or val.type.dtype == base.type.dtype:
+            super().op_setitem(op)
+            return
+        v = self.cast(self.name(val), val.type, base.type.dtype)  # Numba will not narrow on store
+        b, res = self.name(base), self.name(op.result)
+        if op.attrs.get("inplace"):
+            self.line(f"{b}[{self.index_text(op)}] = {v}")
+            if res != b:
+                self.line(f"{res} = {b}")
+        else:
+            self.line(f"{res} = {b}.copy()")
+            self.line(f"{res}[{self.index_text(op)}] = {v}")
+
+    # ---- parallel loops --------------------------------------------------------------------------
+    def op_for(self, op: Op) -> None:
+        chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
+        self.loop_depth += 1
+        try:
+            if chain is None:
+                super().op_for(op)
+                return
+            body = op.regions[0]
+            for v, init in chain.items():
+                self.alias(v, self.name(init))
+            lb, ub, st = (self.name(v) for v in op.operands[:3])
+            iv = self.name(body.args[0])
+            if _const_value(op.operands[2]) == 1:
+                self.line(f"for {iv} in prange({lb}, {ub}):")
+                self.depth += 1
+            else:  # the step is known only at run time: iterate over the trip count
+                self.line(f"for {iv}_t in prange(len(range({lb}, {ub}, {st}))):")
+                self.depth += 1
+                self.line(f"{iv} = {lb} + {iv}_t * {st}")
+            self._push([self.name(a) for a in body.args[1:]], loop=True)
+            self.region(body)
+            self.depth -= 1
+            self._pop(loop=True)
+            self.stats["prange_loops"] += 1
+        finally:
+            self.loop_depth -= 1
+
+    def op_while(self, op: Op) -> None:
+        self.loop_depth += 1
+        try:
+            super().op_while(op)
+        finally:
+            self.loop_depth -= 1
+
+    def _parallel_chain(self, op: Op) -> dict[Value, Value] | None:
+        """Values of the arrays this loop writes row-wise (`A[iv, ...] = ...`, never read),
+        each mapped to the array it starts from; None when the loop is not that simple."""
+        body = op.regions[0]
+        iv = body.args[0]
+        inits = op.operands[3:]
+        if not inits or any(not v.is_array for v in inits):
+            return None
+        chain: dict[Value, Value] = {}
+        for a, init in zip(body.args[1:], inits):
+            chain[a] = init
+        chain.update({r: init for r, init in zip(op.results, inits)})
+
+        def walk(region: Region) -> bool:
+            for o in region.ops:
+                used = [v for v in o.operands if v in chain]
+                if o.name == "mc.setitem":
+                    base = o.operands[0]
+                    if o.operands[-1] in chain or any(v in chain for v in o.operands[1:-1]):
+                        return False
+                    if base in chain:
+                        first = o.attrs["index"][0] if o.attrs["index"] else None
+                        if not (o.attrs.get("inplace") and first is not None and first[0] == "int"
+                                and isinstance(first[1], tuple) and o.operands[first[1][1]] is iv):
+                            return False
+                        chain[o.result] = chain[base]
+                    elif base not in inner_defs:
+                        return False
+                    continue
+                if o.name == "mc.for" and used:
+                    if any(v in chain for v in o.operands[:3]):
+                        return False
+                    ib = o.regions[0]
+                    for a2, init2, r2 in zip(ib.args[1:], o.operands[3:], o.results):
+                        if init2 in chain:
+                            chain[a2] = chain[init2]
+                            chain[r2] = chain[init2]
+                    if not walk(ib):
+                        return False
+                    term = ib.terminator
+                    for y, init2 in zip(term.operands if term else [], o.operands[3:]):
+                        if (y in chain) != (init2 in chain) or (y in chain and chain[y] is not chain[init2]):
+                            return False
+                    continue
+                if o.name == "mc.yield" and region is body:
+                    for y, init in zip(o.operands, inits):
+                        if y not in chain or chain[y] is not init:
+                            return False
+                    continue
+                if o.name == "mc.yield" and used:
+                    continue  # checked by the enclosing mc.for
+                if used or o.name in ("mc.call", "mc.break", "mc.return"):
+                    return False
+                for r in o.regions:
+                    if not walk(r):
+                        return False
+            return True
+
+        inner_defs = defined_in(body)
+        if not walk(body):
+            return None
+        return chain
+
+
+def _const_value(v: Value) -> Any:
+    o = v.owner
+    if isinstance(o, Op) and o.name == "mc.const":
+        return o.attrs["value"]
+    return None
+
+
+def _common(a: Any, b: Any) -> str:
+    wa = isinstance(a, ScalarType) and a.weak
+    wb = isinstance(b, ScalarType) and b.weak
+    if wa and not wb:
+        if a.dtype[0] in "fc" and b.dtype[0] in "iub":
+            return "f64" if a.dtype[0] == "f" else "c128"
+        return b.dtype
+    if wb and not wa:
+        if b.dtype[0] in "fc" and a.dtype[0] in "iub":
+            return "f64" if b.dtype[0] == "f" else "c128"
+        return a.dtype
+    from mcodec.compiler.types import FROM_NUMPY, np_dtype
+
+    return FROM_NUMPY[np.result_type(np_dtype(a.dtype), np_dtype(b.dtype)).name]
+
+
+def _acc_dtype(kind: str, x: str, D: str) -> str:
+    if kind in ("any", "all"):
+        return "bool"
+    if kind in ("max", "min"):
+        return x
+    if kind in ("mean", "std", "var"):
+        return "c128" if x[0] == "c" else "f64"
+    if D in ("f32", "f16"):
+        return "f64"
+    if D == "c64":
+        return "c128"
+    return D
+
+
+def _init(kind: str, acc: str) -> str:
+    if kind in ("sum", "mean"):
+        return "0" if acc[0] in "iu" else ("0.0" if acc[0] == "f" else "0j")
+    if kind == "prod":
+        return "1" if acc[0] in "iu" else "1.0"
+    if kind == "any":
+        return "False"
+    if kind == "all":
+        return "True"
+    if acc == "bool":
+        return "False" if kind == "max" else "True"
+    if acc[0] == "f":
+        return "(-np.inf)" if kind == "max" else "np.inf"
+    info = np.iinfo(np.dtype(npname(acc)))
+    return f"np.{npname(acc)}({info.min if kind == 'max' else info.max})"
+
+
+def _combine(kind: str, ref: str, t: str, acc: str) -> str:
+    if kind in ("sum", "mean"):
+        return f"{ref} + {t}"
+    if kind == "prod":
+        return f"{ref} * {t}"
+    if kind == "any":
+        return f"{ref} or {t}"
+    if kind == "all":
+        return f"{ref} and {t}"
+    if acc == "bool":
+        return f"{ref} or {t}" if kind == "max" else f"{ref} and {t}"
+    cmp = ">" if kind == "max" else "<"
+    if acc[0] == "f":
+        return f"{t} if ({t} {cmp} {ref} or {t} != {t}) else {ref}"
+    return f"{t} if {t} {cmp} {ref} else {ref}"
+
+
+def _out_conv(v: Value) -> str | None:
+    """Python expression wrapping a returned scalar in the reference's type (None: as is)."""
+    t = v.type
+    if isinstance(t, ArrayType):
+        return None
+    if t.weak:
+        return {"bool": "bool", "i64": "int", "f64": "float", "c128": "complex"}.get(t.dtype)
+    return f"np.{npname(t.dtype)}"
+
+
+class NumbaBackend:
+    name = "numba"
+
+    def can_lower(self, block: BlockView, strategy: OptimizationStrategy) -> tuple[bool, str]:
+        if strategy.backend != "numba":
+            return False, f"strategy {strategy.strategy_id} is not a Numba strategy"
+        if block.has_early_exit():
+            return False, "blocks with an early return are run inline by the stitched function"
+        for o in block.ops():
+            if o.name in UNSUPPORTED:
+                return False, UNSUPPORTED[o.name]
+            for v in [*o.operands, *o.results]:
+                t = v.type
+                if not isinstance(t, (ScalarType, ArrayType)):
+                    return False, f"{o.name}: values of type {t} are not supported"
+                if t.dtype in ("c64", "c128"):
+                    return False, "complex dtypes are not lowered by the Numba back end"
+                if isinstance(t, ArrayType) and t.rank == 0:
+                    return False, "0-d arrays are not supported"
+            if o.name in ("mc.getitem", "mc.setitem"):
+                arrays = [it for it in o.attrs["index"] if it[0] == "array"]
+                if len(arrays) > 1:
+                    return False, "more than one index array (NumPy advanced indexing)"
+                for it in arrays:
+                    ref = it[1]
+                    if isinstance(ref, tuple) and o.operands[ref[1]].type.dtype == "bool":
+                        return False, "boolean-mask indexing is not lowered by the Numba back end"
+                if arrays and any(it[0] == "newaxis" for it in o.attrs["index"]):
+                    return False, "index arrays combined with newaxis"
+            if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":
+                return False, "integer matrix products (no BLAS in Numba)"
+            if o.name == "mc.linspace" and (not o.attrs["endpoint"] or o.attrs["dtype"] != "f64"):
+                return False, "linspace with endpoint=false or a dtype"
+            if o.name in ("mc.concatenate", "mc.vstack", "mc.stack"):
+                if len({v.type.dtype for v in o.operands}) > 1:
+                    return False, "joining arrays of different dtypes"
+        return True, ""
+
+    def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
+        ok, why = self.can_lower(block, strategy)
+        if not ok:
+            raise LoweringError(why)
+        try:
+            import numba
+        except ImportError as e:  # pragma: no cover - numba is a dependency
+            raise LoweringError(f"numba is not available: {e}") from e
+        name = block_py_name(block)
+        em = NumbaEmitter(strategy, block)
+        try:
+            fn_text = em.block_function(block, name)
+        except LoweringError:
+            raise
+        except Exception as e:  # noqa: BLE001 - an emitter gap is a lowering failure
+            raise LoweringError(f"{block.id}: cannot generate Numba source: {e}") from e
+        live_ins = block.live_ins
+        params = [em.name(v) for v in live_ins]
+        convs = [_out_conv(v) for v in block.live_outs]
+        outs = "".join((f"{c}(r[{i}])" if c else f"r[{i}]") + ", " for i, c in enumerate(convs))
+        wrapper = (f"\n\ndef call_{name}({', '.join(params)}):\n"
+                   f"    try:\n"
+                   f"        r = JIT_{name}({', '.join(params)})\n"
+                   f"    except TypeError:\n"
+                   f"        r = JIT_{name}(*_writable(({''.join(p + ', ' for p in params)})))\n"
+                   f"    return ({outs})\n")
+        source = PRELUDE + "\n" + fn_text + wrapper
+        from mcodec.compiler.reference import exec_source
+
+        ns = exec_source(source, f"{block.id}:numba")
+        ns["_writable"] = _writable
+        # level 1: only the loops we emit as prange run in threads (Numba's own array-op
+        # parallelism would put a thread fork/join inside sequential loops); level 2: all.
+        parallel: Any = False
+        if strategy.parallelization_level >= 2:
+            parallel = True
+        elif strategy.parallelization_level == 1 and em.stats["prange_loops"]:
+            parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
+        options = dict(cache=False, parallel=parallel,
+                       fastmath=strategy.jit_level >= 2, error_model="numpy", nogil=True)
+        try:
+            sig = tuple(numba_type(v.type) for v in live_ins)
+            disp = numba.njit(**{**options, "parallel": copy.copy(parallel)})(ns[name])  # numba consumes the dict
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                disp.compile(sig)
+            disp.disable_compile()
+        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
+            msg = str(e).strip().splitlines()
+            raise LoweringError(f"{block.id}: numba could not compile the block: "
+                                f"{' '.join(msg[:6])[:600]}") from e
+        ns[f"JIT_{name}"] = disp
+        info = {"namespace": ns, "signature": [str(s) for s in sig], "options": options,
+                "python_function": name, **em.stats}
+        return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{name}"], source, info=info)
+
+
+def _writable(args: tuple) -> tuple:
+    return tuple(np.array(a) if isinstance(a, np.ndarray) and not a.flags.writeable else a for a in args)

@@ -1,0 +1,202 @@
+"""The Numba back end, differentially: every block of a corpus program that Numba can
+lower is built with a Numba strategy (the rest with the NumPy back end), the blocks are
+stitched, and the program is run at preset S against the independent reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from corpus_util import (
+    CORPUS,
+    assert_same,
+    corpus_names,
+    inputs_module,
+    reference_module,
+    run_entry,
+)
+
+pytest.importorskip("numba")
+
+from mcodec.compiler.backends.base import LoweringError  # noqa: E402
+from mcodec.compiler.backends.numba_backend import NumbaBackend  # noqa: E402
+from mcodec.compiler.backends.numpy_backend import NumpyBackend  # noqa: E402
+from mcodec.compiler.driver import frontend  # noqa: E402
+from mcodec.compiler.stitch import block_views, stitch  # noqa: E402
+from mcodec.compiler.strategy import get  # noqa: E402
+from mcodec.runtime_shim.program import Program  # noqa: E402
+
+NUMBA = NumbaBackend()
+
+
+def build(module: Any, strategy_id: str) -> tuple[Program, dict[str, Any]]:
+    """Every block Numba accepts built with Numba (a LoweringError fails the test), the
+    rest with NumPy. Returns the program and {block id: BuiltBlock or refusal reason}."""
+    st = get(strategy_id)
+    built, report = {}, {}
+    for fn in module.functions.values():
+        for b in block_views(fn):
+            ok, why = NUMBA.can_lower(b, st)
+            if ok:
+                built[b.id] = report[b.id] = NUMBA.lower(b, st)
+            else:
+                assert why, f"{b.id}: a refusal must say why"
+                report[b.id] = why
+                if NumpyBackend().can_lower(b, get("numpy"))[0]:
+                    built[b.id] = NumpyBackend().lower(b, get("numpy"))
+    impls, _ = stitch(module, built)
+    return Program(module.functions, impls), report
+
+
+def check_program(name: str, strategy_id: str) -> dict[str, Any]:
+    module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
+    program, report = build(module, strategy_id)
+    inputs_mod = inputs_module(name)
+    inputs = inputs_mod.make_inputs("S", seed=0)
+    want = reference_module(name).reference(inputs)
+    got = run_entry(program, inputs_mod.ENTRY, inputs)
+    assert set(got) == set(want)
+    for key in want:
+        assert_same(got[key], want[key], f"{name}:{key}:{strategy_id}",
+                    fastmath=get(strategy_id).jit_level >= 2)
+    return report
+
+
+def lowered(report: dict[str, Any]) -> list[str]:
+    return [bid for bid, r in report.items() if not isinstance(r, str)]
+
+
+# Blocks the back end refuses on purpose (reason checked loosely); everything else in the
+# corpus must be lowered by Numba.
+EXPECTED_REFUSALS = {
+    "horner": "complex", "kmeans_step.b1": "boolean", "sieve.b2": "boolean",
+    "threshold.b0": "boolean", "mlp.b0": "calls", "nussinov.b1": "calls", "attention.b1": "calls",
+}
+
+
+@pytest.mark.parametrize("name", corpus_names())
+def test_corpus_numba(name: str) -> None:
+    report = check_program(name, "numba")
+    for bid, r in report.items():
+        if isinstance(r, str):
+            key = bid if bid in EXPECTED_REFUSALS else name
+            assert key in EXPECTED_REFUSALS and EXPECTED_REFUSALS[key] in r, f"{bid} refused: {r}"
+
+
+@pytest.mark.parametrize("name", ["mandelbrot", "histogram", "softmax", "correlation"])
+def test_corpus_numba_parallel(name: str) -> None:
+    report = check_program(name, "numba-par")
+    assert lowered(report)
+    for b in map(report.get, lowered(report)):  # threads only where a prange was emitted
+        assert bool(b.info["options"]["parallel"]) == bool(b.info["prange_loops"])
+    if name in ("mandelbrot", "histogram", "correlation"):  # row-wise writes: outer loop in prange
+        loop = report[f"{name}.b1"]
+        assert loop.info["prange_loops"] == 1 and "prange(" in loop.source
+
+
+@pytest.mark.parametrize("name", ["layernorm", "gemm", "jacobi_2d"])
+def test_corpus_numba_fastmath(name: str) -> None:
+    report = check_program(name, "numba-fast")
+    assert all(b.info["options"]["fastmath"] for b in map(report.get, lowered(report)))
+
+
+@pytest.mark.parametrize("name", ["crc16", "floyd_warshall", "cholesky"])
+def test_loop_blocks_are_lowered_by_numba(name: str) -> None:
+    module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
+    st = get("numba")
+    loops = [b for fn in module.functions.values() for b in block_views(fn) if b.kind == "loop"]
+    assert loops
+    for b in loops:
+        ok, why = NUMBA.can_lower(b, st)
+        assert ok, f"{b.id}: {why}"
+        built = NUMBA.lower(b, st)
+        assert built.strategy_id == "numba" and built.block_id == b.id
+        assert "range(" in built.source and "np.arange" not in built.source
+
+
+def test_elementwise_chains_are_fused() -> None:
+    module = frontend((CORPUS / "quantize.mc").read_text(), "quantize.mc")
+    (b,) = block_views(module.functions["quantize"])
+    built = NUMBA.lower(b, get("numba"))
+    assert built.info["fused_ops"] >= 2  # clip -> mul -> round -> ... in one loop nest
+    report = check_program("pair_energy", "numba")
+    info = report["pair_energy.b0"].info
+    assert info["fused_reductions"] >= 1 and info["fused_ops"] >= 1
+
+
+EARLY_EXIT = """fn first_pos(x: f64[N]) -> f64:
+    for i in range(N):
+        if x[i] > 0.0:
+            return x[i]
+    return 0.0
+"""
+
+
+def test_can_lower_rejects_early_exit_and_other_backends() -> None:
+    module = frontend(EARLY_EXIT, "early.mc")
+    blocks = block_views(module.functions["first_pos"])
+    early = [b for b in blocks if b.has_early_exit()]
+    assert early
+    ok, why = NUMBA.can_lower(early[0], get("numba"))
+    assert not ok and "return" in why
+    with pytest.raises(LoweringError):
+        NUMBA.lower(early[0], get("numba"))
+    ok, why = NUMBA.can_lower(blocks[0], get("numpy"))
+    assert not ok and why
+
+
+SCALARS = """fn mix(a: i32, b: f32, c: u8) -> (i32, f32, u8, f64, bool):
+    let x = a * 3 + 7
+    let y = b * 2.5 - 1.0
+    let z = c + 250
+    let w = f64(a) / 3.0
+    return x, y, z, w, y > b
+"""
+
+
+def test_scalar_dtypes_and_wraparound() -> None:
+    module = frontend(SCALARS, "scalars.mc")
+    program, report = build(module, "numba")
+    assert lowered(report)
+    got = program.mix(np.int32(2**30), np.float32(1.5), np.uint8(10))
+    with np.errstate(over="ignore"):
+        big = np.int32(2**30) * np.int32(3) + np.int32(7)
+    want = (big, np.float32(1.5) * np.float32(2.5) - np.float32(1),
+            np.uint8(4), np.float64(2**30) / 3.0, np.True_)
+    for g, w in zip(got, want):
+        assert type(g) is type(w), (g, w)
+        assert g == w
+
+
+EDGES = """fn f(a: i8[N, M], b: u8[M], x: f32[N, M], y: f64[M], z: f32[N]) -> (i8[N, M], u8[M], f32[N, M], i64[M], f32[N, 1], f64[N], i64[N], bool[M], f32, f64[M, N], i64, f32[N, M]):
+    let r1 = a * 3 + a
+    let r2 = b + 250
+    let r3 = where(x > 0.5, x * 2.0, -x) + z[:, newaxis]
+    let r4 = argmax(x, axis=0)
+    let r5 = min(x, axis=1, keepdims=true)
+    let r6 = mean(a, axis=1)
+    let r7 = sum(a, axis=1)
+    let r8 = any(x > 0.9, axis=0)
+    let r9 = prod(x[0, :] * 0.5 + 1.0)
+    let r10 = (x.T * y[:, newaxis]) / 3
+    let r11 = argmin(x)
+    let r12 = exp(x) - log(x + 1.0) * sqrt(abs(x))
+    return r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12
+"""
+
+
+def test_dtypes_broadcasting_and_reductions_match_numpy() -> None:
+    """Small-int wraparound, weak literals, newaxis broadcasting, axis/keepdims reductions."""
+    from mcodec.compiler.reference import reference_program
+
+    program, report = build(frontend(EDGES, "edges.mc"), "numba")
+    assert len(lowered(report)) == len(report)
+    rng = np.random.default_rng(0)
+    args = dict(a=rng.integers(-100, 100, (5, 7)).astype(np.int8), b=rng.integers(0, 255, 7).astype(np.uint8),
+                x=rng.random((5, 7)).astype(np.float32), y=rng.random(7), z=rng.random(5).astype(np.float32))
+    with np.errstate(over="ignore"):
+        want = reference_program(frontend(EDGES, "edges.mc")).f(**args)
+    got = program.f(**args)
+    assert_same(got, want, "edges")
+    assert type(got[8]) is np.float32 and type(got[10]) is np.int64
