@@ -228,8 +228,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     import mcodec
 
     path = Path(args.program)
+    timer = None
+    if args.profile:
+        if not path.is_dir():
+            raise UsageError("--profile runs a built artifact: `mcodec build` it first (or use `mcodec profile`)")
+        from mcodec.runtime_shim.profiling import BlockTimer
+
+        timer = BlockTimer()
     if path.is_dir():
-        program = mcodec.load(path)
+        from mcodec.runtime_shim.artifact import load as load_artifact
+
+        program = load_artifact(path, wrap=timer.wrap if timer else None)
         presets = path / "source.py"
         inputs_mod = load_inputs_module(path / "source.mc") if presets.is_file() else None
         if inputs_mod is None:
@@ -263,7 +272,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     for p in program.entries[entry].fn.params:
         if p.inout:
             print(f"  inout {p.name}: {describe(inputs[p.name])}")
+    if timer is not None:
+        _record_profile(args, path, program, timer, inputs_mod, entry)
     return 0
+
+
+def _record_profile(args: argparse.Namespace, path: Path, program: Any, timer: Any, inputs_mod: Any,
+                    entry: str) -> None:
+    from types import SimpleNamespace
+
+    from .optimize import profile_records
+
+    blocks = {bid: SimpleNamespace(built=b) for bid, b in program.info["built"].items()}
+    source = (path / "source.mc").read_text()
+    recs = profile_records(source, program.info["module"], blocks, timer, args.repeat,
+                           inputs_mod.make_inputs(args.preset, seed=args.seed), entry)
+    store = _store(args)
+    store.record(recs)
+    print(f"  profiled {len(recs)} block(s) into {store.path}")
+    for r in recs:
+        print(f"    {r.block_id:<24}{r.strategy_id:<12}{r.seconds * 1e3:10.3f} ms/run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="S", help="input size preset (default S)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=1, help="runs to time (median is shown)")
+    p.add_argument("--profile", action="store_true", help="time every block and record it in the profile store")
+    p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
     p.set_defaults(func=cmd_run)
     return ap

@@ -91,8 +91,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def load(path: str | Path):  # noqa: ANN201 - returns runtime_shim.program.Program
-    """Load an artifact directory as a Program (the same interface as compile_file)."""
+def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_shim.program.Program
+    """Load an artifact directory as a Program (the same interface as compile_file).
+    `wrap(block_id, call)` may interpose on block calls (profiling)."""
     from mcodec.compiler.driver import frontend
     from mcodec.compiler.stitch import block_views, stitch
 
@@ -110,5 +111,6 @@ def load(path: str | Path):  # noqa: ANN201 - returns runtime_shim.program.Progr
             if entry.get("sid") != view.op.attrs["sid"]:
                 raise ArtifactError(f"{path}: block {view.id} does not match its recorded structure")
             built[view.id] = load_block(path, view, entry)
-    impls, _ = stitch(module, built)
-    return Program(module.functions, impls, str(path), {"artifact": str(path), "manifest": manifest})
+    impls, _ = stitch(module, built, wrap)
+    return Program(module.functions, impls, str(path),
+                   {"artifact": str(path), "manifest": manifest, "module": module, "built": built})

@@ -122,3 +122,7 @@ def test_cli_profile_show_and_optimize(program: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "// block count.b1 (loop)" in r.stdout and "retrained on" in r.stdout
     assert (out / "annotated-ir.txt").is_file()
+    before = ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count()
+    r = subprocess.run(cmd + ["run", str(out), "--profile", "--repeat", "2"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "profiled" in r.stdout, r.stderr
+    assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > before
