@@ -492,15 +492,7 @@ class MLXEmitter(PythonEmitter):
     # -- the function -----------------------------------------------------------------
     def graph_function(self, block: BlockView, py_name: str) -> tuple[str, list[bool]]:
         """Source of `def py_name(live_ins...)` returning (dynamic outs, static outs)."""
-        self.lines = []
-        self.fn = block.fn
-        params = [self.name(v) for v in block.live_ins]
-        self.lines.append(f"def {py_name}({', '.join(params)}):")
-        self.depth = 1
-        body = block.region
-        for op in body.ops:
-            if op is not body.terminator:
-                self.op(op)
+        self.block_header_and_body(block, py_name)
         outs = block.yielded
         is_static = [v in self.static for v in outs]
         dyn = [self.name(v) for v, s in zip(outs, is_static) if not s]

@@ -59,8 +59,8 @@ class PythonEmitter:
         self.region(fn.body)
         return "\n".join(self.lines) + "\n"
 
-    def block_function(self, block: Any, py_name: str) -> str:
-        """A block (a backends.base.BlockView) as `def py_name(live_ins...) -> tuple`."""
+    def block_header_and_body(self, block: Any, py_name: str) -> None:
+        """`def py_name(live_ins...):` and the block's ops, up to (not with) its yield."""
         self.lines = []
         self.fn = block.fn
         params = [self.name(v) for v in block.live_ins]
@@ -70,6 +70,10 @@ class PythonEmitter:
         for op in body.ops:
             if op is not body.terminator:
                 self.op(op)
+
+    def block_function(self, block: Any, py_name: str) -> str:
+        """A block (a backends.base.BlockView) as `def py_name(live_ins...) -> tuple`."""
+        self.block_header_and_body(block, py_name)
         outs = [self.name(v) for v in block.yielded]
         self.line(f"return ({''.join(o + ', ' for o in outs)})")
         return "\n".join(self.lines) + "\n"
