@@ -16,16 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mcodec.runtime_shim.profile_store import cache_root
+
 from .backends.base import BlockView, BuiltBlock
 from .strategy import OptimizationStrategy
-
-
-def cache_root() -> Path:
-    env = os.environ.get("MCODEC_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mcodec"
 
 
 def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:

@@ -19,10 +19,9 @@ from mcodec.passes.features import FEATURE_NAMES, feature_vector
 from mcodec.passes.patterns import PatternRecognizer, block_graph, match_patterns, matched_names
 from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for
 from mcodec.runtime_shim.hardware import machine
-from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore
+from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, cache_root
 
 from .backends.base import BlockView
-from .block_cache import cache_root
 from .build import backend
 from .ir import Module
 from .stitch import block_views
