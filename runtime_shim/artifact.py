@@ -69,7 +69,28 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _warm_jit_caches(out_dir, result)
     return out_dir
+
+
+def _warm_jit_caches(out_dir: Path, result: Any) -> None:
+    """Load each JIT-compiled block once from the artifact's own files, so the back end
+    writes its on-disk cache there (Numba: `__pycache__` beside the block source) and
+    loading the artifact later compiles nothing."""
+    from mcodec.compiler.build import backend
+    from mcodec.compiler.stitch import block_views
+
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    for fn in result.module.functions.values():
+        for view in block_views(fn):
+            entry = manifest["blocks"].get(view.id)
+            if entry is None or not entry["strategy"].startswith("numba"):
+                continue
+            be = backend("numba")
+            if be is not None and hasattr(be, "load_built_block"):
+                from mcodec.compiler.strategy import get
+
+                be.load_built_block(out_dir, view, entry, get(entry["strategy"]))
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -134,3 +134,24 @@ def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [str(want), "False", "False"]
+
+
+def test_numba_artifact_loads_from_numba_cache(tmp_path: Path) -> None:
+    """Numba blocks are compiled into the artifact's own cache at build time: a fresh
+    process loading the moved artifact gets cache hits and compiles nothing."""
+    src = (CORPUS / "crc16.mc").read_text()
+    result = build_module(frontend(src, "crc16.mc"), default="numba", warn=False)
+    assert result.blocks["crc16.b1"].built.strategy_id == "numba"
+    art = write_artifact(result, src, tmp_path / "a" / "crc16.mcx", presets=CORPUS / "crc16.py")
+    moved = shutil.move(str(art), str(tmp_path / "moved.mcx"))
+    script = (
+        "import mcodec\n"
+        f"prog = mcodec.load({moved!r})\n"
+        "for bid, b in sorted(prog.info['built'].items()):\n"
+        "    d = b.info['dispatcher']\n"
+        "    print(bid, len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert rows and all(hits == "1" and misses == "0" for _, hits, misses in rows), r.stdout

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -897,8 +898,38 @@ class NumbaBackend:
                                 f"{' '.join(msg[:6])[:600]}") from e
         ns[f"JIT_{name}"] = disp
         info = {"namespace": ns, "signature": [str(s) for s in sig], "options": options,
-                "python_function": name, **em.stats}
+                "parallel": parallel, "python_function": name, "dispatcher": disp, **em.stats}
         return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{name}"], source, info=info)
+
+    def load_built_block(self, root: Path, view: BlockView, entry: dict[str, Any],
+                         strategy: OptimizationStrategy) -> BuiltBlock:
+        """A stored block from its source file, compiled with Numba's on-disk cache
+        (`cache=True`, kept in `__pycache__` beside the file): the artifact writer
+        warms the cache at build time, so a later load compiles nothing."""
+        import hashlib
+
+        import numba
+
+        src_rel = next(f for f in entry["files"] if f.startswith("blocks/") and f.endswith(".py"))
+        path = (Path(root) / src_rel).resolve()
+        name = entry["info"]["python_function"]
+        # named by content, not path: Numba's cache re-imports the module by name, and a
+        # moved artifact must still find it
+        mod_name = "mcodec_numba_block_" + hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[mod_name] = module  # (re)bound to this file: its __pycache__ holds the cache
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        options = {**entry["info"]["options"], "cache": True, "parallel": copy.copy(entry["info"]["parallel"])}
+        disp = numba.njit(**options)(getattr(module, name))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            disp.compile(tuple(numba_type(v.type) for v in view.live_ins))
+        disp.disable_compile()
+        module.__dict__[f"JIT_{name}"] = disp
+        module.__dict__["_writable"] = _writable
+        info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp}
+        return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
 
 
 def _writable(args: tuple) -> tuple:
