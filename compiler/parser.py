@@ -153,7 +153,8 @@ class MCodeLexer(Lexer):
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = resources.files("mcodec.grammar").joinpath("mcode.lark").read_text()
-    return Lark(text, parser="lalr", lexer=MCodeLexer, propagate_positions=True, maybe_placeholders=True)
+    return Lark(text, parser="lalr", lexer=MCodeLexer, propagate_positions=True, maybe_placeholders=True,
+                cache=True)
 
 
 def _span(meta) -> Span:
