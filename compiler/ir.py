@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Span
-from .types import ArrayType, Type, ValueType
+from .types import ArrayType, ValueType
 
 TERMINATORS = frozenset({"mc.yield", "mc.condition", "mc.break", "mc.continue", "mc.return"})
 
@@ -271,5 +271,3 @@ def defined_in(region: Region) -> set[Value]:
             out.update(r.args)
     return out
 
-
-Type = Type  # re-export for annotations elsewhere

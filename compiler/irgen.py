@@ -39,7 +39,6 @@ from .types import (
     ValueType,
     dim_str,
     is_complex,
-    is_float,
     is_int,
     known_different,
     np_dtype,
@@ -804,8 +803,6 @@ class FunctionBuilder:
         axis = 0
         array_shapes: list[tuple[DimT, ...]] = []
         array_pos: list[int] = []
-        consumed = sum(1 for it in items if not (isinstance(it, A.Name) and it.id == "newaxis"))
-        mask_rank = 0
         for it in items:
             if isinstance(it, A.Name) and it.id == "newaxis":
                 index.append(("newaxis",))
@@ -874,13 +871,9 @@ class FunctionBuilder:
                                  "cast with i64(...) or use a slice a:b")
             k = self.static_int(it)
             index.append(("int", k if k is not None else ref(v)))
-            if k is not None:
-                operands_needed = False
-                del operands_needed
             if d is not None and d.is_const and k is not None and not -d.const <= k < d.const:
                 raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span)
             axis += 1
-        del consumed
         rest = list(t.shape[axis:])
         if array_shapes:
             try:
@@ -954,8 +947,6 @@ class FunctionBuilder:
 
     def user_call(self, name: str, e: A.Call) -> Any:
         callee = self.gen.signatures[name]
-        if e.kwargs or len(e.args) > len(callee.params):
-            pass
         bound: dict[str, A.Expr] = {}
         if len(e.args) > len(callee.params):
             raise self.error(f"{name}() takes {len(callee.params)} arguments ({len(e.args)} given)", e.span,
@@ -1184,4 +1175,4 @@ def build_module(module: A.Module, source: str, filename: str) -> Module:
     return ModuleBuilder(module, source, filename).build()
 
 
-__all__ = ["build_module", "BINARY_OPS", "is_float"]
+__all__ = ["build_module", "BINARY_OPS"]
