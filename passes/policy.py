@@ -211,8 +211,13 @@ class _Learner:
         if not self.buffer:
             return out
         z = self._z(v[None, :])[0]
-        states = self._z(np.stack([e[0] for e in self.buffer]))
-        acts = np.array([e[1] for e in self.buffer])
+        # the standardized buffer is rebuilt only when experience or scaling changed
+        key = (len(self.buffer), self.experiences, id(self.mu), id(self.sd))
+        cache = getattr(self, "_confidence_cache", None)
+        if cache is None or cache[0] != key:
+            cache = (key, self._z(np.stack([e[0] for e in self.buffer])), np.array([e[1] for e in self.buffer]))
+            self._confidence_cache = cache
+        _, states, acts = cache
         d2 = np.sum((states - z) ** 2, axis=1) / max(1, z.size)
         k = np.exp(-d2 / 0.5)
         for a in out:
