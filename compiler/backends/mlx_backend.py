@@ -459,27 +459,19 @@ class MLXEmitter(PythonEmitter):
     def op_size(self, op: Op) -> None:
         self.set(op, f"np.int64({self.name(op.operands[0])}.size)")
 
-    def index_text(self, op: Op) -> str:
-        def part(x: Any) -> str:
-            if x is None:
-                return ""
-            return f"int({self.name(op.operands[x[1]])})" if isinstance(x, tuple) else repr(x)
+    def index_bound(self, op: Op, x: Any) -> str:
+        if x is None:
+            return ""
+        return f"int({self.name(op.operands[x[1]])})" if isinstance(x, tuple) else repr(x)
 
-        base = op.operands[0]
-        items = []
-        for axis, it in enumerate(op.attrs["index"]):
-            if it[0] == "int":
-                items.append(f"_ix({part(it[1])}, {self.name(base)}.shape[{axis}])")
-            elif it[0] == "array":
-                items.append(self.mxv(op.operands[it[1][1]]))
-            elif it[0] == "newaxis":
-                items.append("None")
-            else:
-                lo, hi, st = it[1:]
-                items.append(f"{part(lo)}:{part(hi)}" + (f":{part(st)}" if st is not None else ""))
-        if not items:
-            return "..."
-        return ", ".join(items) + ("," if len(items) == 1 else "")
+    def index_int(self, op: Op, axis: int, x: Any) -> str:
+        return f"_ix({self.index_bound(op, x)}, {self.name(op.operands[0])}.shape[{axis}])"
+
+    def index_array(self, op: Op, x: Any) -> str:
+        return self.mxv(op.operands[x[1]])
+
+    def single_item_comma(self, op: Op) -> bool:
+        return True
 
     def op_getitem(self, op: Op) -> None:
         self.set(op, f"{self.mxv(op.operands[0])}[{self.index_text(op)}]")

@@ -262,24 +262,38 @@ class PythonEmitter:
         self.line(f"{self.name(op.result)} = np.int64({self.name(op.operands[0])}.size)")
 
     # ---- indexing -----------------------------------------------------------------------
-    def index_text(self, op: Op) -> str:
-        def part(x: Any) -> str:
-            if x is None:
-                return ""
-            return self.name(op.operands[x[1]]) if isinstance(x, tuple) else repr(x)
+    def index_bound(self, op: Op, x: Any) -> str:
+        """A slice bound or integer index: empty, a literal, or an operand."""
+        if x is None:
+            return ""
+        return self.name(op.operands[x[1]]) if isinstance(x, tuple) else repr(x)
 
+    def index_int(self, op: Op, axis: int, x: Any) -> str:
+        return self.index_bound(op, x)
+
+    def index_array(self, op: Op, x: Any) -> str:
+        return self.index_bound(op, x)
+
+    def single_item_comma(self, op: Op) -> bool:
+        """Whether a one-item index is written as a tuple (`A[idx,]`)."""
+        return op.attrs["index"][0][0] == "array"
+
+    def index_text(self, op: Op) -> str:
         items = []
-        for it in op.attrs["index"]:
-            if it[0] in ("int", "array"):
-                items.append(part(it[1]))
+        for axis, it in enumerate(op.attrs["index"]):
+            if it[0] == "int":
+                items.append(self.index_int(op, axis, it[1]))
+            elif it[0] == "array":
+                items.append(self.index_array(op, it[1]))
             elif it[0] == "newaxis":
                 items.append("None")
             else:
                 lo, hi, st = it[1:]
-                items.append(f"{part(lo)}:{part(hi)}" + (f":{part(st)}" if st is not None else ""))
+                bound = self.index_bound
+                items.append(f"{bound(op, lo)}:{bound(op, hi)}" + (f":{bound(op, st)}" if st is not None else ""))
         if not items:
             return "..."
-        return ", ".join(items) + ("," if len(items) == 1 and op.attrs["index"][0][0] == "array" else "")
+        return ", ".join(items) + ("," if len(items) == 1 and self.single_item_comma(op) else "")
 
     def op_getitem(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = {self.name(op.operands[0])}[{self.index_text(op)}]")
