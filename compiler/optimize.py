@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 from mcodec.passes.features import FEATURE_NAMES, feature_vector
-from mcodec.passes.patterns import PatternRecognizer, block_graph, match_patterns, matched_names
+from mcodec.passes.pattern_library import PATTERN_LIBRARY
+from mcodec.passes.patterns import block_graph, match_patterns, matched_names
 from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for
 from mcodec.runtime_shim.hardware import machine
 from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, cache_root
@@ -120,7 +121,6 @@ def candidates(view: BlockView) -> tuple[list[str], dict[str, str]]:
 def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, int] | None = None,
            store: ProfileStore | None = None, rng: random.Random | None = None) -> tuple[dict[str, str], list[Decision]]:
     """A plan (block id -> strategy id) and the decision record behind each choice."""
-    recognizer = PatternRecognizer()
     rng = rng or random.Random(0)
     plan: dict[str, str] = {}
     decisions: list[Decision] = []
@@ -131,7 +131,7 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
                 continue
             t0 = time.perf_counter()
             graph = block_graph(view)  # (the WL signature is not needed here: profiles key on sid)
-            matches = match_patterns(graph, recognizer.library, first_only=True)
+            matches = match_patterns(graph, PATTERN_LIBRARY, first_only=True)
             state = feature_vector(view, m, dims, graph=graph, matches=matches)
             ok, rejected = candidates(view)
             preds = learner.predict(state)
@@ -141,7 +141,7 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
             explored = explore and rng.random() < max(epsilon, 0.2)
             chosen = rng.choice(ok) if explored else ranked[0]
             d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
-                         matched_names(matches, recognizer.library), chosen,
+                         matched_names(matches, PATTERN_LIBRARY), chosen,
                          explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
                          round(float(conf.get(chosen, 0.0)), 3), rejected,
                          decide_ms=(time.perf_counter() - t0) * 1e3)
