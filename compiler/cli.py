@@ -120,7 +120,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     decisions: list = []
     notes: list[str] = []
     if args.optimize:
-        from .optimize import decide, dims_from_inputs, load_learner, train_from_store
+        from .optimize import (
+            decide,
+            dims_from_inputs,
+            live_block_sigs,
+            load_learner,
+            train_from_store,
+        )
 
         store = _store(args)
         learner = load_learner(notes)
@@ -131,7 +137,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         if src_path.with_suffix(".py").is_file() and args.preset:
             mod = load_inputs_module(src_path)
             dims = dims_from_inputs(module, mod.ENTRY, mod.make_inputs(args.preset))
-        live = {op.attrs["sid"] for fn in module.functions.values() for op in fn.body.ops if op.name == "mc.block"}
+        live = live_block_sigs(module)
         stale = [sig for sig in store.stale(live) if sig]
         if stale and args.verbose:
             notes.append(f"{len(stale)} profiled block signature(s) match no block of this program")
@@ -200,9 +206,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
                   f"  {', '.join(sorted(r['block_ids']))[:40]}")
         if args.file:
             from .driver import frontend
+            from .optimize import live_block_sigs
 
             module = frontend(_read(args.file), args.file)
-            live = {op.attrs["sid"] for fn in module.functions.values() for op in fn.body.ops if op.name == "mc.block"}
+            live = live_block_sigs(module)
             program_sigs = {r["block_sig"] for r in rows}
             stale = sorted(program_sigs - live)
             print(f"{args.file}: {len(live & program_sigs)} of {len(live)} blocks have profiles; "

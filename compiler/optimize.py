@@ -77,6 +77,11 @@ def load_learner(notes: list[str]) -> Any:
     return ReinforcementLearner(REGISTRY.values())
 
 
+def live_block_sigs(module: Module) -> set[str]:
+    """Structural ids of the module's blocks: what profiles are keyed on."""
+    return {view.op.attrs["sid"] for fn in module.functions.values() for view in block_views(fn)}
+
+
 def program_signature(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()[:16]
 

@@ -14,7 +14,7 @@ import pytest
 from mcodec.compiler.annotate import annotate_dot, annotate_json, annotate_text
 from mcodec.compiler.build import build_module
 from mcodec.compiler.driver import frontend
-from mcodec.compiler.optimize import decide, train_from_store
+from mcodec.compiler.optimize import decide, live_block_sigs, train_from_store
 from mcodec.compiler.pgo import profile_program
 from mcodec.compiler.strategy import REGISTRY
 from mcodec.passes.policy import ReinforcementLearner
@@ -82,7 +82,7 @@ def test_profiles_survive_unrelated_edits(program: Path, tmp_path: Path) -> None
                     log=open(os.devnull, "w"))
     edited = "fn helper(a: f64) -> f64:\n    return a + 1.0\n\n" + LOOP.replace("let v", "let value").replace("v ", "value ").replace("v\n", "value\n")
     module = frontend(edited, "count.mc")
-    live = {op.attrs["sid"] for fn in module.functions.values() for op in fn.body.ops if op.name == "mc.block"}
+    live = live_block_sigs(module)
     profiled = {r["block_sig"] for r in store.summary()}
     assert profiled <= live, "renames and a new function keep every block's signature"
     assert store.stale(live) == []
