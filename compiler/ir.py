@@ -59,8 +59,7 @@ class Region:
         return self.ops[-1] if self.ops and self.ops[-1].name in TERMINATORS else None
 
     def walk(self) -> Iterator[Op]:
-        for op in self.ops:
-            yield from op.walk()
+        return _preorder(iter(self.ops))
 
 
 class Op:
@@ -86,12 +85,28 @@ class Op:
 
     def walk(self) -> Iterator[Op]:
         """This op and every op nested in its regions, in program order."""
-        yield self
-        for r in self.regions:
-            yield from r.walk()
+        return _preorder(iter((self,)))
 
     def __repr__(self) -> str:
         return f"<{self.name} at {self.loc}>"
+
+
+def _preorder(ops: Iterator[Op]) -> Iterator[Op]:
+    """Ops in program order, nested regions included. One generator with an explicit
+    stack: nested `yield from` costs a frame per level for every op visited. Lazy, so
+    ops appended while walking are still visited, as with a recursive walk."""
+    stack: list[Iterator] = [ops]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, Region):
+                stack.append(iter(item.ops))
+                break
+            yield item
+            if item.regions:
+                stack.append(iter(item.regions))
+                break
+        else:
+            stack.pop()
 
 
 @dataclass

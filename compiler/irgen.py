@@ -9,6 +9,7 @@ their bodies assign, ifs merge the variables their branches assign.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,22 +102,34 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     return list(seen)
 
 
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of an AST class that can hold nodes (spans, names and types cannot)."""
+    return tuple(f.name for f in dataclasses.fields(cls)
+                 if any(kind in str(f.type) for kind in ("Expr", "Stmt", "Keyword", "Param", "FnDef", "Node")))
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _calls_in(node: Any) -> list[A.Call]:
     out: list[A.Call] = []
     stack = [node]
-    node_type, call_type = A.Node, A.Call
+    fields, call_type = _CHILD_FIELDS, A.Call
     while stack:
         n = stack.pop()
-        if isinstance(n, list):
+        if n is None:
+            continue
+        if type(n) is list:
             stack.extend(n)
             continue
-        if not isinstance(n, node_type):
-            continue
-        if type(n) is call_type:
+        cls = type(n)
+        names = fields.get(cls)
+        if names is None:
+            names = fields[cls] = _child_fields(cls) if isinstance(n, A.Node) else ()
+        if cls is call_type:
             out.append(n)
-        for v in n.__dict__.values():
-            if isinstance(v, (list, node_type)):
-                stack.append(v)
+        for name in names:
+            stack.append(getattr(n, name))
     return out
 
 

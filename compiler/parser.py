@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
 from . import ast as A
-from .diagnostics import CompileError, Diagnostic, Span
+from .diagnostics import UNKNOWN_SPAN, CompileError, Diagnostic, Span
 
 KEYWORDS = frozenset(
     "fn let inout for in while if elif else break continue pass return and or not true false".split()
@@ -45,6 +45,20 @@ _OP_TYPES = {
     "|": "BOR_OP", "^": "BXOR_OP", "&": "BAND_OP", "~": "UNARY_OP",
 }
 _OPEN, _CLOSE = {"(": ")", "[": "]"}, {")": "(", "]": "["}
+
+
+class _Token(Token):
+    """A Lark token built without Token.__new__'s keyword and deprecation handling,
+    which costs twice as much as the rest of lexing a token."""
+
+    __slots__ = ()
+
+    def __new__(cls, type: str, value: str, start_pos: int, line: int, column: int,  # noqa: A002
+                end_line: int, end_column: int, end_pos: int) -> _Token:
+        tok = str.__new__(cls, value)
+        tok.type, tok.value, tok.start_pos = type, value, start_pos
+        tok.line, tok.column, tok.end_line, tok.end_column, tok.end_pos = line, column, end_line, end_column, end_pos
+        return tok
 
 
 class _Syntax(Exception):
@@ -85,11 +99,11 @@ class MCodeLexer(Lexer):
                     col = indent + 1
                     if indent > levels[-1]:
                         levels.append(indent)
-                        yield Token("_INDENT", "", j, line, col, line, col, j)
+                        yield _Token("_INDENT", "", j, line, col, line, col, j)
                     else:
                         while indent < levels[-1]:
                             levels.pop()
-                            yield Token("_DEDENT", "", j, line, col, line, col, j)
+                            yield _Token("_DEDENT", "", j, line, col, line, col, j)
                         if indent != levels[-1]:
                             raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
                                           f"indent to column {levels[-1] + 1} to match an enclosing block")
@@ -113,7 +127,7 @@ class MCodeLexer(Lexer):
                 continue
             if kind == "NL" or kind == "CONT":
                 if kind == "NL" and not brackets and last != "_NEWLINE":
-                    yield Token("_NEWLINE", "\n", pos, line, col, line, col + 1, end)
+                    yield _Token("_NEWLINE", "\n", pos, line, col, line, col + 1, end)
                     last = "_NEWLINE"
                 line += 1
                 line_start = end
@@ -127,7 +141,7 @@ class MCodeLexer(Lexer):
                 ttype = op_types.get(value) or named[value]
             else:
                 ttype = kind
-            tok = Token(ttype, value, pos, line, col, line, col + len(value), end)
+            tok = _Token(ttype, value, pos, line, col, line, col + len(value), end)
             if value in _OPEN and kind == "OP":
                 brackets.append(tok)
             elif value in _CLOSE and kind == "OP":
@@ -144,27 +158,40 @@ class MCodeLexer(Lexer):
             raise _Syntax(f"'{b}' is never closed", Span(b.line, b.column, b.line, b.column + 1),
                           f"add the matching '{_OPEN[str(b)]}'")
         if last != "_NEWLINE":
-            yield Token("_NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
+            yield _Token("_NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
         while len(levels) > 1:
             levels.pop()
-            yield Token("_DEDENT", "", n, line + 1, 1, line + 1, 1, n)
+            yield _Token("_DEDENT", "", n, line + 1, 1, line + 1, 1, n)
 
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = resources.files("mcodec.grammar").joinpath("mcode.lark").read_text()
-    return Lark(text, parser="lalr", lexer=MCodeLexer, propagate_positions=True, maybe_placeholders=True,
+    # The AST is built by the parser's own reductions (transformer=...): no parse tree,
+    # no position propagation and no second walk, which is most of the parsing time.
+    return Lark(text, parser="lalr", lexer=MCodeLexer, maybe_placeholders=True, transformer=_ToAST(),
                 cache=True)
 
 
-def _span(meta) -> Span:
-    if getattr(meta, "empty", False):
-        return Span(0, 0)
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
-
-
 def _tspan(tok: Token) -> Span:
-    return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
+    return Span(tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _span_of(item) -> Span:
+    """The span of a rule item: a token, an AST node or a list of nodes (a suite)."""
+    if isinstance(item, Token):
+        return _tspan(item)
+    if isinstance(item, list):
+        return _join(_span_of(item[0]), _span_of(item[-1]))
+    return item.span
+
+
+def _cover(items: list) -> Span:
+    """From the first present item's start to the last one's end (absent items are None)."""
+    present = [i for i in items if i is not None and i != []]
+    if not present:
+        return UNKNOWN_SPAN
+    return _join(_span_of(present[0]), _span_of(present[-1]))
 
 
 def _parse_int(text: str) -> int:
@@ -174,10 +201,14 @@ def _parse_int(text: str) -> int:
     return int(digits, 10)  # leading zeros are plain decimal
 
 
-# Binary operator precedence, Python's table; prefix `not` and `- + ~` bind as noted.
+# Binary operator precedence, Python's table. Prefix `not` binds looser than
+# comparisons, prefix `- + ~` tighter than `*` but looser than `**`, which is
+# right-associative (`-x ** 2` is `-(x ** 2)`, `2 ** -1` is `2 ** (-1)`).
 _PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "|": 5, "^": 6,
-         "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "//": 10, "%": 10, "@": 10}
+         "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "//": 10, "%": 10, "@": 10,
+         "**": 12}
 _NOT_OPERAND, _UNARY_OPERAND = 3, 11
+_NOT_MAY_FOLLOW = frozenset({None, "and", "or", "not"})  # Python's not_test positions
 
 
 def _join(a: Span, b: Span) -> Span:
@@ -191,6 +222,7 @@ class _Precedence:
     def __init__(self, items: list) -> None:
         self.items = items
         self.pos = 0
+        self.previous: str | None = None  # the operator before the current operand
 
     def parse(self) -> A.Expr:
         return self.expr(0)
@@ -201,6 +233,10 @@ class _Precedence:
         if not isinstance(item, Token):
             return item
         op = str(item)
+        if op == "not" and self.previous not in _NOT_MAY_FOLLOW:
+            raise _Syntax(f"'not' cannot follow '{self.previous}'", _tspan(item),
+                          f"parenthesize the negation: `{self.previous} (not ...)`")
+        self.previous = op
         inner = self.expr(_NOT_OPERAND if op == "not" else _UNARY_OPERAND)
         return A.UnaryOp(_join(_tspan(item), inner.span), op, inner)
 
@@ -213,7 +249,8 @@ class _Precedence:
             if prec < min_prec:
                 break
             self.pos += 1
-            right = self.expr(prec + 1)
+            self.previous = op
+            right = self.expr(prec if op == "**" else prec + 1)
             if op in ("and", "or"):
                 left = A.BoolOp(_join(left.span, right.span), op, left, right)
             elif prec == 4:
@@ -230,57 +267,70 @@ class _Precedence:
         return left
 
 
-@v_args(meta=True)
+def _literal(convert, tok: Token):
+    try:
+        return convert(str(tok).replace("_", ""))
+    except (ValueError, OverflowError) as e:
+        raise _Syntax(f"invalid literal: {e}", _tspan(tok), "see the language contract for literal syntax") from None
+
+
+def _nodes(items: list) -> list:
+    """The AST items of a rule, without its delimiting tokens and absent placeholders."""
+    return [i for i in items if i is not None and not isinstance(i, Token)]
+
+
 class _ToAST(Transformer):
-    """Builds AST nodes from the parse tree; assignment targets are validated here."""
+    """Builds AST nodes as the parser reduces rules. Each callback gets the rule's
+    items: AST nodes, the named tokens that delimit it, and None for an absent `[...]`.
+    Assignment targets and keyword names are validated here."""
 
     # -- top level
-    def start(self, meta, items):
-        return A.Module(_span(meta), [f for f in items if isinstance(f, A.FnDef)])
+    def start(self, items):
+        fns = [f for f in items if isinstance(f, A.FnDef)]
+        return A.Module(_cover(fns), fns)
 
-    def fndef(self, meta, items):
-        name, params, result, body = items
-        return A.FnDef(_span(meta), str(name), params or [], result, body)
+    def fndef(self, items):
+        kw, name, params, result, body = items
+        return A.FnDef(_join(_tspan(kw), _span_of(body)), str(name), params or [], result, body)
 
-    def params(self, meta, items):
+    def params(self, items):
         return [p for p in items if p is not None]
 
-    def param(self, meta, items):
+    def param(self, items):
         inout, name, ty, default = items
-        return A.Param(_span(meta), str(name), ty, inout is not None, default)
+        return A.Param(_cover(items), str(name), ty, inout is not None, default)
 
-    def type(self, meta, items):
-        name, *dims = items
-        dims = [d for d in dims if d is not None]
-        return A.TypeExpr(_span(meta), str(name), dims if len(items) > 1 and items[1] is not None else None)
+    def type(self, items):
+        dims = _nodes(items[1:])
+        return A.TypeExpr(_cover(items), str(items[0]), dims or None)
 
-    def tuple_type(self, meta, items):
-        return A.TupleTypeExpr(_span(meta), [t for t in items if t is not None])
+    def tuple_type(self, items):
+        return A.TupleTypeExpr(_cover(items), _nodes(items))
 
-    def dim_const(self, meta, items):
-        return A.DimExpr(_span(meta), _parse_int(items[0]))
+    def dim_const(self, items):
+        return A.DimExpr(_tspan(items[0]), _parse_int(items[0]))
 
-    def dim_sym(self, meta, items):
-        return A.DimExpr(_span(meta), str(items[0]))
+    def dim_sym(self, items):
+        return A.DimExpr(_tspan(items[0]), str(items[0]))
 
-    def dim_any(self, meta, items):
-        return A.DimExpr(_span(meta), None)
+    def dim_any(self, items):
+        return A.DimExpr(_tspan(items[0]), None)
 
     # -- statements
-    def suite(self, meta, items):
+    def suite(self, items):
         return [s for s in items if isinstance(s, A.Stmt)]
 
-    def inline_suite(self, meta, items):
+    def inline_suite(self, items):
         return [items[0]]
 
-    def simple_stmt(self, meta, items):
+    def simple_stmt(self, items):
         return items[0]
 
-    def let_stmt(self, meta, items):
-        name, ty, value = items
+    def let_stmt(self, items):
+        kw, name, ty, value = items
         if str(name) in KEYWORDS:
             raise _Syntax(f"'{name}' is a keyword", _tspan(name))
-        return A.Let(_span(meta), str(name), ty, value, _tspan(name))
+        return A.Let(_join(_tspan(kw), value.span), str(name), ty, value, _tspan(name))
 
     def _target(self, e: A.Expr) -> A.Expr:
         if isinstance(e, A.Name) or (isinstance(e, A.Index) and isinstance(e.base, A.Name)):
@@ -288,77 +338,79 @@ class _ToAST(Transformer):
         raise _Syntax("cannot assign to this expression", e.span,
                       "assign to a variable (`x = e`) or an element or slice of one (`A[i] = e`)")
 
-    def assign_stmt(self, meta, items):
-        return A.Assign(_span(meta), self._target(items[0]), items[1])
+    def assign_stmt(self, items):
+        target, value = items
+        return A.Assign(_join(target.span, value.span), self._target(target), value)
 
-    def augassign_stmt(self, meta, items):
+    def augassign_stmt(self, items):
         target, op, value = items
-        return A.AugAssign(_span(meta), self._target(target), str(op)[:-1], value)
+        return A.AugAssign(_join(target.span, value.span), self._target(target), str(op)[:-1], value)
 
-    def expr_stmt(self, meta, items):
-        return A.ExprStmt(_span(meta), items[0])
+    def expr_stmt(self, items):
+        return A.ExprStmt(items[0].span, items[0])
 
-    def pass_stmt(self, meta, items):
-        return A.Pass(_span(meta))
+    def pass_stmt(self, items):
+        return A.Pass(_tspan(items[0]))
 
-    def break_stmt(self, meta, items):
-        return A.Break(_span(meta))
+    def break_stmt(self, items):
+        return A.Break(_tspan(items[0]))
 
-    def continue_stmt(self, meta, items):
-        return A.Continue(_span(meta))
+    def continue_stmt(self, items):
+        return A.Continue(_tspan(items[0]))
 
-    def return_stmt(self, meta, items):
-        return A.Return(_span(meta), [e for e in items if e is not None])
+    def return_stmt(self, items):
+        return A.Return(_cover(items), _nodes(items))
 
-    def if_stmt(self, meta, items):
-        cond, body, *rest = items
-        orelse = rest[-1] if rest and rest[-1] is not None and not isinstance(rest[-1], tuple) else []
+    def if_stmt(self, items):
+        kw, cond, body, *rest = items
+        orelse = rest[-1] if rest and isinstance(rest[-1], list) else []
         elifs = [r for r in rest if isinstance(r, tuple)]
         for econd, ebody, espan in reversed(elifs):
-            orelse = [A.If(espan, econd, ebody, orelse)]
-        return A.If(_span(meta), cond, body, orelse)
+            orelse = [A.If(_join(espan, _span_of(orelse or ebody)), econd, ebody, orelse)]
+        return A.If(_join(_tspan(kw), _span_of(orelse or body)), cond, body, orelse)
 
-    def elif_clause(self, meta, items):
-        return (items[0], items[1], _span(meta))
+    def elif_clause(self, items):
+        kw, cond, body = items
+        return (cond, body, _join(_tspan(kw), _span_of(body)))
 
-    def else_clause(self, meta, items):
+    def else_clause(self, items):
         return items[0]
 
-    def for_stmt(self, meta, items):
-        var, it, body = items
-        return A.For(_span(meta), str(var), it, body, _tspan(var))
+    def for_stmt(self, items):
+        kw, var, it, body = items
+        return A.For(_join(_tspan(kw), _span_of(body)), str(var), it, body, _tspan(var))
 
-    def while_stmt(self, meta, items):
-        return A.While(_span(meta), items[0], items[1])
+    def while_stmt(self, items):
+        kw, cond, body = items
+        return A.While(_join(_tspan(kw), _span_of(body)), cond, body)
 
     # -- expressions
-    def ifexp(self, meta, items):
-        then, cond, orelse = items
-        return A.IfExp(_span(meta), cond, then, orelse)
-
-    def binexpr(self, meta, items):
+    def expr(self, items):
+        for k, item in enumerate(items):
+            if isinstance(item, Token) and item.type == "IF":
+                then, cond = _Precedence(items[:k]).parse(), _Precedence(items[k + 1:-1]).parse()
+                return A.IfExp(_join(then.span, items[-1].span), cond, then, items[-1])
         return _Precedence(items).parse()
 
-    def binop(self, meta, items):
-        left, op, right = items
-        return A.BinOp(_span(meta), str(op), left, right)
+    def index(self, items):
+        base, subs, close = items
+        return A.Index(_join(base.span, _tspan(close)), base, subs)
 
-    def unary(self, meta, items):
-        op, operand = items
-        return A.UnaryOp(_span(meta), str(op), operand)
-
-    def index(self, meta, items):
-        return A.Index(_span(meta), items[0], items[1])
-
-    def subscripts(self, meta, items):
+    def subscripts(self, items):
         return [i for i in items if i is not None]
 
-    def slice(self, meta, items):
-        lower, upper, step = (items + [None, None, None])[:3]
-        return A.Slice(_span(meta), lower, upper, step)
+    def slice(self, items):
+        parts: list = [None, None, None]
+        k = 0
+        for item in items:
+            if isinstance(item, Token):
+                k += 1
+            elif item is not None:
+                parts[k] = item
+        return A.Slice(_cover(items), *parts)
 
-    def call(self, meta, items):
-        func, args = items
+    def call(self, items):
+        func, args, close = items
         pos: list[A.Expr] = []
         kws: list[A.Keyword] = []
         for a in args or []:
@@ -369,43 +421,45 @@ class _ToAST(Transformer):
                               "put keyword arguments last, as in Python")
             else:
                 pos.append(a)
-        return A.Call(_span(meta), func, pos, kws)
+        return A.Call(_join(func.span, _tspan(close)), func, pos, kws)
 
-    def args(self, meta, items):
+    def args(self, items):
         return [a for a in items if a is not None]
 
-    def arg(self, meta, items):
+    def arg(self, items):
         first, value = items
         if value is None:
             return first
         if not isinstance(first, A.Name):
             raise _Syntax("a keyword argument name must be a plain name", first.span,
                           "write `name=value`, e.g. `axis=0`")
-        return A.Keyword(_span(meta), first.id, value)
+        return A.Keyword(_join(first.span, value.span), first.id, value)
 
-    def attr(self, meta, items):
-        return A.Attr(_span(meta), items[0], str(items[1]))
+    def attr(self, items):
+        base, name = items
+        return A.Attr(_join(base.span, _tspan(name)), base, str(name))
 
-    def name(self, meta, items):
-        return A.Name(_span(meta), str(items[0]))
+    def name(self, items):
+        tok = items[0]
+        return A.Name(Span(tok.line, tok.column, tok.end_line, tok.end_column), str(tok))
 
-    def int_lit(self, meta, items):
-        return A.Num(_span(meta), _parse_int(items[0]))
+    def int_lit(self, items):
+        return A.Num(_tspan(items[0]), _literal(_parse_int, items[0]))
 
-    def float_lit(self, meta, items):
-        return A.Num(_span(meta), float(str(items[0]).replace("_", "")))
+    def float_lit(self, items):
+        return A.Num(_tspan(items[0]), _literal(float, items[0]))
 
-    def imag_lit(self, meta, items):
-        return A.Num(_span(meta), complex(str(items[0]).replace("_", "")))
+    def imag_lit(self, items):
+        return A.Num(_tspan(items[0]), _literal(complex, items[0]))
 
-    def true_lit(self, meta, items):
-        return A.BoolLit(_span(meta), True)
+    def true_lit(self, items):
+        return A.BoolLit(_tspan(items[0]), True)
 
-    def false_lit(self, meta, items):
-        return A.BoolLit(_span(meta), False)
+    def false_lit(self, items):
+        return A.BoolLit(_tspan(items[0]), False)
 
-    def tuple(self, meta, items):
-        return A.TupleExpr(_span(meta), [i for i in items if i is not None])
+    def tuple(self, items):
+        return A.TupleExpr(_cover(items), _nodes(items))
 
 
 def _expected_text(expected: set[str]) -> str:
@@ -465,20 +519,9 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
     """Parse M-CODE text; raise CompileError with a located diagnostic on bad syntax."""
     text = source if source.endswith("\n") else source + "\n"
     try:
-        tree = _lark().parse(text)
-        return _ToAST().transform(tree)
+        return _lark().parse(text)
     except _Syntax as e:
         diag = e.diag
     except UnexpectedInput as e:
         diag = _syntax_diagnostic(e, text)
-    except Exception as e:  # lark wraps transformer errors in VisitError
-        inner = getattr(e, "orig_exc", None)
-        if isinstance(inner, _Syntax):
-            diag = inner.diag
-        elif isinstance(inner, (ValueError, OverflowError)):
-            meta = getattr(getattr(e, "obj", None), "meta", None)
-            span = _span(meta) if meta is not None else Span(1, 1)
-            diag = Diagnostic(f"invalid literal: {inner}", span, "see the language contract for literal syntax")
-        else:
-            raise
     raise CompileError([_clamp(diag, text)], source, filename)

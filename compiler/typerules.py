@@ -23,6 +23,12 @@ def make_type(dtype: str, shape: tuple[DimT, ...]) -> ValueType:
 def broadcast(*types: ValueType) -> tuple[DimT, ...]:
     """NumPy broadcasting over symbolic shapes; an error only where dims provably differ."""
     shapes = [shape_of(t) for t in types]
+    if len(shapes) == 2:  # the common cases, same answer as the general loop below
+        sa, sb = shapes
+        if not sb or sa == sb:
+            return sa
+        if not sa:
+            return sb
     rank = max((len(s) for s in shapes), default=0)
     out: list[DimT] = []
     for axis in range(rank):

@@ -78,34 +78,40 @@ class CSE(ModulePass):
     def apply(self, module: Module) -> None:
         for fn in module.functions.values():
             mapping: dict[Value, Value] = {}
-            self._region(fn.body, [{}], mapping)
+            self._region(fn.body, {}, mapping)
             replace_uses(fn, mapping)
 
     def _key(self, op: Op, mapping: dict[Value, Value]) -> tuple | None:
         if op.regions or op.name in TERMINATORS or op.name in ("mc.random", "mc.randn", "mc.empty", "mc.empty_like"):
             return None
-        attrs = tuple(sorted((k, repr(v)) for k, v in op.attrs.items()))
+        # attrs by repr: 0.0 and -0.0 (or 1 and 1.0) are equal but must not merge
+        attrs = tuple(sorted((k, repr(v)) for k, v in op.attrs.items())) if op.attrs else ()
         return (op.name, tuple(id(mapping.get(v, v)) for v in op.operands), attrs,
-                tuple(str(r.type) + repr(getattr(r.type, "weak", False)) for r in op.results))
+                tuple(r.type for r in op.results))
 
-    def _region(self, region: Region, scopes: list[dict], mapping: dict[Value, Value]) -> None:
-        scopes.append({})
+    def _region(self, region: Region, available: dict[tuple, Op], mapping: dict[Value, Value]) -> None:
+        """`available` holds the ops of this region and the enclosing ones; the keys a
+        region adds are dropped when it ends (its ops do not dominate what follows)."""
+        added: list[tuple] = []
         kept: list[Op] = []
         for op in region.ops:
-            op.operands = [mapping.get(v, v) for v in op.operands]
+            if mapping:
+                op.operands = [mapping.get(v, v) for v in op.operands]
             key = self._key(op, mapping)
             if key is not None:
-                found = next((s[key] for s in reversed(scopes) if key in s), None)
+                found = available.get(key)
                 if found is not None:
                     for a, b in zip(op.results, found.results):
                         mapping[a] = b
                     continue
-                scopes[-1][key] = op
+                available[key] = op
+                added.append(key)
             for r in op.regions:
-                self._region(r, scopes, mapping)
+                self._region(r, available, mapping)
             kept.append(op)
         region.ops = kept
-        scopes.pop()
+        for key in added:
+            del available[key]
 
 
 LOOPS = ("mc.for", "mc.while")
@@ -128,28 +134,30 @@ def _has_effects(op: Op) -> bool:
 
 class DCE(ModulePass):
     """Removes ops whose results are unused; loops and ifs too, unless they hold an
-    early exit (return, or a break/continue of an enclosing loop)."""
+    early exit (return, or a break/continue of an enclosing loop). One backward pass
+    with use counts: removing an op releases its operands, whose definitions come
+    earlier and are visited later, so chains of dead ops go in the same pass."""
 
     name = "dce"
 
     def apply(self, module: Module) -> None:
         for fn in module.functions.values():
-            changed = True
-            while changed:
-                used: set[Value] = set()
-                for op in fn.walk():
-                    used.update(op.operands)
-                changed = self._region(fn.body, used)
+            uses: dict[Value, int] = {}
+            for op in fn.walk():
+                for v in op.operands:
+                    uses[v] = uses.get(v, 0) + 1
+            self._region(fn.body, uses)
 
-    def _region(self, region: Region, used: set[Value]) -> bool:
-        changed = False
+    def _region(self, region: Region, uses: dict[Value, int]) -> None:
         kept = []
-        for op in region.ops:
-            if op.name not in TERMINATORS and not any(r in used for r in op.results) and not _has_effects(op):
-                changed = True
+        for op in reversed(region.ops):
+            if op.name not in TERMINATORS and not any(uses.get(r) for r in op.results) and not _has_effects(op):
+                for inner in op.walk():
+                    for v in inner.operands:
+                        uses[v] -= 1
                 continue
             for r in op.regions:
-                changed |= self._region(r, used)
+                self._region(r, uses)
             kept.append(op)
+        kept.reverse()
         region.ops = kept
-        return changed

@@ -16,6 +16,7 @@ from mcodec.compiler.semantics import VIEW_OPS
 from .manager import ModulePass
 
 LOOPS = ("mc.for", "mc.while")
+_MERGING = frozenset({"mc.setitem", "mc.call", "mc.for", "mc.while", "mc.if", "mc.block"})
 
 
 def _is_view(op: Op) -> bool:
@@ -29,28 +30,30 @@ def _is_view(op: Op) -> bool:
 class _Analysis:
     def __init__(self, fn: Function) -> None:
         self.fn = fn
+        self.ops: list[Op] = []  # program order
         self.pos: dict[Op, int] = {}
         self.end: dict[Op, int] = {}
         self.parent_op: dict[Op, Op | None] = {}
-        self._number(fn.body, None, 0)
+        self._loops: dict[Op | None, tuple[Op, ...]] = {None: ()}
+        self._number(fn.body, None)
         self.roots = self._roots()
 
-    def _number(self, region: Region, owner: Op | None, n: int) -> int:
+    def _number(self, region: Region, owner: Op | None) -> None:
         for op in region.ops:
-            self.pos[op] = n
+            self.pos[op] = len(self.ops)
             self.parent_op[op] = owner
-            n += 1
+            self.ops.append(op)
             for r in op.regions:
-                n = self._number(r, op, n)
-            self.end[op] = n - 1
-        return n
+                self._number(r, op)
+            self.end[op] = len(self.ops) - 1
 
-    def ancestors(self, op: Op | None) -> list[Op]:
-        out = []
-        while op is not None:
-            out.append(op)
-            op = self.parent_op.get(op)
-        return out
+    def loops_around(self, op: Op | None) -> tuple[Op, ...]:
+        """The loops enclosing op, op itself included when it is a loop, innermost first."""
+        cached = self._loops.get(op)
+        if cached is None:
+            outer = self.loops_around(self.parent_op.get(op))
+            cached = self._loops[op] = (op, *outer) if op.name in LOOPS else outer
+        return cached
 
     def def_op(self, v: Value) -> tuple[Op | None, bool]:
         """(op that defines v, whether v lives inside that op's regions)."""
@@ -71,17 +74,23 @@ class _Analysis:
         use inside a loop that does not enclose the value's definition counts until
         that loop's end (the next iteration reads it again)."""
         out: dict[Value, list[tuple[int, Op, bool]]] = {}
-        for op in self.fn.walk():
+        def_loops: dict[Value, tuple[Op, ...]] = {}
+        for op in self.ops:
+            use_loops = self.loops_around(self.parent_op.get(op))
+            here = self.pos[op]
             for v in op.operands:
-                d, inside = self.def_op(v)
-                def_anc = set(self.ancestors(d)) if d is not None else set()
-                if d is not None and not inside:
-                    def_anc.discard(d)
-                p = self.pos[op]
-                for a in self.ancestors(self.parent_op.get(op)):
-                    if a.name in LOOPS and a not in def_anc:
-                        p = max(p, self.end[a])
-                out.setdefault(v, []).append((p, op, p != self.pos[op]))
+                p = here
+                if use_loops:
+                    around_def = def_loops.get(v)
+                    if around_def is None:
+                        d, inside = self.def_op(v)
+                        # a loop's own results live after it; its region args inside it
+                        start = d if inside or d is None else self.parent_op.get(d)
+                        around_def = def_loops[v] = self.loops_around(start)
+                    for a in use_loops:
+                        if a not in around_def:
+                            p = max(p, self.end[a])
+                out.setdefault(v, []).append((p, op, p != here))
         return out
 
     def exclusive(self, a: Op, b: Op) -> bool:
@@ -100,13 +109,22 @@ class _Analysis:
         return False
 
     def _roots(self) -> dict[Value, frozenset[Value]]:
+        """Per array value, the buffers it may share memory with (a fixpoint: loops and
+        branches merge the sets of their incoming values)."""
         roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
         loop_exits: dict[Op, list[Op]] = {}
-        for op in self.fn.walk():
+        merging: list[Op] = []  # ops whose root sets depend on others; the rest are fixed
+        for op in self.ops:
             if op.name in ("mc.yield", "mc.break", "mc.continue"):
                 target = self._exit_target(op)
                 if target is not None:
                     loop_exits.setdefault(target, []).append(op)
+            if _is_view(op) or op.name in _MERGING:
+                merging.append(op)
+            else:
+                for res in op.results:
+                    if res.is_array:
+                        roots[res] = frozenset([res])
         changed = True
         while changed:
             changed = False
@@ -120,8 +138,8 @@ class _Analysis:
                     roots[v] = old | s
                     changed = True
 
-            for op in self.fn.walk():
-                get = lambda v: roots.get(v, frozenset([v]))  # noqa: E731
+            get = lambda v: roots.get(v, frozenset([v]))  # noqa: E731
+            for op in merging:
                 if _is_view(op) or op.name == "mc.setitem":
                     put(op.result, get(op.operands[0]) | {op.result})
                 elif op.name == "mc.call":
@@ -141,15 +159,12 @@ class _Analysis:
                         put(res, s)
                         for r in op.regions:
                             put(r.args[i + skip], s)
-                elif op.name in ("mc.if", "mc.block"):
+                else:  # mc.if, mc.block
                     for r in op.regions:
                         t = r.terminator
                         if t is not None and t.name == "mc.yield":
                             for res, v in zip(op.results, t.operands):
                                 put(res, get(v) | {res})
-                    for res in op.results:
-                        put(res, frozenset([res]))
-                else:
                     for res in op.results:
                         put(res, frozenset([res]))
         return roots
@@ -196,7 +211,7 @@ class CopyElision(ModulePass):
                             return False
             return True
 
-        for op in fn.walk():
+        for op in an.ops:
             if op.name == "mc.setitem":
                 op.attrs["inplace"] = can_mutate(op.operands[0], op, {op.result})
             elif op.name == "mc.call" and op.attrs.get("inout_args"):

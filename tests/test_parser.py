@@ -266,9 +266,22 @@ def test_one_line_suite_for_and_else():
     ("a + 1 if c or d else b", ("ifexp", ("or", "c", "d"), ("+", "a", 1), "b")),
     ("a if c else b if d else e", ("ifexp", "c", "a", ("ifexp", "d", "b", "e"))),
     ("-x.T", ("-", ("attr", "x", "T"))),
+    ("a * -b ** c", ("*", "a", ("-", ("**", "b", "c")))),
+    ("a ** ~b ** c", ("**", "a", ("~", ("**", "b", "c")))),
+    ("-a[1] ** 2 * c", ("*", ("-", ("**", ("index", "a", (1,)), 2)), "c")),
+    ("(a if c else b) * 2", ("*", ("ifexp", "c", "a", "b"), 2)),
+    ("a and not b or not c", ("or", ("and", "a", ("not", "b")), ("not", "c"))),
 ])
 def test_precedence(text, expect):
     assert shape(expr(text)) == expect
+
+
+@pytest.mark.parametrize("op", ["+", "*", "**", "==", "&"])
+def test_not_only_where_python_allows_it(op):
+    d, text = syntax_error(f"fn f(a: bool, b: bool) -> bool:\n    return a {op} not b\n")
+    assert d.message == f"'not' cannot follow '{op}'"
+    assert (d.line, d.col) == (2, 15 + len(op))
+    assert "(not ...)" in d.hint
 
 
 # ---- indexing and attributes ------------------------------------------------------
