@@ -1,11 +1,19 @@
 """Per-block timers: a wrapper around each built block's call that accumulates wall
-time, so a run can say where its time went block by block."""
+time, so a run can say where its time went block by block. And the crossing log:
+what converting arrays at back-end boundaries (NumPy <-> MLX) costs.
+
+Blocks pass NumPy arrays to each other (see compiler/stitch.py). A back end with its
+own array type (MLX) converts each array live-in once on entry to its block and each
+live-out once on exit: once per block boundary, whole arrays, never per element.
+`count_crossings()` records those conversions while it is active."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -30,3 +38,54 @@ class BlockTimer:
     def reset(self) -> None:
         self.seconds.clear()
         self.calls.clear()
+
+
+@dataclass
+class CrossingLog:
+    """Conversions at back-end boundaries while active. `into`: values converted from
+    NumPy into a back end's arrays (block entry); `out`: back to NumPy (block exit);
+    `boundaries`: block entries and exits that converted at least one value."""
+
+    into: int = 0
+    out: int = 0
+    boundaries: int = 0
+    nbytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return self.into + self.out
+
+    def record(self, direction: str, values: int, nbytes: int, seconds: float) -> None:
+        if not values:
+            return
+        if direction == "in":
+            self.into += values
+        else:
+            self.out += values
+        self.boundaries += 1
+        self.nbytes += nbytes
+        self.seconds += seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "into": self.into, "out": self.out, "boundaries": self.boundaries,
+                "nbytes": self.nbytes, "seconds": self.seconds}
+
+
+_logs: list[CrossingLog] = []
+
+
+def crossing_log() -> CrossingLog | None:
+    """The innermost active log, or None (then back ends record nothing)."""
+    return _logs[-1] if _logs else None
+
+
+@contextmanager
+def count_crossings() -> Iterator[CrossingLog]:
+    """Record the back-end crossings of the code run inside the `with`."""
+    log = CrossingLog()
+    _logs.append(log)
+    try:
+        yield log
+    finally:
+        _logs.remove(log)

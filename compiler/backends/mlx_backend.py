@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from mcodec.compiler.ir import Op, Value
 from mcodec.compiler.semantics import REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ScalarType
+from mcodec.runtime_shim.profiling import crossing_log
 
 from .base import BlockView, BuiltBlock, LoweringError
 from .pysource import PythonEmitter
@@ -503,11 +505,43 @@ def _ix(i, n):
 
 
 # ---- the runtime wrapper ----------------------------------------------------------------
+# Crossings: a block converts each dynamic live-in NumPy -> MLX once on entry (one
+# buffer copy per array) and each dynamic live-out MLX -> NumPy once on exit, never per
+# element; static scalars do not cross. An active profiling.CrossingLog records both.
 def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
     r = np.array(a, copy=True)
     if r.dtype != dtype:
         r = r.astype(dtype)
     return r[()] if scalar else r
+
+
+def _to_mlx(args: Any, in_static: list[bool], in_mx: list[Any]) -> tuple[list, list]:
+    """(dynamic live-ins as mx.arrays, static live-ins as given), converting once each."""
+    log = crossing_log()
+    t0 = time.perf_counter() if log is not None else 0.0
+    arrays, statics = [], []
+    for a, s, dt in zip(args, in_static, in_mx):
+        if s:
+            statics.append(a)
+        else:
+            arrays.append(mx.array(a, dtype=dt))
+    if log is not None:
+        log.record("in", len(arrays), sum(a.nbytes for a in arrays), time.perf_counter() - t0)
+    return arrays, statics
+
+
+def _from_mlx(dyn: Any, static_outs: Any, out_static: list[bool], out_np: list[np.dtype],
+              out_scalar: list[bool]) -> tuple:
+    """The live-outs as NumPy values: dynamic ones converted back once each."""
+    log = crossing_log()
+    t0 = time.perf_counter() if log is not None else 0.0
+    it_d, it_s = iter(dyn), iter(static_outs)
+    res = tuple(next(it_s) if s else _to_numpy(next(it_d), dt, sc)
+                for s, dt, sc in zip(out_static, out_np, out_scalar))
+    if log is not None:
+        moved = [r for r, s in zip(res, out_static) if not s]
+        log.record("out", len(moved), sum(np.asarray(r).nbytes for r in moved), time.perf_counter() - t0)
+    return res
 
 
 class MLXBlockCall:
@@ -528,12 +562,7 @@ class MLXBlockCall:
         self.lock = threading.Lock()
 
     def _split(self, args: tuple) -> tuple[list, tuple]:
-        arrays, statics = [], []
-        for a, s, dt in zip(args, self.in_static, self.in_mx):
-            if s:
-                statics.append(a)
-            else:
-                arrays.append(mx.array(a, dtype=dt))
+        arrays, statics = _to_mlx(args, self.in_static, self.in_mx)
         return arrays, tuple(statics)
 
     def _bind(self, statics: tuple) -> Any:
@@ -578,14 +607,7 @@ class MLXBlockCall:
         return self.assemble(dyn, static_outs)
 
     def assemble(self, dyn: Any, static_outs: tuple) -> tuple:
-        it_d, it_s = iter(dyn), iter(static_outs)
-        res = []
-        for s, dt, sc in zip(self.out_static, self.out_np, self.out_scalar):
-            if s:
-                res.append(next(it_s))
-            else:
-                res.append(_to_numpy(next(it_d), dt, sc))
-        return tuple(res)
+        return _from_mlx(dyn, static_outs, self.out_static, self.out_np, self.out_scalar)
 
 
 def block_py_name(block: BlockView) -> str:
@@ -660,18 +682,11 @@ def load_exported(path: str | Path) -> Any:
     out_np = [np.dtype(d) for d in meta["out_dtypes"]]
 
     def call(*args: Any) -> tuple:
-        arrays, got = [], []
-        for a, s, dt in zip(args, meta["in_static"], in_mx):
-            if s:
-                got.append(np.asarray(a).item())
-            else:
-                arrays.append(mx.array(a, dtype=dt))
-        if tuple(got) != statics or [tuple(a.shape) for a in arrays] != shapes:
+        arrays, got = _to_mlx(args, meta["in_static"], in_mx)
+        if tuple(np.asarray(a).item() for a in got) != statics or [tuple(a.shape) for a in arrays] != shapes:
             raise ValueError(f"{meta['block_id']}: exported for shapes {shapes} and statics {statics}")
         with mx.stream(device):
             dyn = fn(*arrays)
             mx.eval(dyn)
-        it_d, it_s = iter(dyn), iter(static_outs)
-        return tuple(next(it_s) if s else _to_numpy(next(it_d), dt, sc)
-                     for s, dt, sc in zip(meta["out_static"], out_np, meta["out_scalar"]))
+        return _from_mlx(dyn, static_outs, meta["out_static"], out_np, meta["out_scalar"])
     return call
