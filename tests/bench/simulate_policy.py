@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""Offline (counterfactual) leave-one-program-out evaluation of policy models.
+
+Reads a profile store that holds, for every block of every program, timings under
+several strategies (e.g. the store `eval_policy.py --store` fills). For each program,
+each learner kind is trained on the *other* programs' records and picks a strategy per
+block; the program's simulated time is the sum of the measured median block times of
+the picks. Nothing is built or run, so model variants compare in seconds on the same
+data; `eval_policy.py` then times the chosen model for real.
+
+    .venv/bin/python tests/bench/simulate_policy.py /tmp/evalS.sqlite3 --learners ridge,deepq
+
+Reports per learner: geometric means of regret = t(policy) / t(per-block oracle), and
+gain = t(fixed) / t(policy) against the best single fixed strategy over the corpus (one
+strategy for every block of every program, the rule a user would otherwise pick) and
+against the best fixed strategy per program (a whole-program oracle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mcodec.compiler.optimize import train_from_store  # noqa: E402
+from mcodec.compiler.strategy import REGISTRY  # noqa: E402
+from mcodec.passes.policy import LEARNERS  # noqa: E402
+from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
+
+BASELINE = "numpy"
+
+
+def geomean(xs: list[float]) -> float:
+    xs = [x for x in xs if x > 0 and math.isfinite(x)]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+class _Without:
+    """The store without one program's records (leave-one-out)."""
+
+    def __init__(self, store: ProfileStore, program_sig: str) -> None:
+        self.store, self.program_sig = store, program_sig
+
+    def query(self, **kw):  # noqa: ANN003, ANN201
+        return [r for r in self.store.query(**kw) if r.program_sig != self.program_sig]
+
+
+def block_table(store: ProfileStore) -> dict[str, dict[str, tuple[list[float], dict[str, float]]]]:
+    """program sig -> block id -> (features, strategy -> median seconds of successful runs)."""
+    runs: dict[str, dict[str, dict[str, list[float]]]] = {}
+    feats: dict[tuple[str, str], list[float]] = {}
+    for r in store.query():
+        if r.features is not None:
+            feats[(r.program_sig, r.block_id)] = r.features
+        if r.success and r.seconds is not None:
+            runs.setdefault(r.program_sig, {}).setdefault(r.block_id, {}).setdefault(r.strategy_id, []).append(r.seconds)
+    return {p: {b: (feats[(p, b)], {s: statistics.median(v) for s, v in t.items()})
+                for b, t in blocks.items() if (p, b) in feats and BASELINE in t}
+            for p, blocks in runs.items()}
+
+
+def program_time(blocks: dict[str, tuple[list[float], dict[str, float]]], pick) -> float:  # noqa: ANN001
+    """Sum of block times; a strategy with no successful run falls back to NumPy, as a
+    build does."""
+    total = 0.0
+    for b, (f, times) in blocks.items():
+        s = pick(b, f, times)
+        total += times.get(s, times[BASELINE])
+    return total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("store", type=Path)
+    ap.add_argument("--learners", default=",".join(LEARNERS))
+    args = ap.parse_args()
+    store = ProfileStore(args.store)
+    table = block_table(store)
+    strategies = sorted({s for blocks in table.values() for _, t in blocks.values() for s in t})
+    fixed = {s: {p: program_time(blocks, lambda b, f, t, s=s: s) for p, blocks in table.items()} for s in strategies}
+    oracle = {p: program_time(blocks, lambda b, f, t: min(t, key=t.get)) for p, blocks in table.items()}
+    best_single = max(strategies, key=lambda s: geomean([oracle[p] / fixed[s][p] for p in table]))
+    print(f"{len(table)} programs, strategies {', '.join(strategies)}; best single fixed: {best_single}")
+    print(f"{'learner':<10}{'regret':>8}{'gain':>8}{'gain/prog':>11}{'vs numpy':>10}")
+    for kind in args.learners.split(","):
+        policy: dict[str, float] = {}
+        for p, blocks in table.items():
+            learner = LEARNERS[kind](REGISTRY.values())
+            train_from_store(learner, _Without(store, p))  # type: ignore[arg-type]
+
+            def pick(b: str, f: list[float], times: dict[str, float], learner=learner) -> str:  # noqa: ANN001
+                q = learner.predict(f)
+                return max(times, key=lambda a: (q.get(a, -math.inf), a == BASELINE))
+
+            policy[p] = program_time(blocks, pick)
+        regret = geomean([policy[p] / oracle[p] for p in table])
+        gain = geomean([fixed[best_single][p] / policy[p] for p in table])
+        gain_prog = geomean([min(fixed[s][p] for s in strategies) / policy[p] for p in table])
+        vs_numpy = geomean([fixed[BASELINE][p] / policy[p] for p in table])
+        print(f"{kind:<10}{regret:>8.3f}{gain:>8.3f}{gain_prog:>11.3f}{vs_numpy:>9.2f}x")
+    print(f"{'oracle':<10}{1.0:>8.3f}{geomean([fixed[best_single][p] / oracle[p] for p in table]):>8.3f}"
+          f"{geomean([min(fixed[s][p] for s in strategies) / oracle[p] for p in table]):>11.3f}"
+          f"{geomean([fixed[BASELINE][p] / oracle[p] for p in table]):>9.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
