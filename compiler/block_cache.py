@@ -2,8 +2,8 @@
 unchanged program (or one whose edits touch other blocks) reuses them.
 
 The key hashes the block's structure (its structural id), the block id (generated
-names derive from it), the strategy, the live-in types, the mcodec version and the
-machine. Entries are written atomically; an unreadable entry is ignored and rebuilt.
+names derive from it), the strategy, the live-in types, the mcodec version, the
+machine and the back ends' source. Entries are written atomically; an unreadable entry is ignored and rebuilt.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,22 @@ from .backends.base import BlockView, BuiltBlock
 from .strategy import OptimizationStrategy
 
 
+@lru_cache(maxsize=1)
+def codegen_digest() -> str:
+    """A hash of the back ends' own source: a changed lowering must not reuse blocks
+    that the old one built (the version number is not bumped for every change)."""
+    h = hashlib.sha1()
+    for p in sorted((Path(__file__).resolve().parent / "backends").glob("*.py")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:
     from mcodec import __version__
     from mcodec.runtime_shim.hardware import machine
 
     parts = [view.op.attrs["sid"], view.id, json.dumps(strategy.to_json(), sort_keys=True),
-             [str(v.type) for v in view.live_ins], __version__, machine()["fingerprint"]]
+             [str(v.type) for v in view.live_ins], __version__, machine()["fingerprint"], codegen_digest()]
     return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:20]
 
 

@@ -1,5 +1,5 @@
-"""The compilation pipeline, top to bottom: parse -> check + IR -> canonicalize ->
-partition into blocks -> copy elision. Everything after it (lowering, artifacts)
+"""The compilation pipeline, top to bottom: parse -> check + IR -> inline calls ->
+canonicalize -> scalar promotion -> partition into blocks -> copy elision. Everything after it (lowering, artifacts)
 starts from the Module this returns."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ import gc
 
 from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
 from mcodec.passes.copy_elision import CopyElision
+from mcodec.passes.inline import InlineCalls
 from mcodec.passes.manager import ModulePass, PassManager
 from mcodec.passes.partition import PartitionBlocks
+from mcodec.passes.scalar_promotion import ScalarPromotion
 
 from .ir import Module
 from .irgen import build_module
@@ -17,7 +19,7 @@ from .parser import parse
 
 
 def default_passes() -> list[ModulePass]:
-    return [ConstantFold(), CSE(), DCE(), PartitionBlocks(), CopyElision()]
+    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), PartitionBlocks(), CopyElision()]
 
 
 def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] | None = None) -> Module:

@@ -56,11 +56,45 @@ def structural_id(region: Region) -> str:
 
 
 def _kind(ops: list[Op]) -> str:
+    ops = [o for o in ops if o.name != "mc.const"]  # rematerialized constants do not count
     if len(ops) == 1 and ops[0].name in ("mc.for", "mc.while"):
         return "loop"
     if len(ops) == 1 and ops[0].name == "mc.if":
         return "branch"
     return "tensor"
+
+
+def _rematerialize_constants(groups: list[list[Op]], tail: list[Op]) -> list[list[Op]]:
+    """Every group gets its own copy of the top-level constants it uses, so constants
+    never cross a block boundary: a back end sees `range(0, n, 1)` with literal bounds
+    and step (vectorizable, no trip-count division) instead of run-time arguments.
+    A constant stays where it is in its own group when that group uses it, and also
+    when the function's return uses it (it must then stay a live-out)."""
+    tail_uses = {v for o in tail for sub in o.walk() for v in sub.operands}
+    consts = {op.result: op for g in groups for op in g
+              if op.name == "mc.const" and op.result not in tail_uses}
+    if not consts:
+        return groups
+    out: list[list[Op]] = []
+    for group in groups:
+        used = list(dict.fromkeys(v for o in group for sub in o.walk() for v in sub.operands if v in consts))
+        own = {op.result for op in group if op.name == "mc.const"}
+        body = [op for op in group if not (op.name == "mc.const" and op.result in consts and op.result not in used)]
+        copies: dict[Value, Value] = {}
+        clones: list[Op] = []
+        for v in used:
+            if v in own:
+                continue
+            src = consts[v]
+            c = Op("mc.const", [], [v.type], dict(src.attrs), loc=src.loc, hints=[v.hint])
+            clones.append(c)
+            copies[v] = c.result
+        for o in body:
+            for sub in o.walk():
+                sub.operands = [copies.get(x, x) for x in sub.operands]
+        if any(op.name != "mc.const" for op in body) or any(op.result in tail_uses for op in body):
+            out.append(clones + body)  # a group of nothing but moved constants disappears
+    return out
 
 
 class PartitionBlocks(ModulePass):
@@ -84,6 +118,7 @@ class PartitionBlocks(ModulePass):
                 groups[-1].append(op)
             else:
                 groups.append([op])
+        groups = _rematerialize_constants(groups, tail)
         # values used after each group (one backward sweep), to find live-outs
         used_after: list[set[Value]] = [set() for _ in groups]
         acc: set[Value] = {v for o in tail for sub in o.walk() for v in sub.operands}
@@ -101,8 +136,9 @@ class PartitionBlocks(ModulePass):
                 region.append(op)
             live_out = [v for v in _defined_in_order(region) if v in used_after[idx]]
             region.append(Op("mc.yield", live_out, []))
+            first = next((o for o in group if o.name != "mc.const"), group[0])  # not a copied constant
             block = Op("mc.block", [], [v.type for v in live_out], {}, [region],
-                       loc=group[0].loc, hints=[v.hint for v in live_out])
+                       loc=first.loc, hints=[v.hint for v in live_out])
             block.attrs["kind"] = _kind(group)
             block.attrs["id"] = f"{fn.name}.b{idx}"
             block.attrs["sid"] = structural_id(region)

@@ -35,6 +35,7 @@ from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType
 
 from .base import BlockView, BuiltBlock, LoweringError
+from .facts import non_negative
 
 SCALAR_DTYPES = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")
 BINARY = {"mc.add", "mc.sub", "mc.mul", "mc.div", "mc.floordiv", "mc.mod", "mc.pow", "mc.bitand",
@@ -304,6 +305,46 @@ def const_value(v: Value) -> Any:
     return None
 
 
+def reduction_ops(block: BlockView) -> set[Op]:
+    """The float adds/subtracts that accumulate into a loop-carried scalar
+    (`t = t + x`, `t = (t + x) - y`): they may be reassociated (LLVM's reduction
+    vectorizer needs it), as NumPy's own sums and BLAS dots are."""
+    out: set[Op] = set()
+    for loop in block.ops():
+        if loop.name != "mc.for":
+            continue
+        body = loop.regions[0]
+        term = body.terminator
+        if term is None or term.name != "mc.yield":
+            continue
+        for acc, y in zip(body.args[1:], term.operands):
+            if acc.is_array or _dtype(acc)[0] != "f":
+                continue
+            chain: list[Op] = []
+            v = y
+            while v is not acc and len(chain) < 16:
+                o = v.owner
+                if not isinstance(o, Op) or o.parent is not body or o.name not in ("mc.add", "mc.sub") \
+                        or _dtype(o.result) != _dtype(acc):
+                    break
+                chain.append(o)
+                nxt = [x for x in o.operands[: 1 if o.name == "mc.sub" else 2] if _reaches(x, acc, body)]
+                if not nxt:
+                    break
+                v = nxt[0]
+            if v is acc:
+                out.update(chain)
+    return out
+
+
+def _reaches(v: Value, acc: Value, body: Region, depth: int = 0) -> bool:
+    if v is acc:
+        return True
+    o = v.owner
+    return (depth < 16 and isinstance(o, Op) and o.parent is body and o.name in ("mc.add", "mc.sub")
+            and any(_reaches(x, acc, body, depth + 1) for x in o.operands[: 1 if o.name == "mc.sub" else 2]))
+
+
 # ---- code generation ------------------------------------------------------------------
 class _Codegen:
     def __init__(self, plan: _Plan, fast: bool) -> None:
@@ -316,6 +357,7 @@ class _Codegen:
         self.i1, self.i8, self.i64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
         self.ptr = ir.PointerType(self.i8)
         self.vals: dict[Value, Any] = {}
+        self.reassoc = reduction_ops(plan.block)
         self.arrays: dict[Value, tuple[Any, list[Any], list[Any]]] = {}  # root -> (data, shape, strides)
         self.slots: dict[Value, Any] = {}
         self.yield_stack: list[tuple[list[Value], Any]] = []  # (targets, continuation block)
@@ -371,7 +413,8 @@ class _Codegen:
         for v in plan.live_ins:
             if v.is_array:
                 rank = v.type.rank
-                self.arrays[v] = (args[k], args[k + 1:k + 1 + rank], args[k + 1 + rank:k + 1 + 2 * rank])
+                shape = args[k + 1:k + 1 + rank]
+                self.arrays[v] = (args[k], shape, self.contiguous_strides(shape, self.align(_dtype(v))))
                 k += 1 + 2 * rank
             else:
                 a = args[k]
@@ -404,6 +447,15 @@ class _Codegen:
                           r"|atanf?|atan2f?)\"?\(", lambda m: m.group(0).replace("call ", f"call {FAST_FLAGS} "),
                           text)
         return text, in_specs, out_specs
+
+    def contiguous_strides(self, shape: list, itemsize: int) -> list:
+        """Byte strides of a C-contiguous array (the caller makes every array so): a
+        unit stride known at compile time lets LLVM vectorize the innermost loops."""
+        ir = self.ir
+        strides = [ir.Constant(self.i64, itemsize)]
+        for d in reversed(shape[1:]):
+            strides.insert(0, self.b.mul(strides[0], d, flags=("nsw",)))
+        return strides
 
     # ---- values -------------------------------------------------------------------
     def get(self, v: Value):  # noqa: ANN201
@@ -563,10 +615,11 @@ class _Codegen:
                 return b.xor(x, y)
             raise LoweringError(f"{n} on bool")
         if d[0] == "f":
+            flags = ("reassoc",) if op in self.reassoc else ()
             if n == "mc.add":
-                return b.fadd(x, y)
+                return b.fadd(x, y, flags=flags)
             if n == "mc.sub":
-                return b.fsub(x, y)
+                return b.fsub(x, y, flags=flags)
             if n == "mc.mul":
                 return b.fmul(x, y)
             if n == "mc.div":
@@ -731,7 +784,7 @@ class _Codegen:
             if isinstance(ref, tuple):
                 v = op.operands[ref[1]]
                 i = self.convert(self.get(v), _dtype(v), "i64")
-                if _dtype(v)[0] == "i":
+                if _dtype(v)[0] == "i" and not non_negative(v):
                     i = b.select(b.icmp_signed("<", i, ir.Constant(self.i64, 0)), b.add(i, shape[k]), i)
             else:
                 c = int(ref)
@@ -822,7 +875,9 @@ class _Codegen:
         self.yield_stack.pop()
         self.loop_stack.pop()
         b.position_at_end(latch)
-        b.store(b.add(b.load(iv_slot), st), iv_slot)
+        # no signed wrap: the variable stays between its bounds, so LLVM may widen and
+        # vectorize, and knows an index counting up from 0 is never negative
+        b.store(b.add(b.load(iv_slot), st, flags=("nsw",)), iv_slot)
         b.branch(head)
         b.position_at_end(exit_)
         self.alias_results(op, list(carried))
@@ -1002,8 +1057,9 @@ def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
             if conv is None:
                 if not isinstance(a, np.ndarray) or a.dtype != dt:
                     a = np.asarray(a, dtype=dt)
-                if s["copy"] or not a.flags.aligned or (s["written"] and not a.flags.writeable):
-                    a = a.copy()
+                if (s["copy"] or not a.flags.c_contiguous or not a.flags.aligned
+                        or (s["written"] and not a.flags.writeable)):
+                    a = a.copy()  # C order: the code assumes contiguous strides
                 cargs.append(a.ctypes.data)
                 cargs.extend(a.shape)
                 cargs.extend(a.strides)

@@ -36,6 +36,8 @@ from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
 
 from .base import BlockView, BuiltBlock, LoweringError
+from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
+from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store
 from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
@@ -77,11 +79,16 @@ def is_view_getitem(op: Op) -> bool:
 
 
 def numba_type(t: Any) -> Any:
+    """Arrays are compiled as C-contiguous: with unit strides known at compile time LLVM
+    vectorizes the inner loops (with layout 'A' every access multiplies a run-time
+    stride, several times slower). A non-contiguous argument is copied first (see
+    `_writable`); arrays are values, so a block's writes reach the caller through the
+    arrays it returns either way."""
     from numba import types
 
     nb = getattr(types, "boolean" if t.dtype == "bool" else npname(t.dtype))
     if isinstance(t, ArrayType):
-        return types.Array(nb, t.rank, "A")
+        return types.Array(nb, t.rank, "C")
     return nb
 
 
@@ -104,10 +111,14 @@ class NumbaEmitter(PythonEmitter):
             for v in o.operands:
                 self.uses.setdefault(v, []).append(o)
         self.inlined: set[Op] = set()
+        self.fused_stores: dict[Op, Op] = {}  # mc.setitem -> elementwise op computed into it
+        self.skip: set[Op] = set()  # ops raised out of their loop (dot reductions)
+        self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
                       "prange_loops": 0, "matmul_blas": 0}
         self._plan(block.region)
+        check_fused_stores(self)
 
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
@@ -130,6 +141,8 @@ class NumbaEmitter(PythonEmitter):
             elif o.name in ELEMENTWISE and self.fuse and len(users) == 1:
                 if self._fusable_user(users[0], o.result, same_shape=True):
                     self.inlined.add(o)
+                else:
+                    plan_fused_store(self, o, users[0])
 
     def _fusable_user(self, u: Op, v: Value, same_shape: bool) -> bool:
         if u.name in ELEMENTWISE and u.result.is_array:
@@ -304,7 +317,7 @@ class NumbaEmitter(PythonEmitter):
 
     # ---- op dispatch ------------------------------------------------------------------------
     def op(self, op: Op) -> None:
-        if op in self.inlined:
+        if op in self.inlined or op in self.skip:
             return
         if op.name in ELEMENTWISE:
             if op.result.is_array:
@@ -500,7 +513,11 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{self.name(op.result)} = {a} and {b}")
 
     def range_text(self, lb: str, ub: str, st: str) -> str:
-        return f"range({lb}, {ub}, {st})"
+        op = self._for_op
+        if op is not None and _const_value(op.operands[2]) == 1:  # no step: no trip-count division
+            return f"range({ub})" if _const_value(op.operands[0]) == 0 else f"range({lb}, {ub})"
+        step = _const_value(op.operands[2]) if op is not None else None
+        return f"range({lb}, {ub}, {step if isinstance(step, int) else st})"
 
     def op_matmul(self, op: Op) -> None:
         a, b = op.operands
@@ -612,6 +629,9 @@ class NumbaEmitter(PythonEmitter):
         super().op_getitem(op)
 
     def op_setitem(self, op: Op) -> None:
+        if op in self.fused_stores:
+            emit_fused_store(self, op)
+            return
         val = op.operands[-1]
         base = op.operands[0]
         if val.is_array or val.type.dtype == base.type.dtype:
@@ -633,7 +653,15 @@ class NumbaEmitter(PythonEmitter):
         self.loop_depth += 1
         try:
             if chain is None:
+                reds = plan_dot_reductions(self, op) if HAVE_BLAS else []
+                if reds:  # the loop keeps the rest of its body; the dots follow it
+                    self.skip |= skipped_ops(self, reds)
+                    for r in reds:
+                        self.alias(r.op.result, self.name(r.acc))
+                self._for_op = op
                 super().op_for(op)
+                if reds:
+                    emit_dot_reductions(self, op, reds)
                 return
             body = op.regions[0]
             for v, init in chain.items():
@@ -933,4 +961,7 @@ class NumbaBackend:
 
 
 def _writable(args: tuple) -> tuple:
-    return tuple(np.array(a) if isinstance(a, np.ndarray) and not a.flags.writeable else a for a in args)
+    """The arguments as the compiled signature takes them: arrays writable and
+    C-contiguous (copied when they are not; only called after a type mismatch)."""
+    return tuple(np.array(a, order="C") if isinstance(a, np.ndarray)
+                 and not (a.flags.writeable and a.flags.c_contiguous) else a for a in args)

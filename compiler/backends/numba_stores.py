@@ -1,0 +1,147 @@
+"""Fused slice stores for the Numba emitter: `C[i, :] += alpha * A[i, k] * B[k, :]`.
+
+Lowered naively, the right-hand side is an elementwise loop into a fresh temporary and
+the store copies it into the slice, one allocation per execution (per inner
+iteration in a loop nest). When the stored value is an elementwise expression used
+only by the store, the loop writes the slice directly:
+
+    dst = C[i, :]
+    if dst.shape[0] == <extent>:          # the store does not broadcast
+        for j in range(<extent>): dst[j] = C_row[j] + s * B_row[j]
+    else:                                 # it does: the general path
+        tmp = ...; C[i, :] = tmp
+
+Writing while reading is only right when no element is read after it was written: every
+array the expression reads is either the very slice being written (read at the same
+element, just before the write) or cannot share memory with the stored-to array (copy
+elision's alias roots tell).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mcodec.compiler.ir import Op, Value
+from mcodec.compiler.types import ArrayType
+
+if TYPE_CHECKING:
+    from .numba_backend import NumbaEmitter
+
+
+def index_key(op: Op) -> tuple:
+    """What an indexing op selects: its index items with their operand values."""
+    items = []
+    for it in op.attrs["index"]:
+        parts = []
+        for x in it[1:]:
+            parts.append(op.operands[x[1]] if isinstance(x, tuple) else x)
+        items.append((it[0], *parts))
+    return tuple(items)
+
+
+def store_rank(op: Op) -> int | None:
+    """Rank of the slice an mc.setitem writes (None: an index this lowering skips)."""
+    idx = op.attrs["index"]
+    if any(it[0] not in ("int", "slice") for it in idx):
+        return None
+    base_rank = op.operands[0].type.rank
+    return sum(it[0] == "slice" for it in idx) + base_rank - len(idx)
+
+
+def plan_fused_store(em: NumbaEmitter, o: Op, user: Op) -> bool:
+    """Whether `o` (elementwise, array result, only used by `user`) is computed
+    straight into the slice `user` stores to; records the plan in `em`."""
+    if user.name != "mc.setitem" or not user.attrs.get("inplace") or user.operands[-1] is not o.result:
+        return False
+    if any(v is o.result for v in user.operands[:-1]):
+        return False
+    if store_rank(user) != o.result.type.rank or o.result.type.rank == 0:
+        return False
+    em.fused_stores[user] = o
+    em.inlined.add(o)
+    return True
+
+
+def check_fused_stores(em: NumbaEmitter) -> None:
+    """Drops the planned stores whose expression may read what the store writes."""
+    if not em.fused_stores:
+        return
+    from mcodec.passes.copy_elision import _Analysis
+
+    roots = _Analysis(em.block.fn).roots
+    for st, o in list(em.fused_stores.items()):
+        base = st.operands[0]
+        broots = roots.get(base, frozenset([base]))
+        if not all(_leaf_safe(leaf, st, broots, roots) for leaf in _leaves(em, o.result)):
+            del em.fused_stores[st]
+            em.inlined.discard(o)
+
+
+def _leaves(em: NumbaEmitter, v: Value) -> list[Value]:
+    """The arrays an inlined expression reads."""
+    o = v.owner
+    if isinstance(o, Op) and o in em.inlined:
+        if o.name == "mc.getitem":
+            return _leaves(em, o.operands[0])
+        return [x for u in o.operands for x in _leaves(em, u)]
+    return [v] if v.is_array else []
+
+
+def _same_slice(leaf: Value, st: Op) -> bool:
+    """`leaf` is the very slice `st` writes (same base value, same index)."""
+    g = leaf.owner
+    return (isinstance(g, Op) and g.name == "mc.getitem" and g.operands[0] is st.operands[0]
+            and index_key(g) == index_key(st))
+
+
+def _leaf_safe(leaf: Value, st: Op, broots: frozenset, roots: dict) -> bool:
+    if _same_slice(leaf, st):
+        return True  # each element is read right before it is written
+    return not (roots.get(leaf, frozenset([leaf])) & broots)
+
+
+def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
+    from .numba_backend import _Ctx, npname
+
+    o = em.fused_stores[st]
+    val = o.result
+    t: Any = val.type
+    n = t.rank
+    ctx = _Ctx()
+    ivs = em._ivs(n)
+    body = em.scalar_expr(o, [em.operand_elem(u, val, ivs, list(range(n)), ctx) for u in o.operands])
+    sizes = em.loop_shape(t, ctx)
+    base_t: ArrayType = st.operands[0].type
+    stored = em.cast(body, t, base_t.dtype)
+    for p in ctx.pre:
+        em.line(p)
+    b, res = em.name(st.operands[0]), em.name(st.result)
+    idx = em.index_text(st)
+    dst = f"dst_{em.counter}"
+    em.counter += 1
+    # the very slice read by the expression, if any, is the destination: one pointer for
+    # both (two views of the same memory would fail the vectorizer's overlap check)
+    same = [v for v in _leaves(em, val) if _same_slice(v, st)]
+    em.line(f"{dst} = {em.name(same[0]) if same else f'{b}[{idx}]'}")
+    em.line("if " + " and ".join(f"{dst}.shape[{k}] == {s}" for k, s in enumerate(sizes)) + ":")
+    d0 = em.depth
+    em.depth += 1
+    par = em.par >= 1 and em.loop_depth == 0
+    em._open_loops(sizes, ivs, par)
+    em.line(f"{dst}[{', '.join(ivs)}] = {stored}")
+    em.depth = d0
+    em.line("else:  # the store broadcasts")
+    em.depth += 1
+    tmp = f"tmp_{em.counter}"
+    em.counter += 1
+    em.line(f"{tmp} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(t.dtype)})")
+    em._open_loops(sizes, ivs, False)
+    em.line(f"{tmp}[{', '.join(ivs)}] = {body}")
+    em.depth = d0 + 1
+    em.line(f"{b}[{idx}] = {tmp}")
+    em.depth = d0
+    if res != b:
+        em.line(f"{res} = {b}")
+    em.stats["fused_loops"] += 1
+    em.stats["fused_stores"] = em.stats.get("fused_stores", 0) + 1
+    em.stats["prange_loops"] += int(par)

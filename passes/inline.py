@@ -1,0 +1,134 @@
+"""Inlining of calls to M-CODE functions.
+
+A call is an opaque boundary for every compiled back end (Numba and LLVM lower one
+block as one function and fall back to NumPy for a block holding `mc.call`), so a loop
+nest calling a small helper would run interpreted. Calls are replaced by a copy of the
+callee's body: arrays are values in the IR, so the copy means exactly what the call
+did (copy elision, which runs later, decides again where updates may happen in place).
+
+Only callees whose one `mc.return` ends their body are inlined (an early return would
+need a structured exit), and only small ones (a big helper called from several places
+would multiply code). The callee's symbolic dims are renamed to the caller's by
+matching parameter types with argument types, as the checker does at the call; a dim
+that cannot be matched becomes unknown (`?`), never a wrong symbol.
+"""
+
+from __future__ import annotations
+
+from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.types import ArrayType, Dim, DimT, ScalarType, ValueType
+
+from .canonicalize import replace_uses
+from .manager import ModulePass
+
+MAX_CALLEE_OPS = 200  # callees larger than this stay calls
+
+
+def _dim_subst(callee: Function, args: list[Value]) -> dict[str, DimT]:
+    """Callee dim symbol -> the caller's dim for it (None when unknown)."""
+    subst: dict[str, DimT] = {}
+    for p, a in zip(callee.params, args):
+        if not isinstance(p.type, ArrayType) or not isinstance(a.type, ArrayType):
+            continue
+        for pd, ad in zip(p.type.shape, a.type.shape):
+            if pd is not None and pd.const == 0 and len(pd.terms) == 1 and pd.terms[0][1] == 1:
+                sym = pd.terms[0][0]
+                if sym in subst and subst[sym] != ad:
+                    subst[sym] = None  # bound two ways: trust neither
+                else:
+                    subst.setdefault(sym, ad)
+    return subst
+
+
+def _sub_type(t: ValueType, subst: dict[str, DimT]) -> ValueType:
+    if isinstance(t, ScalarType):
+        return t
+    dims: list[DimT] = []
+    for d in t.shape:
+        acc: DimT = None if d is None else Dim(d.const)
+        for s, c in (d.terms if d is not None else ()):
+            b = subst.get(s)
+            if acc is None or b is None:
+                acc = None
+                break
+            for _ in range(abs(c)):
+                acc = acc + b if c > 0 else acc - b
+        dims.append(acc)
+    return ArrayType(t.dtype, tuple(dims))
+
+
+def clone_op(op: Op, mapping: dict[Value, Value], subst: dict[str, DimT]) -> Op:
+    """A deep copy of `op` (regions included) with operands renamed through `mapping`;
+    the copies' results and region arguments are added to `mapping`."""
+    regions: list[Region] = []
+    for r in op.regions:
+        args = [Value(_sub_type(a.type, subst), a.hint) for a in r.args]
+        mapping.update(zip(r.args, args))
+        nr = Region(args)
+        for inner in r.ops:
+            nr.append(clone_op(inner, mapping, subst))
+        regions.append(nr)
+    new = Op(op.name, [mapping.get(v, v) for v in op.operands], [_sub_type(v.type, subst) for v in op.results],
+             dict(op.attrs), regions, loc=op.loc, hints=[v.hint for v in op.results])
+    mapping.update(zip(op.results, new.results))
+    return new
+
+
+def _inlinable(fn: Function) -> bool:
+    ops = fn.body.ops
+    if not ops or ops[-1].name != "mc.return":
+        return False
+    n = 0
+    for op in fn.walk():
+        n += 1
+        if op.name == "mc.return" and op is not ops[-1]:
+            return False  # an early return
+    return n <= MAX_CALLEE_OPS
+
+
+class InlineCalls(ModulePass):
+    name = "inline-calls"
+
+    def apply(self, module: Module) -> None:
+        fns = module.functions
+        for fn in fns.values():
+            # callees are inlined with their own calls already inlined (the checker
+            # rejects recursion, so this ends); a bound keeps a malformed module finite
+            for _ in range(len(fns) + 1):
+                if not self._region(fn, fn.body, fns):
+                    break
+
+    def _region(self, fn: Function, region: Region, fns: dict[str, Function]) -> bool:
+        changed = False
+        out: list[Op] = []
+        for op in region.ops:
+            for r in op.regions:
+                changed |= self._region(fn, r, fns)
+            callee = fns.get(op.attrs.get("callee", "")) if op.name == "mc.call" else None
+            if callee is None or callee is fn or not _inlinable(callee):
+                out.append(op)
+                continue
+            mapping: dict[Value, Value] = dict(zip(callee.args, op.operands))
+            subst = _dim_subst(callee, op.operands)
+            body = callee.body.ops
+            for inner in body[:-1]:
+                c = clone_op(inner, mapping, subst)
+                c.parent = region
+                out.append(c)
+            ret = body[-1]
+            results = [mapping.get(v, v) for v in ret.operands]
+            n = op.attrs["n_results"]
+            inout = op.attrs.get("inout_args", [])
+            finals = results[:n] + results[n:n + len(inout)]
+            renames: dict[Value, Value] = {}
+            for r, v in zip(op.results, finals):
+                if isinstance(r.type, ScalarType) and r.type != v.type:  # keep the call's exact type
+                    cast = Op("mc.cast", [v], [r.type], {"dtype": r.type.dtype}, loc=op.loc, hints=[r.hint])
+                    cast.parent = region
+                    out.append(cast)
+                    v = cast.result
+                renames[r] = v
+            replace_uses(fn, renames)
+            changed = True
+        region.ops = out
+        return changed
