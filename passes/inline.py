@@ -41,8 +41,8 @@ def _dim_subst(callee: Function, args: list[Value]) -> dict[str, DimT]:
 
 
 def _sub_type(t: ValueType, subst: dict[str, DimT]) -> ValueType:
-    if isinstance(t, ScalarType):
-        return t
+    if isinstance(t, ScalarType) or not any(d is not None and d.terms for d in t.shape):
+        return t  # nothing symbolic to rename
     dims: list[DimT] = []
     for d in t.shape:
         acc: DimT = None if d is None else Dim(d.const)
@@ -90,24 +90,47 @@ class InlineCalls(ModulePass):
     name = "inline-calls"
 
     def apply(self, module: Module) -> None:
-        fns = module.functions
-        for fn in fns.values():
-            # callees are inlined with their own calls already inlined (the checker
-            # rejects recursion, so this ends); a bound keeps a malformed module finite
-            for _ in range(len(fns) + 1):
-                if not self._region(fn, fn.body, fns):
-                    break
+        self.fns = module.functions
+        self.done: set[str] = set()
+        self.inlinable: dict[str, bool] = {}
+        for fn in self.fns.values():
+            self._function(fn, ())
 
-    def _region(self, fn: Function, region: Region, fns: dict[str, Function]) -> bool:
-        changed = False
+    def _function(self, fn: Function, active: tuple[str, ...]) -> None:
+        """Inline into `fn`, its callees first (so one sweep suffices: a copied body
+        has no inlinable calls left). `active` guards against recursion, which the
+        checker rejects anyway."""
+        if fn.name in self.done or fn.name in active:
+            return
+        renames: dict[Value, Value] = {}
+        self._region(fn, fn.body, renames, (*active, fn.name))
+        if renames:
+            def final(v: Value) -> Value:
+                while v in renames:
+                    v = renames[v]
+                return v
+            replace_uses(fn, {v: final(v) for v in renames})
+        self.done.add(fn.name)
+
+    def _callee(self, op: Op, fn: Function, active: tuple[str, ...]) -> Function | None:
+        callee = self.fns.get(op.attrs.get("callee", "")) if op.name == "mc.call" else None
+        if callee is None or callee is fn or callee.name in active:
+            return None
+        self._function(callee, active)
+        if callee.name not in self.inlinable:
+            self.inlinable[callee.name] = _inlinable(callee)
+        return callee if self.inlinable[callee.name] else None
+
+    def _region(self, fn: Function, region: Region, renames: dict[Value, Value], active: tuple[str, ...]) -> None:
         out: list[Op] = []
         for op in region.ops:
             for r in op.regions:
-                changed |= self._region(fn, r, fns)
-            callee = fns.get(op.attrs.get("callee", "")) if op.name == "mc.call" else None
-            if callee is None or callee is fn or not _inlinable(callee):
+                self._region(fn, r, renames, active)
+            callee = self._callee(op, fn, active)
+            if callee is None:
                 out.append(op)
                 continue
+            # operands may still name results of calls inlined above (renamed at the end)
             mapping: dict[Value, Value] = dict(zip(callee.args, op.operands))
             subst = _dim_subst(callee, op.operands)
             body = callee.body.ops
@@ -120,7 +143,6 @@ class InlineCalls(ModulePass):
             n = op.attrs["n_results"]
             inout = op.attrs.get("inout_args", [])
             finals = results[:n] + results[n:n + len(inout)]
-            renames: dict[Value, Value] = {}
             for r, v in zip(op.results, finals):
                 if isinstance(r.type, ScalarType) and r.type != v.type:  # keep the call's exact type
                     cast = Op("mc.cast", [v], [r.type], {"dtype": r.type.dtype}, loc=op.loc, hints=[r.hint])
@@ -128,7 +150,4 @@ class InlineCalls(ModulePass):
                     out.append(cast)
                     v = cast.result
                 renames[r] = v
-            replace_uses(fn, renames)
-            changed = True
         region.ops = out
-        return changed

@@ -11,33 +11,48 @@ from __future__ import annotations
 
 import hashlib
 
-from mcodec.compiler.ir import Function, Module, Op, Region, Value, defined_in
+from mcodec.compiler.ir import Function, Module, Op, Region, Value
 
 from .manager import ModulePass
 
 CONTROL = ("mc.for", "mc.while", "mc.if")
 
 
-def structural_key(region: Region) -> list:
+def structural_key(region: Region, ops: list[Op] | None = None) -> list:
     """The region's structure with values numbered locally (captured values first, in
-    first-use order) and no names or locations: equal for renamed or moved code."""
-    inner = defined_in(region)
+    first-use order) and no names or locations: equal for renamed or moved code.
+    `ops`: the region's ops in walk order, when the caller has them already."""
+    ops = list(region.walk()) if ops is None else ops
+    inner: set[Value] = set(region.args)
+    for op in ops:
+        inner.update(op.results)
+        for r in op.regions:
+            inner.update(r.args)
     ids: dict[Value, int] = {}
     captured: list[str] = []
+    # printing types is most of the cost, and a block has few distinct type objects
+    # (keyed by id: they all outlive this call; hashing the dataclasses costs more)
+    type_text: dict[int, str] = {}
+
+    def tstr(t: object) -> str:
+        text = type_text.get(id(t))
+        if text is None:
+            text = type_text[id(t)] = str(t)
+        return text
 
     def ref(v: Value) -> int:
         i = ids.get(v)
         if i is None:
             i = ids[v] = len(ids)
             if v not in inner:
-                captured.append(str(v.type))
+                captured.append(tstr(v.type))
         return i
 
     rows: list = []
-    for op in region.walk():
-        attrs = tuple(sorted((k, repr(a)) for k, a in op.attrs.items() if k not in ("id", "sid")))
+    for op in ops:
+        attrs = tuple(sorted((k, repr(a)) for k, a in op.attrs.items() if k not in ("id", "sid"))) if op.attrs else ()
         rows.append((op.name, tuple(ref(v) for v in op.operands), attrs,
-                     tuple(str(r.type) for r in op.results),
+                     tuple(tstr(r.type) for r in op.results),
                      tuple(len(r.args) for r in op.regions)))
         for v in op.results:
             ref(v)
@@ -47,12 +62,8 @@ def structural_key(region: Region) -> list:
     return [captured, rows]
 
 
-def structural_text(region: Region) -> str:
-    return repr(structural_key(region))
-
-
-def structural_id(region: Region) -> str:
-    return hashlib.sha1(structural_text(region).encode()).hexdigest()[:12]
+def structural_id(region: Region, ops: list[Op] | None = None) -> str:
+    return hashlib.sha1(repr(structural_key(region, ops)).encode()).hexdigest()[:12]
 
 
 def _kind(ops: list[Op]) -> str:
@@ -119,17 +130,21 @@ class PartitionBlocks(ModulePass):
             else:
                 groups.append([op])
         groups = _rematerialize_constants(groups, tail)
+        # every op of each group, nested ones included, gathered once: the sweeps
+        # below would otherwise walk each group several times
+        flats = [[sub for o in group for sub in o.walk()] for group in groups]
         # values used after each group (one backward sweep), to find live-outs
         used_after: list[set[Value]] = [set() for _ in groups]
         acc: set[Value] = {v for o in tail for sub in o.walk() for v in sub.operands}
         for idx in range(len(groups) - 1, -1, -1):
             used_after[idx] = set(acc)
-            acc |= {v for o in groups[idx] for sub in o.walk() for v in sub.operands}
+            for sub in flats[idx]:
+                acc.update(sub.operands)
         new_ops: list[Op] = []
         renamed: dict[Value, Value] = {}
         for idx, group in enumerate(groups):
-            for o in group:
-                for sub in o.walk():
+            if renamed:
+                for sub in flats[idx]:
                     sub.operands = [renamed.get(v, v) for v in sub.operands]
             region = Region()
             for op in group:
@@ -141,7 +156,7 @@ class PartitionBlocks(ModulePass):
                        loc=first.loc, hints=[v.hint for v in live_out])
             block.attrs["kind"] = _kind(group)
             block.attrs["id"] = f"{fn.name}.b{idx}"
-            block.attrs["sid"] = structural_id(region)
+            block.attrs["sid"] = structural_id(region, flats[idx] + [region.ops[-1]])
             block.parent = fn.body
             renamed.update(zip(live_out, block.results))
             new_ops.append(block)
