@@ -498,12 +498,37 @@ PREDICATES: dict[str, Callable[..., list[PatternMatch]]] = {
 }
 
 
+_INDEXED = ("op", "category")  # node attributes that anchors are looked up by
+
+
+def _anchor_candidates(g: nx.DiGraph, t: dict, index: dict[str, dict[Any, list]]) -> Iterable:
+    """Graph nodes that may match the template's anchor, in graph order: those with an
+    allowed value of an indexed attribute the anchor names (all nodes otherwise), so a
+    block is scanned once per attribute instead of once per template."""
+    want = t["nodes"][t["anchor"]]
+    key = next((k for k in _INDEXED if k in want), None)
+    if key is None:
+        return g.nodes
+    by_value = index.get(key)
+    if by_value is None:
+        by_value = index[key] = {}
+        for n, attrs in g.nodes(data=True):
+            by_value.setdefault(attrs.get(key), []).append(n)
+    allowed = want[key]
+    if not isinstance(allowed, (list, tuple, set, frozenset)):
+        return by_value.get(allowed, [])
+    order = {n: i for i, n in enumerate(g.nodes)} if len(allowed) > 1 else None
+    nodes = [n for v in allowed for n in by_value.get(v, [])]
+    return sorted(nodes, key=order.__getitem__) if order else nodes
+
+
 def match_patterns(graph: nx.DiGraph, library: list[PatternEntry] | None = None,
                    first_only: bool = False) -> list[PatternMatch]:
     """Every occurrence of every library pattern in the graph (or the first one per
     pattern with `first_only`)."""
     lib = PATTERN_LIBRARY if library is None else library
     out: list[PatternMatch] = []
+    index: dict[str, dict[Any, list]] = {}
     for entry in lib:
         name = entry["name"]
         if "predicate" in entry:
@@ -513,7 +538,7 @@ def match_patterns(graph: nx.DiGraph, library: list[PatternEntry] | None = None,
         else:
             found = []
             for t in entry["templates"]:
-                found.extend(_match_template(graph, name, t, graph.nodes, first_only))
+                found.extend(_match_template(graph, name, t, _anchor_candidates(graph, t, index), first_only))
                 if first_only and found:
                     break
         out.extend(found[:1] if first_only else found)
