@@ -1,5 +1,6 @@
 """The M-CODE abstract syntax tree. Every node carries its source span; the checker
-fills in `ty` on expressions."""
+fills in `ty` on expressions. Slotted classes: a large program has hundreds of
+thousands of nodes, and a smaller footprint makes every pass over them faster."""
 
 from __future__ import annotations
 
@@ -9,126 +10,127 @@ from typing import Any
 from .diagnostics import Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     span: Span
 
 
 # ---- types as written ---------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DimExpr(Node):
     value: int | str | None  # literal, symbolic name, or None for `?`
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TypeExpr(Node):
     dtype: str
     dims: list[DimExpr] | None  # None: a scalar
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TupleTypeExpr(Node):
     items: list[TypeExpr]
 
 
 # ---- expressions ----------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Expr(Node):
     ty: Any = field(default=None, init=False, repr=False)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Name(Expr):
     id: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Num(Expr):
     value: int | float | complex
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class BoolLit(Expr):
     value: bool
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class BinOp(Expr):
     op: str
     left: Expr
     right: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class UnaryOp(Expr):
     op: str  # '-', '+', '~', 'not'
     operand: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Compare(Expr):
     ops: list[str]
     operands: list[Expr]
+    closed: bool = field(default=False, init=False, repr=False)  # parenthesized: ends a chain
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class BoolOp(Expr):
     op: str  # 'and' | 'or'
     left: Expr
     right: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class IfExp(Expr):
     cond: Expr
     then: Expr
     orelse: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Slice(Expr):
     lower: Expr | None
     upper: Expr | None
     step: Expr | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Index(Expr):
     base: Expr
     items: list[Expr]  # Expr or Slice
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Keyword(Node):
     name: str
     value: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call(Expr):
     func: Expr
     args: list[Expr]
     kwargs: list[Keyword]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Attr(Expr):
     base: Expr
     name: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TupleExpr(Expr):
     items: list[Expr]
 
 
 # ---- statements -----------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Stmt(Node):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Let(Stmt):
     name: str
     type: TypeExpr | None
@@ -136,52 +138,52 @@ class Let(Stmt):
     name_span: Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Assign(Stmt):
     target: Expr  # Name or Index
     value: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class AugAssign(Stmt):
     target: Expr
     op: str  # the binary operator, e.g. '+'
     value: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ExprStmt(Stmt):
     value: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Pass(Stmt):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Break(Stmt):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Continue(Stmt):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Return(Stmt):
     values: list[Expr]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class If(Stmt):
     cond: Expr
     body: list[Stmt]
     orelse: list[Stmt]  # elif chains nest as a single If here
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class For(Stmt):
     var: str
     iter: Expr
@@ -189,14 +191,14 @@ class For(Stmt):
     var_span: Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class While(Stmt):
     cond: Expr
     body: list[Stmt]
 
 
 # ---- top level ------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Param(Node):
     name: str
     type: TypeExpr
@@ -204,7 +206,7 @@ class Param(Node):
     default: Expr | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class FnDef(Node):
     name: str
     params: list[Param]
@@ -212,6 +214,6 @@ class FnDef(Node):
     body: list[Stmt]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Module(Node):
     functions: list[FnDef]

@@ -254,7 +254,7 @@ class _Precedence:
             if op in ("and", "or"):
                 left = A.BoolOp(_join(left.span, right.span), op, left, right)
             elif prec == 4:
-                if isinstance(left, A.Compare) and not getattr(left, "closed", False):
+                if isinstance(left, A.Compare) and not left.closed:
                     left.ops.append(op)
                     left.operands.append(right)
                     left.span = _join(left.span, right.span)
