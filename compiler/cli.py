@@ -68,7 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .driver import frontend
 
     for path in args.files:
-        module = frontend(_read(path), path)
+        module = frontend(_read(path), path, passes=[])  # checking needs the IR built, not optimized
         if args.verbose:
             for fn in module.functions.values():
                 print(fn.signature_text)

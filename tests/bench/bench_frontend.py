@@ -3,12 +3,15 @@
 
 Generates realistic M-CODE programs of about 1k, 10k and 50k lines (many functions
 with loops, lets, slices, arithmetic, calls between functions, if/elif/else, while),
-times ``mcodec.compiler.driver.frontend`` on each and prints a table of lines,
-seconds and lines/s, plus the 50k/10k time ratio (5.0 would be linear scaling).
+times the front end on each: parse + check + IR construction, then every pass of the
+default pipeline (or those named by --passes), as ``mcodec.compiler.driver.frontend``
+runs them. Prints lines, seconds per stage, lines/s and the 50k/10k time ratio (5.0
+would be linear scaling), and the time of each pass at the largest size.
 
     python tests/bench/bench_frontend.py                 # 1k, 10k, 50k
     python tests/bench/bench_frontend.py --sizes 1000,5000 --json out.json
     python tests/bench/bench_frontend.py --dump /tmp/progs   # also write the sources
+    python tests/bench/bench_frontend.py --passes constant-fold,cse,dce,partition-blocks,copy-elision
 
 1k and 10k: one warm-up run, then the median of 3.  50k (and larger): 1 run, or
 ``--big-runs 2``.  Progress goes to stderr, the table to stdout.  This file is not
@@ -258,18 +261,35 @@ def log(msg: str):
     print(msg, file=sys.stderr, flush=True)
 
 
-def time_frontend(frontend, text: str, runs: int, warmup: int) -> list[float]:
-    times = []
+def time_pipeline(text: str, pass_names: list[str] | None, runs: int, warmup: int) -> list[dict[str, float]]:
+    """Per run: seconds of parse + check + IR construction ("check+IR"), of each pass,
+    and in all ("total"), with the cyclic GC paused as `frontend` does."""
+    from mcodec.compiler.driver import default_passes
+    from mcodec.compiler.irgen import build_module
+    from mcodec.compiler.parser import parse
+    from mcodec.passes.manager import PassManager
+
+    out = []
     for k in range(warmup + runs):
+        passes = [p for p in default_passes() if pass_names is None or p.name in pass_names]
         gc.collect()
-        t0 = time.perf_counter()
-        frontend(text, "bench.mc")
-        dt = time.perf_counter() - t0
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            module = build_module(parse(text, "bench.mc"), text, "bench.mc")
+            stages = {"check+IR": time.perf_counter() - t0}
+            for p in passes:
+                t = time.perf_counter()
+                PassManager([p]).run(module)
+                stages[p.name] = stages.get(p.name, 0.0) + time.perf_counter() - t
+            stages["total"] = time.perf_counter() - t0
+        finally:
+            gc.enable()
         tag = "warm-up" if k < warmup else f"run {k - warmup + 1}/{runs}"
-        log(f"    {tag}: {dt:.3f} s")
+        log(f"    {tag}: {stages['total']:.3f} s (check+IR {stages['check+IR']:.3f} s)")
         if k >= warmup:
-            times.append(dt)
-    return times
+            out.append(stages)
+    return out
 
 
 def main(argv=None) -> int:
@@ -278,16 +298,12 @@ def main(argv=None) -> int:
                     help="comma-separated target line counts (default: 1000,10000,50000)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs below 50k lines (median)")
     ap.add_argument("--big-runs", type=int, default=1, help="timed runs at >= 50k lines")
+    ap.add_argument("--passes", help="comma-separated pass names to run (default: the whole default pipeline)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON")
     ap.add_argument("--dump", metavar="DIR", help="write the generated programs here")
     args = ap.parse_args(argv)
-
-    try:
-        from mcodec.compiler.driver import frontend
-    except ImportError as e:
-        log(f"cannot import mcodec.compiler.driver.frontend: {e}")
-        return 2
+    pass_names = args.passes.split(",") if args.passes else None
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = []
@@ -302,19 +318,25 @@ def main(argv=None) -> int:
         runs, warmup = (args.big_runs, 0) if big else (args.runs, 1)
         nfn = sum(1 for ln in text.splitlines() if ln.startswith("fn "))
         log(f"{target} lines target: {nlines} lines, {nfn} functions, {len(text)} bytes")
-        times = time_frontend(frontend, text, runs, warmup)
-        med = statistics.median(times)
+        stages = time_pipeline(text, pass_names, runs, warmup)
+        med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
         results.append({"target": target, "lines": nlines, "functions": nfn, "bytes": len(text),
-                        "runs": times, "seconds": med, "lines_per_s": nlines / med})
+                        "runs": [s["total"] for s in stages], "stages": med, "seconds": med["total"],
+                        "lines_per_s": nlines / med["total"]})
 
     print()
-    print(f"front end (parse + check + IR + canonicalize), {platform.python_implementation()} "
-          f"{platform.python_version()}, {os.cpu_count()} cpus")
-    print(f"{'lines':>8} {'functions':>9} {'seconds':>9} {'lines/s':>10}  runs")
+    print(f"front end: parse + check + IR construction, then the passes "
+          f"({', '.join(k for k in results[0]['stages'] if k not in ('check+IR', 'total'))}); "
+          f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cpus")
+    print(f"{'lines':>8} {'functions':>9} {'check+IR':>9} {'passes':>8} {'total s':>8} {'lines/s':>9}  runs (total)")
     for r in results:
         runs = ", ".join(f"{t:.3f}" for t in r["runs"])
-        print(f"{r['lines']:>8} {r['functions']:>9} {r['seconds']:>9.3f} "
-              f"{r['lines_per_s']:>10.0f}  [{runs}]")
+        st = r["stages"]
+        print(f"{r['lines']:>8} {r['functions']:>9} {st['check+IR']:>9.3f} {st['total'] - st['check+IR']:>8.3f} "
+              f"{r['seconds']:>8.3f} {r['lines_per_s']:>9.0f}  [{runs}]")
+    last = results[-1]["stages"]
+    print("per pass at the largest size (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()
+                                                          if k not in ("check+IR", "total")))
     by = {r["target"]: r for r in results}
     ratio = None
     if 10000 in by and 50000 in by:
@@ -324,7 +346,7 @@ def main(argv=None) -> int:
               f"{ratio / lines_ratio:.2f}x linear)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"results": results, "ratio_50k_10k": ratio,
+            json.dump({"results": results, "ratio_50k_10k": ratio, "passes": pass_names,
                        "python": platform.python_version(), "seed": args.seed}, fh, indent=2)
         log(f"wrote {args.json}")
     return 0
