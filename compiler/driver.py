@@ -1,5 +1,5 @@
 """The compilation pipeline, top to bottom: parse -> check + IR -> inline calls ->
-canonicalize -> scalar promotion -> partition into blocks -> copy elision. Everything after it (lowering, artifacts)
+canonicalize -> scalar promotion -> loop raising -> partition into blocks -> copy elision. Everything after it (lowering, artifacts)
 starts from the Module this returns."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import gc
 from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
 from mcodec.passes.copy_elision import CopyElision
 from mcodec.passes.inline import InlineCalls
+from mcodec.passes.loop_raising import LoopRaising
 from mcodec.passes.manager import ModulePass, PassManager
 from mcodec.passes.partition import PartitionBlocks
 from mcodec.passes.scalar_promotion import ScalarPromotion
@@ -19,7 +20,8 @@ from .parser import parse
 
 
 def default_passes() -> list[ModulePass]:
-    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), PartitionBlocks(), CopyElision()]
+    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), LoopRaising(), PartitionBlocks(),
+            CopyElision()]
 
 
 def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] | None = None) -> Module:

@@ -36,3 +36,23 @@ def non_negative(v: Value, depth: int = 0) -> bool:
         step = const_of(o.parent.operands[2])
         return isinstance(step, int) and step > 0 and non_negative(o.parent.operands[0], depth + 1)
     return False
+
+
+def in_bounds(v: Value, array: Value, axis: int) -> bool:
+    """Whether integer `v` is provably a valid index of `array` along `axis` (no wrap,
+    no error): the variable of a loop counting up from a non-negative start to a dim
+    of the same symbolic size (the checker makes equal symbols equal at run time)."""
+    o = v.owner
+    if not (isinstance(o, Region) and o.parent is not None and o.parent.name == "mc.for" and v is o.args[0]):
+        return False
+    loop = o.parent
+    step = const_of(loop.operands[2])
+    if not (isinstance(step, int) and step > 0 and non_negative(loop.operands[0])):
+        return False
+    ub = loop.operands[1].owner
+    if not (isinstance(ub, Op) and ub.name == "mc.dim") or not isinstance(array.type, ArrayType):
+        return False
+    src = ub.operands[0].type
+    d = src.shape[ub.attrs["axis"] % src.rank]
+    want = array.type.shape[axis]
+    return d is not None and want is not None and d == want

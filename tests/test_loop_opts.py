@@ -17,12 +17,22 @@ from mcodec.compiler.build import BuildWarning, build_module
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.ir import print_module
 from mcodec.compiler.stitch import block_views
+from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
+from mcodec.passes.copy_elision import CopyElision
+from mcodec.passes.partition import PartitionBlocks
 
 STRATEGIES = ["numba", "numba-par", "llvm"]
+ALL = ["numpy", *STRATEGIES]
 
 
-def run(source: str, entry: str, sid: str, args: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
-    module = frontend(source, "t.mc")
+def baseline_passes() -> list:
+    """The pipeline without the loop optimizations: the reference meaning."""
+    return [ConstantFold(), CSE(), DCE(), PartitionBlocks(), CopyElision()]
+
+
+def run(source: str, entry: str, sid: str, args: dict[str, Any], baseline: bool = False,
+        ) -> tuple[Any, dict[str, Any], Any]:
+    module = frontend(source, "t.mc", baseline_passes() if baseline else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BuildWarning)
         result = build_module(module, default=sid, use_cache=False)
@@ -32,7 +42,7 @@ def run(source: str, entry: str, sid: str, args: dict[str, Any]) -> tuple[Any, d
 
 
 def same_as_numpy(source: str, entry: str, args: dict[str, Any], sid: str) -> Any:
-    want, want_args, _ = run(source, entry, "numpy", args)
+    want, want_args, _ = run(source, entry, "numpy", args, baseline=True)
     got, got_args, result = run(source, entry, sid, args)
     failed = [f"{f.block_id}: {f.reason}" for f in result.fallbacks if "lowering failed" in f.reason]
     assert not failed, failed
@@ -107,7 +117,7 @@ fn promote(A: f64[N, N], k: i64) -> (f64[N], i32[N]):
 """
 
 
-@pytest.mark.parametrize("sid", ["numpy", *STRATEGIES])
+@pytest.mark.parametrize("sid", ALL)
 def test_scalar_promotion_keeps_empty_loops_exact(sid: str) -> None:
     rng = np.random.default_rng(3)
     args = {"A": rng.random((4, 4)), "k": 0}  # q[i + 3] is out of bounds, but never touched
@@ -160,3 +170,58 @@ def test_constants_do_not_cross_blocks() -> None:
             for v in b.live_ins:
                 src = yielded.get(v)
                 assert src is None or getattr(src.owner, "name", "") != "mc.const", f"{b.id} takes a constant"
+
+
+MATMULS = """
+fn gemm_loops(alpha: f64, beta: f64, inout C: f64[NI, NJ], A: f64[NI, NK], B: f64[NK, NJ], hi: i64):
+    for i in range(NI):
+        C[i, :] *= beta
+        for k in range(NK):
+            C[i, :] += alpha * A[i, k] * B[k, :]
+        for k in range(0, hi):
+            C[i, :] -= 2.0 * B[k, :] * A[i, k]
+
+fn not_row_local(inout C: f64[N, N], A: f64[N, N], B: f64[N, N]):
+    for i in range(N):
+        for k in range(N):
+            C[i, :] += A[i, k] * B[k, :]
+        C[i, :] += C[0, :]
+
+fn stacked(inout A: f64[R, Q, P], C4: f64[P, P]):
+    for r in range(R):
+        A[r] = A[r] @ C4
+
+fn shifted(inout C: f32[N, N], A: f32[N, N], B: f32[N, N], lo: i64):
+    for i in range(N):
+        for k in range(lo, N):
+            C[i, :] += A[i, k] * B[k, :]
+    for i in range(N):
+        let j = N - 1 - i
+        for k in range(N):
+            C[j, :] += A[j, k] * B[k, :]
+"""
+
+
+@pytest.mark.parametrize("sid", ALL)
+@pytest.mark.parametrize("hi", [3, -2])
+def test_loop_raising(sid: str, hi: int) -> None:
+    rng = np.random.default_rng(4)
+    args = {"alpha": 1.5, "beta": 0.5, "C": rng.random((4, 5)), "A": rng.random((4, 6)), "B": rng.random((6, 5)),
+            "hi": hi}
+    same_as_numpy(MATMULS, "gemm_loops", args, sid)
+    sq = {"C": rng.random((5, 5)), "A": rng.random((5, 5)), "B": rng.random((5, 5))}
+    same_as_numpy(MATMULS, "not_row_local", sq, sid)
+    same_as_numpy(MATMULS, "stacked", {"A": rng.random((3, 2, 4)), "C4": rng.random((4, 4))}, sid)
+    f32 = {k: v.astype(np.float32) for k, v in sq.items()}
+    for lo in (2, -2):
+        same_as_numpy(MATMULS, "shifted", {**f32, "lo": lo}, sid)
+
+
+def test_loop_raising_shapes_the_ir() -> None:
+    text = print_module(frontend(MATMULS, "t.mc"), with_locs=False)
+    fns = {f.split("(")[0]: f for f in text.split("func @")[1:]}
+    assert "mc.for" not in fns["gemm_loops"] and fns["gemm_loops"].count("mc.matmul") == 2
+    assert "mc.for" in fns["not_row_local"]  # C[0, :] is read by every row: kept a loop ...
+    assert "mc.matmul" in fns["not_row_local"]  # ... around a raised vector-matrix product
+    assert "mc.for" not in fns["stacked"] and fns["stacked"].count("mc.reshape") == 2
+    assert fns["shifted"].count("mc.for") == 4  # a start not known >= 0; a row index not the loop's

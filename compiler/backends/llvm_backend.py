@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 from mcodec.compiler.ir import Op, Region, Value
+from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType
 
 from .base import BlockView, BuiltBlock, LoweringError
-from .facts import non_negative
 
 SCALAR_DTYPES = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")
 BINARY = {"mc.add", "mc.sub", "mc.mul", "mc.div", "mc.floordiv", "mc.mod", "mc.pow", "mc.bitand",

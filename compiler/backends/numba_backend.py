@@ -42,7 +42,8 @@ from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
-PRELUDE = "import numpy as np\nfrom numba import prange\n"
+PRELUDE = ("import numpy as np\nfrom numba import prange\n"
+           "from mcodec.runtime_shim.numba_memory import advise_huge\n")
 
 ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
@@ -342,6 +343,7 @@ class NumbaEmitter(PythonEmitter):
             self.line(p)
         r = self.name(op.result)
         self.line(f"{r} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(t.dtype)})")
+        self.line(f"advise_huge({r})")
         par = self.par >= 1 and self.loop_depth == 0 and n > 0
         d0 = self.depth
         self._open_loops(sizes, ivs, par)
@@ -505,6 +507,19 @@ class NumbaEmitter(PythonEmitter):
             return text if t.weak or t.dtype == "c128" else f"np.{npname(t.dtype)}({text})"
         return super().const_text(value, t)
 
+    def _make(self, op: Op, fn: str) -> None:
+        """Allocations ask for huge pages before the memory is first touched (see
+        runtime_shim/numba_memory.py), so zeros/ones/full are empty + fill."""
+        nd = op.attrs["ndim"]
+        r = self.name(op.result)
+        fill = {"zeros": "0", "ones": "1", "full": None, "empty": ""}.get(fn, "")
+        if fill is None:
+            fill = self.name(op.operands[nd])
+        self.line(f"{r} = np.empty({self._shape_text(op.operands[:nd])}, dtype=np.{npname(op.attrs['dtype'])})")
+        self.line(f"advise_huge({r})")
+        if fill:
+            self.line(f"{r}.fill({fill})")
+
     def op_not(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = not {self.name(op.operands[0])}")
 
@@ -528,10 +543,9 @@ class NumbaEmitter(PythonEmitter):
         if not HAVE_BLAS:
             self._matmul_loops(op)
             return
-        texts = []
-        for v in (a, b):
-            t = f"np.ascontiguousarray({self.name(v)})"
-            texts.append(t if v.type.dtype == D else f"{t}.astype(np.{npname(D)})")
+        # Numba's BLAS call takes C- and F-contiguous operands as they are (a transpose
+        # is a flag, not a copy) and copies other layouts itself
+        texts = [self.name(v) if v.type.dtype == D else f"{self.name(v)}.astype(np.{npname(D)})" for v in (a, b)]
         if op.result.is_array:
             self.line(f"{r} = {texts[0]} @ {texts[1]}")
         else:

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mcodec.compiler.ir import Op, Region, Value, defined_in
+from mcodec.compiler.ir_facts import const_of as _const
+from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.types import ArrayType, ScalarType
-
-from .facts import const_of as _const
-from .facts import non_negative
 
 if TYPE_CHECKING:
     from .numba_backend import NumbaEmitter

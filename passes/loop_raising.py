@@ -1,0 +1,364 @@
+"""Loop raising: matrix products written as loop nests become tensor ops (BLAS).
+
+Two rewrites, applied innermost loop first:
+
+1. *Accumulation into a slice* (a rank-1 update per iteration):
+
+       for k in range(lo, hi): R[idx] += s * P[.., k, ..] * M[k, cols]
+   ->  R[idx] = R[idx] + s * (P[.., lo:hi', ..] @ M[lo:hi', cols])      hi' = max(hi, lo)
+
+2. *Row map*, only when the body holds a matrix product (otherwise the loop is
+   already what a compiled back end wants; a product of a matrix per row becomes one
+   product of the stacked rows):
+
+       for i in range(lo, hi): <statements reading and writing row i only>
+   ->  the statements once, on rows lo:hi' (every value that depends on i gains a
+       leading axis; lower-rank operands get `newaxis` so broadcasting still lines up)
+
+so PolyBench's gemm nest (`C[i, :] *= beta; for k: C[i, :] += alpha * A[i, k] *
+B[k, :]`) becomes `C = C * beta; C += alpha * (A @ B)`.
+
+Why the rewrites keep the meaning: arrays are values, so an array read in the loop and
+not carried by it is the same in every iteration; the loop starts at a provably
+non-negative index with step 1, so `lo:hi'` is exactly the range (the `max` keeps a
+negative end from wrapping); (1) needs the slice's integer indices provably in bounds,
+since the rewrite reads R[idx] even when the loop runs zero times; (2) accesses carried
+arrays at row i only, so iterations are independent and the statements may run one
+after the other over all rows; nothing hoisted out of a loop can raise. Floats may
+differ by reassociation, as with NumPy's own products.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcodec.compiler.ir import Module, Op, Region, Value, defined_in
+from mcodec.compiler.ir_facts import const_of, in_bounds, non_negative
+from mcodec.compiler.semantics import ELEMENTWISE
+from mcodec.compiler.types import ArrayType, Dim, ScalarType
+
+from .canonicalize import replace_uses
+from .manager import ModulePass
+
+FLOATS = ("f16", "f32", "f64")
+FULL = ("slice", None, None, None)
+
+
+# ---- building ops --------------------------------------------------------------------
+def _decode(op: Op) -> list[tuple]:
+    """An indexing op's items with operand references replaced by the values."""
+    return [tuple(op.operands[x[1]] if isinstance(x, tuple) else x for x in it) for it in op.attrs["index"]]
+
+
+def _encode(items: list[tuple], first: int = 1) -> tuple[tuple, list[Value]]:
+    """Items with values -> (index attr, index operands), operands numbered from `first`."""
+    operands: list[Value] = []
+    out = []
+    for it in items:
+        parts: list[Any] = [it[0]]
+        for x in it[1:]:
+            if isinstance(x, Value):
+                operands.append(x)
+                parts.append(("v", first + len(operands) - 1))
+            else:
+                parts.append(x)
+        out.append(tuple(parts))
+    return tuple(out), operands
+
+
+def _getitem(base: Value, items: list[tuple], t: Any, loc: Any, hint: str = "") -> Op:
+    index, operands = _encode(items)
+    return Op("mc.getitem", [base, *operands], [t], {"index": index}, loc=loc, hints=[hint])
+
+
+def _setitem(base: Value, items: list[tuple], value: Value, loc: Any, hint: str = "") -> Op:
+    index, operands = _encode(items)
+    return Op("mc.setitem", [base, *operands, value], [base.type], {"index": index}, loc=loc, hints=[hint])
+
+
+def _rank(v: Value) -> int:
+    return v.type.rank if isinstance(v.type, ArrayType) else 0
+
+
+def _shape(v: Value) -> tuple:
+    return v.type.shape if isinstance(v.type, ArrayType) else ()
+
+
+def _invariant(v: Value, inner: set[Value]) -> bool:
+    return v not in inner or const_of(v) is not None
+
+
+def _unit_loop(loop: Op) -> bool:
+    return const_of(loop.operands[2]) == 1 and non_negative(loop.operands[0])
+
+
+# ---- 1. accumulation into a slice --------------------------------------------------------
+def _product(v: Value, body: Region, iv: Value, inner: set[Value], uses: dict[Value, list[Op]],
+             dtype: str, parts: dict[str, list]) -> bool:
+    """Splits a product into invariant scalars, one element load `P[.., iv, ..]` and
+    one row load `M[iv, ...]` (into `parts`)."""
+    if _invariant(v, inner):
+        if isinstance(v.type, ScalarType) and v.type.dtype == dtype:
+            parts["scalars"].append(v)
+            return True
+        return False
+    o = v.owner
+    if not isinstance(o, Op) or o.parent is not body or len(uses.get(v, [])) != 1 or v.type.dtype != dtype:
+        return False
+    if o.name == "mc.mul":
+        parts["muls"].append(o)
+        return all(_product(x, body, iv, inner, uses, dtype, parts) for x in o.operands)
+    if o.name != "mc.getitem" or o.operands[0] in inner:
+        return False
+    items = _decode(o)
+    if any(it[0] not in ("int", "slice") for it in items):
+        return False
+    if any(x is not iv and isinstance(x, Value) and not _invariant(x, inner) for it in items for x in it[1:]):
+        return False
+    at = [k for k, it in enumerate(items) if it[0] == "int" and it[1] is iv]
+    if len(at) != 1 or any(it[0] == "slice" and any(x is iv for x in it[1:]) for it in items):
+        return False
+    if isinstance(o.result.type, ScalarType) and all(it[0] == "int" for it in items):
+        parts["elems"].append((o, at[0]))
+        return True
+    if _rank(o.result) == 1 and at[0] == 0:
+        parts["rows"].append(o)
+        return True
+    return False
+
+
+Raised = tuple[list[Op], list[Value]]  # the ops replacing a loop, the values replacing its results
+
+
+def raise_accumulation(loop: Op) -> Raised | None:
+    body = loop.regions[0]
+    if not _unit_loop(loop) or len(body.args) != 2 or not body.args[1].is_array:
+        return None
+    iv, a = body.args
+    term = body.terminator
+    if term is None or term.name != "mc.yield" or any(o.regions for o in body.ops):
+        return None
+    dtype = a.type.dtype
+    if dtype not in FLOATS:
+        return None
+    inner = defined_in(body)
+    uses: dict[Value, list[Op]] = {}
+    for o in body.ops:
+        for v in o.operands:
+            uses.setdefault(v, []).append(o)
+    st = term.operands[0].owner
+    if not isinstance(st, Op) or st.name != "mc.setitem" or st.operands[0] is not a or uses.get(st.result) != [term]:
+        return None
+    u = st.operands[-1].owner
+    if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub") or \
+            uses.get(u.result) != [st]:
+        return None
+    r = u.operands[0].owner
+    other = u.operands[1]
+    if u.name == "mc.add" and not (isinstance(r, Op) and r.name == "mc.getitem" and r.operands[0] is a):
+        r, other = u.operands[1].owner, u.operands[0]
+    if not (isinstance(r, Op) and r.name == "mc.getitem" and r.operands[0] is a and uses.get(r.result) == [u]):
+        return None
+    idx = _decode(st)
+    if _decode(r) != idx or any(it[0] not in ("int", "slice") for it in idx):
+        return None
+    for axis, it in enumerate(idx):  # read even when the loop runs zero times: must not fail
+        if any(isinstance(x, Value) and not _invariant(x, inner) for x in it[1:]):
+            return None
+        if it[0] == "int" and not (isinstance(it[1], Value) and in_bounds(it[1], a, axis)):
+            return None
+    parts: dict[str, list] = {"scalars": [], "elems": [], "rows": [], "muls": []}
+    if not _product(other, body, iv, inner, uses, dtype, parts) or len(parts["elems"]) != 1 or \
+            len(parts["rows"]) != 1:
+        return None
+    used = {r, st, u, term, *parts["muls"], parts["elems"][0][0], parts["rows"][0]}
+    if any(o not in used and o.name != "mc.const" for o in body.ops) or set(uses.get(a, [])) != {r, st}:
+        return None
+    # the rewrite
+    lb, ub = loop.operands[0], loop.operands[1]
+    loc = loop.loc
+    init = loop.operands[3]
+    out: list[Op] = [o for o in body.ops if o.name == "mc.const"]  # leave the loop with their users
+    hi = Op("mc.maximum", [ub, lb], [ScalarType("i64")], loc=loc)
+    out.append(hi)
+    rng = ("slice", lb, hi.result, None)
+    e, at = parts["elems"][0]
+    e_items = _decode(e)
+    e_items[at] = rng
+    pv = _getitem(e.operands[0], e_items, ArrayType(dtype, (None,)), e.loc, e.result.hint)
+    row = parts["rows"][0]
+    m_items = _decode(row)
+    m_items[0] = rng
+    mv = _getitem(row.operands[0], m_items, ArrayType(dtype, (None, *_shape(row.result))), row.loc, row.result.hint)
+    g = Op("mc.matmul", [pv.result, mv.result], [row.result.type], loc=loc)
+    out += [pv, mv, g]
+    acc = g.result
+    for s in parts["scalars"]:
+        m = Op("mc.mul", [s, acc], [row.result.type], loc=loc)
+        out.append(m)
+        acc = m.result
+    r0 = _getitem(init, idx, r.result.type, r.loc, r.result.hint)
+    first, second = (r0.result, acc) if u.operands[0].owner is r else (acc, r0.result)
+    u0 = Op(u.name, [first, second], [u.result.type], loc=u.loc, hints=[u.result.hint])
+    res = _setitem(init, idx, u0.result, st.loc, st.result.hint)
+    out += [r0, u0, res]
+    return out, [res.result]
+
+
+# ---- 2. row map ---------------------------------------------------------------------------------
+SAFE_HOIST = {"mc.const", "mc.dim", "mc.size", "mc.transpose"}
+SAFE_SCALAR = {"mc.maximum", "mc.minimum", "mc.add", "mc.sub", "mc.mul"}
+
+
+def _can_hoist(o: Op) -> bool:
+    """Ops that cannot fail, so they may run even when the loop would not (array
+    arithmetic could fail to broadcast; a scalar load could be out of bounds)."""
+    if o.name == "mc.getitem":
+        return all(it[0] in ("slice", "newaxis") for it in o.attrs["index"])
+    if o.name in SAFE_SCALAR:
+        return all(isinstance(v.type, ScalarType) for v in [*o.operands, *o.results])
+    return o.name in SAFE_HOIST and not o.regions
+
+
+def raise_rows(loop: Op) -> Raised | None:
+    body = loop.regions[0]
+    if not _unit_loop(loop) or any(o.regions for o in body.ops):
+        return None
+    if not any(o.name == "mc.matmul" for o in body.ops):
+        return None  # no BLAS to gain: the loop is what compiled back ends want
+    iv, carried = body.args[0], body.args[1:]
+    if not carried or any(not v.is_array for v in carried):
+        return None
+    term = body.terminator
+    if term is None or term.name != "mc.yield":
+        return None
+    loc = loop.loc
+    hi = Op("mc.maximum", [loop.operands[1], loop.operands[0]], [ScalarType("i64")], loc=loc)
+    rows = ("slice", loop.operands[0], hi.result, None)
+    out: list[Op] = [hi]
+    chain: dict[Value, Value] = dict(zip(carried, loop.operands[3:]))  # array version -> new value
+    lifted: dict[Value, Value] = {}  # value depending on iv -> the value over all rows
+
+    def lift_type(v: Value) -> ArrayType:
+        return ArrayType(v.type.dtype, (None, *_shape(v)))
+
+    def aligned(v: Value, rank: int) -> Value:
+        """Lifted `v`, with axes inserted after the row axis up to `rank` + 1 dims."""
+        nv = lifted[v]
+        k = rank - _rank(v)
+        if k <= 0:
+            return nv
+        t = ArrayType(v.type.dtype, (None, *([Dim(1)] * k), *_shape(v)))
+        g = _getitem(nv, [FULL, *([("newaxis",)] * k)], t, loc, v.hint)
+        out.append(g)
+        return g.result
+
+    def row_items(o: Op) -> list[tuple] | None:
+        items = _decode(o)
+        if not items or items[0][0] != "int" or items[0][1] is not iv:
+            return None
+        if any(it[0] not in ("int", "slice") for it in items[1:]):
+            return None
+        if any(isinstance(x, Value) and (x is iv or x in lifted or x in chain) for it in items[1:] for x in it[1:]):
+            return None
+        return [rows, *items[1:]]
+
+    for o in body.ops:
+        if o is term:
+            break
+        deps = [v for v in o.operands if v is iv or v in lifted or v in chain]
+        if not deps:
+            if not _can_hoist(o):
+                return None
+            out.append(o)
+            continue
+        if o.name == "mc.getitem":
+            base = o.operands[0]
+            items = row_items(o)
+            if items is None or base in lifted:
+                return None
+            g = _getitem(chain.get(base, base), items, lift_type(o.result), o.loc, o.result.hint)
+            out.append(g)
+            lifted[o.result] = g.result
+        elif o.name == "mc.setitem":
+            base, val = o.operands[0], o.operands[-1]
+            items = row_items(o)
+            if items is None or base not in chain or val in chain or val is iv:
+                return None
+            target_rank = sum(it[0] == "slice" for it in items[1:]) + base.type.rank - len(items)
+            nv = aligned(val, target_rank) if val in lifted else val
+            s = _setitem(chain[base], items, nv, o.loc, o.result.hint)
+            out.append(s)
+            chain[o.result] = s.result
+        elif o.name in ELEMENTWISE:
+            if any(v is iv or v in chain for v in o.operands):
+                return None
+            rank = _rank(o.result)
+            ops = [aligned(v, rank) if v in lifted else v for v in o.operands]
+            n = Op(o.name, ops, [lift_type(o.result)], dict(o.attrs), loc=o.loc, hints=[o.result.hint])
+            out.append(n)
+            lifted[o.result] = n.result
+        elif o.name == "mc.matmul":
+            x, y = o.operands
+            if x not in lifted or y in lifted or y in chain or y is iv or _rank(y) not in (1, 2):
+                return None
+            if _rank(x) == 1:  # rows @ y: one matrix product
+                n = Op("mc.matmul", [lifted[x], y], [lift_type(o.result)], loc=o.loc, hints=[o.result.hint])
+                out.append(n)
+                lifted[o.result] = n.result
+            elif _rank(x) == 2 and _rank(y) == 2:  # a stack of matrices @ y: stacked into one
+                out.extend(_stacked_matmul(lifted[x], y, lift_type(o.result), o))
+                lifted[o.result] = out[-1].result
+            else:
+                return None
+        else:
+            return None
+    finals = [chain.get(v) for v in term.operands]
+    if any(f is None for f in finals):
+        return None
+    return out, finals  # type: ignore[return-value]
+
+
+def _stacked_matmul(xs: Value, y: Value, t: ArrayType, o: Op) -> list[Op]:
+    """`xs` (n, a, b) @ `y` (b, c) as one (n*a, b) @ (b, c) product, reshaped back."""
+    i64 = ScalarType("i64")
+    d = [Op("mc.dim", [xs], [i64], {"axis": k}, loc=o.loc) for k in range(3)]
+    rows = Op("mc.mul", [d[0].result, d[1].result], [i64], loc=o.loc)
+    flat = Op("mc.reshape", [xs, rows.result, d[2].result], [ArrayType(t.dtype, (None, xs.type.shape[2]))],
+              loc=o.loc)
+    prod = Op("mc.matmul", [flat.result, y], [ArrayType(t.dtype, (None, y.type.shape[1]))], loc=o.loc)
+    cols = Op("mc.dim", [y], [i64], {"axis": 1}, loc=o.loc)
+    back = Op("mc.reshape", [prod.result, d[0].result, d[1].result, cols.result], [t], loc=o.loc,
+              hints=[o.result.hint])
+    return [*d, rows, flat, prod, cols, back]
+
+
+# ---- the pass ------------------------------------------------------------------------------------
+class LoopRaising(ModulePass):
+    name = "loop-raising"
+
+    def apply(self, module: Module) -> None:
+        for fn in module.functions.values():
+            renames: dict[Value, Value] = {}
+            self._region(fn.body, renames)
+            replace_uses(fn, renames)
+
+    def _region(self, region: Region, renames: dict[Value, Value]) -> None:
+        new_ops: list[Op] = []
+        for op in region.ops:
+            for r in op.regions:
+                self._region(r, renames)
+            if op.name == "mc.for":
+                # inner rewrites renamed values this loop's body uses: apply them first
+                for o in op.walk():
+                    o.operands = [renames.get(v, v) for v in o.operands]
+                raised = raise_accumulation(op) or raise_rows(op)
+                if raised is not None:
+                    ops, finals = raised
+                    renames.update(zip(op.results, finals))
+                    for o in ops:
+                        o.parent = region
+                    new_ops += ops
+                    continue
+            new_ops.append(op)
+        region.ops = new_ops
