@@ -88,6 +88,20 @@ def _invariant(v: Value, inner: set[Value]) -> bool:
     return v not in inner or const_of(v) is not None
 
 
+def _range_dim(loop: Op, base: Value | None = None, axis: int = 0) -> Any:
+    """The symbolic length of `lo:hi'` for `range(0, dim)`: that dim, when `base` (if
+    given) has it at `axis` too, so that `lo:hi'` is all of the axis (else unknown; a longer or shorter base is an error the
+    loop would have raised, and a type must not hide it from a lowering)."""
+    ub = loop.operands[1].owner
+    if const_of(loop.operands[0]) != 0 or not isinstance(ub, Op) or ub.name != "mc.dim":
+        return None
+    src = ub.operands[0].type
+    d = src.shape[ub.attrs["axis"] % src.rank]
+    if base is not None and (not isinstance(base.type, ArrayType) or base.type.shape[axis] != d):
+        return None
+    return d
+
+
 def _unit_loop(loop: Op) -> bool:
     return const_of(loop.operands[2]) == 1 and non_negative(loop.operands[0])
 
@@ -184,12 +198,14 @@ def raise_accumulation(loop: Op) -> Raised | None:
     rng = ("slice", lb, hi.result, None)
     e, at = parts["elems"][0]
     e_items = _decode(e)
-    e_items[at] = rng
-    pv = _getitem(e.operands[0], e_items, ArrayType(dtype, (None,)), e.loc, e.result.hint)
+    e_items[at] = FULL if _range_dim(loop, e.operands[0], at) is not None else rng
+    pv = _getitem(e.operands[0], e_items, ArrayType(dtype, (_range_dim(loop, e.operands[0], at),)), e.loc,
+                  e.result.hint)
     row = parts["rows"][0]
     m_items = _decode(row)
-    m_items[0] = rng
-    mv = _getitem(row.operands[0], m_items, ArrayType(dtype, (None, *_shape(row.result))), row.loc, row.result.hint)
+    m_items[0] = FULL if _range_dim(loop, row.operands[0]) is not None else rng
+    mv = _getitem(row.operands[0], m_items, ArrayType(dtype, (_range_dim(loop, row.operands[0]), *_shape(row.result))),
+                  row.loc, row.result.hint)
     g = Op("mc.matmul", [pv.result, mv.result], [row.result.type], loc=loc)
     out += [pv, mv, g]
     acc = g.result
@@ -239,8 +255,11 @@ def raise_rows(loop: Op) -> Raised | None:
     chain: dict[Value, Value] = dict(zip(carried, loop.operands[3:]))  # array version -> new value
     lifted: dict[Value, Value] = {}  # value depending on iv -> the value over all rows
 
-    def lift_type(v: Value) -> ArrayType:
-        return ArrayType(v.type.dtype, (None, *_shape(v)))
+    n_rows = _range_dim(loop)
+
+    def lift_type(v: Value, base: Value | None = None) -> ArrayType:
+        d = n_rows if base is None else _range_dim(loop, base)
+        return ArrayType(v.type.dtype, (d, *_shape(v)))
 
     def aligned(v: Value, rank: int) -> Value:
         """Lifted `v`, with axes inserted after the row axis up to `rank` + 1 dims."""
@@ -248,7 +267,7 @@ def raise_rows(loop: Op) -> Raised | None:
         k = rank - _rank(v)
         if k <= 0:
             return nv
-        t = ArrayType(v.type.dtype, (None, *([Dim(1)] * k), *_shape(v)))
+        t = ArrayType(v.type.dtype, (nv.type.shape[0], *([Dim(1)] * k), *_shape(v)))
         g = _getitem(nv, [FULL, *([("newaxis",)] * k)], t, loc, v.hint)
         out.append(g)
         return g.result
@@ -261,7 +280,8 @@ def raise_rows(loop: Op) -> Raised | None:
             return None
         if any(isinstance(x, Value) and (x is iv or x in lifted or x in chain) for it in items[1:] for x in it[1:]):
             return None
-        return [rows, *items[1:]]
+        # the whole axis when the loop covers it (a full slice keeps a contiguous layout)
+        return [FULL if _range_dim(loop, o.operands[0]) is not None else rows, *items[1:]]
 
     for o in body.ops:
         if o is term:
@@ -277,7 +297,7 @@ def raise_rows(loop: Op) -> Raised | None:
             items = row_items(o)
             if items is None or base in lifted:
                 return None
-            g = _getitem(chain.get(base, base), items, lift_type(o.result), o.loc, o.result.hint)
+            g = _getitem(chain.get(base, base), items, lift_type(o.result, base), o.loc, o.result.hint)
             out.append(g)
             lifted[o.result] = g.result
         elif o.name == "mc.setitem":

@@ -545,8 +545,21 @@ class NumbaEmitter(PythonEmitter):
             return
         # Numba's BLAS call takes C- and F-contiguous operands as they are (a transpose
         # is a flag, not a copy) and copies other layouts itself
-        texts = [self.name(v) if v.type.dtype == D else f"{self.name(v)}.astype(np.{npname(D)})" for v in (a, b)]
-        if op.result.is_array:
+        texts = []
+        for v in (a, b):
+            if v.type.dtype == D:
+                texts.append(self.name(v))
+            else:
+                t = f"cv_{self.counter}"
+                self.counter += 1
+                self.line(f"{t} = {self.name(v)}.astype(np.{npname(D)})")
+                texts.append(t)
+        if op.result.is_array and a.type.rank == 2 and b.type.rank == 2:
+            # into an output allocated here, so that a large one gets huge pages
+            self.line(f"{r} = np.empty(({texts[0]}.shape[0], {texts[1]}.shape[1]), dtype=np.{npname(D)})")
+            self.line(f"advise_huge({r})")
+            self.line(f"np.dot({texts[0]}, {texts[1]}, {r})")
+        elif op.result.is_array:
             self.line(f"{r} = {texts[0]} @ {texts[1]}")
         else:
             self.line(f"{r} = np.{npname(D)}(np.dot({texts[0]}, {texts[1]}))")
