@@ -91,6 +91,13 @@ fn stores(inout x: f64[N], inout C: f64[N, N], w: f64[N]):
         C[i, :] += x
     for k in range(2):
         C[:, :] = C[0:1, :] * 0.5
+
+fn outers(u: f64[N], v: f64[N], inout X: f64[N, N], inout Z: f64[N, N]):
+    X -= outer(u, v)
+    for k in range(2):
+        Z[:, 1:] -= outer(Z[:, 0], v[1:]) * 0.5
+        let g = u @ Z[:, 1:]
+        Z[0, 1:] += g
 """
 
 
@@ -99,6 +106,8 @@ def test_fused_stores_respect_aliasing(sid: str) -> None:
     rng = np.random.default_rng(2)
     args = {"x": rng.random(6), "C": rng.random((6, 6)), "w": rng.random(6)}
     res = same_as_numpy(STORES, "stores", args, sid)
+    same_as_numpy(STORES, "outers", {"u": rng.random(6), "v": rng.random(6), "X": rng.random((6, 6)),
+                                     "Z": rng.random((6, 6))}, sid)
     if sid == "numba":
         src = "".join(b.built.source for b in res.blocks.values())
         assert "dst_" in src  # the safe row updates were fused

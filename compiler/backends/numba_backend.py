@@ -139,6 +139,12 @@ class NumbaEmitter(PythonEmitter):
             if is_view_getitem(o) and self.fuse:
                 if all(self._fusable_user(u, o.result, same_shape=False) for u in users):
                     self.inlined.add(o)
+            elif o.name == "mc.outer" and self.fuse and len(users) == 1 and \
+                    all(isinstance(v.type, ArrayType) and v.type.rank == 1 for v in o.operands):
+                if self._fusable_user(users[0], o.result, same_shape=True):
+                    self.inlined.add(o)  # u[i] * v[j] inside the user's loop: no n*m temporary
+                else:
+                    plan_fused_store(self, o, users[0])
             elif o.name in ELEMENTWISE and self.fuse and len(users) == 1:
                 if self._fusable_user(users[0], o.result, same_shape=True):
                     self.inlined.add(o)
@@ -254,6 +260,12 @@ class NumbaEmitter(PythonEmitter):
                         bidx[jb], bk[jb] = idx[j], kdims[j]
                 return self.elem(base, bidx, bk, ctx)
             self.stats["fused_ops"] += 1
+            if o.name == "mc.outer":
+                x, y = o.operands
+                D = o.result.type.dtype
+                a = self.cast(self.elem(x, [idx[0]], [kdims[0]], ctx), x.type, D)
+                b = self.cast(self.elem(y, [idx[1]], [kdims[1]], ctx), y.type, D)
+                return f"({a} * {b})"
             args = [self.operand_elem(u, v, idx, kdims, ctx) for u in o.operands]
             return self.scalar_expr(o, args)
         for j in range(v.type.rank):
@@ -559,6 +571,18 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{r} = np.empty(({texts[0]}.shape[0], {texts[1]}.shape[1]), dtype=np.{npname(D)})")
             self.line(f"advise_huge({r})")
             self.line(f"np.dot({texts[0]}, {texts[1]}, {r})")
+        elif op.result.is_array and a.type.rank == 1 and b.type.rank == 2:
+            # a vector times a strided matrix (a column block, say): BLAS would copy the
+            # matrix first; a row-by-row loop streams it once, vectorized along the rows
+            x, m = texts
+            k, j = self._ivs(2)
+            self.line(f"if {m}.flags.c_contiguous or {m}.flags.f_contiguous:")
+            self.line(f"    {r} = {x} @ {m}")
+            self.line("else:")
+            self.line(f"    {r} = np.zeros({m}.shape[1], dtype=np.{npname(D)})")
+            self.line(f"    for {k} in range({m}.shape[0]):")
+            self.line(f"        for {j} in range({m}.shape[1]):")
+            self.line(f"            {r}[{j}] += {x}[{k}] * {m}[{k}, {j}]")
         elif op.result.is_array:
             self.line(f"{r} = {texts[0]} @ {texts[1]}")
         else:
