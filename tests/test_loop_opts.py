@@ -234,3 +234,21 @@ def test_loop_raising_shapes_the_ir() -> None:
     assert "mc.matmul" in fns["not_row_local"]  # ... around a raised vector-matrix product
     assert "mc.for" not in fns["stacked"] and fns["stacked"].count("mc.reshape") == 2
     assert fns["shifted"].count("mc.for") == 4  # a start not known >= 0; a row index not the loop's
+
+
+LANES = """
+fn lanes(x: f32[N, M], w: f32[K, M], v: f64[N, M]) -> (f32[N], f64[N, 1], f64[N], f64):
+    let a = sum(x * w, axis=1)
+    let b = mean(v, axis=-1, keepdims=true)
+    let c = prod(v * 0.5 + 1.0, axis=1)
+    return a, b, c, sum(v)
+"""
+
+
+@pytest.mark.parametrize("m", [13, 16, 3])
+def test_lane_reductions(m: int) -> None:
+    rng = np.random.default_rng(5)
+    args = {"x": rng.random((4, m)).astype(np.float32), "w": rng.random((1, m)).astype(np.float32),
+            "v": rng.random((4, m))}
+    res = same_as_numpy(LANES, "lanes", args, "numba")
+    assert any(b.built.info.get("lane_reductions") for b in res.blocks.values())

@@ -52,7 +52,8 @@ COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": "
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
             "floor ceil isnan isinf").split()
-NATIVE = ("int64", "float64", "complex128")  # dtypes Numba's scalar arithmetic keeps
+NATIVE = ("int64", "float64", "complex128")
+LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
@@ -379,6 +380,14 @@ class NumbaEmitter(PythonEmitter):
         ctx = _Ctx()
         ivs = self._ivs(n)
         e = self.elem(x, ivs, list(range(n)), ctx)
+        acc0 = _acc_dtype(kind, xt.dtype, op.result.type.dtype)
+        lanes: list[str] = []
+        if kind in ("sum", "mean", "prod") and acc0[0] == "f" and axes == [n - 1] and n > 1:
+            # a float sum along the contiguous axis: LANES independent partial sums (one
+            # per element mod LANES) that LLVM turns into one vector register, where a
+            # single chain could not be vectorized without reassociation (which NumPy's
+            # own pairwise sums do anyway)
+            lanes = [self.elem(x, [*ivs[:-1], f"({ivs[-1]} + {k})"], list(range(n)), ctx) for k in range(LANES)]
         if isinstance(x.owner, Op) and x.owner in self.inlined:
             self.stats["fused_reductions"] += 1
         sizes = self.loop_shape(xt, ctx)
@@ -422,7 +431,12 @@ class NumbaEmitter(PythonEmitter):
             nk = len(kept)
             self._open_loops(sizes[:nk], ivs[:nk], self.par >= 1 and self.loop_depth == 0)
             self.line(f"{sa} = {_init(kind, acc)}")
-            self._open_loops(sizes[nk:], ivs[nk:], False)
+            if lanes:  # then the remainder below
+                start = self._lane_loop(kind, acc, sa, sizes[-1], ivs[-1], lanes, xt)
+                self.line(f"for {ivs[-1]} in range({start}, {sizes[-1]}):")
+                self.depth += 1
+            else:
+                self._open_loops(sizes[nk:], ivs[nk:], False)
             self.line(f"{tv} = {self.cast(e, xt, acc)}")
             self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
             self.depth = d0 + nk
@@ -495,6 +509,23 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{r} = {val}.astype(np.{npname(D)})")
         else:
             self.line(f"{r} = {val}")
+
+    def _lane_loop(self, kind: str, acc: str, sa: str, size: str, iv: str, lanes: list[str], xt: Any) -> str:
+        """The unrolled part of a lane reduction into `sa`; returns where the rest starts."""
+        names = [f"{sa}_{k}" for k in range(len(lanes))]
+        nb = f"nb_{self.counter}"
+        self.counter += 1
+        self.line(f"{nb} = {size} - {size} % {len(lanes)}")
+        self.line(", ".join(names) + " = " + ", ".join([_init(kind, acc)] * len(lanes)))
+        self.line(f"for {iv} in range(0, {nb}, {len(lanes)}):")
+        for name, text in zip(names, lanes):
+            self.line(f"    {name} = {_combine(kind, name, self.cast(text, xt, acc), acc)}")
+        while len(names) > 1:  # a pairwise tree, as NumPy sums
+            pairs = [(names[i], names[i + 1]) for i in range(0, len(names), 2)]
+            names = [f"({_combine(kind, a, b, acc)})" for a, b in pairs]
+        self.line(f"{sa} = {_combine(kind, sa, names[0], acc)}")
+        self.stats["lane_reductions"] = self.stats.get("lane_reductions", 0) + 1
+        return nb
 
     def _reduce_scalar(self, kind: str, op: Op, x: str) -> str:
         t = op.operands[0].type
