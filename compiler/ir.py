@@ -278,6 +278,16 @@ def uses_in(region: Region) -> set[Value]:
     return used
 
 
+def is_inside(op: Op, region: Region) -> bool:
+    """Whether op sits in region, directly or in a region nested in it."""
+    r = op.parent
+    while r is not None:
+        if r is region:
+            return True
+        r = r.parent.parent if r.parent is not None else None
+    return False
+
+
 def defined_in(region: Region) -> set[Value]:
     out: set[Value] = set(region.args)
     for op in region.walk():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcodec.compiler.ir import Function, Module, Op, Region, Value, defined_in
+from mcodec.compiler.ir import Function, Module, Op, Region, Value, defined_in, is_inside
 from mcodec.compiler.types import ArrayType, ScalarType
 
 from .canonicalize import replace_uses
@@ -132,7 +132,7 @@ class ScalarPromotion(ModulePass):
         idx_vals: list[Value] = []
         for v in access.operands[1:1 + n_idx]:
             c = v.owner
-            if isinstance(c, Op) and c.name == "mc.const" and c.parent is not None and _inside(c, body):
+            if isinstance(c, Op) and c.name == "mc.const" and c.parent is not None and is_inside(c, body):
                 copy = Op("mc.const", [], [v.type], dict(c.attrs), loc=c.loc, hints=[v.hint])
                 before.append(copy)
                 v = copy.result
@@ -193,10 +193,3 @@ class ScalarPromotion(ModulePass):
         region.ops[at:at + 1] = before + [loop, post]
 
 
-def _inside(op: Op, region: Region) -> bool:
-    r = op.parent
-    while r is not None:
-        if r is region:
-            return True
-        r = r.parent.parent if r.parent is not None else None
-    return False

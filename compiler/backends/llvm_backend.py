@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mcodec.compiler.ir import Op, Region, Value
+from mcodec.compiler.ir import Op, Region, Value, is_inside
 from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType
@@ -242,18 +242,9 @@ def _def_region(block: BlockView, v: Value) -> Region:
     owner = v.owner
     if isinstance(owner, Region):
         return owner
-    if isinstance(owner, Op) and owner.parent is not None and _inside(owner, block.region):
+    if isinstance(owner, Op) and owner.parent is not None and is_inside(owner, block.region):
         return owner.parent
     return block.region  # a live-in: defined above the block
-
-
-def _inside(op: Op, region: Region) -> bool:
-    r = op.parent
-    while r is not None:
-        if r is region:
-            return True
-        r = r.parent.parent if r.parent is not None else None
-    return False
 
 
 def _linear_update(block: BlockView, upd: Op, base: Value) -> tuple[bool, str]:
