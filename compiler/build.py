@@ -128,25 +128,27 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
     plan = plan or {}
     for sid in list(plan.values()) + [default]:
         get(sid)  # unknown strategy ids fail early with the list of known ones
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="mcodec-build-"))
     blocks: dict[str, BlockBuild] = {}
     built: dict[str, BuiltBlock] = {}
     all_fallbacks: list[Fallback] = []
-    for fn in module.functions.values():
-        for view in block_views(fn):
-            requested = plan.get(view.id, default)
-            t0 = time.perf_counter()
-            if view.has_early_exit():
-                view.op.attrs["strategy"] = "numpy"  # run inline by the stitched function, which owns the return
-                continue
-            b, fbs = build_block(view, get(requested), workdir, use_cache)
-            blocks[view.id] = BlockBuild(view.id, view.kind, view.op.attrs["sid"], requested, b, fbs,
-                                         time.perf_counter() - t0)
-            built[view.id] = b
-            view.op.attrs["strategy"] = b.strategy_id
-            if fbs:
-                view.op.attrs["fallback"] = "; ".join(f"{f.strategy_id}: {f.reason}" for f in fbs)
-            all_fallbacks.extend(f for f in fbs if f.strategy_id == requested)
+    # Native libraries are dlopen'ed and their bytes kept in BuiltBlock.files while lowering,
+    # so a scratch directory of our own can go as soon as every block is built.
+    with tempfile.TemporaryDirectory(prefix="mcodec-build-") as tmp:
+        for fn in module.functions.values():
+            for view in block_views(fn):
+                requested = plan.get(view.id, default)
+                t0 = time.perf_counter()
+                if view.has_early_exit():
+                    view.op.attrs["strategy"] = "numpy"  # run inline by the stitched function, which owns the return
+                    continue
+                b, fbs = build_block(view, get(requested), workdir or Path(tmp), use_cache)
+                blocks[view.id] = BlockBuild(view.id, view.kind, view.op.attrs["sid"], requested, b, fbs,
+                                             time.perf_counter() - t0)
+                built[view.id] = b
+                view.op.attrs["strategy"] = b.strategy_id
+                if fbs:
+                    view.op.attrs["fallback"] = "; ".join(f"{f.strategy_id}: {f.reason}" for f in fbs)
+                all_fallbacks.extend(f for f in fbs if f.strategy_id == requested)
     if warn:
         for f in all_fallbacks:
             warnings.warn(f"block {f.block_id}: strategy {f.strategy_id} not used: {f.reason}", BuildWarning, stacklevel=2)

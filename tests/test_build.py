@@ -155,3 +155,18 @@ def test_numba_artifact_loads_from_numba_cache(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()]
     assert rows and all(hits == "1" and misses == "0" for _, hits, misses in rows), r.stdout
+
+
+def test_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Native blocks are linked in a scratch directory that must not outlive the build
+    (each in-memory build used to leave one behind in /tmp), and the program still runs."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    src = (CORPUS / "crc16.mc").read_text()
+    result = build_module(frontend(src, "crc16.mc"), default="llvm", warn=False, use_cache=False)
+    assert result.blocks["crc16.b1"].built.strategy_id == "llvm"
+    assert list(tmp_path.iterdir()) == []
+    inputs = inputs_module("crc16").make_inputs("S")
+    want = int(reference_module("crc16").reference(dict(inputs))["return"])
+    assert int(result.program.crc16(**inputs)) == want

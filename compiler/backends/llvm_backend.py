@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -1096,6 +1097,9 @@ class LLVMBackend:
         return (plan is not None), why
 
     def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
+        if workdir is None:  # the library is loaded and its bytes kept, so a scratch dir will do
+            with tempfile.TemporaryDirectory(prefix="mcodec-llvm-") as tmp:
+                return self.lower(block, strategy, Path(tmp))
         plan, why = analyze(block)
         if plan is None:
             raise LoweringError(f"block {block.id}: {why}")
@@ -1105,10 +1109,6 @@ class LLVMBackend:
             raise
         except Exception as e:  # noqa: BLE001 - any codegen failure means "cannot lower"
             raise LoweringError(f"block {block.id}: code generation failed: {e!r}") from e
-        if workdir is None:
-            import tempfile
-
-            workdir = Path(tempfile.mkdtemp(prefix="mcodec-llvm-"))
         digest = hashlib.sha1(ir_text.encode() + strategy.strategy_id.encode()).hexdigest()[:10]
         stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', block.id)}.{strategy.strategy_id}.{digest}"
         so_path = Path(workdir) / f"{stem}.so"
