@@ -26,17 +26,21 @@ _TOKEN_TEXT = {
 }
 
 
-_TOKEN_RE = re.compile(r"""
-    (?P<WS>[ ]+)
-  | (?P<NL>\r?\n)
-  | (?P<COMMENT>\#[^\n]*)
-  | (?P<CONT>\\[ ]*\r?\n)
-  | (?P<IMAG>(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ])
-  | (?P<FLOAT>[0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)
-  | (?P<INT>0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|[0-9](?:_?[0-9])*)
-  | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<OP>->|\*\*=|//=|>>=|<<=|[-+*/%@&|^]=|==|!=|<=|>=|<<|>>|\*\*|//|[-+*/%@<>&|^~()\[\]:,=.?])
-""", re.X)
+# Leading blanks are part of every match (one regex call per token); the groups are
+# numbered so the loop dispatches on `m.lastindex` (see _KIND).
+_TOKEN_RE = re.compile(r"""[ ]*(?:
+    (\r?\n)
+  | (\#[^\n]*)
+  | (\\[ ]*\r?\n)
+  | ((?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ])
+  | ([0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)
+  | (0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|[0-9](?:_?[0-9])*)
+  | ([A-Za-z_][A-Za-z0-9_]*)
+  | (->|\*\*=|//=|>>=|<<=|[-+*/%@&|^]=|==|!=|<=|>=|<<|>>|\*\*|//|[-+*/%@<>&|^~()\[\]:,=.?])
+)""", re.X)
+_NL, _COMMENT, _CONT, _IMAG, _FLOAT, _INT, _NAME, _OP = range(1, 9)
+_KIND = {_IMAG: "IMAG", _FLOAT: "FLOAT", _INT: "INT"}
+_SPACES = re.compile(r"[ ]*")
 _OP_TYPES = {
     **{op: "AUGOP" for op in "+= -= *= /= //= %= **= @= &= |= ^= <<= >>=".split()},
     **{op: "COMP_OP" for op in "== != <= >= < >".split()},
@@ -76,25 +80,21 @@ class MCodeLexer(Lexer):
         self.named = {t.pattern.value: t.name for t in lexer_conf.terminals if t.pattern.type == "str"}
 
     def lex(self, text: str) -> Iterator[Token]:
-        named, op_types = self.named, _OP_TYPES
+        named, op_types, kinds = self.named, _OP_TYPES, _KIND
         pos, n, line, line_start = 0, len(text), 1, 0
         levels = [0]
         brackets: list[Token] = []
         last = "_NEWLINE"  # nothing emitted yet: no newline token needed
         at_line_start = True
-        match = _TOKEN_RE.match
+        match, spaces = _TOKEN_RE.match, _SPACES.match
         while pos < n:
             if at_line_start and not brackets:
-                j = pos
-                while j < n and text[j] == " ":
-                    j += 1
+                j = spaces(text, pos).end()
                 ch = text[j] if j < n else ""
                 if ch == "\t":
                     raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
                                   "indent with spaces; tabs are an error in M-CODE")
-                if ch in ("\n", "\r", "#", ""):
-                    pos = j  # blank or comment-only line: no indentation change
-                else:
+                if ch not in ("\n", "\r", "#", ""):  # blank or comment-only lines change no indentation
                     indent = j - pos
                     col = indent + 1
                     if indent > levels[-1]:
@@ -107,11 +107,14 @@ class MCodeLexer(Lexer):
                         if indent != levels[-1]:
                             raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
                                           f"indent to column {levels[-1] + 1} to match an enclosing block")
-                    pos = j
+                pos = j
                 at_line_start = False
                 continue
             m = match(text, pos)
             if m is None:
+                pos = spaces(text, pos).end()
+                if pos == n:
+                    break
                 ch = text[pos]
                 col = pos - line_start + 1
                 if ch == "\t":
@@ -119,39 +122,39 @@ class MCodeLexer(Lexer):
                 hint = ("M-CODE uses ':' and indentation for blocks" if ch in "{}" else
                         "M-CODE names are [A-Za-z_][A-Za-z0-9_]*; see the language contract for operators")
                 raise _Syntax(f"unexpected character {ch!r}", Span(line, col, line, col + 1), hint)
-            kind = m.lastgroup
+            k = m.lastindex
             end = m.end()
-            col = pos - line_start + 1
-            if kind == "WS" or kind == "COMMENT":
-                pos = end
-                continue
-            if kind == "NL" or kind == "CONT":
-                if kind == "NL" and not brackets and last != "_NEWLINE":
-                    yield _Token("_NEWLINE", "\n", pos, line, col, line, col + 1, end)
+            if k >= _IMAG:  # a token
+                value = m.group(k)
+                start = end - len(value)
+                col = start - line_start + 1
+                if k == _NAME:
+                    ttype = named.get(value, "NAME")
+                elif k == _OP:
+                    ttype = op_types.get(value) or named[value]
+                else:
+                    ttype = kinds[k]
+                tok = _Token(ttype, value, start, line, col, line, col + len(value), end)
+                if k == _OP:
+                    if value in _OPEN:
+                        brackets.append(tok)
+                    elif value in _CLOSE:
+                        if not brackets or brackets[-1] != _CLOSE[value]:
+                            raise _Syntax(f"unmatched '{value}'", Span(line, col, line, col + 1),
+                                          "remove it or add the opening bracket" if not brackets else
+                                          f"the open '{brackets[-1]}' at {brackets[-1].line}:{brackets[-1].column} is not closed")
+                        brackets.pop()
+                yield tok
+                last = ttype
+            elif k == _NL or k == _CONT:
+                if k == _NL and not brackets and last != "_NEWLINE":
+                    nl = m.start(k)
+                    col = nl - line_start + 1
+                    yield _Token("_NEWLINE", "\n", nl, line, col, line, col + 1, end)
                     last = "_NEWLINE"
                 line += 1
                 line_start = end
-                pos = end
-                at_line_start = kind == "NL" and not brackets
-                continue
-            value = m.group()
-            if kind == "NAME":
-                ttype = named.get(value, "NAME")
-            elif kind == "OP":
-                ttype = op_types.get(value) or named[value]
-            else:
-                ttype = kind
-            tok = _Token(ttype, value, pos, line, col, line, col + len(value), end)
-            if value in _OPEN and kind == "OP":
-                brackets.append(tok)
-            elif value in _CLOSE and kind == "OP":
-                if not brackets or brackets[-1] != _CLOSE[value]:
-                    raise _Syntax(f"unmatched '{value}'", Span(line, col, line, col + 1),
-                                  "remove it or add the opening bracket" if not brackets else
-                                  f"the open '{brackets[-1]}' at {brackets[-1].line}:{brackets[-1].column} is not closed")
-                brackets.pop()
-            yield tok
-            last = ttype
+                at_line_start = k == _NL and not brackets
             pos = end
         if brackets:
             b = brackets[-1]

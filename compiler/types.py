@@ -123,8 +123,24 @@ class ArrayType:
     def rank(self) -> int:
         return len(self.shape)
 
+    # The passes hash and print types all the time, and hashing a shape hashes every
+    # Dim dataclass in it: both are computed once per type object.
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.dtype, self.shape))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:  # string hashes differ between processes: never pickle the cache
+        return {"dtype": self.dtype, "shape": self.shape}
+
     def __str__(self) -> str:
-        return _array_str(self.dtype, self.shape)
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = _array_str(self.dtype, self.shape)
+            object.__setattr__(self, "_text", text)
+        return text
 
 
 @dataclass(frozen=True)

@@ -77,16 +77,16 @@ class CSE(ModulePass):
 
     def apply(self, module: Module) -> None:
         for fn in module.functions.values():
-            mapping: dict[Value, Value] = {}
-            self._region(fn.body, {}, mapping)
-            replace_uses(fn, mapping)
+            # operands are rewritten as the walk goes: in SSA every use follows its
+            # definition in program order, so no second sweep is needed
+            self._region(fn.body, {}, {})
 
-    def _key(self, op: Op, mapping: dict[Value, Value]) -> tuple | None:
+    def _key(self, op: Op) -> tuple | None:
         if op.regions or op.name in TERMINATORS or op.name in ("mc.random", "mc.randn", "mc.empty", "mc.empty_like"):
             return None
         # attrs by repr: 0.0 and -0.0 (or 1 and 1.0) are equal but must not merge
         attrs = tuple(sorted((k, repr(v)) for k, v in op.attrs.items())) if op.attrs else ()
-        return (op.name, tuple(id(mapping.get(v, v)) for v in op.operands), attrs,
+        return (op.name, tuple(map(id, op.operands)), attrs,
                 tuple(r.type for r in op.results))
 
     def _region(self, region: Region, available: dict[tuple, Op], mapping: dict[Value, Value]) -> None:
@@ -97,7 +97,7 @@ class CSE(ModulePass):
         for op in region.ops:
             if mapping:
                 op.operands = [mapping.get(v, v) for v in op.operands]
-            key = self._key(op, mapping)
+            key = self._key(op)
             if key is not None:
                 found = available.get(key)
                 if found is not None:

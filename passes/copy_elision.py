@@ -17,6 +17,7 @@ from .manager import ModulePass
 
 LOOPS = ("mc.for", "mc.while")
 _MERGING = frozenset({"mc.setitem", "mc.call", "mc.for", "mc.while", "mc.if", "mc.block"})
+_EXITS = frozenset({"mc.yield", "mc.break", "mc.continue"})
 
 
 def _is_view(op: Op) -> bool:
@@ -37,6 +38,9 @@ class _Analysis:
         self._loops: dict[Op | None, tuple[Op, ...]] = {None: ()}
         self._number(fn.body, None)
         self.roots = self._roots()
+
+    def roots_of(self, v: Value) -> frozenset[Value]:
+        return self.roots.get(v) or frozenset([v])
 
     def _number(self, region: Region, owner: Op | None) -> None:
         for op in region.ops:
@@ -70,7 +74,7 @@ class _Analysis:
         return self.pos[op] if inside or not op.regions else self.end[op]
 
     def uses(self) -> dict[Value, list[tuple[int, Op, bool]]]:
-        """Per value: (effective position, using op, extended by a loop) for each use. A
+        """Per array value: (effective position, using op, extended by a loop) for each use. A
         use inside a loop that does not enclose the value's definition counts until
         that loop's end (the next iteration reads it again)."""
         out: dict[Value, list[tuple[int, Op, bool]]] = {}
@@ -79,6 +83,8 @@ class _Analysis:
             use_loops = self.loops_around(self.parent_op.get(op))
             here = self.pos[op]
             for v in op.operands:
+                if not v.is_array:  # only buffers are asked about
+                    continue
                 p = here
                 if use_loops:
                     around_def = def_loops.get(v)
@@ -110,21 +116,19 @@ class _Analysis:
 
     def _roots(self) -> dict[Value, frozenset[Value]]:
         """Per array value, the buffers it may share memory with (a fixpoint: loops and
-        branches merge the sets of their incoming values)."""
+        branches merge the sets of their incoming values). A value missing from the map
+        shares with nothing but itself (`roots_of`)."""
         roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
         loop_exits: dict[Op, list[Op]] = {}
         merging: list[Op] = []  # ops whose root sets depend on others; the rest are fixed
         for op in self.ops:
-            if op.name in ("mc.yield", "mc.break", "mc.continue"):
+            name = op.name
+            if name in _EXITS:
                 target = self._exit_target(op)
                 if target is not None:
                     loop_exits.setdefault(target, []).append(op)
-            if _is_view(op) or op.name in _MERGING:
+            elif name in _MERGING or _is_view(op):
                 merging.append(op)
-            else:
-                for res in op.results:
-                    if res.is_array:
-                        roots[res] = frozenset([res])
         changed = True
         while changed:
             changed = False
@@ -190,20 +194,28 @@ class CopyElision(ModulePass):
 
     def _function(self, fn: Function) -> None:
         an = _Analysis(fn)
-        uses = an.uses()
         readonly = {a for a, p in zip(fn.args, fn.params) if a.is_array and not p.inout}
         by_root: dict[Value, list[Value]] = {}
         for v, rs in an.roots.items():
             for r in rs:
                 by_root.setdefault(r, []).append(v)
+        uses: dict[Value, list[tuple[int, Op, bool]]] | None = None  # on the first update: many functions have none
+
+        def sharing(r: Value) -> list[Value]:
+            """The values whose buffers may be r's (r itself included)."""
+            ws = by_root.get(r, [])
+            return ws if r in an.roots else [r, *ws]
 
         def can_mutate(target: Value, at: Op, exclude: set[Value]) -> bool:
-            rs = an.roots.get(target, frozenset([target]))
+            nonlocal uses
+            rs = an.roots_of(target)
             if rs & readonly:
                 return False
+            if uses is None:
+                uses = an.uses()
             p = an.pos[at]
             for r in rs:
-                for w in by_root.get(r, []):
+                for w in sharing(r):
                     if w in exclude or an.def_pos(w) > p:
                         continue
                     for pos, user, extended in uses.get(w, ()):
@@ -224,8 +236,10 @@ class CopyElision(ModulePass):
                 copies = []
                 seen: set[Value] = set()
                 for i, v in enumerate(op.operands[:n]):
-                    rs = an.roots.get(v, frozenset())
-                    if v.is_array and (rs & params or rs & seen):
+                    if not v.is_array:
+                        continue
+                    rs = an.roots_of(v)
+                    if rs & params or rs & seen:
                         copies.append(i)
                     seen |= rs
                 if copies:

@@ -18,16 +18,13 @@ from .manager import ModulePass
 CONTROL = ("mc.for", "mc.while", "mc.if")
 
 
-def structural_key(region: Region, ops: list[Op] | None = None) -> list:
-    """The region's structure with values numbered locally (captured values first, in
-    first-use order) and no names or locations: equal for renamed or moved code.
-    `ops`: the region's ops in walk order, when the caller has them already."""
-    ops = list(region.walk()) if ops is None else ops
-    inner: set[Value] = set(region.args)
-    for op in ops:
-        inner.update(op.results)
-        for r in op.regions:
-            inner.update(r.args)
+_UNSTRUCTURAL = ("id", "sid")  # names a block, not its structure
+
+
+def structural_text(ops: list[Op]) -> str:
+    """A region's structure as text, given its ops in walk order: values numbered locally
+    and no names or locations, so it is equal for renamed or moved code. In SSA a value
+    first met as an operand is defined outside (captured); its type leads the text."""
     ids: dict[Value, int] = {}
     captured: list[str] = []
     # printing types is most of the cost, and a block has few distinct type objects
@@ -40,30 +37,32 @@ def structural_key(region: Region, ops: list[Op] | None = None) -> list:
             text = type_text[id(t)] = str(t)
         return text
 
-    def ref(v: Value) -> int:
-        i = ids.get(v)
-        if i is None:
-            i = ids[v] = len(ids)
-            if v not in inner:
-                captured.append(tstr(v.type))
-        return i
-
-    rows: list = []
+    lines: list[str] = []
     for op in ops:
-        attrs = tuple(sorted((k, repr(a)) for k, a in op.attrs.items() if k not in ("id", "sid"))) if op.attrs else ()
-        rows.append((op.name, tuple(ref(v) for v in op.operands), attrs,
-                     tuple(tstr(r.type) for r in op.results),
-                     tuple(len(r.args) for r in op.regions)))
+        refs = []
+        for v in op.operands:
+            i = ids.get(v)
+            if i is None:
+                i = ids[v] = len(ids)
+                captured.append(tstr(v.type))
+            refs.append(str(i))
+        attrs = ";".join(f"{k}={a!r}" for k, a in sorted(op.attrs.items()) if k not in _UNSTRUCTURAL) \
+            if op.attrs else ""
         for v in op.results:
-            ref(v)
+            ids[v] = len(ids)
+        nargs = []
         for r in op.regions:
+            nargs.append(str(len(r.args)))
             for a in r.args:
-                ref(a)
-    return [captured, rows]
+                ids[a] = len(ids)
+        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join(tstr(r.type) for r in op.results)}/{','.join(nargs)}")
+    return ",".join(captured) + "\n" + "\n".join(lines)
 
 
 def structural_id(region: Region, ops: list[Op] | None = None) -> str:
-    return hashlib.sha1(repr(structural_key(region, ops)).encode()).hexdigest()[:12]
+    """`ops`: the region's ops in walk order, when the caller has them already."""
+    text = structural_text(list(region.walk()) if ops is None else ops)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _kind(ops: list[Op]) -> str:
