@@ -70,8 +70,7 @@ def lowered(report: dict[str, Any]) -> list[str]:
 # Blocks the back end refuses on purpose (reason checked loosely); everything else in the
 # corpus must be lowered by Numba.
 EXPECTED_REFUSALS = {
-    "horner": "complex", "kmeans_step.b1": "boolean", "sieve.b2": "boolean",
-    "threshold.b0": "boolean",
+    "horner": "complex", "kmeans_step.b1": "boolean",
 }
 
 

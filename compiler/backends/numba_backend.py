@@ -36,6 +36,17 @@ from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
 
 from .base import BlockView, BuiltBlock, LoweringError
+from .numba_masks import (
+    arange_elem,
+    check_mask_stores,
+    emit_mask_select,
+    emit_mask_store,
+    full_mask,
+    fusable_into_mask,
+    is_int_arange,
+    lowerable_mask,
+    plan_copy_store,
+)
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
 from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store
 from .pysource import PythonEmitter
@@ -115,12 +126,14 @@ class NumbaEmitter(PythonEmitter):
         self.inlined: set[Op] = set()
         self.fused_stores: dict[Op, Op] = {}  # mc.setitem -> elementwise op computed into it
         self.skip: set[Op] = set()  # ops raised out of their loop (dot reductions)
+        self.copy_stores: dict[Op, Op] = {}  # masked mc.setitem -> the mc.copy it writes
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
                       "prange_loops": 0, "matmul_blas": 0}
         self._plan(block.region)
         check_fused_stores(self)
+        check_mask_stores(self)
 
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
@@ -151,8 +164,15 @@ class NumbaEmitter(PythonEmitter):
                     self.inlined.add(o)
                 else:
                     plan_fused_store(self, o, users[0])
+            elif is_int_arange(o) and self.fuse and len(users) == 1:
+                if fusable_into_mask(o, o.result, users[0]):
+                    self.inlined.add(o)  # arange(n)[mask]: the selected indices only
+            elif o.name == "mc.copy" and self.fuse and len(users) == 1:
+                plan_copy_store(self, o, users[0])
 
     def _fusable_user(self, u: Op, v: Value, same_shape: bool) -> bool:
+        if full_mask(u) is not None:
+            return fusable_into_mask(v.owner, v, u)
         if u.name in ELEMENTWISE and u.result.is_array:
             if not same_shape:
                 return True
@@ -261,6 +281,8 @@ class NumbaEmitter(PythonEmitter):
                         bidx[jb], bk[jb] = idx[j], kdims[j]
                 return self.elem(base, bidx, bk, ctx)
             self.stats["fused_ops"] += 1
+            if o.name == "mc.arange":
+                return arange_elem(self, o, idx[0], ctx)
             if o.name == "mc.outer":
                 x, y = o.operands
                 D = o.result.type.dtype
@@ -685,6 +707,9 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{self.name(op.result)} = np.linspace({s}, {e}, {n})")
 
     def op_getitem(self, op: Op) -> None:
+        if full_mask(op) is not None:
+            emit_mask_select(self, op)
+            return
         if any(it[0] == "newaxis" for it in op.attrs["index"]):
             items = [it for it in op.attrs["index"] if it[0] != "newaxis"]
             tmp = f"sub_{self.counter}"
@@ -713,6 +738,9 @@ class NumbaEmitter(PythonEmitter):
     def op_setitem(self, op: Op) -> None:
         if op in self.fused_stores:
             emit_fused_store(self, op)
+            return
+        if full_mask(op) is not None:
+            emit_mask_store(self, op)
             return
         val = op.operands[-1]
         base = op.operands[0]
@@ -942,8 +970,10 @@ class NumbaBackend:
                     return False, "more than one index array (NumPy advanced indexing)"
                 for it in arrays:
                     ref = it[1]
-                    if isinstance(ref, tuple) and o.operands[ref[1]].type.dtype == "bool":
-                        return False, "boolean-mask indexing is not lowered by the Numba back end"
+                    if isinstance(ref, tuple) and o.operands[ref[1]].type.dtype == "bool" \
+                            and not lowerable_mask(o):
+                        return False, ("boolean-mask indexing is lowered by the Numba back end only with "
+                                       "a mask of the array's rank (and a scalar stored)")
                 if arrays and any(it[0] == "newaxis" for it in o.attrs["index"]):
                     return False, "index arrays combined with newaxis"
             if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":

@@ -1,0 +1,199 @@
+"""Boolean-mask indexing for the Numba emitter: `x[mask]` and `y[mask] = s`, where the
+mask has the rank (and must have the shape) of the indexed array.
+
+* a select is two passes over the mask: count, then fill an exactly sized result in
+  C order. The fill is branchless (every element is stored at the running count, which
+  only advances on a true mask element) into a buffer one element longer, so it
+  vectorizes and does not pay for mispredicted branches on a random mask;
+* the mask and the selected array may be elementwise expressions computed inside those
+  loops (no mask temporary), and an integer `arange` selected by a mask is computed
+  from the index (`arange(n)[mask]` never materializes the n-element range);
+* a store of a scalar is one loop; when the stored-to array is a fresh `copy(x)` used
+  only by this store, copy and store are one pass: `r[i] = s if mask[i] else x[i]`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mcodec.compiler.ir import Op, Value
+from mcodec.compiler.types import ArrayType
+
+if TYPE_CHECKING:
+    from .numba_backend import NumbaEmitter
+
+
+def full_mask(op: Op) -> Value | None:
+    """The mask of `x[mask]` / `x[mask] = s` with a mask of x's rank, else None."""
+    if op.name not in ("mc.getitem", "mc.setitem"):
+        return None
+    items = op.attrs["index"]
+    if len(items) != 1 or items[0][0] != "array" or not isinstance(items[0][1], tuple):
+        return None
+    m = op.operands[items[0][1][1]]
+    base = op.operands[0]
+    if not isinstance(m.type, ArrayType) or m.type.dtype != "bool" or m.type.rank != base.type.rank:
+        return None
+    if op.name == "mc.setitem" and op.operands[-1].is_array:
+        return None
+    return m
+
+
+def lowerable_mask(op: Op) -> bool:
+    """Whether the Numba back end lowers this boolean-mask index."""
+    return full_mask(op) is not None
+
+
+def is_int_arange(op: Op) -> bool:
+    return (op.name == "mc.arange" and op.attrs["dtype"][0] in "iu"
+            and all(v.type.dtype[0] in "iu" for v in op.operands))
+
+
+def fusable_into_mask(op: Op, v: Value, user: Op) -> bool:
+    """Whether `v` (defined by op, used only by `user`) can be computed inside the loops
+    of the mask index `user`: as its mask, or as the array a select reads."""
+    m = full_mask(user)
+    if m is None:
+        return False
+    if v is m:
+        return True
+    return user.name == "mc.getitem" and user.operands[0] is v and v is not m
+
+
+def arange_elem(em: NumbaEmitter, op: Op, i: str, ctx: object) -> str:
+    """Element i of an inlined integer arange; records its length as the loop extent."""
+    from .numba_backend import npname
+
+    names = [em.name(v) for v in op.operands]
+    start, stop, step = (["0", *names, "1"] if len(names) == 1 else [*names, "1"])[:3] if len(names) < 3 else names
+    ctx.shapes.append((0, f"len(range({start}, {stop}, {step}))", None))  # type: ignore[attr-defined]
+    return f"np.{npname(op.attrs['dtype'])}({start} + {i} * {step})"
+
+
+def _mask_loops(em: NumbaEmitter, m: Value, x: Value | None) -> tuple[list[str], str, str | None]:
+    """Loop variables, the mask element and the element of x (read at the same index);
+    writes the extent checks (NumPy raises when the shapes differ)."""
+    from .numba_backend import _Ctx
+
+    n = m.type.rank
+    ivs = em._ivs(n)
+    cm, cx = _Ctx(), _Ctx()
+    me = em.elem(m, ivs, list(range(n)), cm)
+    xe = em.elem(x, ivs, list(range(n)), cx) if x is not None else None
+    ms = em.loop_shape(m.type, cm)
+    for p in cm.pre + cx.pre:
+        em.line(p)
+    if x is not None:
+        xs = em.loop_shape(x.type, cx)
+        cond = " or ".join(f"{a} != {b}" for a, b in zip(ms, xs))
+        em.line(f"if {cond}:")
+        em.line("    raise IndexError('boolean index did not match the indexed array')")
+    em._mask_sizes = ms  # type: ignore[attr-defined]
+    return ivs, me, xe
+
+
+def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
+    from .numba_backend import npname
+
+    m = full_mask(op)
+    assert m is not None
+    x = op.operands[0]
+    ivs, me, xe = _mask_loops(em, m, x)
+    sizes: list[str] = em._mask_sizes  # type: ignore[attr-defined]
+    r = em.name(op.result)
+    D = op.result.type.dtype
+    cnt, buf = f"cnt_{em.counter}", f"buf_{em.counter}"
+    em.counter += 1
+    d0 = em.depth
+    em.line(f"{cnt} = 0")
+    em._open_loops(sizes, ivs, False)
+    em.line(f"{cnt} += 1 if {me} else 0")
+    em.depth = d0
+    em.line(f"{buf} = np.empty({cnt} + 1, dtype=np.{npname(D)})")
+    em.line(f"advise_huge({buf})")
+    em.line(f"{cnt} = 0")
+    em._open_loops(sizes, ivs, False)
+    em.line(f"{buf}[{cnt}] = {em.cast(xe or '', x.type, D)}")
+    em.line(f"{cnt} += 1 if {me} else 0")
+    em.depth = d0
+    em.line(f"{r} = {buf}[:{cnt}]")
+    em.stats["mask_selects"] = em.stats.get("mask_selects", 0) + 1
+
+
+def plan_copy_store(em: NumbaEmitter, o: Op, user: Op) -> bool:
+    """`r = copy(x)` used only by `r[mask] = s`: both written by the store's loop."""
+    if o.name != "mc.copy" or not o.result.is_array or user.name != "mc.setitem":
+        return False
+    if not user.attrs.get("inplace") or user.operands[0] is not o.result:
+        return False
+    if full_mask(user) is None or any(v is o.result for v in user.operands[1:]):
+        return False
+    em.copy_stores[user] = o
+    em.skip.add(o)
+    return True
+
+
+def check_mask_stores(em: NumbaEmitter) -> None:
+    """A mask computed inside a store's loop must not read what the store writes
+    (NumPy computes the whole mask first): such a mask is materialized instead. The
+    stored-to array itself is safe, read at the element about to be written."""
+    stores = [o for o in em.block.region.walk()
+              if o.name == "mc.setitem" and o.attrs.get("inplace") and full_mask(o) is not None]
+    risky = [o for o in stores if isinstance(full_mask(o).owner, Op) and full_mask(o).owner in em.inlined]
+    if not risky:
+        return
+    from mcodec.passes.copy_elision import _Analysis
+
+    from .numba_stores import _leaves
+
+    roots = _Analysis(em.block.fn).roots
+    for st in risky:
+        m, base = full_mask(st), st.operands[0]
+        broots = roots.get(base, frozenset([base]))
+        if any(leaf is not base and roots.get(leaf, frozenset([leaf])) & broots for leaf in _leaves(em, m)):
+            em.inlined.discard(m.owner)
+
+
+def emit_mask_store(em: NumbaEmitter, op: Op) -> None:
+    m = full_mask(op)
+    assert m is not None
+    base = op.operands[0]
+    b, res = em.name(base), em.name(op.result)
+    src = em.copy_stores.get(op)
+    if src is not None:  # r = copy(x); r[mask] = s: r written from x in one pass
+        _select_store(em, op, m, src.operands[0], b)
+        if res != b:
+            em.line(f"{res} = {b}")
+    elif not op.attrs.get("inplace"):  # a new value: one pass from the old one
+        _select_store(em, op, m, base, res)
+    else:
+        v = em.cast(em.name(op.operands[-1]), op.operands[-1].type, base.type.dtype)
+        ivs, me, _ = _mask_loops(em, m, base)
+        d0 = em.depth
+        em._open_loops(em._mask_sizes, ivs, False)  # type: ignore[attr-defined]
+        em.line(f"if {me}:")
+        em.line(f"    {b}[{', '.join(ivs)}] = {v}")
+        em.depth = d0
+        if res != b:
+            em.line(f"{res} = {b}")
+    em.stats["mask_stores"] = em.stats.get("mask_stores", 0) + 1
+
+
+def _select_store(em: NumbaEmitter, op: Op, m: Value, x: Value, dst: str) -> None:
+    """`dst` = a fresh array, s where the mask holds and x elsewhere."""
+    from .numba_backend import npname
+
+    val = op.operands[-1]
+    D = op.result.type.dtype
+    v = em.cast(em.name(val), val.type, D)
+    ivs, me, xe = _mask_loops(em, m, x)
+    sizes: list[str] = em._mask_sizes  # type: ignore[attr-defined]
+    em.line(f"{dst} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(D)})")
+    em.line(f"advise_huge({dst})")
+    d0 = em.depth
+    par = em.par >= 1 and em.loop_depth == 0
+    em._open_loops(sizes, ivs, par)
+    em.line(f"{dst}[{', '.join(ivs)}] = {v} if {me} else {em.cast(xe or '', x.type, D)}")
+    em.depth = d0
+    em.stats["prange_loops"] += int(par)
+    em.stats["copy_stores"] = em.stats.get("copy_stores", 0) + 1
