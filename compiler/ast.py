@@ -212,6 +212,9 @@ class FnDef(Node):
     params: list[Param]
     result: TypeExpr | TupleTypeExpr | None
     body: list[Stmt]
+    # every call in the body, in source order, collected while parsing (the call graph
+    # without another walk of the tree)
+    calls: list[Call] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass(eq=False, slots=True)

@@ -1151,7 +1151,7 @@ class ModuleBuilder:
 
     def _call_order(self) -> list[A.FnDef]:
         by_name = {f.name: f for f in self.ast.functions}
-        calls = {f.name: {c.func.id for c in _calls_in(f.body) if isinstance(c.func, A.Name) and c.func.id in by_name}
+        calls = {f.name: {c.func.id for c in f.calls if isinstance(c.func, A.Name) and c.func.id in by_name}
                  for f in self.ast.functions}
         order: list[A.FnDef] = []
         state: dict[str, int] = {}

@@ -292,9 +292,13 @@ class _ToAST(Transformer):
         fns = [f for f in items if isinstance(f, A.FnDef)]
         return A.Module(_cover(fns), fns)
 
+    calls: list[A.Call] = []  # since the last fndef (functions do not nest); reset per parse
+
     def fndef(self, items):
         kw, name, params, result, body = items
-        return A.FnDef(_join(_tspan(kw), _span_of(body)), str(name), params or [], result, body)
+        fn = A.FnDef(_join(_tspan(kw), _span_of(body)), str(name), params or [], result, body, self.calls)
+        self.calls = []
+        return fn
 
     def params(self, items):
         return [p for p in items if p is not None]
@@ -424,7 +428,9 @@ class _ToAST(Transformer):
                               "put keyword arguments last, as in Python")
             else:
                 pos.append(a)
-        return A.Call(_join(func.span, _tspan(close)), func, pos, kws)
+        call = A.Call(_join(func.span, _tspan(close)), func, pos, kws)
+        self.calls.append(call)
+        return call
 
     def args(self, items):
         return [a for a in items if a is not None]
@@ -521,8 +527,10 @@ def _clamp(diag: Diagnostic, source: str) -> Diagnostic:
 def parse(source: str, filename: str = "<string>") -> A.Module:
     """Parse M-CODE text; raise CompileError with a located diagnostic on bad syntax."""
     text = source if source.endswith("\n") else source + "\n"
+    lark = _lark()
+    lark.options.transformer.calls = []
     try:
-        return _lark().parse(text)
+        return lark.parse(text)
     except _Syntax as e:
         diag = e.diag
     except UnexpectedInput as e:

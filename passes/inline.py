@@ -40,8 +40,24 @@ def _dim_subst(callee: Function, args: list[Value]) -> dict[str, DimT]:
     return subst
 
 
-def _sub_type(t: ValueType, subst: dict[str, DimT]) -> ValueType:
-    if isinstance(t, ScalarType) or not any(d is not None and d.terms for d in t.shape):
+class _Renamer:
+    """Renames the callee's dims in types (memoized: a body has few distinct types)."""
+
+    def __init__(self, subst: dict[str, DimT]) -> None:
+        self.subst = subst
+        self.memo: dict[ValueType, ValueType] = {}
+
+    def __call__(self, t: ValueType) -> ValueType:
+        if isinstance(t, ScalarType):
+            return t
+        out = self.memo.get(t)
+        if out is None:
+            out = self.memo[t] = _sub_type(t, self.subst)
+        return out
+
+
+def _sub_type(t: ArrayType, subst: dict[str, DimT]) -> ValueType:
+    if not any(d is not None and d.terms for d in t.shape):
         return t  # nothing symbolic to rename
     dims: list[DimT] = []
     for d in t.shape:
@@ -57,18 +73,18 @@ def _sub_type(t: ValueType, subst: dict[str, DimT]) -> ValueType:
     return ArrayType(t.dtype, tuple(dims))
 
 
-def clone_op(op: Op, mapping: dict[Value, Value], subst: dict[str, DimT]) -> Op:
+def clone_op(op: Op, mapping: dict[Value, Value], rename: _Renamer) -> Op:
     """A deep copy of `op` (regions included) with operands renamed through `mapping`;
     the copies' results and region arguments are added to `mapping`."""
     regions: list[Region] = []
     for r in op.regions:
-        args = [Value(_sub_type(a.type, subst), a.hint) for a in r.args]
+        args = [Value(rename(a.type), a.hint) for a in r.args]
         mapping.update(zip(r.args, args))
         nr = Region(args)
         for inner in r.ops:
-            nr.append(clone_op(inner, mapping, subst))
+            nr.append(clone_op(inner, mapping, rename))
         regions.append(nr)
-    new = Op(op.name, [mapping.get(v, v) for v in op.operands], [_sub_type(v.type, subst) for v in op.results],
+    new = Op(op.name, [mapping.get(v, v) for v in op.operands], [rename(v.type) for v in op.results],
              dict(op.attrs), regions, loc=op.loc, hints=[v.hint for v in op.results])
     mapping.update(zip(op.results, new.results))
     return new
@@ -132,10 +148,10 @@ class InlineCalls(ModulePass):
                 continue
             # operands may still name results of calls inlined above (renamed at the end)
             mapping: dict[Value, Value] = dict(zip(callee.args, op.operands))
-            subst = _dim_subst(callee, op.operands)
+            rename = _Renamer(_dim_subst(callee, op.operands))
             body = callee.body.ops
             for inner in body[:-1]:
-                c = clone_op(inner, mapping, subst)
+                c = clone_op(inner, mapping, rename)
                 c.parent = region
                 out.append(c)
             ret = body[-1]
