@@ -147,13 +147,21 @@ def block_features(view: Any, machine: dict | None = None, dims: dict[str, int] 
         feats[f"pat_{name}"] = 1.0
     top = view.region if hasattr(view, "region") else None
     trip_cache: dict = {}
+    elems_memo: dict[int, float] = {}  # by type object: values' types recur as operands
+
+    def elems(t: Any) -> float:
+        n = elems_memo.get(id(t))
+        if n is None:
+            n = elems_memo[id(t)] = _elems(t, dims)
+        return n
+
     flops = 0.0
     nbytes = 0.0
     max_depth = 0
     dtypes: set[str] = set()
     carried = False
     n_in = n_arr_in = 0
-    for _, a in g.nodes(data=True):
+    for a in g._node.values():
         cat = a["category"]
         if cat == "input":
             n_in += 1
@@ -170,27 +178,27 @@ def block_features(view: Any, machine: dict | None = None, dims: dict[str, int] 
         trips = _enclosing_trips(op, top, dims, trip_cache) if a["depth"] else 1.0
         res_t = op.results[0].type if op.results else None
         if cat == "elementwise":
-            e = _elems(res_t, dims)
+            e = elems(res_t)
             flops += trips * e * (4.0 if a["op"] in TRANSCENDENTAL else 1.0)
             nbytes += trips * (e * _itemsize(a["dtype"]) + sum(
-                _elems(v.type, dims) * _itemsize(v.type.dtype) for v in op.operands if isinstance(v.type, ArrayType)))
+                elems(v.type) * _itemsize(v.type.dtype) for v in op.operands if isinstance(v.type, ArrayType)))
         elif cat == "reduction":
             src = op.operands[0].type
-            e = _elems(src, dims)
+            e = elems(src)
             flops += trips * e
-            nbytes += trips * (e * _itemsize(getattr(src, "dtype", "f64")) + _elems(res_t, dims) * _itemsize(a["dtype"]))
+            nbytes += trips * (e * _itemsize(getattr(src, "dtype", "f64")) + elems(res_t) * _itemsize(a["dtype"]))
         elif cat == "matmul":
             x, y = op.operands[0].type, op.operands[1].type
             k = _dim(x.shape[-1], dims) if isinstance(x, ArrayType) and a["op"] != "outer" else 1.0
-            e = _elems(res_t, dims)
+            e = elems(res_t)
             flops += trips * 2.0 * e * k
-            nbytes += trips * (_elems(x, dims) * _itemsize(x.dtype) + _elems(y, dims) * _itemsize(y.dtype)
+            nbytes += trips * (elems(x) * _itemsize(x.dtype) + elems(y) * _itemsize(y.dtype)
                                + e * _itemsize(a["dtype"]))
         elif cat == "index":
-            nbytes += trips * _elems(res_t, dims) * _itemsize(a["dtype"])
+            nbytes += trips * elems(res_t) * _itemsize(a["dtype"])
         else:  # store: the stored value's elements
             val = op.operands[-1].type
-            nbytes += trips * _elems(val, dims) * _itemsize(getattr(val, "dtype", a["dtype"]))
+            nbytes += trips * elems(val) * _itemsize(getattr(val, "dtype", a["dtype"]))
     feats["flops"] = flops
     feats["bytes"] = nbytes
     feats["log_flops"] = math.log10(1.0 + flops)

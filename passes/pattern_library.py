@@ -10,8 +10,8 @@ Each entry is a dict:
   matches a graph node when every key it names matches: a scalar value must be equal,
   a list/tuple/set value lists the allowed values. Edges are data dependences
   (definition -> use); the match is a monomorphism (the block may have more edges
-  between the matched nodes). Matching is anchored: it only runs around graph nodes
-  that match the anchor node, inside a neighbourhood of radius = template diameter.
+  between the matched nodes). Matching is anchored: it grows from graph nodes that
+  match the anchor node along graph edges, so a template must be connected.
 * or ``predicate``: the name of a function in `passes.patterns.PREDICATES` with
   optional ``params``, for patterns that isomorphism describes badly.
 

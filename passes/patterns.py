@@ -12,16 +12,16 @@ signature of it, and anchored matching against the pattern library
   (category, op, dtype, rank, loop depth): no names, constants or locations, so it is
   unchanged by renames and by edits in other blocks.
 * `match_patterns(graph, library)`: which library patterns occur. Template patterns
-  run `DiGraphMatcher` only in a small neighbourhood of each candidate anchor node
-  (radius = the template's diameter, through nodes of the template's categories), so
-  matching stays linear in the block's size; predicate patterns are plain functions.
+  are matched from each candidate anchor node outwards, placing template nodes on
+  graph neighbours of the nodes already placed (a monomorphism, found by
+  backtracking), so matching stays linear in the block's size; predicate patterns are
+  plain functions.
 * `PatternRecognizer`: registers a `CodePattern` per block signature.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +30,6 @@ import networkx as nx
 from mcodec.compiler.ir import Op, Region, Value
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.types import ArrayType, ScalarType
-from networkx.algorithms.isomorphism import DiGraphMatcher
 
 from .pattern_library import PATTERN_LIBRARY, PatternEntry
 
@@ -75,6 +74,16 @@ def category_of(name: str) -> str:
     if name in _SHAPE:
         return "shape"
     return "other"
+
+
+_NAME_INFO: dict[str, tuple[str, str]] = {}  # op name -> (name without "mc.", category)
+
+
+def _name_info(name: str) -> tuple[str, str]:
+    info = _NAME_INFO.get(name)
+    if info is None:
+        info = _NAME_INFO[name] = (name[3:] if name.startswith("mc.") else name, category_of(name))
+    return info
 
 
 def size_class(t: Any) -> str:
@@ -150,30 +159,45 @@ def block_graph(view: Any) -> nx.DiGraph:
     loops add scalar_recurrence (a scalar loop-carried dependence)."""
     region = _region_of(view)
     g = nx.DiGraph()
+    # The graph is filled through its adjacency dicts: networkx's add_node / add_edge
+    # (argument dispatch, cache clearing) cost ~5x more than the dict stores they make,
+    # most of a build-time policy decision. A fresh graph has no cached views to clear.
+    g_node, g_succ, g_pred = g._node, g._succ, g._pred
     # where each value comes from: node id; region args map to their owner op's node
     src: dict[Value, int] = {}
     order: list[tuple[Op, int]] = []  # (op, depth), program order, terminators included
     node_of: dict[Op, int] = {}
+    sizes: dict[int, str] = {}  # size_class by type object: a block has few distinct types
+
+    def size_of(t: Any) -> str:
+        k = sizes.get(id(t))
+        if k is None:
+            k = sizes[id(t)] = size_class(t)
+        return k
 
     def visit(r: Region, depth: int) -> None:
         for op in r.ops:
             order.append((op, depth))
-            inner = depth + (1 if op.name in LOOPS else 0)
-            for sub in op.regions:
-                visit(sub, inner)
+            if op.regions:
+                inner = depth + (1 if op.name in LOOPS else 0)
+                for sub in op.regions:
+                    visit(sub, inner)
 
     visit(region, 0)
-    nid = 0
-    for op, _ in order:
+    body: list[tuple[Op, int]] = []  # non-terminators
+    terms: list[Op] = []
+    for op, depth in order:
         if op.name in TERMINATORS:
+            terms.append(op)
             continue
-        node_of[op] = nid
+        nid = node_of[op] = len(body)
+        body.append((op, depth))
         for v in op.results:
             src[v] = nid
         for sub in op.regions:
             for a in sub.args:
                 src[a] = nid
-        nid += 1
+    nid = len(body)
 
     # loop-carried values: yielded by a loop body (or forwarded by condition/break),
     # followed back through ifs that produce them
@@ -194,12 +218,10 @@ def block_graph(view: Any) -> nx.DiGraph:
                     if t is not None and t.name == "mc.yield" and k < len(t.operands):
                         stack.append(t.operands[k])
 
-    for op, _ in order:
-        if op.name not in TERMINATORS or op.parent is None:
+    for op in terms:
+        if op.parent is None or op.parent is region:
             continue
         owner = op.parent.parent
-        if op.parent is region:
-            continue
         if op.name in ("mc.break", "mc.continue"):
             vals = op.operands
         elif owner is not None and owner.name in LOOPS:
@@ -209,34 +231,29 @@ def block_graph(view: Any) -> nx.DiGraph:
         for v in vals:
             mark(v)
 
-    live_ins: dict[Value, int] = {}
-    for op, depth in order:
-        if op.name in TERMINATORS:
-            continue
-        n = node_of[op]
+    for n, (op, depth) in enumerate(body):
         t = op.results[0].type if op.results else None
-        name = op.name[3:] if op.name.startswith("mc.") else op.name
-        cat = category_of(op.name)
+        name, cat = _name_info(op.name)
         dtype = getattr(t, "dtype", "none")
         rank = getattr(t, "rank", 0) if t is not None else 0
         attrs: dict[str, Any] = {
-            "op": name, "category": cat, "dtype": dtype, "rank": rank, "size": size_class(t),
+            "op": name, "category": cat, "dtype": dtype, "rank": rank, "size": size_of(t),
             "depth": depth, "array": rank > 0,
-            "loop_carried": any(v in carried for v in op.results), "ir": op,
+            "loop_carried": bool(carried) and any(v in carried for v in op.results), "ir": op,
         }
         if op.name in ("mc.getitem", "mc.setitem"):
             attrs.update(_index_flags(op))
-        if op.name == "mc.setitem":
-            attrs["inplace"] = bool(op.attrs.get("inplace"))
-        if op.name in LOOPS:
+            if op.name == "mc.setitem":
+                attrs["inplace"] = bool(op.attrs.get("inplace"))
+        elif op.name in LOOPS:
             attrs["loop_carried"] = attrs["loop_carried"] or _carries(op)
             attrs["scalar_recurrence"] = _scalar_recurrence(op)
         attrs["label"] = f"{cat}|{name}|{dtype}|{rank}|{depth}"
-        g.add_node(n, **attrs)
-    for op, _ in order:
-        if op.name in TERMINATORS:
-            continue
-        n = node_of[op]
+        g_node[n] = attrs
+        g_succ[n] = {}
+        g_pred[n] = {}
+    live_ins: dict[Value, int] = {}
+    for n, (op, _) in enumerate(body):
         for i, v in enumerate(op.operands):
             s = src.get(v)
             if s is None:
@@ -244,16 +261,19 @@ def block_graph(view: Any) -> nx.DiGraph:
                 if s is None:
                     s = live_ins[v] = nid
                     nid += 1
-                    rank = getattr(v.type, "rank", 0)
-                    g.add_node(s, op="input", category="input", dtype=getattr(v.type, "dtype", "none"),
-                               rank=rank, size=size_class(v.type), depth=0, array=rank > 0,
-                               loop_carried=False, ir=v,
-                               label=f"input|input|{getattr(v.type, 'dtype', 'none')}|{rank}|0")
-            if s != n and not g.has_edge(s, n):
-                g.add_edge(s, n, arg=i)
+                    vt = v.type
+                    rank = getattr(vt, "rank", 0)
+                    dtype = getattr(vt, "dtype", "none")
+                    g_node[s] = {"op": "input", "category": "input", "dtype": dtype, "rank": rank,
+                                 "size": size_of(vt), "depth": 0, "array": rank > 0, "loop_carried": False,
+                                 "ir": v, "label": f"input|input|{dtype}|{rank}|0"}
+                    g_succ[s] = {}
+                    g_pred[s] = {}
+            if s != n and n not in g_succ[s]:
+                g_succ[s][n] = g_pred[n][s] = {"arg": i}
     # values yielded out of nested regions flow into the op owning the region
-    for op, _ in order:
-        if op.name not in TERMINATORS or op.parent is region or op.parent is None:
+    for op in terms:
+        if op.parent is region or op.parent is None:
             continue
         owner = op.parent.parent
         if owner is None or owner not in node_of:
@@ -261,14 +281,14 @@ def block_graph(view: Any) -> nx.DiGraph:
         n = node_of[owner]
         for v in op.operands:
             s = src.get(v, live_ins.get(v))
-            if s is not None and s != n and not g.has_edge(s, n):
-                g.add_edge(s, n, kind="yield")
+            if s is not None and s != n and n not in g_succ[s]:
+                g_succ[s][n] = g_pred[n][s] = {"kind": "yield"}
     term = region.terminator
     if term is not None:
         for v in term.operands:
             s = src.get(v)
             if s is not None:
-                g.nodes[s]["live_out"] = True
+                g_node[s]["live_out"] = True
     return g
 
 
@@ -325,111 +345,111 @@ def block_signature(view: Any, graph: nx.DiGraph | None = None) -> str:
 
 
 # ---- matching --------------------------------------------------------------------
+_CHOICES = (list, tuple, set, frozenset)
+
+
 def _attr_ok(want: Any, have: Any) -> bool:
-    if isinstance(want, (list, tuple, set, frozenset)):
+    if isinstance(want, _CHOICES):
         return have in want
     return have == want
 
 
 def node_matches(node_attrs: dict, template_attrs: dict) -> bool:
-    for k, want in template_attrs.items():
-        if not _attr_ok(want, node_attrs.get(k)):
+    for k, want in template_attrs.items():  # (_attr_ok inlined: called per candidate node)
+        have = node_attrs.get(k)
+        if not (have in want if isinstance(want, _CHOICES) else have == want):
             return False
     return True
 
 
-_TEMPLATE_CACHE: dict[int, tuple[dict, nx.DiGraph, int, frozenset | None]] = {}
+_TEMPLATE_CACHE: dict[int, tuple[dict, _Plan]] = {}
 
 
-def _template_graph(t: dict) -> tuple[nx.DiGraph, int, frozenset | None]:
-    """The template as a DiGraph, the anchor's eccentricity (undirected), and the
-    categories its nodes may have (None: any)."""
+@dataclass(frozen=True)
+class _Plan:
+    """How to grow a match of a connected template from its anchor: template nodes in
+    BFS order from the anchor, each reached through an already placed node (`via`,
+    along an edge pointing `out` of it or into it) and checked against every template
+    edge to the nodes placed before it."""
+
+    order: tuple[int, ...]  # template nodes after the anchor
+    via: tuple[tuple[int, bool], ...]  # (placed template node, edge direction is via -> node)
+    checks: tuple[tuple[tuple[int, bool], ...], ...]  # per node: (placed node, edge placed -> node)
+    skip_const: bool  # templates naming no categories never use constants (as before)
+    anchor_key: str | None  # the indexed attribute the anchor names (see _anchor_candidates)
+
+
+def _template_plan(t: dict) -> _Plan:
     hit = _TEMPLATE_CACHE.get(id(t))
     if hit is not None and hit[0] is t:
-        return hit[1], hit[2], hit[3]
-    tg = nx.DiGraph()
-    for i, attrs in enumerate(t["nodes"]):
-        tg.add_node(i, **attrs)
-    tg.add_edges_from(t["edges"])
-    a = t["anchor"]
-    lengths = nx.single_source_shortest_path_length(tg.to_undirected(as_view=True), a)
-    radius = max(lengths.values(), default=0)
-    cats: frozenset | None = None
-    if all("category" in n for n in t["nodes"]):
-        acc: set[str] = set()
-        for n in t["nodes"]:
-            c = n["category"]
-            acc.update(c if isinstance(c, (list, tuple, set, frozenset)) else [c])
-        cats = frozenset(acc)
-    _TEMPLATE_CACHE[id(t)] = (t, tg, radius, cats)
-    return tg, radius, cats
+        return hit[1]
+    nodes, edges, a = t["nodes"], [tuple(e) for e in t["edges"]], t["anchor"]
+    placed, order, via, checks = [a], [], [], []
+    while len(placed) < len(nodes):
+        for i, j in edges:
+            if (i in placed) != (j in placed):
+                new, by, out = (j, i, True) if i in placed else (i, j, False)
+                break
+        else:
+            raise ValueError(f"pattern template is not connected: {t}")
+        # every template edge between `new` and a placed node, but the one it is reached by
+        checks.append(tuple((p, True) for p in placed if (p, new) in edges and not (p == by and out))
+                      + tuple((p, False) for p in placed if (new, p) in edges and not (p == by and not out)))
+        order.append(new)
+        via.append((by, out))
+        placed.append(new)
+    plan = _Plan(tuple(order), tuple(via), tuple(checks), not all("category" in n for n in nodes),
+                 next((k for k in _INDEXED if k in nodes[a]), None))
+    _TEMPLATE_CACHE[id(t)] = (t, plan)
+    return plan
 
 
-_NEIGHBOURHOOD_CAP = 48
-
-
-def _neighbourhood(g: nx.DiGraph, anchor: Any, radius: int, cats: frozenset | None) -> set:
-    """Nodes within `radius` undirected hops of `anchor`, moving only through nodes
-    whose category the template can use (constants are skipped when it says none),
-    capped, so hubs stay cheap."""
-    seen = {anchor}
-    frontier = deque([(anchor, 0)])
-    while frontier:
-        n, d = frontier.popleft()
-        if d >= radius:
+def _extend(g: nx.DiGraph, t: dict, plan: _Plan, mapping: dict[int, Any], used: set, k: int) -> bool:
+    """Place template node plan.order[k] and the ones after it (backtracking); True
+    with `mapping` complete when a monomorphism exists."""
+    if k == len(plan.order):
+        return True
+    tn = plan.order[k]
+    by, out = plan.via[k]
+    want = t["nodes"][tn]
+    gn = g._node
+    for m in (g._succ if out else g._pred)[mapping[by]]:
+        if m in used:
             continue
-        for m in _adjacent(g, n):
-            if m in seen:
-                continue
-            c = g.nodes[m]["category"]
-            if (c not in cats) if cats is not None else (c == "const"):
-                continue
-            seen.add(m)
-            if len(seen) >= _NEIGHBOURHOOD_CAP:
-                return seen
-            frontier.append((m, d + 1))
-    return seen
-
-
-def _adjacent(g: nx.DiGraph, n: Any) -> Iterable:
-    yield from g._pred[n]
-    yield from g._succ[n]
+        attrs = gn[m]
+        if plan.skip_const and attrs["category"] == "const":
+            continue
+        if not node_matches(attrs, want):
+            continue
+        if not all((m in g._succ[mapping[p]]) if fwd else (mapping[p] in g._succ[m]) for p, fwd in plan.checks[k]):
+            continue
+        mapping[tn] = m
+        used.add(m)
+        if _extend(g, t, plan, mapping, used, k + 1):
+            return True
+        used.discard(m)
+        del mapping[tn]
+    return False
 
 
 def _match_template(g: nx.DiGraph, name: str, t: dict, anchors: Iterable,
                     first_only: bool = False) -> list[PatternMatch]:
-    tg, radius, cats = _template_graph(t)
+    """Anchored matching: from each candidate anchor, template nodes are placed on
+    graph neighbours of the nodes already placed, so the work per anchor is bounded by
+    node degrees, not by the block's size (a VF2 matcher per anchor neighbourhood cost
+    most of a decision)."""
+    plan = _template_plan(t)
     a = t["anchor"]
     nodes = t["nodes"]
     anchor_attrs = nodes[a]
     size = len(nodes)
     out: list[PatternMatch] = []
     for n in anchors:
-        if not node_matches(g.nodes[n], anchor_attrs):
+        if not node_matches(g._node[n], anchor_attrs):
             continue
-        found: tuple | None = None
-        if size == 1:
-            found = (n,)
-        elif size == 2 and len(t["edges"]) == 1:  # one edge: look at the anchor's neighbours
-            i, j = t["edges"][0]
-            other = j if a == i else i
-            adj = g._succ[n] if a == i else g._pred[n]
-            for m in adj:
-                if m != n and node_matches(g.nodes[m], nodes[other]):
-                    found = (n, m) if a == 0 else (m, n)
-                    break
-        else:
-            near = _neighbourhood(g, n, radius, cats)
-            if len(near) < size:
-                continue
-            gm = DiGraphMatcher(g.subgraph(near), tg, node_match=node_matches)
-            for mapping in gm.subgraph_monomorphisms_iter():
-                if mapping.get(n) == a:
-                    inv = {tv: gv for gv, tv in mapping.items()}
-                    found = tuple(inv[i] for i in range(size))
-                    break
-        if found is not None:
-            out.append(PatternMatch(name, n, found))
+        mapping = {a: n}
+        if size == 1 or _extend(g, t, plan, mapping, {n}, 0):
+            out.append(PatternMatch(name, n, tuple(mapping[i] for i in range(size))))
             if first_only:
                 break
     return out
@@ -439,7 +459,7 @@ def _match_template(g: nx.DiGraph, name: str, t: dict, anchors: Iterable,
 def _sum_tree_leaves(g: nx.DiGraph, root: Any) -> list:
     """Leaves of the add/sub tree at `root` (array or scalar, as the root is), looking
     through scaling of array terms by scalars."""
-    arr = g.nodes[root]["array"]
+    arr = g._node[root]["array"]
     leaves = []
     stack = [root]
     seen = set()
@@ -448,12 +468,12 @@ def _sum_tree_leaves(g: nx.DiGraph, root: Any) -> list:
         if n in seen:
             continue
         seen.add(n)
-        a = g.nodes[n]
+        a = g._node[n]
         preds = list(g._pred[n])
         if a["op"] in ("add", "sub") and a["array"] == arr:
             stack.extend(preds)
-        elif arr and a["op"] in ("mul", "div") and a["array"] and any(not g.nodes[p]["array"] for p in preds):
-            stack.extend(p for p in preds if g.nodes[p]["array"])
+        elif arr and a["op"] in ("mul", "div") and a["array"] and any(not g._node[p]["array"] for p in preds):
+            stack.extend(p for p in preds if g._node[p]["array"])
         else:
             leaves.append(n)
     return leaves
@@ -464,15 +484,15 @@ def shifted_slice_stencil(g: nx.DiGraph, min_points: int = 3) -> list[PatternMat
     of an array (A[1:-1] + A[:-2] + A[2:]) or, in scalar code, elements
     (A[i-1] + A[i] + A[i+1])."""
     out = []
-    for n, a in g.nodes(data=True):
+    for n, a in g._node.items():
         if a["op"] not in ("add", "sub"):
             continue
         arr = a["array"]
-        if any(g.nodes[s]["op"] in ("add", "sub") and g.nodes[s]["array"] == arr for s in g._succ[n]):
+        if any(g._node[s]["op"] in ("add", "sub") and g._node[s]["array"] == arr for s in g._succ[n]):
             continue  # not the root of an add tree
         by_base: dict[Any, set] = {}
         for leaf in _sum_tree_leaves(g, n):
-            la = g.nodes[leaf]
+            la = g._node[leaf]
             if la["op"] != "getitem":
                 continue
             if not (la.get("shifted_slice") if arr else la.get("element_read")):
@@ -489,7 +509,7 @@ def shifted_slice_stencil(g: nx.DiGraph, min_points: int = 3) -> list[PatternMat
 
 def scalar_loop_carried(g: nx.DiGraph) -> list[PatternMatch]:
     return [PatternMatch("scalar_loop_carried", n, (n,))
-            for n, a in g.nodes(data=True) if a["category"] == "loop" and a.get("scalar_recurrence")]
+            for n, a in g._node.items() if a["category"] == "loop" and a.get("scalar_recurrence")]
 
 
 PREDICATES: dict[str, Callable[..., list[PatternMatch]]] = {
@@ -501,25 +521,29 @@ PREDICATES: dict[str, Callable[..., list[PatternMatch]]] = {
 _INDEXED = ("op", "category")  # node attributes that anchors are looked up by
 
 
-def _anchor_candidates(g: nx.DiGraph, t: dict, index: dict[str, dict[Any, list]]) -> Iterable:
+def _anchor_candidates(g: nx.DiGraph, t: dict, index: dict[str, Any]) -> Iterable:
     """Graph nodes that may match the template's anchor, in graph order: those with an
     allowed value of an indexed attribute the anchor names (all nodes otherwise), so a
     block is scanned once per attribute instead of once per template."""
     want = t["nodes"][t["anchor"]]
-    key = next((k for k in _INDEXED if k in want), None)
+    key = _template_plan(t).anchor_key
     if key is None:
         return g.nodes
     by_value = index.get(key)
     if by_value is None:
         by_value = index[key] = {}
-        for n, attrs in g.nodes(data=True):
+        for n, attrs in g._node.items():
             by_value.setdefault(attrs.get(key), []).append(n)
     allowed = want[key]
     if not isinstance(allowed, (list, tuple, set, frozenset)):
         return by_value.get(allowed, [])
-    order = {n: i for i, n in enumerate(g.nodes)} if len(allowed) > 1 else None
-    nodes = [n for v in allowed for n in by_value.get(v, [])]
-    return sorted(nodes, key=order.__getitem__) if order else nodes
+    hits = [by_value[v] for v in allowed if v in by_value]
+    if len(hits) <= 1:
+        return hits[0] if hits else []
+    order = index.get(" order")  # node -> position, built once per graph
+    if order is None:
+        order = index[" order"] = {n: i for i, n in enumerate(g._node)}
+    return sorted((n for h in hits for n in h), key=order.__getitem__)
 
 
 def match_patterns(graph: nx.DiGraph, library: list[PatternEntry] | None = None,
@@ -528,7 +552,7 @@ def match_patterns(graph: nx.DiGraph, library: list[PatternEntry] | None = None,
     pattern with `first_only`)."""
     lib = PATTERN_LIBRARY if library is None else library
     out: list[PatternMatch] = []
-    index: dict[str, dict[Any, list]] = {}
+    index: dict[str, Any] = {}
     for entry in lib:
         name = entry["name"]
         if "predicate" in entry:

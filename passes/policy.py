@@ -145,7 +145,7 @@ class _Learner:
 
     def _vec(self, state: Any) -> np.ndarray:
         v = np.asarray(state, dtype=np.float64).ravel()
-        if not np.all(np.isfinite(v)):
+        if not np.isfinite(v).all():  # (the method: np.all's dispatch costs more than the check)
             raise ValueError("state has NaN or infinite features")
         if self.n_features is None:
             self.n_features = v.size
@@ -199,31 +199,63 @@ class _Learner:
 
     def predict(self, state: Any) -> dict[str, float]:
         v = self._vec(state)
-        q = self._q(self._z(v[None, :]))[0]
-        return {a: float(q[i]) for i, a in enumerate(self.strategies)}
+        q = self._q1(self._z(v))
+        return dict(zip(self.strategies, q.tolist()))
+
+    def predict_many(self, states: Any) -> list[dict[str, float]]:
+        """`predict` for each row of `states`: one matrix product for all the blocks of
+        a module instead of one small product (and its call overheads) per block."""
+        V = self._mat(states)
+        if not len(V):
+            return []
+        return [dict(zip(self.strategies, row)) for row in self._q(self._z(V)).tolist()]
+
+    def _q1(self, z: np.ndarray) -> np.ndarray:
+        """Q of one standardized state (a build decides one block at a time; models
+        may skip the batch path's stacking)."""
+        return self._q(z[None, :])[0]
+
+    def _mat(self, states: Any) -> np.ndarray:
+        V = np.asarray(states, dtype=np.float64)
+        if V.ndim != 2:
+            V = V.reshape(len(V), -1) if V.size else np.zeros((0, self.n_features or 0))
+        if len(V):
+            self._vec(V[0])  # fixes n_features on first use, checks the width
+            if V.shape[1] != self.n_features:
+                raise ValueError(f"states have {V.shape[1]} features; this policy was trained on {self.n_features}")
+            if not np.isfinite(V).all():
+                raise ValueError("state has NaN or infinite features")
+        return V
 
     def confidence(self, state: Any) -> dict[str, float]:
         """Per action, in [0, 1): how much nearby experience backs the prediction
         (n_eff / (n_eff + 3), n_eff a Gaussian-kernel count of this action's
         experiences around the state in standardized feature space)."""
-        v = self._vec(state)
-        out = dict.fromkeys(self.strategies, 0.0)
+        return self.confidence_many(self._vec(state)[None, :])[0]
+
+    def confidence_many(self, states: Any) -> list[dict[str, float]]:
+        """`confidence` for each row of `states`, in one pass over the replay buffer."""
+        V = self._mat(states)
         if not self.buffer:
-            return out
-        z = self._z(v[None, :])[0]
-        # the standardized buffer is rebuilt only when experience or scaling changed
-        key = (len(self.buffer), self.experiences, id(self.mu), id(self.sd))
+            return [dict.fromkeys(self.strategies, 0.0) for _ in range(len(V))]
+        Z = self._z(V)
+        # the standardized buffer, its squared norms and the action of each experience
+        # (one-hot) are rebuilt only when experience, scaling or the strategies changed
+        key = (len(self.buffer), self.experiences, id(self.mu), id(self.sd), len(self.strategies))
         cache = getattr(self, "_confidence_cache", None)
         if cache is None or cache[0] != key:
-            cache = (key, self._z(np.stack([e[0] for e in self.buffer])), np.array([e[1] for e in self.buffer]))
+            states_z = np.ascontiguousarray(self._z(np.stack([e[0] for e in self.buffer])))
+            index = {a: i for i, a in enumerate(self.strategies)}
+            onehot = np.zeros((len(self.buffer), len(self.strategies)))
+            onehot[np.arange(len(self.buffer)), [index[e[1]] for e in self.buffer]] = 1.0
+            cache = (key, states_z, np.einsum("ij,ij->i", states_z, states_z), onehot)
             self._confidence_cache = cache
-        _, states, acts = cache
-        d2 = np.sum((states - z) ** 2, axis=1) / max(1, z.size)
-        k = np.exp(-d2 / 0.5)
-        for a in out:
-            n = float(k[acts == a].sum())
-            out[a] = n / (n + 3.0)
-        return out
+        _, S, sq, onehot = cache
+        # |s - z|^2 = |s|^2 - 2 s.z + |z|^2, clipped: rounding may leave it just below 0
+        d2 = sq[None, :] - 2.0 * (Z @ S.T) + np.einsum("ij,ij->i", Z, Z)[:, None]
+        k = np.exp(np.maximum(d2, 0.0) / (-0.5 * max(1, Z.shape[1])))
+        n = k @ onehot
+        return [dict(zip(self.strategies, row)) for row in (n / (n + 3.0)).tolist()]
 
     # -- learning -------------------------------------------------------------------
 
@@ -425,6 +457,11 @@ class ReinforcementLearner(_Learner):
             self._grow()
         X = np.hstack([np.ones((z.shape[0], 1)), z])
         return X @ self.W.T
+
+    def _q1(self, z: np.ndarray) -> np.ndarray:
+        if self.W.shape[0] != len(self.strategies):
+            self._grow()
+        return self.W[:, 0] + self.W[:, 1:] @ z
 
     def _fit(self, z: np.ndarray, acts: np.ndarray, targets: np.ndarray) -> None:
         self._grow()
