@@ -20,7 +20,7 @@ from .parser import parse
 
 
 def default_passes() -> list[ModulePass]:
-    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), LoopRaising(), DCE(), PartitionBlocks(),
+    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), LoopRaising(), PartitionBlocks(),
             CopyElision()]
 
 

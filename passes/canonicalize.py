@@ -142,11 +142,14 @@ class DCE(ModulePass):
 
     def apply(self, module: Module) -> None:
         for fn in module.functions.values():
-            uses: dict[Value, int] = {}
-            for op in fn.walk():
-                for v in op.operands:
-                    uses[v] = uses.get(v, 0) + 1
-            self._region(fn.body, uses)
+            self.function(fn)
+
+    def function(self, fn: Function) -> None:
+        uses: dict[Value, int] = {}
+        for op in fn.walk():
+            for v in op.operands:
+                uses[v] = uses.get(v, 0) + 1
+        self._region(fn.body, uses)
 
     def _region(self, region: Region, uses: dict[Value, int]) -> None:
         kept = []

@@ -37,7 +37,7 @@ from mcodec.compiler.ir_facts import const_of, in_bounds, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE
 from mcodec.compiler.types import ArrayType, Dim, ScalarType
 
-from .canonicalize import replace_uses
+from .canonicalize import DCE, replace_uses
 from .manager import ModulePass
 
 FLOATS = ("f16", "f32", "f64")
@@ -361,7 +361,9 @@ class LoopRaising(ModulePass):
         for fn in module.functions.values():
             renames: dict[Value, Value] = {}
             self._region(fn.body, renames)
-            replace_uses(fn, renames)
+            if renames:  # a raised loop leaves its accumulators' initial values dead
+                replace_uses(fn, renames)
+                DCE().function(fn)
 
     def _region(self, region: Region, renames: dict[Value, Value]) -> None:
         new_ops: list[Op] = []
