@@ -69,3 +69,16 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
             os.replace(tmp, final)
     except OSError:
         pass  # a read-only or full cache never fails a build
+
+
+def adopt_jit_cache(view: BlockView, strategy: OptimizationStrategy, entry: dict[str, Any], root: Path) -> None:
+    """Copy the JIT cache of a block stored under `root` (an artifact just warmed) into
+    the block's cache entry, so the next build that reuses the entry compiles nothing."""
+    from mcodec.runtime_shim.stored_block import copy_jit_cache
+
+    final = cache_root() / "blocks" / block_key(view, strategy)
+    if (final / "entry.json").is_file():
+        try:
+            copy_jit_cache(entry, root, final)
+        except OSError:
+            pass  # a read-only or full cache never fails a build

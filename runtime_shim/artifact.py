@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .stored_block import load_block, store_block
+from .stored_block import copy_jit_cache, load_block, store_block
 
 FORMAT = "mcodec-artifact"
 FORMAT_VERSION = 1
@@ -43,6 +43,8 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
         blocks: dict[str, Any] = {}
         for bid, bb in result.blocks.items():
             entry = store_block(bb.built, tmp)
+            if bb.built.origin is not None:  # from the block cache: its JIT cache comes too
+                copy_jit_cache(entry, bb.built.origin, tmp)
             entry.update({
                 "kind": bb.kind, "sid": bb.sid, "requested": bb.requested,
                 "fallbacks": [{"strategy": f.strategy_id, "reason": f.reason} for f in bb.fallbacks],
@@ -77,8 +79,10 @@ def _warm_jit_caches(out_dir: Path, result: Any) -> None:
     """Load each JIT-compiled block once from the artifact's own files, so the back end
     writes its on-disk cache there (Numba: `__pycache__` beside the block source) and
     loading the artifact later compiles nothing."""
+    from mcodec.compiler import block_cache
     from mcodec.compiler.build import backend
     from mcodec.compiler.stitch import block_views
+    from mcodec.compiler.strategy import get
 
     manifest = json.loads((out_dir / "manifest.json").read_text())
     for fn in result.module.functions.values():
@@ -88,9 +92,10 @@ def _warm_jit_caches(out_dir: Path, result: Any) -> None:
                 continue
             be = backend("numba")
             if be is not None and hasattr(be, "load_built_block"):
-                from mcodec.compiler.strategy import get
-
-                be.load_built_block(out_dir, view, entry, get(entry["strategy"]))
+                strategy = get(entry["strategy"])
+                be.load_built_block(out_dir, view, entry, strategy)
+                if result.blocks[view.id].built.origin is None:  # built here: the cache entry gets the JIT cache
+                    block_cache.adopt_jit_cache(view, strategy, entry, out_dir)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -38,8 +38,33 @@ def store_block(built: Any, root: Path) -> dict[str, Any]:
     return {"strategy": built.strategy_id, "files": files, "info": _jsonable(built.info)}
 
 
+def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
+    """Copy a stored block's generated Python and the on-disk JIT cache beside it
+    (Numba's `__pycache__/<stem>.*`) from `src` to `dst`. The source keeps its mtime:
+    Numba's cache index is stamped with it, so the copy is a cache hit at `dst`."""
+    import os
+    import shutil
+
+    for rel in entry["files"]:
+        if not (rel.startswith("blocks/") and rel.endswith(".py")):
+            continue
+        source = src / rel
+        cache_dir = source.parent / "__pycache__"
+        if not source.is_file() or not cache_dir.is_dir():
+            continue
+        stem = source.stem + "."
+        pairs = [(source, dst / rel)] + [(f, dst / "blocks" / "__pycache__" / f.name)
+                                        for f in cache_dir.iterdir() if f.name.startswith(stem)]
+        for a, b in pairs:  # each file replaced atomically: a cache entry may be read meanwhile
+            b.parent.mkdir(parents=True, exist_ok=True)
+            tmp = b.with_name(f".{b.name}.{os.getpid()}.tmp")
+            shutil.copy2(a, tmp)
+            os.replace(tmp, b)
+
+
 def load_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
     built = _load(root, view, entry)
+    built.origin = root
     # keep the stored code with the block, so it can be stored again (cache -> artifact)
     source_file = next((f for f in entry["files"] if f.startswith("blocks/")), None)
     if not built.source and source_file:

@@ -170,3 +170,37 @@ def test_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: pytest.Monke
     inputs = inputs_module("crc16").make_inputs("S")
     want = int(reference_module("crc16").reference(dict(inputs))["return"])
     assert int(result.program.crc16(**inputs)) == want
+
+
+def test_cached_rebuild_compiles_nothing(tmp_path: Path) -> None:
+    """A rebuild of an unchanged program takes its Numba block from the block cache with
+    the JIT cache beside it (a cache hit, not a compile), and the artifact it writes
+    carries that JIT cache along: a fresh process loading it compiles nothing either."""
+    import os
+
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
+    build = (
+        "import sys, mcodec\n"
+        "from mcodec.compiler.build import build_module\n"
+        "from mcodec.compiler.driver import frontend\n"
+        "from mcodec.runtime_shim.artifact import write_artifact\n"
+        f"src = open({str(CORPUS / 'crc16.mc')!r}).read()\n"
+        "result = build_module(frontend(src, 'crc16.mc'), default='numba', warn=False)\n"
+        "b = result.blocks['crc16.b1'].built\n"
+        "d = b.info['dispatcher']\n"
+        "print(b.strategy_id, b.origin is not None, len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
+        f"write_artifact(result, src, __import__('pathlib').Path({str(tmp_path / 'crc16.mcx')!r}))\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert runs[0].stdout.split()[:2] == ["numba", "False"]  # cold: lowered here
+    assert runs[1].stdout.split() == ["numba", "True", "1", "0"]  # cached: loaded, no compile
+    load = (
+        "import mcodec\n"
+        f"prog = mcodec.load({str(tmp_path / 'crc16.mcx')!r})\n"
+        "d = prog.info['built']['crc16.b1'].info['dispatcher']\n"
+        "print(len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "0"]

@@ -73,6 +73,7 @@ class BuiltBlock:
     source: str = ""  # generated code (Python or LLVM IR text) for the artifact
     files: dict[str, bytes] = field(default_factory=dict)  # extra artifact files, by relative path
     info: dict[str, Any] = field(default_factory=dict)
+    origin: Path | None = None  # the stored block (cache entry) it was loaded from, if any
 
 
 class Backend(Protocol):
