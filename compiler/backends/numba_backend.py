@@ -176,8 +176,12 @@ class NumbaEmitter(PythonEmitter):
         if u.name in ELEMENTWISE and u.result.is_array:
             if not same_shape:
                 return True
+            # unknown extents (`?`) are taken as equal: the fused loop still broadcasts
+            # correctly when they are not; a known broadcast (1 against more) would
+            # recompute each element of v many times, so v is kept then
             a, b = v.type.shape, u.result.type.shape
-            return len(a) == len(b) and all(x is not None and x == y for x, y in zip(a, b))
+            return len(a) == len(b) and all(x == y or (x is None and not is_one(y)) or (y is None and not is_one(x))
+                                            for x, y in zip(a, b))
         if u.name[3:] in REDUCTIONS and u.operands[0] is v:
             return self.tfuse or not same_shape
         return False
@@ -246,9 +250,20 @@ class NumbaEmitter(PythonEmitter):
 
     def shape_expr(self, v: Value, j: int) -> str:
         o = v.owner
-        if isinstance(o, Op) and o in self.inlined and o.name == "mc.getitem":
-            jb = self._view_map(o)[j]
-            return "1" if jb is None else self.shape_expr(o.operands[0], jb)
+        if isinstance(o, Op) and o in self.inlined:
+            if o.name == "mc.getitem":
+                jb = self._view_map(o)[j]
+                return "1" if jb is None else self.shape_expr(o.operands[0], jb)
+            if o.name == "mc.outer":
+                return self.shape_expr(o.operands[j], 0)
+            if o.name in ELEMENTWISE:  # the broadcast of the operands' extents
+                n = v.type.rank
+                exprs = [self.shape_expr(u, j - (n - u.type.rank)) for u in o.operands
+                         if u.is_array and j - (n - u.type.rank) >= 0]
+                acc = exprs[0]
+                for e in dict.fromkeys(exprs[1:]):
+                    acc = f"({acc} if {e} == 1 else {e})" if e != acc else acc
+                return acc
         return f"{self.name(v)}.shape[{j}]"
 
     def _view_map(self, op: Op) -> list[int | None]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcodec.compiler.ir import Op, Value
+from mcodec.compiler.ir import Op, Region, Value
 from mcodec.compiler.types import ArrayType
 
 if TYPE_CHECKING:
@@ -95,9 +95,71 @@ def _same_slice(leaf: Value, st: Op) -> bool:
 
 
 def _leaf_safe(leaf: Value, st: Op, broots: frozenset, roots: dict) -> bool:
-    if _same_slice(leaf, st):
-        return True  # each element is read right before it is written
+    if _same_slice(leaf, st) or _disjoint_slices(leaf, st):
+        return True  # each element is read right before it is written, or never written
     return not (roots.get(leaf, frozenset([leaf])) & broots)
+
+
+# ---- disjoint parts of one array: `Q[:, k]` read while `Q[:, k + 1:]` is written ----------
+def _buffer(v: Value) -> Value:
+    """The value whose buffer v is: through in-place stores, which keep the buffer."""
+    while isinstance(v.owner, Op) and v.owner.name == "mc.setitem" and v.owner.attrs.get("inplace"):
+        v = v.owner.operands[0]
+    return v
+
+
+def _affine(v: Value) -> tuple[Value | None, int]:
+    """v as base + constant (base None: a constant)."""
+    o = v.owner
+    if isinstance(o, Op) and o.name == "mc.const" and isinstance(o.attrs["value"], int):
+        return None, int(o.attrs["value"])
+    if isinstance(o, Op) and o.name in ("mc.add", "mc.sub"):
+        b, c = _affine(o.operands[1])
+        if b is None:
+            a, ca = _affine(o.operands[0])
+            return a, ca + (c if o.name == "mc.add" else -c)
+    return v, 0
+
+
+def _nonneg(v: Value | None, c: int) -> bool:
+    """v + c >= 0, known at compile time (v: a constant, or a loop counter counting up
+    from a non-negative start)."""
+    if v is None:
+        return c >= 0
+    r = v.owner
+    if isinstance(r, Region) and r.args and r.args[0] is v and isinstance(r.parent, Op) \
+            and r.parent.name == "mc.for":
+        lb, st = (_affine(x) for x in (r.parent.operands[0], r.parent.operands[2]))
+        return st[0] is None and st[1] > 0 and c >= 0 and _nonneg(*lb)
+    return False
+
+
+def _bound(op: Op, x: Any) -> tuple[Value | None, int] | None:
+    if x is None:
+        return None
+    return _affine(op.operands[x[1]]) if isinstance(x, tuple) else (None, int(x))
+
+
+def _axis_disjoint(ra: Op, ia: tuple, rb: Op, ib: tuple) -> bool:
+    """Index item ia (an int) of ra and item ib (a unit-step slice) of rb select
+    different positions: the int lies before the slice's start (both non-negative)."""
+    if ia[0] != "int" or ib[0] != "slice" or ib[3] is not None:
+        return False
+    k, lo = _bound(ra, ia[1]), _bound(rb, ib[1])
+    return k is not None and lo is not None and k[0] is lo[0] and lo[1] > k[1] and _nonneg(*k)
+
+
+def _disjoint_slices(leaf: Value, st: Op) -> bool:
+    """`leaf` indexes the array `st` writes, at positions the store never writes."""
+    g = leaf.owner
+    if not (isinstance(g, Op) and g.name == "mc.getitem" and _buffer(g.operands[0]) is _buffer(st.operands[0])):
+        return False
+    if any(it[0] == "newaxis" for it in (*g.attrs["index"], *st.attrs["index"])):
+        return False  # items would not line up with the array's axes
+    for ia, ib in zip(g.attrs["index"], st.attrs["index"]):
+        if _axis_disjoint(g, ia, st, ib) or _axis_disjoint(st, ib, g, ia):
+            return True
+    return False
 
 
 def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
