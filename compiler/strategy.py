@@ -57,6 +57,7 @@ def get(strategy_id: str) -> OptimizationStrategy:
 S = OptimizationStrategy
 for _s in (
     S("numpy", "NumPy reference", "numpy"),
+    S("numpy-mem", "NumPy, temporaries reused as ufunc outputs", "numpy", memory_optimization=1),
     S("numba", "Numba njit, fused loops", "numba", jit_level=1, operator_fusion=True, tensor_fusion=True),
     S("numba-par", "Numba njit parallel (prange over outer loops)", "numba", jit_level=1, parallelization_level=1,
       operator_fusion=True, tensor_fusion=True),

@@ -7,13 +7,12 @@ from pathlib import Path
 from mcodec.compiler.strategy import OptimizationStrategy
 
 from .base import BlockView, BuiltBlock
+from .numpy_inplace import InplaceEmitter
 from .pysource import PRELUDE, PythonEmitter
 
 
 def block_py_name(block: BlockView) -> str:
     return "blk_" + block.id.replace(".", "_")
-
-
 
 
 class NumpyBackend:
@@ -26,7 +25,9 @@ class NumpyBackend:
 
     def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
         name = block_py_name(block)
-        source = PRELUDE + "\n" + PythonEmitter().block_function(block, name)
+        # memory_optimization: ufuncs write into temporaries nothing reads afterwards
+        emitter = InplaceEmitter(block) if strategy.memory_optimization >= 1 else PythonEmitter()
+        source = PRELUDE + "\n" + emitter.block_function(block, name)
         from mcodec.compiler.reference import exec_source
 
         ns = exec_source(source, f"{block.id}:numpy")
