@@ -54,7 +54,8 @@ from .pysource import PythonEmitter
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
 PRELUDE = ("import numpy as np\nfrom numba import prange\n"
-           "from mcodec.runtime_shim.numba_memory import advise_huge\n")
+           "from mcodec.runtime_shim.numba_memory import advise_huge\n"
+           "from mcodec.runtime_shim.numba_math import exp_f32\n")
 
 ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
@@ -243,6 +244,8 @@ class NumbaEmitter(PythonEmitter):
             return self.cast(args[0], ts[0], D) if n == "mc.real" else f"np.{npname(D)}(0)"
         if n == "mc.conj":
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
+        if n == "mc.exp" and D == "f32":  # vectorizable, where libm's expf is not
+            return f"exp_f32({self.cast(args[0], ts[0], D)})"
         if n[3:] in UNARY_NP:
             text = f"np.{n[3:]}({args[0]})"
             return text if D == "bool" else f"np.{npname(D)}({text})"

@@ -1,0 +1,59 @@
+"""Vectorizable math for compiled Numba blocks.
+
+Numba lowers `np.exp` on float32 to a scalar libm call per element (there is no
+vector math library behind it here), while NumPy's own float32 `exp` is SIMD: about
+twice as fast. `exp_f32` is the classic Cephes single-precision algorithm written with
+plain arithmetic, a rounding and integer bit operations only, so that LLVM inlines and
+vectorizes it inside the generated loops (about 5x faster than the libm call, at most
+about 1.4 ulp from the exact value; NumPy's own is not exact either):
+
+    exp(x) = 2**n * exp(r),  n = rint(x / ln 2),  r = x - n ln 2 (in two parts)
+
+with exp(r) a degree-7 polynomial on |r| <= ln(2)/2 and 2**n applied as two powers of
+two built from their bits (so that n = 128 overflows to inf and n < -126 gives NumPy's
+subnormal results). Out-of-range inputs are clamped first (the result is inf or 0 as
+it must be) and NaN passes through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _f32_from_bits(typingctx: Any, x: Any) -> Any:
+    """The float32 whose IEEE bits are the int32 x (a bitcast, vectorizable)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+@njit(inline="always", nogil=True, cache=False)
+def exp_f32(x: Any) -> Any:
+    t = x if x > np.float32(-104.0) else np.float32(-104.0)  # exp(-104) rounds to 0
+    t = t if t < np.float32(89.0) else np.float32(89.0)  # exp(89) overflows to inf
+    n = np.rint(t * np.float32(1.44269504088896341))
+    r = t - n * np.float32(0.693359375)  # ln 2 in two parts (Cody-Waite)
+    r = r - n * np.float32(-2.12194440e-4)
+    p = np.float32(1.9875691500e-4)
+    p = p * r + np.float32(1.3981999507e-3)
+    p = p * r + np.float32(8.3334519073e-3)
+    p = p * r + np.float32(4.1665795894e-2)
+    p = p * r + np.float32(1.6666665459e-1)
+    p = p * r + np.float32(5.0000001201e-1)
+    y = p * (r * r) + r + np.float32(1.0)
+    k = np.int32(n)
+    h = k >> np.int32(1)
+    s1 = _f32_from_bits((h + np.int32(127)) << np.int32(23))
+    s2 = _f32_from_bits((k - h + np.int32(127)) << np.int32(23))
+    res = y * s1 * s2
+    return x if x != x else res
