@@ -85,9 +85,10 @@ class CSE(ModulePass):
         if op.regions or op.name in TERMINATORS or op.name in ("mc.random", "mc.randn", "mc.empty", "mc.empty_like"):
             return None
         # attrs by repr: 0.0 and -0.0 (or 1 and 1.0) are equal but must not merge
-        attrs = tuple(sorted((k, repr(v)) for k, v in op.attrs.items())) if op.attrs else ()
-        return (op.name, tuple(map(id, op.operands)), attrs,
-                tuple(r.type for r in op.results))
+        attrs = repr(sorted(op.attrs.items())) if op.attrs else ""
+        res = op.results
+        types = res[0].type if len(res) == 1 else tuple(r.type for r in res)
+        return (op.name, tuple(map(id, op.operands)), attrs, types)
 
     def _region(self, region: Region, available: dict[tuple, Op], mapping: dict[Value, Value]) -> None:
         """`available` holds the ops of this region and the enclosing ones; the keys a

@@ -27,16 +27,6 @@ def structural_text(ops: list[Op]) -> str:
     first met as an operand is defined outside (captured); its type leads the text."""
     ids: dict[Value, int] = {}
     captured: list[str] = []
-    # printing types is most of the cost, and a block has few distinct type objects
-    # (keyed by id: they all outlive this call; hashing the dataclasses costs more)
-    type_text: dict[int, str] = {}
-
-    def tstr(t: object) -> str:
-        text = type_text.get(id(t))
-        if text is None:
-            text = type_text[id(t)] = str(t)
-        return text
-
     lines: list[str] = []
     for op in ops:
         refs = []
@@ -44,7 +34,7 @@ def structural_text(ops: list[Op]) -> str:
             i = ids.get(v)
             if i is None:
                 i = ids[v] = len(ids)
-                captured.append(tstr(v.type))
+                captured.append(str(v.type))
             refs.append(str(i))
         attrs = ";".join(f"{k}={a!r}" for k, a in sorted(op.attrs.items()) if k not in _UNSTRUCTURAL) \
             if op.attrs else ""
@@ -55,7 +45,8 @@ def structural_text(ops: list[Op]) -> str:
             nargs.append(str(len(r.args)))
             for a in r.args:
                 ids[a] = len(ids)
-        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join(tstr(r.type) for r in op.results)}/{','.join(nargs)}")
+        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join([str(r.type) for r in op.results])}"
+                     f"/{','.join(nargs)}")
     return ",".join(captured) + "\n" + "\n".join(lines)
 
 
@@ -74,22 +65,26 @@ def _kind(ops: list[Op]) -> str:
     return "tensor"
 
 
-def _rematerialize_constants(groups: list[list[Op]], tail: list[Op]) -> list[list[Op]]:
+def _rematerialize_constants(groups: list[list[Op]], flats: list[list[Op]],
+                             tail: list[Op]) -> tuple[list[list[Op]], list[list[Op]]]:
     """Every group gets its own copy of the top-level constants it uses, so constants
     never cross a block boundary: a back end sees `range(0, n, 1)` with literal bounds
     and step (vectorizable, no trip-count division) instead of run-time arguments.
     A constant stays where it is in its own group when that group uses it, and also
-    when the function's return uses it (it must then stay a live-out)."""
+    when the function's return uses it (it must then stay a live-out).
+    `flats`: each group's ops with nested ones, in walk order; returned updated."""
     tail_uses = {v for o in tail for sub in o.walk() for v in sub.operands}
     consts = {op.result: op for g in groups for op in g
               if op.name == "mc.const" and op.result not in tail_uses}
     if not consts:
-        return groups
+        return groups, flats
     out: list[list[Op]] = []
-    for group in groups:
-        used = list(dict.fromkeys(v for o in group for sub in o.walk() for v in sub.operands if v in consts))
+    out_flats: list[list[Op]] = []
+    for group, flat in zip(groups, flats):
+        used = list(dict.fromkeys(v for sub in flat for v in sub.operands if v in consts))
         own = {op.result for op in group if op.name == "mc.const"}
-        body = [op for op in group if not (op.name == "mc.const" and op.result in consts and op.result not in used)]
+        dropped = {op for op in group if op.name == "mc.const" and op.result in consts and op.result not in used}
+        body = [op for op in group if op not in dropped]
         copies: dict[Value, Value] = {}
         clones: list[Op] = []
         for v in used:
@@ -99,12 +94,14 @@ def _rematerialize_constants(groups: list[list[Op]], tail: list[Op]) -> list[lis
             c = Op("mc.const", [], [v.type], dict(src.attrs), loc=src.loc, hints=[v.hint])
             clones.append(c)
             copies[v] = c.result
-        for o in body:
-            for sub in o.walk():
+        rest = [sub for sub in flat if sub not in dropped] if dropped else flat
+        if copies:
+            for sub in rest:
                 sub.operands = [copies.get(x, x) for x in sub.operands]
         if any(op.name != "mc.const" for op in body) or any(op.result in tail_uses for op in body):
             out.append(clones + body)  # a group of nothing but moved constants disappears
-    return out
+            out_flats.append(clones + rest)
+    return out, out_flats
 
 
 class PartitionBlocks(ModulePass):
@@ -128,10 +125,10 @@ class PartitionBlocks(ModulePass):
                 groups[-1].append(op)
             else:
                 groups.append([op])
-        groups = _rematerialize_constants(groups, tail)
         # every op of each group, nested ones included, gathered once: the sweeps
         # below would otherwise walk each group several times
         flats = [[sub for o in group for sub in o.walk()] for group in groups]
+        groups, flats = _rematerialize_constants(groups, flats, tail)
         # values used after each group (one backward sweep), to find live-outs
         used_after: list[set[Value]] = [set() for _ in groups]
         acc: set[Value] = {v for o in tail for sub in o.walk() for v in sub.operands}
