@@ -313,3 +313,40 @@ def test_fused_unknown_extents_broadcast_at_run_time(sid: str, bounds: tuple[int
     same_as_numpy(BROADCAST, "bc", args, sid)
     if d - c in (b - a, 1):  # else NumPy cannot store it either
         same_as_numpy(BROADCAST, "bcs", args, sid)
+
+
+ACCUMULATE = """
+fn acc(x: f64[N, M], w: f64[N, M], n: i64, m: i64) -> (f64[N, M], f64[N, M], f64[N, M], f64[N, M]):
+    let init = x * 2.0
+    let a = init
+    for i in range(n):
+        for j in range(i, m):
+            a = a + w * f64(j)
+        a = sqrt(abs(a)) - 1.0
+    let b = x
+    let keep = x
+    for i in range(n):
+        keep = b
+        b = b * 0.5 + w
+    let c = x
+    for i in range(n):
+        for j in range(m):
+            c = c + w * f64(i - j)
+    return a + init, b - keep, x, c
+"""
+
+
+@pytest.mark.parametrize("sid", STRATEGIES)
+@pytest.mark.parametrize("nm", [(3, 4), (0, 2), (2, 0), (4, 1)])
+def test_carried_accumulators_update_in_place(sid: str, nm: tuple[int, int]) -> None:
+    """`a = a + ...` in loops reuses the buffer it allocated itself from the second
+    iteration on (never the initial value, which is still used after the loops, nor
+    the input; inner loops that run zero times first); `b` is also held by `keep`, so
+    it is never updated in place."""
+    rng = np.random.default_rng(5)
+    n, m = nm
+    args = {"x": rng.random((3, 5)), "w": rng.random((3, 5)), "n": n, "m": m}
+    res = same_as_numpy(ACCUMULATE, "acc", args, sid)
+    if sid == "numba":
+        reused = sum(b.built.info.get("reused_buffers", 0) for b in res.blocks.values())
+        assert reused == 2, reused  # a in the inner loop, c across both loops; not b

@@ -48,6 +48,7 @@ from .numba_masks import (
     plan_copy_store,
 )
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
+from .numba_reuse import emit_result_buffer, plan_all
 from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store
 from .pysource import PythonEmitter
 
@@ -128,6 +129,8 @@ class NumbaEmitter(PythonEmitter):
         self.fused_stores: dict[Op, Op] = {}  # mc.setitem -> elementwise op computed into it
         self.skip: set[Op] = set()  # ops raised out of their loop (dot reductions)
         self.copy_stores: dict[Op, Op] = {}  # masked mc.setitem -> the mc.copy it writes
+        self.reuse: dict[Op, tuple[Value, str]] = {}  # update -> (carried operand, ownership flag)
+        self.reuse_flags: dict[Op, list[str]] = {}  # outermost loop -> flags set before it
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
@@ -135,6 +138,7 @@ class NumbaEmitter(PythonEmitter):
         self._plan(block.region)
         check_fused_stores(self)
         check_mask_stores(self)
+        plan_all(self)
 
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
@@ -395,8 +399,7 @@ class NumbaEmitter(PythonEmitter):
         for p in ctx.pre:
             self.line(p)
         r = self.name(op.result)
-        self.line(f"{r} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(t.dtype)})")
-        self.line(f"advise_huge({r})")
+        emit_result_buffer(self, op, sizes, npname(t.dtype))
         par = self.par >= 1 and self.loop_depth == 0 and n > 0
         d0 = self.depth
         self._open_loops(sizes, ivs, par)
@@ -777,6 +780,8 @@ class NumbaEmitter(PythonEmitter):
 
     # ---- parallel loops --------------------------------------------------------------------------
     def op_for(self, op: Op) -> None:
+        for flag in self.reuse_flags.get(op, []):
+            self.line(f"{flag} = False")
         chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
         self.loop_depth += 1
         try:
