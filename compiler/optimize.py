@@ -218,25 +218,52 @@ def measured_times(store: ProfileStore, block_sig: str) -> dict[str, float]:
     return {s: statistics.median(v) for s, v in out.items()}
 
 
-def train_from_store(learner: Any, store: ProfileStore) -> int:
+def train_from_store(learner: Any, store: ProfileStore, time_weight: float | None = None) -> int:
     """Feed every profiled block run on this machine to the learner; rewards are
-    log-speedups over the NumPy run of the same block at the same shapes."""
+    log-speedups over the NumPy run of the same block at the same shapes.
+
+    With `time_weight` p > 0 (default: the learner's `time_weight` hyperparameter, else
+    0), a run weighs share**p in the fit, share = the block's part of its program's
+    NumPy time at those shapes (mean weight 1): what a program's time depends on is
+    its heavy blocks, not the many small ones."""
     records = [r for r in store.query(machine=machine()["fingerprint"]) if r.features is not None]
     baseline: dict[tuple[str, str], list[float]] = {}
     for r in records:
         if r.strategy_id == "numpy" and r.success:
             baseline.setdefault((r.block_sig, json.dumps(r.shapes, sort_keys=True)), []).append(r.seconds)
-    n = 0
+    if time_weight is None:
+        time_weight = float(getattr(learner, "hyper", {}).get("time_weight") or 0.0)
+    share: dict[tuple[str, str, str], float] = {}
+    if time_weight > 0:
+        # a program run's blocks: (program, shapes) -> block id -> median NumPy seconds
+        per_run: dict[tuple[str, str], dict[str, list[float]]] = {}
+        for r in records:
+            if r.strategy_id == "numpy" and r.success and r.seconds is not None:
+                key = (r.program_sig, json.dumps(r.shapes, sort_keys=True))
+                per_run.setdefault(key, {}).setdefault(r.block_id, []).append(r.seconds)
+        for (psig, shapes), blocks in per_run.items():
+            med = {b: statistics.median(v) for b, v in blocks.items()}
+            total = sum(med.values())
+            for b, t in med.items():
+                share[(psig, shapes, b)] = t / total if total > 0 else 1.0 / len(med)
+    used = []
     for r in records:
-        base = baseline.get((r.block_sig, json.dumps(r.shapes, sort_keys=True)))
+        shapes = json.dumps(r.shapes, sort_keys=True)
+        base = baseline.get((r.block_sig, shapes))
         if not base or r.strategy_id not in learner.strategies or len(r.features) != len(FEATURE_NAMES):
             continue
-        reward = reward_for(statistics.median(base), r.seconds, r.success)
-        learner.remember(np.asarray(r.features), r.strategy_id, reward, signature=r.block_sig)
-        n += 1
-    if n:
-        learner.learn()
-    return n
+        w = share.get((r.program_sig, shapes, r.block_id), 1.0) ** time_weight if time_weight > 0 else 1.0
+        used.append((r, reward_for(statistics.median(base), r.seconds, r.success), w))
+    if not used:
+        return 0
+    scale = len(used) / sum(w for _, _, w in used)  # mean weight 1: the ridge keeps its scale
+    for r, reward, w in used:
+        if w != 1.0 or scale != 1.0:
+            learner.remember(np.asarray(r.features), r.strategy_id, reward, signature=r.block_sig, weight=w * scale)
+        else:  # (learners without weights keep working)
+            learner.remember(np.asarray(r.features), r.strategy_id, reward, signature=r.block_sig)
+    learner.learn()
+    return len(used)
 
 
 def profile_records(source: str, module: Module, built_blocks: dict[str, Any], timer: Any, runs: int,

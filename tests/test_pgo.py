@@ -126,3 +126,24 @@ def test_cli_profile_show_and_optimize(program: Path, tmp_path: Path) -> None:
     r = subprocess.run(cmd + ["run", str(out), "--profile", "--repeat", "2"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "profiled" in r.stdout, r.stderr
     assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > before
+
+
+def test_training_weighs_runs_by_their_block_share_of_program_time(tmp_path: Path) -> None:
+    from mcodec.passes.features import FEATURE_NAMES
+    from mcodec.runtime_shim.profile_store import ProfileRecord
+
+    store = ProfileStore(tmp_path / "profiles.sqlite3")
+    feats = [0.0] * len(FEATURE_NAMES)
+    recs = []
+    for block, numpy_s in (("f.b0", 9.0), ("f.b1", 1.0)):  # b0: 90% of the program's NumPy time
+        for sid, secs in (("numpy", numpy_s), ("numba", numpy_s / 2)):
+            recs.append(ProfileRecord(program_sig="p", block_id=block, block_sig=f"sig-{block}", strategy_id=sid,
+                                      shapes={"x": [4]}, dtypes={"x": "float64"}, seconds=secs, success=True,
+                                      features=feats))
+    store.record(recs)
+    flat = ReinforcementLearner(REGISTRY.values(), time_weight=0.0)
+    assert train_from_store(flat, store) == 4 and set(flat.weights) == {1.0}
+    learner = ReinforcementLearner(REGISTRY.values(), time_weight=0.5)
+    assert train_from_store(learner, store) == 4
+    assert sum(learner.weights) == pytest.approx(4.0)  # mean weight 1
+    assert max(learner.weights) / min(learner.weights) == pytest.approx(3.0)  # sqrt(0.9 / 0.1)

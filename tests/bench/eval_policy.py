@@ -9,8 +9,11 @@
    regret = t(policy) / t(oracle); gain = t(best fixed) / t(policy).
    Then "one round on the program itself": the policy also sees the program's profiles.
 3. With --save-prior, a policy trained on all programs is written to passes/prior/.
+   With --prior-only STORE, only that: the prior is trained on an existing store (after
+   a change to the learner, without profiling again).
 
     .venv/bin/python tests/bench/eval_policy.py --preset S [--programs a,b] [--save-prior]
+    .venv/bin/python tests/bench/eval_policy.py --prior-only /tmp/policy_eval/profilesM.sqlite3
 """
 
 from __future__ import annotations
@@ -72,6 +75,19 @@ def oracle_plan(store: ProfileStore, psig: str) -> dict[str, str]:
     return {b: s for b, (_, s) in best.items()}
 
 
+def fixed_from_store(store: ProfileStore, psig: str) -> dict[str, float]:
+    """Per strategy, the program's time with it on every block, from the profiles: the
+    sum of its blocks' median times (NumPy's where the strategy failed, as a build falls
+    back)."""
+    runs: dict[str, dict[str, list[float]]] = {}
+    for r in store.query():
+        if r.program_sig == psig and r.success and r.seconds is not None:
+            runs.setdefault(r.block_id, {}).setdefault(r.strategy_id, []).append(r.seconds)
+    med = {b: {s: statistics.median(v) for s, v in t.items()} for b, t in runs.items()}
+    strategies = {s for t in med.values() for s in t}
+    return {s: sum(t.get(s, t.get("numpy", 0.0)) for t in med.values()) for s in strategies}
+
+
 def geomean(xs: list[float]) -> float:
     xs = [x for x in xs if x > 0 and math.isfinite(x)]
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
@@ -87,9 +103,20 @@ def main() -> int:
     ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
     ap.add_argument("--save-prior", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--skip-profiling", action="store_true",
+                    help="with --store: evaluate on the profiles already there (after a change to the learner)")
+    ap.add_argument("--prior-only", type=Path, metavar="STORE",
+                    help="train and save the prior from this profile store; no profiling or evaluation")
     args = ap.parse_args()
+    if args.prior_only:
+        if not args.prior_only.is_file():
+            ap.error(f"{args.prior_only}: no such profile store")
+        save_prior(ProfileStore(args.prior_only))
+        return 0
     names = args.programs.split(",") if args.programs else corpus_names()
     strategies = args.strategies.split(",")
+    if args.skip_profiling and not (args.store and args.store.is_file()):
+        ap.error("--skip-profiling needs an existing --store")
     tmp = Path(tempfile.mkdtemp(prefix="mcodec-eval-"))
     os.environ.setdefault("MCODEC_CACHE_DIR", str(tmp / "cache"))
     store = ProfileStore(args.store or tmp / "profiles.sqlite3")
@@ -97,6 +124,9 @@ def main() -> int:
     psigs = {n: program_signature((CORPUS / f"{n}.mc").read_text()) for n in names}
     log = sys.stderr
     for i, name in enumerate(names):
+        if args.skip_profiling:
+            fixed[name] = fixed_from_store(store, psigs[name])
+            continue
         print(f"[{i + 1}/{len(names)}] profiling {name} ({args.preset})", file=log, flush=True)
         rounds = profile_program(CORPUS / f"{name}.mc", inputs_module(name), args.preset, len(strategies),
                                  args.runs, store, log=log, plans=strategies, save=False)
@@ -143,12 +173,17 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.save_prior:
-        prior = ReinforcementLearner(REGISTRY.values())
-        n = train_from_store(prior, store)
-        out = Path(__file__).resolve().parents[2] / "passes" / "prior"
-        prior.save(out)
-        print(f"prior trained on {n} block runs saved to {out}")
+        save_prior(store)
     return 0
+
+
+def save_prior(store: ProfileStore) -> None:
+    """The prior shipped with mcodec: the default learner trained on every run in the store."""
+    prior = ReinforcementLearner(REGISTRY.values())
+    n = train_from_store(prior, store)
+    out = Path(__file__).resolve().parents[2] / "passes" / "prior"
+    prior.save(out)
+    print(f"prior trained on {n} block runs from {store.path} saved to {out}")
 
 
 def time_plan_default(name: str, preset: str, strategy: str, repeat: int) -> float:

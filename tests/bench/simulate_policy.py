@@ -8,7 +8,8 @@ block; the program's simulated time is the sum of the measured median block time
 the picks. Nothing is built or run, so model variants compare in seconds on the same
 data; `eval_policy.py` then times the chosen model for real.
 
-    .venv/bin/python tests/bench/simulate_policy.py /tmp/evalS.sqlite3 --learners ridge,deepq
+    .venv/bin/python tests/bench/simulate_policy.py /tmp/evalS.sqlite3 --learners ridge,mlp
+    .venv/bin/python tests/bench/simulate_policy.py /tmp/evalS.sqlite3 --learners ridge --hyper ridge=1,10,30
 
 Reports per learner: geometric means of regret = t(policy) / t(per-block oracle), and
 gain = t(fixed) / t(policy) against the best single fixed strategy over the corpus (one
@@ -23,6 +24,7 @@ import math
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,10 +75,38 @@ def program_time(blocks: dict[str, tuple[list[float], dict[str, float]]], pick) 
     return total
 
 
+def _value(text: str) -> Any:
+    """A hyperparameter value from the command line: a number, a boolean, else text."""
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _label(kind: str, hp: dict[str, Any]) -> str:
+    return kind + "".join(f" {k}={v}" for k, v in hp.items())
+
+
+def corpus_program_names() -> dict[str, str]:
+    """program signature -> corpus program name (for reports only)."""
+    try:
+        from corpus_util import CORPUS, corpus_names
+        from mcodec.compiler.optimize import program_signature
+    except ImportError:
+        return {}
+    return {program_signature((CORPUS / f"{n}.mc").read_text()): n for n in corpus_names()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("store", type=Path)
     ap.add_argument("--learners", default=",".join(LEARNERS))
+    ap.add_argument("--hyper", action="append", default=[], metavar="NAME=V1,V2,...",
+                    help="learner hyperparameter values to try (repeatable: the grid of all combinations)")
+    ap.add_argument("--worst", type=int, default=0, metavar="N",
+                    help="also list each configuration's N programs of highest regret")
     args = ap.parse_args()
     store = ProfileStore(args.store)
     table = block_table(store)
@@ -84,12 +114,19 @@ def main() -> int:
     fixed = {s: {p: program_time(blocks, lambda b, f, t, s=s: s) for p, blocks in table.items()} for s in strategies}
     oracle = {p: program_time(blocks, lambda b, f, t: min(t, key=t.get)) for p, blocks in table.items()}
     best_single = max(strategies, key=lambda s: geomean([oracle[p] / fixed[s][p] for p in table]))
+    names = corpus_program_names()
     print(f"{len(table)} programs, strategies {', '.join(strategies)}; best single fixed: {best_single}")
-    print(f"{'learner':<10}{'regret':>8}{'gain':>8}{'gain/prog':>11}{'vs numpy':>10}")
-    for kind in args.learners.split(","):
+    grid: list[dict[str, Any]] = [{}]
+    for h in args.hyper:
+        name, _, values = h.partition("=")
+        grid = [{**g, name: _value(v)} for g in grid for v in values.split(",")]
+    runs = [(kind, hp) for kind in args.learners.split(",") for hp in grid]
+    width = max(10, *(len(_label(k, hp)) + 1 for k, hp in runs))
+    print(f"{'learner':<{width}}{'regret':>8}{'gain':>8}{'gain/prog':>11}{'vs numpy':>10}")
+    for kind, hp in runs:
         policy: dict[str, float] = {}
         for p, blocks in table.items():
-            learner = LEARNERS[kind](REGISTRY.values())
+            learner = LEARNERS[kind](REGISTRY.values(), **hp)
             train_from_store(learner, _Without(store, p))  # type: ignore[arg-type]
 
             def pick(b: str, f: list[float], times: dict[str, float], learner=learner) -> str:  # noqa: ANN001
@@ -101,8 +138,12 @@ def main() -> int:
         gain = geomean([fixed[best_single][p] / policy[p] for p in table])
         gain_prog = geomean([min(fixed[s][p] for s in strategies) / policy[p] for p in table])
         vs_numpy = geomean([fixed[BASELINE][p] / policy[p] for p in table])
-        print(f"{kind:<10}{regret:>8.3f}{gain:>8.3f}{gain_prog:>11.3f}{vs_numpy:>9.2f}x")
-    print(f"{'oracle':<10}{1.0:>8.3f}{geomean([fixed[best_single][p] / oracle[p] for p in table]):>8.3f}"
+        print(f"{_label(kind, hp):<{width}}{regret:>8.3f}{gain:>8.3f}{gain_prog:>11.3f}{vs_numpy:>9.2f}x",
+              flush=True)
+        for p in sorted(table, key=lambda p: policy[p] / oracle[p], reverse=True)[:args.worst]:
+            print(f"    {names.get(p, p):<18} regret {policy[p] / oracle[p]:6.2f}  policy {policy[p] * 1e3:10.3f} ms"
+                  f"  oracle {oracle[p] * 1e3:10.3f} ms  {fixed[best_single][p] * 1e3:10.3f} ms with {best_single}")
+    print(f"{'oracle':<{width}}{1.0:>8.3f}{geomean([fixed[best_single][p] / oracle[p] for p in table]):>8.3f}"
           f"{geomean([min(fixed[s][p] for s in strategies) / oracle[p] for p in table]):>11.3f}"
           f"{geomean([fixed[BASELINE][p] / oracle[p] for p in table]):>9.2f}x")
     return 0
