@@ -113,3 +113,19 @@ fn f(a: i64[N], b: i64[N]) -> (i64[N], bool[N]):
     np.testing.assert_array_equal(got_s, s // 2)
     np.testing.assert_array_equal(got_m, ~((s > 4) & (b < 2)))
     np.testing.assert_array_equal(a, [1, 2, 3, 4])
+
+
+def test_a_temporary_read_through_real_is_not_overwritten() -> None:
+    """`real` of a real array is that array itself in NumPy: an alias, not a copy."""
+    src = """
+fn f(x: f64[N]) -> (f64[N], f64[N]):
+    let a = x * 2.0
+    let r = real(a)
+    let b = a + 1.0
+    return b, r
+"""
+    result = build(src)
+    x = np.arange(3.0)
+    b, r = result.program.f(x)
+    np.testing.assert_array_equal(r, x * 2.0)
+    np.testing.assert_array_equal(b, x * 2.0 + 1.0)

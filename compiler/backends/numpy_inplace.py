@@ -7,14 +7,14 @@ hand-tuned NumPy code would. A temporary qualifies when:
 
 * it is the result of a ufunc in this block (a fresh array that nothing else owns),
 * it has exactly the result's type (dtype and shape, every dim known symbolically),
-* every use is an op of the same region that only reads it (no view of it, no loop
-  carry, no yield), and this op is the last of them.
+* every use is an op of the same region that only reads it and returns new memory
+  (no view of it, no loop carry, no yield), and this op is the last of them.
 """
 
 from __future__ import annotations
 
 from mcodec.compiler.ir import Op, Region, Value
-from mcodec.compiler.semantics import VIEW_OPS
+from mcodec.compiler.semantics import REDUCTIONS
 from mcodec.compiler.types import ArrayType
 
 from .base import BlockView
@@ -36,9 +36,11 @@ UFUNCS: dict[str, str] = {
                               "sinh cosh tanh sign floor ceil").split()},
 }
 
-# uses that keep (or expose) the buffer beyond the op: it may not be overwritten later
-_HOLDING = VIEW_OPS | {"mc.setitem", "mc.call", "mc.for", "mc.while", "mc.if", "mc.block",
-                       "mc.yield", "mc.break", "mc.continue", "mc.return", "mc.condition"}
+# Uses that only read the buffer and return new memory (views, `np.real` of a real
+# array, loop carries, yields and calls could keep it alive under another name).
+_READERS = frozenset(UFUNCS) | {f"mc.{r}" for r in REDUCTIONS} | {
+    "mc.matmul", "mc.outer", "mc.where", "mc.clip", "mc.cast", "mc.copy", "mc.concatenate",
+    "mc.vstack", "mc.stack", "mc.triu", "mc.tril", "mc.trace", "mc.dim", "mc.size"}
 
 
 def _fully_known(t: ArrayType) -> bool:
@@ -71,7 +73,7 @@ def _dead_after(v: Value, op: Op, region: Region, position: dict[Op, int], users
     if v.type != op.results[0].type or not _fully_known(v.type):
         return False
     uses = users.get(v, [])
-    return all(u.parent is region and u.name not in _HOLDING for u in uses) and \
+    return all(u.parent is region and u.name in _READERS for u in uses) and \
         max(position[u] for u in uses) == position[op]
 
 
