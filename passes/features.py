@@ -34,6 +34,9 @@ FEATURE_NAMES: list[str] = (
 )
 
 
+_COUNT_KEY = {c: f"n_{c}" for c in CATEGORIES}  # (not formatted per node)
+
+
 @lru_cache(maxsize=64)
 def _itemsize(dtype: str) -> int:
     name = NUMPY_NAME.get(dtype)
@@ -160,16 +163,17 @@ def block_features(view: Any, machine: dict | None = None, dims: dict[str, int] 
     max_depth = 0
     dtypes: set[str] = set()
     carried = False
-    n_in = n_arr_in = 0
+    n_in = n_arr_in = n_ops = 0
     for a in g._node.values():
         cat = a["category"]
         if cat == "input":
             n_in += 1
             n_arr_in += a["array"]
             continue
-        feats[f"n_{cat}"] += 1
-        feats["n_ops"] += 1
-        max_depth = max(max_depth, a["depth"])
+        feats[_COUNT_KEY[cat]] += 1
+        n_ops += 1
+        if a["depth"] > max_depth:
+            max_depth = a["depth"]
         carried = carried or a["loop_carried"]
         if cat not in ("elementwise", "reduction", "matmul", "index", "store"):
             continue
@@ -199,6 +203,7 @@ def block_features(view: Any, machine: dict | None = None, dims: dict[str, int] 
         else:  # store: the stored value's elements
             val = op.operands[-1].type
             nbytes += trips * elems(val) * _itemsize(getattr(val, "dtype", a["dtype"]))
+    feats["n_ops"] = float(n_ops)
     feats["flops"] = flops
     feats["bytes"] = nbytes
     feats["log_flops"] = math.log10(1.0 + flops)
