@@ -250,17 +250,18 @@ class _Learner:
         V = self._mat(states)
         if not self.buffer:
             return [dict.fromkeys(self.strategies, 0.0) for _ in range(len(V))]
-        n, _ = self._kernel_sums(self._z(V))
+        n, _ = self._kernel_sums(self._z(V), rewards=False)
         return [dict(zip(self.strategies, row)) for row in (n / (n + 3.0)).tolist()]
 
-    def _kernel_sums(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _kernel_sums(self, Z: np.ndarray, rewards: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Per state (row of standardized Z) and action: the Gaussian-kernel mass of the
-        action's experiences around it, and the kernel-weighted sum of their rewards."""
+        action's experiences around it, and (`rewards`) the kernel-weighted sum of their
+        rewards."""
         _, S, sq, onehot, weighted = self._kernel_cache()
         # |s - z|^2 = |s|^2 - 2 s.z + |z|^2, clipped: rounding may leave it just below 0
         d2 = sq[None, :] - 2.0 * (Z @ S.T) + np.einsum("ij,ij->i", Z, Z)[:, None]
         k = np.exp(np.maximum(d2, 0.0) / (-0.5 * max(1, Z.shape[1])))
-        return k @ onehot, k @ weighted
+        return k @ onehot, (k @ weighted if rewards else None)
 
     def _kernel_cache(self) -> tuple:
         """The standardized buffer, its squared norms, the action of each experience
@@ -509,6 +510,7 @@ class ReinforcementLearner(_Learner):
             # action: the linear model's error where the data says otherwise (weight
             # n / (n + c), n the kernel mass there)
             n, r = self._kernel_sums(z)
+            assert r is not None
             q = (r + c * q) / (n + c)
         return q
 
