@@ -562,7 +562,10 @@ def match_patterns(graph: nx.DiGraph, library: list[PatternEntry] | None = None,
         else:
             found = []
             for t in entry["templates"]:
-                found.extend(_match_template(graph, name, t, _anchor_candidates(graph, t, index), first_only))
+                anchors = _anchor_candidates(graph, t, index)
+                if not anchors:  # (most templates, in most blocks)
+                    continue
+                found.extend(_match_template(graph, name, t, anchors, first_only))
                 if first_only and found:
                     break
         out.extend(found[:1] if first_only else found)
