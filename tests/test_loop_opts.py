@@ -350,3 +350,38 @@ def test_carried_accumulators_update_in_place(sid: str, nm: tuple[int, int]) -> 
     if sid == "numba":
         reused = sum(b.built.info.get("reused_buffers", 0) for b in res.blocks.values())
         assert reused == 2, reused  # a in the inner loop, c across both loops; not b
+
+
+GEMM = """
+fn upd(alpha: f64, inout C: f64[N, M], A: f64[N, K], B: f64[K, M], inout D: f64[N, N]):
+    C[:, :] += alpha * A @ B
+    C[1:, :] -= A[1:, :] @ B
+    D[:, :] += D @ D
+    C[:, :] = C[:, :] + (A @ B) * 0.5
+
+fn conv(x: f32[C, H], w: f32[R, K, C], n: i64) -> f32[K, H]:
+    let out = zeros((K, H), dtype=f32)
+    for r in range(R):
+        for t in range(n):
+            out = out + reshape(w[r] @ x, (K, H)) * f32(t + 1)
+    return out
+"""
+
+
+@pytest.mark.parametrize("sid", STRATEGIES)
+@pytest.mark.parametrize("dims", [(4, 5, 3), (1, 1, 1), (3, 4, 0), (0, 2, 3)])
+def test_matrix_products_accumulate_in_place(sid: str, dims: tuple[int, int, int]) -> None:
+    """`C[...] += alpha * A @ B` and `acc = acc + reshape(A @ B)` are one BLAS call
+    accumulating into the destination; `D += D @ D` reads what it writes, so it keeps
+    the product temporary; empty inner dimensions and empty results."""
+    rng = np.random.default_rng(6)
+    n, m, k = dims
+    args = {"alpha": 1.5, "C": rng.random((n, m)), "A": rng.random((n, k)), "B": rng.random((k, m)),
+            "D": rng.random((n, n))}
+    res = same_as_numpy(GEMM, "upd", args, sid)
+    cargs = {"x": rng.random((k, m)).astype(np.float32), "w": rng.random((2, n, k)).astype(np.float32), "n": 3}
+    res = same_as_numpy(GEMM, "conv", cargs, sid)
+    if sid == "numba":
+        info = {bid: b.built.info for bid, b in res.blocks.items()}
+        assert sum(i.get("gemm_updates", 0) for bid, i in info.items() if bid.startswith("upd.")) == 3
+        assert sum(i.get("gemm_updates", 0) for bid, i in info.items() if bid.startswith("conv.")) == 1

@@ -36,6 +36,9 @@ from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
 
 from .base import BlockView, BuiltBlock, LoweringError
+from .numba_gemm import emit_store as emit_gemm_store
+from .numba_gemm import emit_update as emit_gemm_update
+from .numba_gemm import plan_all as plan_gemm
 from .numba_masks import (
     arange_elem,
     check_mask_stores,
@@ -56,7 +59,8 @@ HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ us
 
 PRELUDE = ("import numpy as np\nfrom numba import prange\n"
            "from mcodec.runtime_shim.numba_memory import advise_huge\n"
-           "from mcodec.runtime_shim.numba_math import exp_f32\n")
+           "from mcodec.runtime_shim.numba_math import exp_f32\n"
+           "from mcodec.runtime_shim.numba_blas import matmul_acc, matmul_acc_into\n")
 
 ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
@@ -131,6 +135,7 @@ class NumbaEmitter(PythonEmitter):
         self.copy_stores: dict[Op, Op] = {}  # masked mc.setitem -> the mc.copy it writes
         self.reuse: dict[Op, tuple[Value, str]] = {}  # update -> (carried operand, ownership flag)
         self.reuse_flags: dict[Op, list[str]] = {}  # outermost loop -> flags set before it
+        self.gemm: dict[Op, Any] = {}  # update -> numba_gemm.GemmPlan (BLAS accumulates into it)
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
@@ -139,6 +144,8 @@ class NumbaEmitter(PythonEmitter):
         check_fused_stores(self)
         check_mask_stores(self)
         plan_all(self)
+        if HAVE_BLAS:
+            plan_gemm(self)
 
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
@@ -390,6 +397,9 @@ class NumbaEmitter(PythonEmitter):
         super().op(op)
 
     def elementwise_loop(self, op: Op) -> None:
+        if op in self.gemm:
+            emit_gemm_update(self, op)
+            return
         t = op.result.type
         n = t.rank
         ctx = _Ctx()
@@ -758,7 +768,10 @@ class NumbaEmitter(PythonEmitter):
 
     def op_setitem(self, op: Op) -> None:
         if op in self.fused_stores:
-            emit_fused_store(self, op)
+            if self.fused_stores[op] in self.gemm:
+                emit_gemm_store(self, op)
+            else:
+                emit_fused_store(self, op)
             return
         if full_mask(op) is not None:
             emit_mask_store(self, op)
