@@ -14,7 +14,12 @@ The source is readable Python (see `BuiltBlock.source`) produced by `NumbaEmitte
 * `mc.for` loops are `range` loops; with `parallelization_level >= 1` an outer loop
   whose only carried values are arrays written at `[iv, ...]` (never read) becomes a
   `prange`, and so does the outer loop of a top-level fused elementwise nest;
-* float matrix products go to `@` (BLAS).
+* float matrix products go to `@` (BLAS); `C[...] += alpha * A @ B` and accumulators
+  `acc = acc + A @ B` are one GEMM into the destination (numba_gemm.py);
+* boolean-mask selects and stores are count/fill loops (numba_masks.py); slice stores
+  of elementwise values write the slice directly (numba_stores.py); loop-carried
+  accumulators reuse their own buffer (numba_reuse.py); float32 `exp` is an inlined
+  polynomial that vectorizes (runtime_shim/numba_math.py).
 
 The function is compiled eagerly for a signature derived from the live-in types
 (arrays with layout 'A'), so typing errors surface as `LoweringError` at build time.
