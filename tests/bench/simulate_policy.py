@@ -20,6 +20,8 @@ against the best fixed strategy per program (a whole-program oracle).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -28,6 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+from corpus_util import CORPUS  # noqa: E402
 from mcodec.compiler.optimize import train_from_store  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
 from mcodec.passes.policy import LEARNERS  # noqa: E402
@@ -89,13 +93,51 @@ def _label(kind: str, hp: dict[str, Any]) -> str:
     return kind + "".join(f" {k}={v}" for k, v in hp.items())
 
 
+class Refeaturized:
+    """The store with every record's features recomputed by this mcodec's
+    `feature_vector`, from the corpus program's source and the record's input shapes:
+    feature changes are evaluated on profiles recorded before them. Records of
+    programs not in the corpus keep theirs."""
+
+    def __init__(self, store: ProfileStore) -> None:
+        self.store = store
+        self.sources = {sig: (CORPUS / f"{n}.mc").read_text() for sig, n in corpus_program_names().items()}
+        self.cache: dict[tuple[str, str], dict[str, list[float]]] = {}
+
+    def _features(self, program_sig: str, shapes: Any) -> dict[str, list[float]]:
+        key = (program_sig, json.dumps(shapes, sort_keys=True))
+        hit = self.cache.get(key)
+        if hit is None:
+            from mcodec.compiler.driver import frontend
+            from mcodec.compiler.optimize import dims_from_inputs
+            from mcodec.compiler.stitch import block_views
+            from mcodec.passes.features import feature_vector
+            from mcodec.runtime_shim.hardware import machine
+
+            module = frontend(self.sources[program_sig])
+            fake = {k: np.broadcast_to(np.zeros(()), v) for k, v in shapes.items()}  # (shapes only)
+            dims: dict[str, int] = {}
+            for entry in module.functions:
+                dims.update(dims_from_inputs(module, entry, fake))
+            hit = self.cache[key] = {view.id: feature_vector(view, machine(), dims).tolist()
+                                     for fn in module.functions.values() for view in block_views(fn)}
+        return hit
+
+    def query(self, **kw: Any) -> list:
+        out = []
+        for r in self.store.query(**kw):
+            if r.program_sig in self.sources and isinstance(r.shapes, dict):
+                feats = self._features(r.program_sig, r.shapes).get(r.block_id)
+                r = dataclasses.replace(r, features=feats if feats is not None else r.features)
+            out.append(r)
+        return out
+
+
 def corpus_program_names() -> dict[str, str]:
     """program signature -> corpus program name (for reports only)."""
-    try:
-        from corpus_util import CORPUS, corpus_names
-        from mcodec.compiler.optimize import program_signature
-    except ImportError:
-        return {}
+    from corpus_util import corpus_names
+    from mcodec.compiler.optimize import program_signature
+
     return {program_signature((CORPUS / f"{n}.mc").read_text()): n for n in corpus_names()}
 
 
@@ -105,10 +147,14 @@ def main() -> int:
     ap.add_argument("--learners", default=",".join(LEARNERS))
     ap.add_argument("--hyper", action="append", default=[], metavar="NAME=V1,V2,...",
                     help="learner hyperparameter values to try (repeatable: the grid of all combinations)")
+    ap.add_argument("--refeaturize", action="store_true",
+                    help="recompute the features of corpus programs' records with this mcodec (see Refeaturized)")
     ap.add_argument("--worst", type=int, default=0, metavar="N",
                     help="also list each configuration's N programs of highest regret")
     args = ap.parse_args()
-    store = ProfileStore(args.store)
+    store: Any = ProfileStore(args.store)
+    if args.refeaturize:
+        store = Refeaturized(store)
     table = block_table(store)
     strategies = sorted({s for blocks in table.values() for _, t in blocks.values() for s in t})
     fixed = {s: {p: program_time(blocks, lambda b, f, t, s=s: s) for p, blocks in table.items()} for s in strategies}
