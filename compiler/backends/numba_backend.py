@@ -487,8 +487,23 @@ class NumbaEmitter(PythonEmitter):
             sa = f"s_{self.counter}"
             self.counter += 1
             nk = len(kept)
-            self._open_loops(sizes[:nk], ivs[:nk], self.par >= 1 and self.loop_depth == 0)
+            par = self.par >= 1 and self.loop_depth == 0
+            staged = lanes and _costly(e) and f"rb_{self.counter}"
+            if staged and not par:  # one row buffer, reused (per row under prange)
+                self.line(f"{staged} = np.empty({sizes[-1]}, dtype=np.{npname(acc)})")
+            self._open_loops(sizes[:nk], ivs[:nk], par)
             self.line(f"{sa} = {_init(kind, acc)}")
+            if staged:
+                # the row's elements in a plain loop first, which LLVM vectorizes whole
+                # (exp, log, ...); eight scalar copies of a long expression in the lane
+                # loop are not vectorized
+                if par:
+                    self.line(f"{staged} = np.empty({sizes[-1]}, dtype=np.{npname(acc)})")
+                self.line(f"for {ivs[-1]} in range({sizes[-1]}):")
+                self.line(f"    {staged}[{ivs[-1]}] = {self.cast(e, xt, acc)}")
+                lanes = [f"{staged}[{ivs[-1]} + {k}]" for k in range(LANES)]
+                e, xt = f"{staged}[{ivs[-1]}]", ScalarType(acc)
+                self.stats["staged_reductions"] = self.stats.get("staged_reductions", 0) + 1
             if lanes:  # then the remainder below
                 start = self._lane_loop(kind, acc, sa, sizes[-1], ivs[-1], lanes, xt)
                 self.line(f"for {ivs[-1]} in range({start}, {sizes[-1]}):")
@@ -903,6 +918,11 @@ class NumbaEmitter(PythonEmitter):
         if not walk(body):
             return None
         return chain
+
+
+def _costly(text: str) -> bool:
+    """Whether an element expression calls a math function (worth a staging loop)."""
+    return "exp_f32(" in text or any(f"np.{f}(" in text for f in UNARY_NP if f not in ("abs", "sign"))
 
 
 def _const_value(v: Value) -> Any:
