@@ -188,11 +188,16 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
         all_preds, all_conf = [learner.predict(x) for x in states], [learner.confidence(x) for x in states]
     share = (time.perf_counter() - t0) / len(pending)
     epsilon = getattr(learner, "epsilon", 0.0) if explore else 0.0
+    # Exploit only what experience backs: a strategy no profile has measured yet (newly
+    # registered, absent from the prior) gets tried by exploring, not chosen blind on
+    # an untrained prediction.
+    measured_ids = {e[1] for e in getattr(learner, "buffer", ())}
     for (view, matches, ok, rejected, t_first), preds, conf in zip(pending, all_preds, all_conf):
         t0 = time.perf_counter()
         ranked = sorted(ok, key=lambda s: (-preds.get(s, 0.0), s != "numpy", s))
         explored = explore and rng is not None and rng.random() < max(epsilon, 0.2)
-        chosen = rng.choice(ok) if explored and rng is not None else ranked[0]
+        backed = [s for s in ranked if s in measured_ids]
+        chosen = rng.choice(ok) if explored and rng is not None else (backed or ranked)[0]
         d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
                      matched_names(matches, PATTERN_LIBRARY), chosen,
                      explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},

@@ -147,3 +147,32 @@ def test_training_weighs_runs_by_their_block_share_of_program_time(tmp_path: Pat
     assert train_from_store(learner, store) == 4
     assert sum(learner.weights) == pytest.approx(4.0)  # mean weight 1
     assert max(learner.weights) / min(learner.weights) == pytest.approx(3.0)  # sqrt(0.9 / 0.1)
+
+
+def test_release_builds_choose_only_measured_strategies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy no profile has measured (registered after the prior was trained) has an
+    untrained, meaningless prediction: release builds never pick it on that; exploring
+    builds may, which is how it gets measured."""
+    import random
+
+    from mcodec.compiler.stitch import block_views
+    from mcodec.compiler.strategy import OptimizationStrategy
+    from mcodec.passes.features import feature_vector
+    from mcodec.runtime_shim.hardware import machine
+
+    module = frontend(LOOP, "count.mc")
+    learner = ReinforcementLearner([REGISTRY["numpy"], REGISTRY["numba"]])
+    for fn in module.functions.values():
+        for view in block_views(fn):  # numba measured slower than NumPy: its predictions < 0
+            x = feature_vector(view, machine())
+            learner.remember(x, "numpy", 0.0)
+            learner.remember(x, "numba", -1.0)
+    learner.learn()
+    new = OptimizationStrategy("numpy-unmeasured", "test-only", "numpy", memory_optimization=1)
+    monkeypatch.setitem(REGISTRY, new.strategy_id, new)
+    learner.register_strategy(new)
+    plan, decisions = decide(module, learner)
+    assert plan and all(s == "numpy" for s in plan.values()), plan
+    assert all("numpy-unmeasured" in d.predicted for d in decisions)  # still shown as an alternative
+    explored = {d.chosen for seed in range(200) for d in decide(module, learner, explore=True, rng=random.Random(seed))[1]}
+    assert "numpy-unmeasured" in explored
