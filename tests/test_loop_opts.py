@@ -7,6 +7,7 @@ chosen for the edge cases (empty loops, negative bounds, aliasing stores)."""
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from typing import Any
 
@@ -30,12 +31,19 @@ def baseline_passes() -> list:
     return [ConstantFold(), CSE(), DCE(), PartitionBlocks(), CopyElision()]
 
 
-def run(source: str, entry: str, sid: str, args: dict[str, Any], baseline: bool = False,
-        ) -> tuple[Any, dict[str, Any], Any]:
+@functools.cache
+def build(source: str, sid: str, baseline: bool) -> Any:
+    """One build per source and strategy: dims are symbolic, so the cases of a test
+    that differ only in sizes share the compiled blocks (and CI's time)."""
     module = frontend(source, "t.mc", baseline_passes() if baseline else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BuildWarning)
-        result = build_module(module, default=sid, use_cache=False)
+        return build_module(module, default=sid, use_cache=False)
+
+
+def run(source: str, entry: str, sid: str, args: dict[str, Any], baseline: bool = False,
+        ) -> tuple[Any, dict[str, Any], Any]:
+    result = build(source, sid, baseline)
     a = copy.deepcopy(args)
     out = getattr(result.program, entry)(**a)
     return out, a, result
