@@ -5,6 +5,8 @@ blocks this way, and load them back without compiling where the back end allows.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,6 @@ def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
     """Copy a stored block's generated Python and the on-disk JIT cache beside it
     (Numba's `__pycache__/<stem>.*`) from `src` to `dst`. The source keeps its mtime:
     Numba's cache index is stamped with it, so the copy is a cache hit at `dst`."""
-    import os
-    import shutil
-
     for rel in entry["files"]:
         if not (rel.startswith("blocks/") and rel.endswith(".py")):
             continue
@@ -53,8 +52,9 @@ def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
         if not source.is_file() or not cache_dir.is_dir():
             continue
         stem = source.stem + "."
-        pairs = [(source, dst / rel)] + [(f, dst / "blocks" / "__pycache__" / f.name)
-                                        for f in cache_dir.iterdir() if f.name.startswith(stem)]
+        target = dst / rel
+        pairs = [(source, target)] + [(f, target.parent / "__pycache__" / f.name)
+                                      for f in cache_dir.iterdir() if f.name.startswith(stem)]
         for a, b in pairs:  # each file replaced atomically: a cache entry may be read meanwhile
             b.parent.mkdir(parents=True, exist_ok=True)
             tmp = b.with_name(f".{b.name}.{os.getpid()}.tmp")

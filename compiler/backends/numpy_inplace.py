@@ -50,11 +50,12 @@ def _fully_known(t: ArrayType) -> bool:
 def reusable_temporaries(block: BlockView) -> dict[Op, Value]:
     """For each ufunc op that can write into a dead temporary operand, that operand."""
     users: dict[Value, list[Op]] = {}
+    regions: list[Region] = [block.region]
     for op in block.region.walk():
         for v in op.operands:
             users.setdefault(v, []).append(op)
+        regions.extend(op.regions)
     out: dict[Op, Value] = {}
-    regions: list[Region] = [block.region, *(r for op in block.region.walk() for r in op.regions)]
     for region in regions:
         position = {op: i for i, op in enumerate(region.ops)}
         for op in region.ops:
