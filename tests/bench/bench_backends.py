@@ -15,10 +15,11 @@ For each program and preset:
   where one strategy for every block ran faster, that uniform plan is timed again and
   the faster of the two is the oracle (per-block times do not add up exactly).
 
-Times are medians of --repeat runs after one warm-up run; copying the inputs (and a
-JAX peer's transfer to device arrays) happens before each run, untimed. Ratios are
-speedups over the NumPy peer (higher is better); "oracle/best" is the best peer's time
-over the oracle's (above 1: mcodec's oracle beats every peer).
+Times are medians of --repeat runs after one warm-up run (fewer, down to one, for a
+call whose warm-up takes over 2 s); copying the inputs (and a JAX peer's transfer to
+device arrays) happens before each run, untimed. Ratios are speedups over the NumPy
+peer (higher is better); "oracle/best" is the best peer's time over the oracle's
+(above 1: mcodec's oracle beats every peer).
 
 Also shown: back-end crossings (arrays converted NumPy <-> MLX at block boundaries,
 per run, with their cost) for every plan that has any, and with --build-times the
@@ -70,11 +71,21 @@ PEER_NAMES = {"numba": "numba-peer", "numba-par": "numba-par-peer", "jax": "jax-
 
 
 # ---- timing -------------------------------------------------------------------------------
+SLOW_S = 2.0  # a warm-up slower than this means fewer timed repeats (see median_time)
+
+
 def median_time(call: Callable[[Any], Any], inputs: dict[str, Any], repeat: int,
                 prepare: Callable[[dict[str, Any]], Any] = copy.deepcopy) -> float:
     """Median of `repeat` timed calls after one warm-up; `prepare(inputs)` runs untimed
-    before each call."""
-    call(prepare(inputs))  # warm-up (JIT compilation, caches)
+    before each call. A call slower than SLOW_S (an interpreted loop nest, say) is timed
+    fewer times, down to once: its run-to-run noise is small next to its time, and a
+    full set of repeats would take most of the benchmark's time."""
+    args = prepare(inputs)
+    t0 = time.perf_counter()
+    call(args)  # warm-up (JIT compilation, caches)
+    warm = time.perf_counter() - t0
+    if warm > SLOW_S:
+        repeat = max(1, min(repeat, int(SLOW_S * repeat / warm)))
     times = []
     for _ in range(repeat):
         args = prepare(inputs)
