@@ -352,8 +352,13 @@ def peer_table(rows: list[dict[str, Any]], peers: list[str]) -> str:
             cell_x(geomean([r.get("oracle_vs_best_peer") for r in rows]))]
     head = ["program", "preset", "numpy ms", *(p.removesuffix("-peer") for p in peers), "best peer", "best",
             "oracle", "oracle/best"]
+    ratios = [r["oracle_vs_best_peer"] for r in rows if r.get("oracle_vs_best_peer") is not None]
+    behind = sorted(f"{r['program']} ({r['preset']}) {r['oracle_vs_best_peer']:.2f}x" for r in rows
+                    if r.get("oracle_vs_best_peer") is not None and r["oracle_vs_best_peer"] < 0.95)
+    verdict = (f"\noracle at least 0.95x the best peer on {len(ratios) - len(behind)} of {len(ratios)} programs"
+               + (f"; behind: {', '.join(behind)}" if behind else ""))
     return ("Peers: speedup over NumPy; the best peer against mcodec's oracle (oracle/best above 1: mcodec wins)\n"
-            + table(head, body, foot))
+            + table(head, body, foot) + verdict)
 
 
 def peer_notes(rows: list[dict[str, Any]]) -> str:
