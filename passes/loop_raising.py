@@ -1,6 +1,6 @@
 """Loop raising: matrix products written as loop nests become tensor ops (BLAS).
 
-Two rewrites, applied innermost loop first:
+Three rewrites, applied innermost loop first:
 
 1. *Accumulation into a slice* (a rank-1 update per iteration):
 
@@ -15,6 +15,14 @@ Two rewrites, applied innermost loop first:
    ->  the statements once, on rows lo:hi' (every value that depends on i gains a
        leading axis; lower-rank operands get `newaxis` so broadcasting still lines up)
 
+3. *Dot reductions* (float accumulators, nothing else in the body):
+
+       for j in range(lo, hi): t += c * X[.., j] * y[j]
+   ->  t = t + c * (X[.., lo:hi'] @ y[lo:hi'])
+
+   only along a last axis (a strided vector would be copied for BLAS: no gain), and
+   the row map (2) then makes a loop of such rows one matrix-vector product;
+
 so PolyBench's gemm nest (`C[i, :] *= beta; for k: C[i, :] += alpha * A[i, k] *
 B[k, :]`) becomes `C = C * beta; C += alpha * (A @ B)`.
 
@@ -22,10 +30,11 @@ Why the rewrites keep the meaning: arrays are values, so an array read in the lo
 not carried by it is the same in every iteration; the loop starts at a provably
 non-negative index with step 1, so `lo:hi'` is exactly the range (the `max` keeps a
 negative end from wrapping); (1) needs the slice's integer indices provably in bounds,
-since the rewrite reads R[idx] even when the loop runs zero times; (2) accesses carried
-arrays at row i only, so iterations are independent and the statements may run one
-after the other over all rows; nothing hoisted out of a loop can raise. Floats may
-differ by reassociation, as with NumPy's own products.
+since the rewrite reads R[idx] even when the loop runs zero times, and so does (3) for
+the indices besides the loop variable; (2) accesses carried arrays at row i only, so
+iterations are independent and the statements may run one after the other over all
+rows; nothing hoisted out of a loop can raise. Floats may differ by reassociation, as
+with NumPy's own products.
 """
 
 from __future__ import annotations
@@ -221,6 +230,115 @@ def raise_accumulation(loop: Op) -> Raised | None:
     return out, [res.result]
 
 
+# ---- 3. dot reductions -------------------------------------------------------------------------
+def _dot_factors(v: Value, body: Region, iv: Value, inner: set[Value], uses: dict[Value, list[Op]],
+                 dtype: str, scalars: list[Value], loads: list[tuple[Op, int]], muls: list[Op]) -> bool:
+    """Splits a product into invariant scalars and element loads `X[.., iv]` (the
+    loop variable in the last axis only, every other index invariant and provably in bounds,
+    since the raised slice is read even when the loop runs zero times)."""
+    if _invariant(v, inner):
+        if isinstance(v.type, ScalarType) and v.type.dtype == dtype:
+            scalars.append(v)
+            return True
+        return False
+    o = v.owner
+    if not isinstance(o, Op) or o.parent is not body or v.type != ScalarType(dtype):
+        return False
+    if o.name == "mc.mul":
+        if len(uses.get(v, [])) != 1:
+            return False
+        muls.append(o)
+        return all(_dot_factors(x, body, iv, inner, uses, dtype, scalars, loads, muls) for x in o.operands)
+    if o.name != "mc.getitem" or o.operands[0] in inner:
+        return False
+    base, items = o.operands[0], _decode(o)
+    if not isinstance(base.type, ArrayType) or len(items) != base.type.rank or any(it[0] != "int" for it in items):
+        return False
+    at = [k for k, it in enumerate(items) if it[1] is iv]
+    if at != [len(items) - 1]:  # a strided vector: BLAS would copy it, a loop is as good
+        return False
+    if any(k != at[0] and not (isinstance(it[1], Value) and _invariant(it[1], inner) and in_bounds(it[1], base, k))
+           for k, it in enumerate(items)):
+        return False
+    loads.append((o, at[0]))
+    return True
+
+
+def raise_dots(loop: Op) -> Raised | None:
+    """`for j in range(lo, hi): t += c * X[.., j] * y[j]` (any number of float
+    accumulators, nothing else in the body) -> `t = t + c * (X[.., lo:hi'] @ y[lo:hi'])`.
+    A loop of such rows is then a matrix-vector product for the row map (2)."""
+    body = loop.regions[0]
+    if not _unit_loop(loop) or any(o.regions for o in body.ops):
+        return None
+    iv, accs = body.args[0], body.args[1:]
+    term = body.terminator
+    if not accs or term is None or term.name != "mc.yield":
+        return None
+    if any(not isinstance(a.type, ScalarType) or a.type.dtype not in ("f32", "f64") for a in accs):
+        return None
+    inner = defined_in(body)
+    uses: dict[Value, list[Op]] = {}
+    for o in body.ops:
+        for v in o.operands:
+            uses.setdefault(v, []).append(o)
+    used: set[Op] = {term}
+    plans = []  # per accumulator: (the add/sub, its invariant scalars, its two loads)
+    for k, acc in enumerate(accs):
+        dtype = acc.type.dtype
+        u = term.operands[k].owner
+        if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub") or \
+                uses.get(acc) != [u] or uses.get(u.result) != [term] or \
+                sum(v is u.result for v in term.operands) != 1 or u.result.type != ScalarType(dtype):
+            return None
+        if u.name == "mc.sub" and u.operands[0] is not acc:
+            return None
+        other = u.operands[1] if u.operands[0] is acc else u.operands[0]
+        scalars: list[Value] = []
+        loads: list[tuple[Op, int]] = []
+        muls: list[Op] = []
+        if not _dot_factors(other, body, iv, inner, uses, dtype, scalars, loads, muls) or len(loads) != 2:
+            return None
+        used |= {u, *muls, *(g for g, _ in loads)}
+        plans.append((u, scalars, loads))
+    # every other op is a constant; a load is used by the products only
+    if any(o not in used and o.name != "mc.const" for o in body.ops):
+        return None
+    if any(o not in used for g, _ in (ld for p in plans for ld in p[2]) for o in uses.get(g.result, [])):
+        return None
+    lb, ub = loop.operands[0], loop.operands[1]
+    loc = loop.loc
+    out: list[Op] = [o for o in body.ops if o.name == "mc.const"]
+    hi = Op("mc.maximum", [ub, lb], [ScalarType("i64")], loc=loc)
+    out.append(hi)
+    sliced: dict[Op, Value] = {}  # a load -> its vector over the range (shared by accumulators)
+    finals: list[Value] = []
+    for (u, scalars, loads), init, acc0 in zip(plans, loop.operands[3:], accs):
+        dtype = init.type.dtype if isinstance(init.type, ScalarType) else u.result.type.dtype
+        vecs = []
+        for g, at in loads:
+            if g not in sliced:
+                items = _decode(g)
+                d = _range_dim(loop, g.operands[0], at)
+                items[at] = FULL if d is not None else ("slice", lb, hi.result, None)
+                s = _getitem(g.operands[0], items, ArrayType(g.result.type.dtype, (d,)), g.loc, g.result.hint)
+                out.append(s)
+                sliced[g] = s.result
+            vecs.append(sliced[g])
+        dot = Op("mc.matmul", vecs, [ScalarType(dtype)], loc=loc)
+        out.append(dot)
+        acc = dot.result
+        for s in scalars:
+            m = Op("mc.mul", [s, acc], [ScalarType(dtype)], loc=loc)
+            out.append(m)
+            acc = m.result
+        first, second = (init, acc) if u.operands[0] is acc0 else (acc, init)
+        n = Op(u.name, [first, second], [u.result.type], loc=u.loc, hints=[u.result.hint])
+        out.append(n)
+        finals.append(n.result)
+    return out, finals
+
+
 # ---- 2. row map ---------------------------------------------------------------------------------
 SAFE_HOIST = {"mc.const", "mc.dim", "mc.size", "mc.transpose"}
 SAFE_SCALAR = {"mc.maximum", "mc.minimum", "mc.add", "mc.sub", "mc.mul"}
@@ -320,6 +438,8 @@ def raise_rows(loop: Op) -> Raised | None:
             lifted[o.result] = n.result
         elif o.name == "mc.matmul":
             x, y = o.operands
+            if _rank(x) == 1 and _rank(y) == 1 and y in lifted and x not in lifted:
+                x, y = y, x  # a dot product commutes: the row first
             if x not in lifted or y in lifted or y in chain or y is iv or _rank(y) not in (1, 2):
                 return None
             if _rank(x) == 1:  # rows @ y: one matrix product
@@ -374,7 +494,7 @@ class LoopRaising(ModulePass):
                 # inner rewrites renamed values this loop's body uses: apply them first
                 for o in op.walk():
                     o.operands = [renames.get(v, v) for v in o.operands]
-                raised = raise_accumulation(op) or raise_rows(op)
+                raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op)
                 if raised is not None:
                     ops, finals = raised
                     renames.update(zip(op.results, finals))

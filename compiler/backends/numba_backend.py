@@ -152,6 +152,23 @@ class NumbaEmitter(PythonEmitter):
         if HAVE_BLAS:
             plan_gemm(self)
 
+    def index_text(self, op: Op) -> str:
+        """Trailing full slices dropped (a no-op in NumPy's indexing): Numba types
+        `A[a:b, :]` and `A[:, :]` of a C-contiguous A as layout 'A' but `A[a:b]` and
+        `A[:]` as 'C', and BLAS calls and vectorized loops on 'A' arrays are far slower
+        (a matrix-vector product about 15x)."""
+        items = op.attrs["index"]
+        n = len(items)
+        while n > 1 and items[n - 1] == ("slice", None, None, None):
+            n -= 1
+        if n == len(items):
+            return super().index_text(op)
+        op.attrs["index"] = items[:n]
+        try:
+            return super().index_text(op)
+        finally:
+            op.attrs["index"] = items
+
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
         ops = region.ops
