@@ -90,3 +90,37 @@ def test_mask_of_another_shape_raises(strategy: str) -> None:
         reference_program(frontend(SRC, "masks.mc")).masks(**copy.deepcopy(args))
     with pytest.raises(IndexError):
         build(strategy).program.masks(**args)
+
+
+EPILOGUES = """fn epilogues(x: f64[N], k: i64[N], s: f64, lo: i64) -> (f64[?], i64[?], i64[?], f64[?], f64[?],
+                                                              i64[?], f64):
+    let a = 2.0 * x[x > s] - s
+    let head = arange(lo, 3)
+    let b = concatenate((head, 3 * k[k > lo] + 1, head))
+    let c = k[x < s] // 2
+    let u = x[x > 0.5] * 3.0
+    let t = u[0] if u.size > 0 else 0.0
+    let d = concatenate((x[x > 0.2], x[x < 0.1]))
+    let late = x[x > 0.7]
+    let e = concatenate((late, x[0:2] * s))
+    return a, b, c, d, e, maximum(k[k > 2], lo) - 1, t + sum(u)
+"""
+
+
+def test_mask_epilogues_and_concatenations_match_numpy() -> None:
+    """Elementwise maps of the selected values (with scalars) computed in the fill, and
+    a concatenation filled in place; an integer `//` (could raise on the unselected
+    elements, in principle), a value also used elsewhere and a part computed after the
+    select stay separate ops."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BuildWarning)
+        result = build_module(frontend(EPILOGUES, "ep.mc"), default="numba")
+    info = {bid: b.built.info for bid, b in result.blocks.items()}
+    assert sum(i.get("mask_epilogue_ops", 0) for i in info.values()) >= 5  # a: 2, b: 2, max-1: 2
+    assert sum(i.get("mask_concats", 0) for i in info.values()) == 2  # b, and d's second select
+    want_prog = reference_program(frontend(EPILOGUES, "ep.mc"))
+    rng = np.random.default_rng(2)
+    for n, lo in [(30, 1), (1, -2), (0, 5), (7, 10)]:
+        args = dict(x=rng.random(n), k=rng.integers(-5, 9, n), s=0.4, lo=lo)
+        assert_same(result.program.epilogues(**copy.deepcopy(args)), want_prog.epilogues(**copy.deepcopy(args)),
+                    f"epilogues n={n} lo={lo}")

@@ -54,6 +54,7 @@ from .numba_masks import (
     is_int_arange,
     lowerable_mask,
     plan_copy_store,
+    plan_mask_epilogues,
 )
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
 from .numba_reuse import emit_result_buffer, plan_all
@@ -141,6 +142,8 @@ class NumbaEmitter(PythonEmitter):
         self.reuse: dict[Op, tuple[Value, str]] = {}  # update -> (carried operand, ownership flag)
         self.reuse_flags: dict[Op, list[str]] = {}  # outermost loop -> flags set before it
         self.gemm: dict[Op, Any] = {}  # update -> numba_gemm.GemmPlan (BLAS accumulates into it)
+        self.mask_epilogue: dict[Op, list[Op]] = {}  # mask select -> elementwise ops computed in its fill
+        self.mask_concat: dict[Op, Op] = {}  # mask select -> the concatenation whose buffer it fills
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
@@ -148,6 +151,7 @@ class NumbaEmitter(PythonEmitter):
         self._plan(block.region)
         check_fused_stores(self)
         check_mask_stores(self)
+        plan_mask_epilogues(self)
         plan_all(self)
         if HAVE_BLAS:
             plan_gemm(self)

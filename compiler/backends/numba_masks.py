@@ -8,15 +8,20 @@ mask has the rank (and must have the shape) of the indexed array.
 * the mask and the selected array may be elementwise expressions computed inside those
   loops (no mask temporary), and an integer `arange` selected by a mask is computed
   from the index (`arange(n)[mask]` never materializes the n-element range);
+* elementwise ops that only map the selected values with scalars (`2 * x[mask] + 1`)
+  are computed in the fill loop too: one buffer and one pass instead of three
+  (`plan_mask_epilogues`), and a concatenation of the selected values with arrays
+  computed before is filled in place (the selected values are not copied again);
 * a store of a scalar is one loop; when the stored-to array is a fresh `copy(x)` used
   only by this store, copy and store are one pass: `r[i] = s if mask[i] else x[i]`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcodec.compiler.ir import Op, Value
+from mcodec.compiler.ir_facts import const_of
 from mcodec.compiler.types import ArrayType
 
 if TYPE_CHECKING:
@@ -92,6 +97,89 @@ def _mask_loops(em: NumbaEmitter, m: Value, x: Value | None) -> tuple[list[str],
     return ivs, me, xe
 
 
+# ops safe to compute on every element, selected or not: none can raise, whatever
+# the unselected values are (integer //, % and ** are left out)
+EPILOGUE_OPS = frozenset({"mc.add", "mc.sub", "mc.mul", "mc.neg", "mc.pos", "mc.cast", "mc.maximum", "mc.minimum",
+                          "mc.bitand", "mc.bitor", "mc.bitxor"})
+
+
+def plan_mask_epilogues(em: NumbaEmitter) -> None:
+    """A select `x[mask]` used only by a chain of elementwise ops, each used only by
+    the next and with scalar other operands defined before the select: the chain's
+    last value is what the select's fill loop stores (`em.mask_epilogue`), the chain
+    is not emitted. The values are the same: mapping then selecting is selecting then
+    mapping, and the branchless fill computes the map for unselected elements too,
+    which is why only ops that cannot raise qualify."""
+    for region_op in [em.block.op, *em.block.region.walk()]:
+        for region in region_op.regions:
+            pos = {id(o): k for k, o in enumerate(region.ops)}
+            for sel in region.ops:
+                if sel.name != "mc.getitem" or full_mask(sel) is None or sel in em.inlined or \
+                        sel.result.type.rank != 1:
+                    continue
+                chain: list[Op] = []
+                v = sel.result
+                while True:
+                    users = em.uses.get(v, [])
+                    if len(users) != 1:
+                        break
+                    u = users[0]
+                    if u.name not in EPILOGUE_OPS or id(u) not in pos or not u.result.is_array or \
+                            u.result.type.rank != 1 or sum(w is v for w in u.operands) != 1:
+                        break
+                    others = [w for w in u.operands if w is not v]
+                    if any(w.is_array or not _defined_before(w, sel, region, pos) for w in others):
+                        break
+                    chain.append(u)
+                    v = u.result
+                last = chain[-1] if chain else None
+                if last is not None and last not in em.skip and all(t is not last for t in em.fused_stores.values()):
+                    em.mask_epilogue[sel] = chain
+                    em.inlined.difference_update(chain)
+                    em.skip.update(chain)
+                else:
+                    v = sel.result
+                _plan_concat(em, sel, v, region, pos)
+
+
+def _plan_concat(em: NumbaEmitter, sel: Op, v: Value, region: Any, pos: dict[int, int]) -> None:
+    """`concatenate((a, .., v, .., b))` of the select's value `v` (used by nothing else),
+    the other parts defined before the select: the select fills the concatenation's
+    buffer between copies of the other parts, so the selected values are not copied
+    again."""
+    users = em.uses.get(v, [])
+    if len(users) != 1:
+        return
+    c = users[0]
+    if c.name != "mc.concatenate" or id(c) not in pos or c.result.type.rank != 1 or c in em.skip or \
+            sum(w is v for w in c.operands) != 1:
+        return
+    if any(w is not v and not _defined_before(w, sel, region, pos) for w in c.operands):
+        return
+    em.mask_concat[sel] = c
+    em.skip.add(c)
+
+
+def _defined_before(w: Value, sel: Op, region: Any, pos: dict[int, int]) -> bool:
+    o = w.owner
+    if const_of(w) is not None:
+        return True  # written out as a literal where it is used
+    if isinstance(o, Op) and o.parent is region:
+        return pos[id(o)] < pos[id(sel)]
+    return True  # an argument, or defined in an enclosing region (before this one runs)
+
+
+def _epilogue_text(em: NumbaEmitter, chain: list[Op], sel: Value, text: str) -> str:
+    """The chain's last value for one element whose selected value is `text`."""
+    v = sel
+    for u in chain:
+        args = [text if w is v else em.name(w) if const_of(w) is None else em.const_text(const_of(w), w.type)
+                for w in u.operands]
+        text = em.scalar_expr(u, args)
+        v = u.result
+    return text
+
+
 def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     from .numba_backend import npname
 
@@ -100,8 +188,15 @@ def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     x = op.operands[0]
     ivs, me, xe = _mask_loops(em, m, x)
     sizes: list[str] = em._mask_sizes  # type: ignore[attr-defined]
-    r = em.name(op.result)
-    D = op.result.type.dtype
+    chain = em.mask_epilogue.get(op, [])
+    value = chain[-1].result if chain else op.result
+    D = value.type.dtype
+    cat = em.mask_concat.get(op)
+    pre = post = []
+    if cat is not None:  # the buffer is the concatenation's, the selected values in place
+        k = next(j for j, w in enumerate(cat.operands) if w is value)
+        pre, post = [em.name(w) for w in cat.operands[:k]], [em.name(w) for w in cat.operands[k + 1:]]
+    r = em.name(cat.result if cat is not None else value)
     cnt, buf = f"cnt_{em.counter}", f"buf_{em.counter}"
     em.counter += 1
     d0 = em.depth
@@ -109,14 +204,28 @@ def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     em._open_loops(sizes, ivs, False)
     em.line(f"{cnt} += 1 if {me} else 0")
     em.depth = d0
-    em.line(f"{buf} = np.empty({cnt} + 1, dtype=np.{npname(D)})")
+    extra = "".join(f" + {w}.shape[0]" for w in pre + post)
+    em.line(f"{buf} = np.empty({cnt}{extra} + 1, dtype=np.{npname(D)})")
     em.line(f"advise_huge({buf})")
     em.line(f"{cnt} = 0")
+    for w in pre:
+        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
+        em.line(f"{cnt} += {w}.shape[0]")
     em._open_loops(sizes, ivs, False)
-    em.line(f"{buf}[{cnt}] = {em.cast(xe or '', x.type, D)}")
+    if chain:
+        elem = _epilogue_text(em, chain, op.result, em.cast(xe or "", x.type, op.result.type.dtype))
+        em.line(f"{buf}[{cnt}] = {em.cast(elem, chain[-1].result.type, D)}")
+        em.stats["mask_epilogue_ops"] = em.stats.get("mask_epilogue_ops", 0) + len(chain)
+    else:
+        em.line(f"{buf}[{cnt}] = {em.cast(xe or '', x.type, D)}")
     em.line(f"{cnt} += 1 if {me} else 0")
     em.depth = d0
+    for w in post:
+        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
+        em.line(f"{cnt} += {w}.shape[0]")
     em.line(f"{r} = {buf}[:{cnt}]")
+    if cat is not None:
+        em.stats["mask_concats"] = em.stats.get("mask_concats", 0) + 1
     em.stats["mask_selects"] = em.stats.get("mask_selects", 0) + 1
 
 
