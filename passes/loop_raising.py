@@ -1,6 +1,6 @@
 """Loop raising: matrix products written as loop nests become tensor ops (BLAS).
 
-Three rewrites, applied innermost loop first:
+Four rewrites, applied innermost loop first:
 
 1. *Accumulation into a slice* (a rank-1 update per iteration):
 
@@ -22,6 +22,11 @@ Three rewrites, applied innermost loop first:
 
    only along a last axis (a strided vector would be copied for BLAS: no gain), and
    the row map (2) then makes a loop of such rows one matrix-vector product;
+
+4. *Row reduction* (a float vector accumulating a per-row scalar times a row):
+
+       for i in range(lo, hi): y += c * t_i * M[i, :]      t_i liftable by (2)
+   ->  y = y + c * (<t_i over the rows> @ M[lo:hi', :])
 
 so PolyBench's gemm nest (`C[i, :] *= beta; for k: C[i, :] += alpha * A[i, k] *
 B[k, :]`) becomes `C = C * beta; C += alpha * (A @ B)`.
@@ -360,17 +365,34 @@ def raise_rows(loop: Op) -> Raised | None:
         return None
     if not any(o.name == "mc.matmul" for o in body.ops):
         return None  # no BLAS to gain: the loop is what compiled back ends want
-    iv, carried = body.args[0], body.args[1:]
+    carried = body.args[1:]
     if not carried or any(not v.is_array for v in carried):
         return None
     term = body.terminator
     if term is None or term.name != "mc.yield":
         return None
+    lifted = _lift_rows(loop, [o for o in body.ops if o is not term], dict(zip(carried, loop.operands[3:])))
+    if lifted is None:
+        return None
+    out, _, chain = lifted
+    finals = [chain.get(v) for v in term.operands]
+    if any(f is None for f in finals):
+        return None
+    return out, finals  # type: ignore[return-value]
+
+
+def _lift_rows(loop: Op, ops: list[Op], chain: dict[Value, Value]
+               ) -> tuple[list[Op], dict[Value, Value], dict[Value, Value]] | None:
+    """`ops` (of the loop's body) once over all rows: (the new ops, value depending on
+    the loop variable -> its value over all rows, carried array version -> new value),
+    or None when some op cannot be lifted. `chain` maps the carried arrays to their
+    initial values; they may be read and written at row i only."""
+    body = loop.regions[0]
+    iv = body.args[0]
     loc = loop.loc
     hi = Op("mc.maximum", [loop.operands[1], loop.operands[0]], [ScalarType("i64")], loc=loc)
     rows = ("slice", loop.operands[0], hi.result, None)
     out: list[Op] = [hi]
-    chain: dict[Value, Value] = dict(zip(carried, loop.operands[3:]))  # array version -> new value
     lifted: dict[Value, Value] = {}  # value depending on iv -> the value over all rows
 
     n_rows = _range_dim(loop)
@@ -401,9 +423,7 @@ def raise_rows(loop: Op) -> Raised | None:
         # the whole axis when the loop covers it (a full slice keeps a contiguous layout)
         return [FULL if _range_dim(loop, o.operands[0]) is not None else rows, *items[1:]]
 
-    for o in body.ops:
-        if o is term:
-            break
+    for o in ops:
         deps = [v for v in o.operands if v is iv or v in lifted or v in chain]
         if not deps:
             if not _can_hoist(o):
@@ -432,8 +452,8 @@ def raise_rows(loop: Op) -> Raised | None:
             if any(v is iv or v in chain for v in o.operands):
                 return None
             rank = _rank(o.result)
-            ops = [aligned(v, rank) if v in lifted else v for v in o.operands]
-            n = Op(o.name, ops, [lift_type(o.result)], dict(o.attrs), loc=o.loc, hints=[o.result.hint])
+            args = [aligned(v, rank) if v in lifted else v for v in o.operands]
+            n = Op(o.name, args, [lift_type(o.result)], dict(o.attrs), loc=o.loc, hints=[o.result.hint])
             out.append(n)
             lifted[o.result] = n.result
         elif o.name == "mc.matmul":
@@ -453,10 +473,83 @@ def raise_rows(loop: Op) -> Raised | None:
                 return None
         else:
             return None
-    finals = [chain.get(v) for v in term.operands]
-    if any(f is None for f in finals):
+    return out, lifted, chain
+
+
+# ---- 4. row reduction ------------------------------------------------------------------------------
+def raise_row_reduction(loop: Op) -> Raised | None:
+    """`for i in range(lo, hi): y += c * t_i * r_i`, a float scalar t_i and a vector
+    r_i that the row map (2) can lift (computed from row i of arrays the loop does not
+    write, say `r_i = M[i, :]` and `t_i = dot(r_i, x)`), into a vector y
+    -> `t = <t_i over all rows>; R = <r_i over all rows>; y = y + c * (t @ R)`: loop
+    distribution, then matrix-vector products (PolyBench's atax: two gemv calls)."""
+    body = loop.regions[0]
+    if not _unit_loop(loop) or any(o.regions for o in body.ops) or len(body.args) != 2:
         return None
-    return out, finals  # type: ignore[return-value]
+    acc = body.args[1]
+    term = body.terminator
+    if term is None or term.name != "mc.yield" or not acc.is_array or acc.type.rank != 1 or \
+            acc.type.dtype not in ("f32", "f64"):
+        return None
+    dtype = acc.type.dtype
+    inner = defined_in(body)
+    uses: dict[Value, list[Op]] = {}
+    for o in body.ops:
+        for v in o.operands:
+            uses.setdefault(v, []).append(o)
+    u = term.operands[0].owner
+    if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub") or \
+            uses.get(acc) != [u] or uses.get(u.result) != [term] or u.result.type != acc.type:
+        return None
+    if u.name == "mc.sub" and u.operands[0] is not acc:
+        return None
+    other = u.operands[1] if u.operands[0] is acc else u.operands[0]
+    # other = product of invariant scalars, one row-dependent scalar t and one row M[i]
+    scalars: list[Value] = []
+    terms: list[Value] = []  # row-dependent factors
+    muls: list[Op] = []
+    todo = [other]
+    while todo:
+        v = todo.pop()
+        o = v.owner
+        if _invariant(v, inner):
+            if not (isinstance(v.type, ScalarType) and v.type.dtype == dtype):
+                return None
+            scalars.append(v)
+        elif isinstance(o, Op) and o.parent is body and o.name == "mc.mul" and len(uses.get(v, [])) == 1 and \
+                v.type.dtype == dtype:
+            muls.append(o)
+            todo.extend(o.operands)
+        else:
+            terms.append(v)
+    rows = [v for v in terms if _rank(v) == 1]
+    ts = [v for v in terms if _rank(v) == 0]
+    if len(rows) != 1 or len(ts) != 1 or any(v.type.dtype != dtype for v in terms):
+        return None
+    row, t = rows[0], ts[0]
+    if not (isinstance(row.owner, Op) and row.owner.name == "mc.getitem"):
+        return None  # lifted, a computed row would be a temporary as large as the matrix
+    skip = {u, *muls, term}
+    ops = [o for o in body.ops if o not in skip]
+    lifted = _lift_rows(loop, ops, {})
+    if lifted is None:
+        return None
+    out, vals, _ = lifted
+    if t not in vals or row not in vals:
+        return None
+    loc = loop.loc
+    prod = Op("mc.matmul", [vals[t], vals[row]], [acc.type], loc=loc)
+    out.append(prod)
+    r = prod.result
+    for s in scalars:
+        m = Op("mc.mul", [s, r], [acc.type], loc=loc)
+        out.append(m)
+        r = m.result
+    init = loop.operands[3]
+    first, second = (init, r) if u.operands[0] is acc else (r, init)
+    n = Op(u.name, [first, second], [acc.type], loc=u.loc, hints=[u.result.hint])
+    out.append(n)
+    return out, [n.result]
 
 
 def _stacked_matmul(xs: Value, y: Value, t: ArrayType, o: Op) -> list[Op]:
@@ -494,7 +587,7 @@ class LoopRaising(ModulePass):
                 # inner rewrites renamed values this loop's body uses: apply them first
                 for o in op.walk():
                     o.operands = [renames.get(v, v) for v in o.operands]
-                raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op)
+                raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
                 if raised is not None:
                     ops, finals = raised
                     renames.update(zip(op.results, finals))

@@ -277,6 +277,22 @@ fn columns(A: f64[N, N], x: f64[N]) -> f64[N]:
         y[i] = t
     return y
 
+fn atax_like(A: f64[M, N], x: f64[N], c: f64) -> (f64[N], f64[N]):
+    let y = zeros((N,), dtype=f64)
+    for row in A:
+        let tmp = dot(row, x)
+        y += tmp * row
+    let z = ones((N,), dtype=f64)
+    for i in range(M):
+        z -= c * (A[i, :] * 2.0) * dot(x, A[i, :])
+    return y, z
+
+fn reads_the_sum(A: f64[M, N], x: f64[N]) -> f64[N]:
+    let y = zeros((N,), dtype=f64)
+    for i in range(M):
+        y += dot(A[i, :], y + x) * A[i, :]
+    return y
+
 fn not_only_dots(A: f64[N, N], x: f64[N]) -> (f64[N], f64):
     let y = zeros((N,), dtype=f64)
     let m = 0.0
@@ -298,6 +314,10 @@ def test_dot_reductions_raised(sid: str) -> None:
         same_as_numpy(DOTS, "gesummv_like", args, sid)
         same_as_numpy(DOTS, "columns", {"A": args["A"], "x": args["x"]}, sid)
         same_as_numpy(DOTS, "not_only_dots", {"A": args["A"], "x": args["x"]}, sid)
+        for m in (n + 2, 0):
+            a = {"A": rng.random((m, n)), "x": rng.random(n)}
+            same_as_numpy(DOTS, "atax_like", {**a, "c": 0.5}, sid)
+            same_as_numpy(DOTS, "reads_the_sum", a, sid)
     for hi in (4, 1, -3):
         f32 = {"A": rng.random((3, 4)).astype(np.float32), "x": rng.random(4).astype(np.float32), "hi": hi}
         same_as_numpy(DOTS, "partial", f32, sid)
@@ -311,6 +331,9 @@ def test_dot_reductions_shape_the_ir() -> None:
     assert fns["partial"].count("mc.for") == 1 and fns["partial"].count("mc.matmul") == 1  # range not from 0
     assert "mc.matmul" not in fns["columns"]  # a strided column: left a loop
     assert "mc.matmul" not in fns["not_only_dots"]  # the body does more than the dot
+    # rows scaled by a per-row scalar, summed: distributed into two matrix-vector products
+    assert "mc.for" not in fns["atax_like"] and fns["atax_like"].count("mc.matmul") == 4
+    assert "mc.for" in fns["reads_the_sum"]  # each row's scalar reads the sum so far
 
 
 LANES = """
