@@ -192,9 +192,11 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
     # registered, absent from the prior) gets tried by exploring, not chosen blind on
     # an untrained prediction.
     measured_ids = {e[1] for e in getattr(learner, "buffer", ())}
+    # (the learner's margin for its default strategy: see _Learner.preference)
+    pref = learner.preference() if hasattr(learner, "preference") else {}
     for (view, matches, ok, rejected, t_first), preds, conf in zip(pending, all_preds, all_conf):
         t0 = time.perf_counter()
-        ranked = sorted(ok, key=lambda s: (-preds.get(s, 0.0), s != "numpy", s))
+        ranked = sorted(ok, key=lambda s: (-preds.get(s, 0.0) - pref.get(s, 0.0), s != "numpy", s))
         explored = explore and rng is not None and rng.random() < max(epsilon, 0.2)
         backed = [s for s in ranked if s in measured_ids]
         chosen = rng.choice(ok) if explored and rng is not None else (backed or ranked)[0]

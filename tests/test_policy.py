@@ -305,3 +305,63 @@ def test_feature_layout_change_falls_back() -> None:
         assert opt.optimize("x", ExecutionContext("h")).strategy_id == "numpy"
     assert opt.learner is not trained and opt.learner.n_features == 3
     assert trained.n_features == 5  # the old learner is set aside, unchanged
+
+
+def test_far_slower_strategies_are_regressed_at_the_clip() -> None:
+    # NumPy 3000x (e^8) slower than compiled code on a scalar loop counts as e^3 slower:
+    # the ranking is the same, and that block no longer outweighs the others in the fit
+    s = CENTERS[0]
+    for clip, expect in ((None, 0.0), (3.0, 5.0)):
+        learner = ReinforcementLearner(ARMS, ridge=1e-3, regret_clip=clip, margin=0.0)
+        learner.remember(s, "numpy", 0.0)
+        learner.remember(s, "numba", 8.0)
+        learner.learn()
+        q = learner.predict(s)
+        assert q["numpy"] == pytest.approx(expect, abs=1e-2) and q["numba"] == pytest.approx(8.0, abs=1e-2)
+        assert learner.get_action(s) == "numba"
+
+
+def test_runs_of_a_block_count_once() -> None:
+    # 9 runs of numba on block a, 1 on block b: with per_block each block is one example
+    # (a ridge this strong leaves the intercept, the examples' mean)
+    a, b = CENTERS
+    fits = {}
+    for per_block in (False, True):
+        learner = ReinforcementLearner(ARMS, ridge=1e6, per_block=per_block, regret_clip=None, margin=0.0)
+        for _ in range(9):
+            learner.remember(a, "numba", 1.0)
+        learner.remember(b, "numba", -1.0)
+        learner.learn()
+        fits[per_block] = learner.predict((a + b) / 2)["numba"]
+    assert fits[False] > 0.7 and fits[True] == pytest.approx(0.0, abs=0.01)  # (per run: 0.8, shrunk a little)
+
+
+def test_margin_keeps_the_default_unless_clearly_beaten() -> None:
+    # numba is best on average, so it is the default: llvm must be predicted more than
+    # the margin faster to be chosen
+    rng = np.random.default_rng(0)
+    learner = ReinforcementLearner(ARMS, margin=0.3)
+    for _ in range(40):
+        s = rng.normal(size=5)
+        learner.remember(s, "numpy", 0.0)
+        learner.remember(s, "numba", 1.0)
+        learner.remember(s, "llvm", 1.0 + (0.2 if s[0] > 0 else 1.0))
+    learner.learn()
+    assert learner.preference() == {"llvm": 0.3}  # llvm is best on average here
+    learner = ReinforcementLearner(ARMS, margin=0.3, ridge=1e-3, slog=False)
+    for _ in range(40):
+        s = rng.normal(size=5)
+        learner.remember(s, "numpy", 0.0)
+        learner.remember(s, "numba", 1.0)
+        learner.remember(s, "llvm", 1.0 + 0.2 * np.sign(s[0]) - 0.1)
+    learner.learn()
+    assert learner.preference() == {"numba": 0.3}
+    pos, neg = np.array([1.0, 0, 0, 0, 0]), np.array([-1.0, 0, 0, 0, 0])
+    assert learner.predict(pos)["llvm"] > learner.predict(pos)["numba"]  # predicted 0.1 better...
+    assert learner.get_action(pos) == "numba" and learner.get_action(neg) == "numba"  # ...within the margin
+    # no strategy beats NumPy on average: no default
+    slow = ReinforcementLearner(ARMS, margin=0.3)
+    slow.remember(CENTERS[0], "numpy", 0.0)
+    slow.remember(CENTERS[0], "numba", -1.0)
+    slow.learn()
+    assert slow.preference() == {}

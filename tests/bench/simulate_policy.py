@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from corpus_util import CORPUS  # noqa: E402
 from mcodec.compiler.optimize import train_from_store  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
+from mcodec.passes.features import FEATURE_NAMES  # noqa: E402
 from mcodec.passes.policy import LEARNERS  # noqa: E402
 from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
 
@@ -64,9 +65,10 @@ def block_table(store: ProfileStore) -> dict[str, dict[str, tuple[list[float], d
             feats[(r.program_sig, r.block_id)] = r.features
         if r.success and r.seconds is not None:
             runs.setdefault(r.program_sig, {}).setdefault(r.block_id, {}).setdefault(r.strategy_id, []).append(r.seconds)
-    return {p: {b: (feats[(p, b)], {s: statistics.median(v) for s, v in t.items()})
-                for b, t in blocks.items() if (p, b) in feats and BASELINE in t}
-            for p, blocks in runs.items()}
+    table = {p: {b: (feats[(p, b)], {s: statistics.median(v) for s, v in t.items()})
+                 for b, t in blocks.items() if (p, b) in feats and BASELINE in t}
+             for p, blocks in runs.items()}
+    return {p: blocks for p, blocks in table.items() if blocks}  # (a program left without features)
 
 
 def program_time(blocks: dict[str, tuple[list[float], dict[str, float]]], pick) -> float:  # noqa: ANN001
@@ -96,13 +98,17 @@ def _label(kind: str, hp: dict[str, Any]) -> str:
 class Refeaturized:
     """The store with every record's features recomputed by this mcodec's
     `feature_vector`, from the corpus program's source and the record's input shapes:
-    feature changes are evaluated on profiles recorded before them. Records of
-    programs not in the corpus keep theirs."""
+    feature changes are evaluated on profiles recorded before them. Records of other
+    programs keep theirs where they have today's width. A program edited since, or
+    whose blocks no longer match the profiled ones (a pass changed its partition: another
+    block id or structural signature), is left without features, so it drops out of
+    the evaluation rather than being scored with the features of other code."""
 
     def __init__(self, store: ProfileStore) -> None:
         self.store = store
         self.sources = {sig: (CORPUS / f"{n}.mc").read_text() for sig, n in corpus_program_names().items()}
         self.cache: dict[tuple[str, str], dict[str, list[float]]] = {}
+        self.stale: set[str] = set()
 
     def _features(self, program_sig: str, shapes: Any) -> dict[str, list[float]]:
         key = (program_sig, json.dumps(shapes, sort_keys=True))
@@ -119,7 +125,7 @@ class Refeaturized:
             dims: dict[str, int] = {}
             for entry in module.functions:
                 dims.update(dims_from_inputs(module, entry, fake))
-            hit = self.cache[key] = {view.id: feature_vector(view, machine(), dims).tolist()
+            hit = self.cache[key] = {view.id: (view.op.attrs["sid"], feature_vector(view, machine(), dims).tolist())
                                      for fn in module.functions.values() for view in block_views(fn)}
         return hit
 
@@ -127,10 +133,14 @@ class Refeaturized:
         out = []
         for r in self.store.query(**kw):
             if r.program_sig in self.sources and isinstance(r.shapes, dict):
-                feats = self._features(r.program_sig, r.shapes).get(r.block_id)
-                r = dataclasses.replace(r, features=feats if feats is not None else r.features)
+                sid, feats = self._features(r.program_sig, r.shapes).get(r.block_id, (None, None))
+                if sid != r.block_sig:
+                    self.stale.add(r.program_sig)
+                r = dataclasses.replace(r, features=feats)
+            elif r.features is not None and len(r.features) != len(FEATURE_NAMES):
+                self.stale.add(r.program_sig)  # (a program edited since: its old source is gone)
             out.append(r)
-        return out
+        return [dataclasses.replace(r, features=None) if r.program_sig in self.stale else r for r in out]
 
 
 def corpus_program_names() -> dict[str, str]:
@@ -156,6 +166,9 @@ def main() -> int:
     if args.refeaturize:
         store = Refeaturized(store)
     table = block_table(store)
+    if args.refeaturize and store.stale:
+        names = corpus_program_names()
+        print("left out (changed since profiling): " + ", ".join(sorted(names.get(p, p) for p in store.stale)))
     strategies = sorted({s for blocks in table.values() for _, t in blocks.values() for s in t})
     fixed = {s: {p: program_time(blocks, lambda b, f, t, s=s: s) for p, blocks in table.items()} for s in strategies}
     oracle = {p: program_time(blocks, lambda b, f, t: min(t, key=t.get)) for p, blocks in table.items()}
@@ -175,9 +188,11 @@ def main() -> int:
             learner = LEARNERS[kind](REGISTRY.values(), **hp)
             train_from_store(learner, _Without(store, p))  # type: ignore[arg-type]
 
-            def pick(b: str, f: list[float], times: dict[str, float], learner=learner) -> str:  # noqa: ANN001
+            pref = learner.preference()  # (as a build decides: see decide)
+
+            def pick(b: str, f: list[float], times: dict[str, float], learner=learner, pref=pref) -> str:  # noqa: ANN001
                 q = learner.predict(f)
-                return max(times, key=lambda a: (q.get(a, -math.inf), a == BASELINE))
+                return max(times, key=lambda a: (q.get(a, -math.inf) + pref.get(a, 0.0), a == BASELINE))
 
             policy[p] = program_time(blocks, pick)
         regret = geomean([policy[p] / oracle[p] for p in table])
