@@ -166,8 +166,9 @@ SOFTMAX_RENAMED = ("fn sm(inp: f32[A, B]) -> f32[A, B]:\n    let top = max(inp, 
                    "    let ex = exp(inp - top)\n    return ex / sum(ex, axis=-1, keepdims=true)\n")
 LAYERNORM = ("fn ln(x: f32[N, M]) -> f32[N, M]:\n    let mu = mean(x, axis=-1, keepdims=true)\n"
              "    let d = x - mu\n    return d / sqrt(mean(d * d, axis=-1, keepdims=true) + 1e-5)\n")
+# (a loop that stays a loop: `s += x[i] * x[i]` alone is raised to a dot product)
 ACC = ("fn acc(x: f64[N]) -> f64:\n    let s = 0.0\n    for i in range(N):\n"
-       "        s += x[i] * x[i]\n    return sqrt(s) + {tail}\n")
+       "        s += x[i] * x[i] + 1.0\n    return sqrt(s) + {tail}\n")
 
 
 def _loop_block(src: str, fn: str):  # noqa: ANN202
@@ -262,7 +263,7 @@ def test_features_fixed_length_and_values() -> None:
     assert small == 2 * 8 ** 3 and big == 2 * 512 ** 3
     loop = block_features(_loop_block(ACC.format(tail="1.0"), "acc"), MACHINE, {"N": 100})
     assert loop["max_depth"] == 1 and loop["n_loops"] == 1 and loop["loop_carried"] == 1
-    assert loop["pat_scalar_loop_carried"] == 1 and loop["flops"] == pytest.approx(200)
+    assert loop["pat_scalar_loop_carried"] == 1 and loop["flops"] == pytest.approx(300)  # 3 per iteration
     vec = feature_vector(main_block(ADD), MACHINE)
     assert isinstance(vec, np.ndarray) and vec.shape == (len(FEATURE_NAMES),) and np.isfinite(vec).all()
 
