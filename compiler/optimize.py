@@ -166,6 +166,8 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
     plan: dict[str, str] = {}
     decisions: list[Decision] = []
     m = machine()
+    for name in {s.backend for s in REGISTRY.values()}:
+        backend(name)  # imported once, before timing: a decision's time is not the build's imports
     pending: list[tuple[_MemoView, list[PatternMatch], list[str], dict[str, str], float]] = []
     states: list[np.ndarray] = []
     for fn in module.functions.values():
