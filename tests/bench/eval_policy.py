@@ -126,6 +126,8 @@ def main() -> int:
     for i, name in enumerate(names):
         if args.skip_profiling:
             fixed[name] = fixed_from_store(store, psigs[name])
+            if not fixed[name]:  # edited since it was profiled: its profiles are stale
+                print(f"skipped {name}: the store has no profiles of its current source", file=log, flush=True)
             continue
         print(f"[{i + 1}/{len(names)}] profiling {name} ({args.preset})", file=log, flush=True)
         rounds = profile_program(CORPUS / f"{name}.mc", inputs_module(name), args.preset, len(strategies),
@@ -133,7 +135,7 @@ def main() -> int:
         fixed[name] = {"numpy": rounds[0]["ms"] / 1e3}
         fixed[name].update({s: r["ms"] / 1e3 for s, r in zip(strategies, rounds[1:])})
     rows = []
-    for name in names:
+    for name in [n for n in names if fixed[n]]:
         source = (CORPUS / f"{name}.mc").read_text()
         im = inputs_module(name)
         module = frontend(source, f"{name}.mc")
