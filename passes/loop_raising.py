@@ -529,6 +529,8 @@ def raise_row_reduction(loop: Op) -> Raised | None:
     row, t = rows[0], ts[0]
     if not (isinstance(row.owner, Op) and row.owner.name == "mc.getitem"):
         return None  # lifted, a computed row would be a temporary as large as the matrix
+    if row.type.shape != acc.type.shape or None in acc.type.shape:
+        return None  # (the product is added even when the loop runs zero times: no broadcast to fail)
     skip = {u, *muls, term}
     ops = [o for o in body.ops if o not in skip]
     lifted = _lift_rows(loop, ops, {})
