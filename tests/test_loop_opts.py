@@ -375,6 +375,28 @@ fn rows(Q: f64[M, N], r: f64[M]) -> f64[M, N]:
 """
 
 
+BLOCKS = """
+fn blocks(Q: f64[M, N], x: f64[M], lo: i64) -> (f64[M, N], f64[?], f64[M, ?]):
+    let A = copy(Q)
+    let r = x @ A[:, lo:]
+    A[:, lo:] -= outer(x, r)
+    let B = A[:, lo:] * 2.0 + r
+    return A, r, B
+"""
+
+
+@pytest.mark.parametrize("sid", STRATEGIES)
+def test_column_blocks_by_row_views(sid: str) -> None:
+    """Loops over `A[:, lo:]` read and write the row views `A[i, lo:]` (Numba types the
+    2-D column block with a run-time inner stride); negative and out-of-range starts
+    follow NumPy's slice rules, one column broadcasts."""
+    rng = np.random.default_rng(8)
+    for m, n, lo in [(5, 6, 2), (4, 3, -2), (3, 4, 3), (2, 5, 0), (3, 3, 7), (1, 1, 0)]:
+        res = same_as_numpy(BLOCKS, "blocks", {"Q": rng.random((m, n)), "x": rng.random(m), "lo": lo}, sid)
+        if sid == "numba":
+            assert sum(b.built.info.get("row_views", 0) for b in res.blocks.values()) >= 3
+
+
 @pytest.mark.parametrize("sid", STRATEGIES)
 def test_stores_beside_what_they_read_are_fused(sid: str) -> None:
     """`A[:, k + 1:] -= outer(A[:, k], ...)` reads a column the store never writes (k

@@ -16,6 +16,8 @@ The source is readable Python (see `BuiltBlock.source`) produced by `NumbaEmitte
   `prange`, and so does the outer loop of a top-level fused elementwise nest;
 * float matrix products go to `@` (BLAS); `C[...] += alpha * A @ B` and accumulators
   `acc = acc + A @ B` are one GEMM into the destination (numba_gemm.py);
+* loops over a column block `B[:, lo:hi]` (layout 'A' in Numba: no vectorization) read
+  and write it a row view `B[i, lo:hi]` at a time (unit stride, 'C');
 * boolean-mask selects and stores are count/fill loops (numba_masks.py); slice stores
   of elementwise values write the slice directly (numba_stores.py); loop-carried
   accumulators reuse their own buffer (numba_reuse.py); float32 `exp` is an inlined
@@ -121,6 +123,27 @@ class _Ctx:
     def __init__(self) -> None:
         self.pre: list[str] = []
         self.shapes: list[tuple[int, str, Any]] = []  # (loop dim, shape expr, static dim)
+        # row views (see NumbaEmitter.row_view), when the caller opens its loops with
+        # `_open_loops_rows`: key -> (name, expression at row `row_iv`)
+        self.rows: dict[Any, tuple[str, str]] | None = None
+        self.row_iv = ""
+        self.region: Region | None = None  # where the loop nest is emitted
+
+
+def column_slice(op: Any) -> tuple[Value, tuple] | None:
+    """`B[:, lo:hi]` of a 2-D B (step 1): (B, the column item). Numba types this view
+    as layout 'A' (a run-time inner stride: loops over it do not vectorize), while its
+    row i is `B[i, lo:hi]`, a 1-D view that is 'C' when B is."""
+    if not isinstance(op, Op) or op.name != "mc.getitem" or not op.result.is_array or op.result.type.rank != 2:
+        return None
+    items = op.attrs["index"]
+    base = op.operands[0]
+    if not isinstance(base.type, ArrayType) or base.type.rank != 2 or len(items) != 2:
+        return None
+    if items[0] != ("slice", None, None, None) or items[1][0] != "slice" or items[1][3] is not None or \
+            items[1] == ("slice", None, None, None):
+        return None
+    return base, items[1]
 
 
 class NumbaEmitter(PythonEmitter):
@@ -349,7 +372,40 @@ class NumbaEmitter(PythonEmitter):
         for j in range(v.type.rank):
             if kdims[j] is not None:
                 ctx.shapes.append((kdims[j], f"{self.name(v)}.shape[{j}]", v.type.shape[j]))
+        if ctx.rows is not None and len(idx) == 2 and idx[0] == ctx.row_iv:
+            rv = self.row_view(v, ctx)
+            if rv is not None:
+                return f"{rv}[{idx[1]}]"
         return f"{self.name(v)}[{', '.join(idx)}]" if idx else f"{self.name(v)}[()]"
+
+    def row_view(self, v: Value, ctx: _Ctx, key: Any = None) -> str | None:
+        """The name of row `ctx.row_iv` of `v = B[:, lo:hi]` as the 1-D view
+        `B[i, lo:hi]`, defined by `_open_loops_rows` inside the row loop (it reads the
+        same memory as v; v is defined in the region the loop is emitted in, so B's
+        name still holds the array v views)."""
+        o = v.owner
+        cs = column_slice(o)
+        if cs is None or ctx.rows is None or o.parent is not ctx.region:  # type: ignore[union-attr]
+            return None
+        key = v if key is None else key
+        if key not in ctx.rows:
+            base, (_, lo, hi, _) = cs
+            name = f"row_{self.counter}"
+            self.counter += 1
+            cols = f"{self.index_bound(o, lo)}:{self.index_bound(o, hi)}"  # type: ignore[arg-type]
+            ctx.rows[key] = (name, f"{self.name(base)}[{ctx.row_iv}, {cols}]")
+        return ctx.rows[key][0]
+
+    def _open_loops_rows(self, sizes: list[str], ivs: list[str], par: bool, ctx: _Ctx) -> None:
+        """`_open_loops`, with the row views the body reads defined in the row loop."""
+        if not ctx.rows:
+            self._open_loops(sizes, ivs, par)
+            return
+        self._open_loops(sizes[:1], ivs[:1], par)
+        for name, text in ctx.rows.values():
+            self.line(f"{name} = {text}")
+        self._open_loops(sizes[1:], ivs[1:], False)
+        self.stats["row_views"] = self.stats.get("row_views", 0) + len(ctx.rows)
 
     def operand_elem(self, u: Value, v: Value, idx: list[str], kdims: list[int | None], ctx: _Ctx) -> str:
         """Operand u of the op defining v (rank n, indexed by idx), broadcast to v's shape."""
@@ -430,6 +486,8 @@ class NumbaEmitter(PythonEmitter):
         n = t.rank
         ctx = _Ctx()
         ivs = self._ivs(n)
+        if n == 2:
+            ctx.rows, ctx.row_iv, ctx.region = {}, ivs[0], op.parent
         body = self.scalar_expr(op, [self.operand_elem(u, op.result, ivs, list(range(n)), ctx) for u in op.operands])
         sizes = self.loop_shape(t, ctx)
         for p in ctx.pre:
@@ -438,7 +496,7 @@ class NumbaEmitter(PythonEmitter):
         emit_result_buffer(self, op, sizes, npname(t.dtype))
         par = self.par >= 1 and self.loop_depth == 0 and n > 0
         d0 = self.depth
-        self._open_loops(sizes, ivs, par)
+        self._open_loops_rows(sizes, ivs, par, ctx)
         self.line(f"{r}[{', '.join(ivs) if ivs else '()'}] = {body}")
         self.depth = d0
         self.stats["fused_loops"] += 1
@@ -701,13 +759,22 @@ class NumbaEmitter(PythonEmitter):
             # matrix first; a row-by-row loop streams it once, vectorized along the rows
             x, m = texts
             k, j = self._ivs(2)
+            ctx = _Ctx()
+            ctx.rows, ctx.row_iv, ctx.region = {}, k, op.parent
+            mrow = self.row_view(b, ctx) if m == self.name(b) else None
             self.line(f"if {m}.flags.c_contiguous or {m}.flags.f_contiguous:")
             self.line(f"    {r} = {x} @ {m}")
             self.line("else:")
             self.line(f"    {r} = np.zeros({m}.shape[1], dtype=np.{npname(D)})")
             self.line(f"    for {k} in range({m}.shape[0]):")
-            self.line(f"        for {j} in range({m}.shape[1]):")
-            self.line(f"            {r}[{j}] += {x}[{k}] * {m}[{k}, {j}]")
+            if mrow is not None:  # row k of a column block B[:, lo:hi] as B[k, lo:hi]: unit stride
+                self.line(f"        {mrow} = {ctx.rows[b][1]}")
+                self.stats["row_views"] = self.stats.get("row_views", 0) + 1
+                self.line(f"        for {j} in range({m}.shape[1]):")
+                self.line(f"            {r}[{j}] += {x}[{k}] * {mrow}[{j}]")
+            else:
+                self.line(f"        for {j} in range({m}.shape[1]):")
+                self.line(f"            {r}[{j}] += {x}[{k}] * {m}[{k}, {j}]")
         elif op.result.is_array:
             self.line(f"{r} = {texts[0]} @ {texts[1]}")
         else:

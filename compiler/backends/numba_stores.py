@@ -171,6 +171,8 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     n = t.rank
     ctx = _Ctx()
     ivs = em._ivs(n)
+    if n == 2:  # column blocks read and written a row view at a time (unit stride)
+        ctx.rows, ctx.row_iv, ctx.region = {}, ivs[0], st.parent
     body = em.scalar_expr(o, [em.operand_elem(u, val, ivs, list(range(n)), ctx) for u in o.operands])
     sizes = em.loop_shape(t, ctx)
     base_t: ArrayType = st.operands[0].type
@@ -189,15 +191,17 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     d0 = em.depth
     em.depth += 1
     par = em.par >= 1 and em.loop_depth == 0
-    em._open_loops(sizes, ivs, par)
-    em.line(f"{dst}[{', '.join(ivs)}] = {stored}")
+    # the destination's row: the row view of the very slice read, if any (one pointer)
+    drow = em.row_view(same[0], ctx) if same and n == 2 else None
+    em._open_loops_rows(sizes, ivs, par, ctx)
+    em.line(f"{drow}[{ivs[1]}] = {stored}" if drow else f"{dst}[{', '.join(ivs)}] = {stored}")
     em.depth = d0
     em.line("else:  # the store broadcasts")
     em.depth += 1
     tmp = f"tmp_{em.counter}"
     em.counter += 1
     em.line(f"{tmp} = np.empty(({''.join(s + ', ' for s in sizes)}), dtype=np.{npname(t.dtype)})")
-    em._open_loops(sizes, ivs, False)
+    em._open_loops_rows(sizes, ivs, False, ctx)
     em.line(f"{tmp}[{', '.join(ivs)}] = {body}")
     em.depth = d0 + 1
     em.line(f"{b}[{idx}] = {tmp}")
