@@ -61,16 +61,21 @@ def tolerance(dtype: np.dtype, fastmath: bool = False) -> tuple[float, float]:
     return (1e-7, 1e-9) if fastmath else (1e-9, 1e-11)
 
 
-def assert_same(got: Any, want: Any, where: str, fastmath: bool = False) -> None:
+def assert_same(got: Any, want: Any, where: str, fastmath: bool = False,
+                computed_in: np.dtype | None = None) -> None:
+    """`computed_in`: the narrowest float dtype the values went through (an f64 result
+    of f32 arithmetic carries f32 rounding), when it is looser than the result's."""
     if isinstance(want, tuple):
         assert isinstance(got, tuple) and len(got) == len(want), f"{where}: tuple arity"
         for i, (g, w) in enumerate(zip(got, want)):
-            assert_same(g, w, f"{where}[{i}]", fastmath)
+            assert_same(g, w, f"{where}[{i}]", fastmath, computed_in)
         return
     g, w = np.asarray(got), np.asarray(want)
     assert g.shape == w.shape, f"{where}: shape {g.shape} != {w.shape}"
     assert g.dtype == w.dtype, f"{where}: dtype {g.dtype} != {w.dtype}"
     rtol, atol = tolerance(w.dtype, fastmath)
+    if computed_in is not None and w.dtype.kind in "fc":
+        rtol, atol = max((rtol, atol), tolerance(np.dtype(computed_in), fastmath))
     if rtol == 0:
         np.testing.assert_array_equal(g, w, err_msg=where)
     else:

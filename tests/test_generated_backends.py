@@ -9,6 +9,7 @@ Example counts are small (every example compiles its blocks); scale them with
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 
@@ -44,10 +45,14 @@ def test_generated_programs_under_every_strategy(strategy: str) -> None:
         before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in args.items()}
         got = case.call(result.program, args)
         where = f"{strategy}\n{case!r}"
-        assert_same(got, case.expected, where, fastmath=fast)
+        # back ends round transcendental functions differently by an ulp or two: a
+        # program with any f32 arithmetic is compared at f32's tolerance throughout
+        narrow = np.float32 if re.search(r"\b(f32|c64)\b", case.source) else None
+        assert_same(got, case.expected, where, fastmath=fast, computed_in=narrow)
         for name, _t, inout in case.params:
             if inout:
-                assert_same(args[name], case.inout_expected[name], f"inout {name}: {where}", fastmath=fast)
+                assert_same(args[name], case.inout_expected[name], f"inout {name}: {where}", fastmath=fast,
+                            computed_in=narrow)
             elif isinstance(before[name], np.ndarray):
                 assert np.array_equal(args[name], before[name]), f"{name} was modified: {where}"
 
