@@ -98,6 +98,15 @@ def _shape(v: Value) -> tuple:
     return v.type.shape if isinstance(v.type, ArrayType) else ()
 
 
+def _uses(body: Region) -> dict[Value, list[Op]]:
+    """The ops of `body` (top level) that use each value."""
+    uses: dict[Value, list[Op]] = {}
+    for o in body.ops:
+        for v in o.operands:
+            uses.setdefault(v, []).append(o)
+    return uses
+
+
 def _invariant(v: Value, inner: set[Value]) -> bool:
     return v not in inner or const_of(v) is not None
 
@@ -170,10 +179,7 @@ def raise_accumulation(loop: Op) -> Raised | None:
     if dtype not in FLOATS:
         return None
     inner = defined_in(body)
-    uses: dict[Value, list[Op]] = {}
-    for o in body.ops:
-        for v in o.operands:
-            uses.setdefault(v, []).append(o)
+    uses = _uses(body)
     st = term.operands[0].owner
     if not isinstance(st, Op) or st.name != "mc.setitem" or st.operands[0] is not a or uses.get(st.result) != [term]:
         return None
@@ -283,10 +289,7 @@ def raise_dots(loop: Op) -> Raised | None:
     if any(not isinstance(a.type, ScalarType) or a.type.dtype not in ("f32", "f64") for a in accs):
         return None
     inner = defined_in(body)
-    uses: dict[Value, list[Op]] = {}
-    for o in body.ops:
-        for v in o.operands:
-            uses.setdefault(v, []).append(o)
+    uses = _uses(body)
     used: set[Op] = {term}
     plans = []  # per accumulator: (the add/sub, its invariant scalars, its two loads)
     for k, acc in enumerate(accs):
@@ -493,10 +496,7 @@ def raise_row_reduction(loop: Op) -> Raised | None:
         return None
     dtype = acc.type.dtype
     inner = defined_in(body)
-    uses: dict[Value, list[Op]] = {}
-    for o in body.ops:
-        for v in o.operands:
-            uses.setdefault(v, []).append(o)
+    uses = _uses(body)
     u = term.operands[0].owner
     if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub") or \
             uses.get(acc) != [u] or uses.get(u.result) != [term] or u.result.type != acc.type:

@@ -294,14 +294,18 @@ class _Learner:
             cached = self._default_cache = (key, self._default_action())
         return {cached[1]: m} if cached[1] is not None else {}
 
-    def _default_action(self) -> str | None:
-        states = np.stack([e[0] for e in self.buffer])
+    def _experience(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The replay buffer as arrays: states, action indices, rewards (failures
+        raised to the fail floor)."""
         index = {a: i for i, a in enumerate(self.strategies)}
-        acts = np.array([index[e[1]] for e in self.buffer])
-        targets = np.array([e[2] for e in self.buffer])
+        rewards = np.array([e[2] for e in self.buffer])
         floor = self.hyper.get("fail_floor")
         if floor is not None:
-            targets = np.maximum(targets, float(floor))
+            rewards = np.maximum(rewards, float(floor))
+        return np.stack([e[0] for e in self.buffer]), np.array([index[e[1]] for e in self.buffer]), rewards
+
+    def _default_action(self) -> str | None:
+        states, acts, targets = self._experience()
         _, group = np.unique(states, axis=0, return_inverse=True)
         group = group.ravel()
         n, na = int(group.max()) + 1, len(self.strategies)
@@ -369,15 +373,9 @@ class _Learner:
         key = (len(self.buffer), self.experiences, id(self.mu), id(self.sd), len(self.strategies))
         cache = getattr(self, "_confidence_cache", None)
         if cache is None or cache[0] != key:
-            states_z = self._z(np.stack([e[0] for e in self.buffer]))
-            uniq, inverse = np.unique(states_z, axis=0, return_inverse=True)
+            states, acts, rewards = self._experience()
+            uniq, inverse = np.unique(self._z(states), axis=0, return_inverse=True)
             inverse = inverse.ravel()
-            index = {a: i for i, a in enumerate(self.strategies)}
-            acts = np.array([index[e[1]] for e in self.buffer])
-            rewards = np.array([e[2] for e in self.buffer])
-            floor = self.hyper.get("fail_floor")
-            if floor is not None:
-                rewards = np.maximum(rewards, float(floor))
             counts = np.zeros((len(uniq), len(self.strategies)))
             np.add.at(counts, (inverse, acts), 1.0)
             sums = np.zeros_like(counts)
