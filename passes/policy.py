@@ -413,17 +413,12 @@ class _Learner:
         gamma > 0 and a next state was given)."""
         if not self.buffer:
             return
-        states = np.stack([e[0] for e in self.buffer])
+        # (a failure's target is raised to the fail floor for the regression; the ban stays)
+        states, acts, targets = self._experience()
         prepped = self._prep(states)
         self.mu = prepped.mean(axis=0)
         sd = prepped.std(axis=0)
         self.sd = np.where(sd > 1e-9, sd, 1.0)
-        index = {a: i for i, a in enumerate(self.strategies)}
-        acts = np.array([index[e[1]] for e in self.buffer])
-        targets = np.array([e[2] for e in self.buffer])
-        floor = self.hyper.get("fail_floor")
-        if floor is not None:  # a failure's target for the regression (the ban stays)
-            targets = np.maximum(targets, float(floor))
         clip = self.hyper.get("regret_clip")
         if clip:
             targets = _floor_to_best(states, acts, targets, len(self.strategies), float(clip))

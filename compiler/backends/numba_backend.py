@@ -120,14 +120,16 @@ def numba_type(t: Any) -> Any:
 
 
 class _Ctx:
-    def __init__(self) -> None:
+    def __init__(self, row_iv: str = "", region: Region | None = None) -> None:
+        """`row_iv`, `region`: the row loop's variable and the region the loop nest is
+        emitted in, when the caller collects row views (see NumbaEmitter.row_view) and
+        opens its loops with `_open_loops_rows`."""
         self.pre: list[str] = []
         self.shapes: list[tuple[int, str, Any]] = []  # (loop dim, shape expr, static dim)
-        # row views (see NumbaEmitter.row_view), when the caller opens its loops with
-        # `_open_loops_rows`: key -> (name, expression at row `row_iv`)
-        self.rows: dict[Any, tuple[str, str]] | None = None
-        self.row_iv = ""
-        self.region: Region | None = None  # where the loop nest is emitted
+        # row views: key -> (name, expression at row `row_iv`)
+        self.rows: dict[Any, tuple[str, str]] | None = {} if region is not None else None
+        self.row_iv = row_iv
+        self.region = region
 
 
 def column_slice(op: Any) -> tuple[Value, tuple] | None:
@@ -179,7 +181,7 @@ class NumbaEmitter(PythonEmitter):
         if HAVE_BLAS:
             plan_gemm(self)
 
-    def index_text(self, op: Op) -> str:
+    def index_items(self, op: Op) -> list:
         """Trailing full slices dropped (a no-op in NumPy's indexing): Numba types
         `A[a:b, :]` and `A[:, :]` of a C-contiguous A as layout 'A' but `A[a:b]` and
         `A[:]` as 'C', and BLAS calls and vectorized loops on 'A' arrays are far slower
@@ -188,13 +190,7 @@ class NumbaEmitter(PythonEmitter):
         n = len(items)
         while n > 1 and items[n - 1] == ("slice", None, None, None):
             n -= 1
-        if n == len(items):
-            return super().index_text(op)
-        op.attrs["index"] = items[:n]
-        try:
-            return super().index_text(op)
-        finally:
-            op.attrs["index"] = items
+        return items[:n]
 
     # ---- fusion planning -----------------------------------------------------------------
     def _plan(self, region: Region) -> None:
@@ -484,10 +480,8 @@ class NumbaEmitter(PythonEmitter):
             return
         t = op.result.type
         n = t.rank
-        ctx = _Ctx()
         ivs = self._ivs(n)
-        if n == 2:
-            ctx.rows, ctx.row_iv, ctx.region = {}, ivs[0], op.parent
+        ctx = _Ctx(ivs[0], op.parent) if n == 2 else _Ctx()
         body = self.scalar_expr(op, [self.operand_elem(u, op.result, ivs, list(range(n)), ctx) for u in op.operands])
         sizes = self.loop_shape(t, ctx)
         for p in ctx.pre:
@@ -759,8 +753,7 @@ class NumbaEmitter(PythonEmitter):
             # matrix first; a row-by-row loop streams it once, vectorized along the rows
             x, m = texts
             k, j = self._ivs(2)
-            ctx = _Ctx()
-            ctx.rows, ctx.row_iv, ctx.region = {}, k, op.parent
+            ctx = _Ctx(k, op.parent)
             mrow = self.row_view(b, ctx) if m == self.name(b) else None
             self.line(f"if {m}.flags.c_contiguous or {m}.flags.f_contiguous:")
             self.line(f"    {r} = {x} @ {m}")
@@ -768,13 +761,10 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"    {r} = np.zeros({m}.shape[1], dtype=np.{npname(D)})")
             self.line(f"    for {k} in range({m}.shape[0]):")
             if mrow is not None:  # row k of a column block B[:, lo:hi] as B[k, lo:hi]: unit stride
-                self.line(f"        {mrow} = {ctx.rows[b][1]}")
+                self.line(f"        {mrow} = {ctx.rows[b][1]}")  # type: ignore[index]
                 self.stats["row_views"] = self.stats.get("row_views", 0) + 1
-                self.line(f"        for {j} in range({m}.shape[1]):")
-                self.line(f"            {r}[{j}] += {x}[{k}] * {mrow}[{j}]")
-            else:
-                self.line(f"        for {j} in range({m}.shape[1]):")
-                self.line(f"            {r}[{j}] += {x}[{k}] * {m}[{k}, {j}]")
+            self.line(f"        for {j} in range({m}.shape[1]):")
+            self.line(f"            {r}[{j}] += {x}[{k}] * {f'{mrow}[{j}]' if mrow else f'{m}[{k}, {j}]'}")
         elif op.result.is_array:
             self.line(f"{r} = {texts[0]} @ {texts[1]}")
         else:
@@ -934,11 +924,12 @@ class NumbaEmitter(PythonEmitter):
         stop = f"min({hi}, {b}.shape[0])" if hi else f"{b}.shape[0]"
         j = f"j_{self.counter}"
         self.counter += 1
+        v = self.cast(self.name(val), val.type, base.type.dtype)
         self.line(f"if {' and '.join(conds) or 'True'}:")
         self.line(f"    for {j} in range({lo or '0'}, {stop}, {st or '1'}):")
-        self.line(f"        {b}[{j}] = {self.cast(self.name(val), val.type, base.type.dtype)}")
+        self.line(f"        {b}[{j}] = {v}")
         self.line("else:")
-        self.line(f"    {b}[{self.index_text(op)}] = {self.cast(self.name(val), val.type, base.type.dtype)}")
+        self.line(f"    {b}[{self.index_text(op)}] = {v}")
         if res != b:
             self.line(f"{res} = {b}")
         self.stats["strided_fills"] = self.stats.get("strided_fills", 0) + 1

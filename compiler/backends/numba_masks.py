@@ -180,6 +180,13 @@ def _epilogue_text(em: NumbaEmitter, chain: list[Op], sel: Value, text: str) -> 
     return text
 
 
+def _copy_parts(em: NumbaEmitter, parts: list[str], buf: str, cnt: str) -> None:
+    """Copy arrays into `buf` from position `cnt` on, advancing it."""
+    for w in parts:
+        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
+        em.line(f"{cnt} += {w}.shape[0]")
+
+
 def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     from .numba_backend import npname
 
@@ -208,21 +215,16 @@ def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     em.line(f"{buf} = np.empty({cnt}{extra} + 1, dtype=np.{npname(D)})")
     em.line(f"advise_huge({buf})")
     em.line(f"{cnt} = 0")
-    for w in pre:
-        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
-        em.line(f"{cnt} += {w}.shape[0]")
+    _copy_parts(em, pre, buf, cnt)
     em._open_loops(sizes, ivs, False)
+    elem = em.cast(xe or "", x.type, op.result.type.dtype)
     if chain:
-        elem = _epilogue_text(em, chain, op.result, em.cast(xe or "", x.type, op.result.type.dtype))
-        em.line(f"{buf}[{cnt}] = {em.cast(elem, chain[-1].result.type, D)}")
+        elem = em.cast(_epilogue_text(em, chain, op.result, elem), chain[-1].result.type, D)
         em.stats["mask_epilogue_ops"] = em.stats.get("mask_epilogue_ops", 0) + len(chain)
-    else:
-        em.line(f"{buf}[{cnt}] = {em.cast(xe or '', x.type, D)}")
+    em.line(f"{buf}[{cnt}] = {elem}")
     em.line(f"{cnt} += 1 if {me} else 0")
     em.depth = d0
-    for w in post:
-        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
-        em.line(f"{cnt} += {w}.shape[0]")
+    _copy_parts(em, post, buf, cnt)
     em.line(f"{r} = {buf}[:{cnt}]")
     if cat is not None:
         em.stats["mask_concats"] = em.stats.get("mask_concats", 0) + 1

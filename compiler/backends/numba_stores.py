@@ -169,10 +169,9 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     val = o.result
     t: Any = val.type
     n = t.rank
-    ctx = _Ctx()
     ivs = em._ivs(n)
-    if n == 2:  # column blocks read and written a row view at a time (unit stride)
-        ctx.rows, ctx.row_iv, ctx.region = {}, ivs[0], st.parent
+    # column blocks read and written a row view at a time (unit stride)
+    ctx = _Ctx(ivs[0], st.parent) if n == 2 else _Ctx()
     body = em.scalar_expr(o, [em.operand_elem(u, val, ivs, list(range(n)), ctx) for u in o.operands])
     sizes = em.loop_shape(t, ctx)
     base_t: ArrayType = st.operands[0].type

@@ -278,9 +278,13 @@ class PythonEmitter:
         """Whether a one-item index is written as a tuple (`A[idx,]`)."""
         return op.attrs["index"][0][0] == "array"
 
+    def index_items(self, op: Op) -> list:
+        """The index items `index_text` writes (a back end may drop no-op ones)."""
+        return op.attrs["index"]
+
     def index_text(self, op: Op) -> str:
         items = []
-        for axis, it in enumerate(op.attrs["index"]):
+        for axis, it in enumerate(self.index_items(op)):
             if it[0] == "int":
                 items.append(self.index_int(op, axis, it[1]))
             elif it[0] == "array":
