@@ -176,3 +176,32 @@ def test_release_builds_choose_only_measured_strategies(monkeypatch: pytest.Monk
     assert all("numpy-unmeasured" in d.predicted for d in decisions)  # still shown as an alternative
     explored = {d.chosen for seed in range(200) for d in decide(module, learner, explore=True, rng=random.Random(seed))[1]}
     assert "numpy-unmeasured" in explored
+
+
+def test_time_entry_copies_inputs_outside_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each timed call gets its own copy of the inputs (an inout entry mutates it), and
+    the copy is made before the clock starts: with a fake clock that a copy advances by
+    1000 and each reading by 0.5, every call takes exactly 0.5."""
+    import copy as copy_module
+
+    import numpy as np
+    from mcodec import compile_source
+    from mcodec.compiler import pgo
+
+    program = compile_source("fn bump(inout x: f64[N]) -> f64:\n    x += 1.0\n    return x[0]\n")
+    clock = [0.0]
+    real_deepcopy = copy_module.deepcopy
+
+    def slow_copy(obj, memo=None):  # noqa: ANN001, ANN202
+        clock[0] += 1000.0
+        return real_deepcopy(obj, memo)
+
+    def tick() -> float:
+        clock[0] += 0.5
+        return clock[0]
+
+    monkeypatch.setattr(pgo.copy, "deepcopy", slow_copy)
+    monkeypatch.setattr(pgo.time, "perf_counter", tick)
+    inputs = {"x": np.zeros(3)}
+    assert pgo.time_entry(program, "bump", inputs, 3) == [0.5, 0.5, 0.5]
+    assert not inputs["x"].any()  # the caller's arrays are never written
