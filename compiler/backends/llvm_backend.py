@@ -215,6 +215,17 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
             plan.written_roots.add(root)
             if not op.attrs.get("inplace"):
                 plan.copy_roots.add(root)
+    # A family is one buffer, so two of its values must never be live at once where it is
+    # written: a loop carrying one array in two slots (CSE merges two equal `zeros`), or
+    # an `if` or the block yielding it twice, would have both slots write the same memory.
+    for group in [op.results for op in ops if op.name in CONTROL] + [block.live_outs]:
+        seen: set[Value] = set()
+        for v in group:
+            if v.is_array:
+                r = plan.root(v)
+                if r in seen and r in plan.written_roots:
+                    return None, "one written array in two live values (a loop or branch result)"
+                seen.add(r)
     for op in ops:
         if op.name == "mc.setitem" and plan.root(op.operands[0]) in plan.copy_roots:
             ok, why = _linear_update(block, op, op.operands[0])

@@ -79,6 +79,9 @@ UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh 
             "floor ceil isnan isinf").split()
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
+# fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
+# isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results
+FAST_FLAGS = {"nsz": True, "arcp": True, "contract": True, "afn": True, "reassoc": True}
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
@@ -1209,7 +1212,7 @@ class NumbaBackend:
         elif strategy.parallelization_level == 1 and em.stats["prange_loops"]:
             parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
         options = dict(cache=False, parallel=parallel,
-                       fastmath=strategy.jit_level >= 2, error_model="numpy", nogil=True)
+                       fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
         try:
             sig = tuple(numba_type(v.type) for v in live_ins)
             disp = numba.njit(**{**options, "parallel": copy.copy(parallel)})(ns[name])  # numba consumes the dict
