@@ -69,3 +69,18 @@ TWO_ZEROS_SRC = """fn qr(a: i64[N], b: i64[N]) -> (i64[N], i64[N]):
 def test_two_equal_zeros_written_in_one_loop(strategy: str) -> None:
     a, b = np.array([-7, 7, -7, 7, 6]), np.array([2, 2, -2, -2, 3])
     check(TWO_ZEROS_SRC, strategy, "qr", {"a": a, "b": b}, (a // b, a % b))
+
+
+# ---- an integer index after newaxis is checked against the base's axis, not its position -------
+NEWAXIS_SRC = """fn nx(x: f64[N], A: f64[N, M], i: i64) -> (f64[1, 1], f64[1, M], f64[N, 1])
+:
+    return x[newaxis, newaxis, 0], A[newaxis, i, :], A[:, newaxis, -1]
+""".replace(")\n:\n", "):\n")
+
+
+@pytest.mark.parametrize("strategy", ["mlx-cpu", "numba"])
+def test_int_index_after_newaxis(strategy: str) -> None:
+    pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    x, A = np.arange(4.0), np.arange(12.0).reshape(4, 3)
+    check(NEWAXIS_SRC, strategy, "nx", {"x": x, "A": A, "i": 3},
+          (x[None, None, 0], A[None, 3, :], A[:, None, -1]), lowered_by=strategy.split("-")[0])

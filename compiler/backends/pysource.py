@@ -284,17 +284,22 @@ class PythonEmitter:
 
     def index_text(self, op: Op) -> str:
         items = []
-        for axis, it in enumerate(self.index_items(op)):
+        axis = 0  # the base's axis an item indexes (newaxis takes none, a mask its rank)
+        for it in self.index_items(op):
             if it[0] == "int":
                 items.append(self.index_int(op, axis, it[1]))
+                axis += 1
             elif it[0] == "array":
                 items.append(self.index_array(op, it[1]))
+                ix = op.operands[it[1][1]].type if isinstance(it[1], tuple) else None
+                axis += ix.rank if isinstance(ix, ArrayType) and ix.dtype == "bool" else 1
             elif it[0] == "newaxis":
                 items.append("None")
             else:
                 lo, hi, st = it[1:]
                 bound = self.index_bound
                 items.append(f"{bound(op, lo)}:{bound(op, hi)}" + (f":{bound(op, st)}" if st is not None else ""))
+                axis += 1
         if not items:
             return "..."
         return ", ".join(items) + ("," if len(items) == 1 and self.single_item_comma(op) else "")
