@@ -250,6 +250,12 @@ def transpose(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 def reshape(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "a", b)
     dims, shape = _shape(fb, args, "shape", b)
+    if sum(d is not None and d.is_const and d.const == -1 for d in shape) > 1:
+        raise fb.error("reshape(): only one dimension can be -1", args["shape"][0].span,  # type: ignore[union-attr]
+                       "give every other dimension's size")
+    if any(d is not None and d.is_const and d.const < -1 for d in shape):
+        raise fb.error("reshape(): a dimension cannot be negative (only -1, for 'the rest')",
+                       args["shape"][0].span)  # type: ignore[union-attr]
     shape = tuple(None if d is not None and d.is_const and d.const == -1 else d for d in shape)
     return _emit(fb, b, [a, *dims], ArrayType(a.type.dtype, shape), e)
 

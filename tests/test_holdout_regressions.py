@@ -84,3 +84,14 @@ def test_int_index_after_newaxis(strategy: str) -> None:
     x, A = np.arange(4.0), np.arange(12.0).reshape(4, 3)
     check(NEWAXIS_SRC, strategy, "nx", {"x": x, "A": A, "i": 3},
           (x[None, None, 0], A[None, 3, :], A[:, None, -1]), lowered_by=strategy.split("-")[0])
+
+
+# ---- reshape with two -1 dims (or another negative one) is a compile error, not a run-time one --
+@pytest.mark.parametrize("shape", ["(k, -1, -1)", "(2, -3)"])
+def test_reshape_bad_negative_dims(shape: str) -> None:
+    from mcodec.compiler.diagnostics import CompileError
+
+    src = f"fn f(A: f64[N, M], k: i64) -> f64[?, ?, ?]:\n    return reshape(A, {shape})\n".replace(
+        "?, ?, ?]" if shape == "(2, -3)" else "@", "?, ?]")
+    with pytest.raises(CompileError, match=r"reshape\(\)"):
+        frontend(src, "bad.mc")
