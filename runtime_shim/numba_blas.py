@@ -61,7 +61,12 @@ def matmul_acc(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> None:
     if m == 0 or n == 0:
         return
     if k == 0 or not c.flags.c_contiguous:
-        c[:, :] = alpha * (a @ b) + beta * c if k else beta * c
+        # element loops, not `c[:, :] = ...`: Numba's slice store compiles a formatted
+        # shape-mismatch error (seconds, in every block that calls this)
+        p = a @ b if k else np.zeros((m, n), dtype=c.dtype)
+        for i in range(m):
+            for j in range(n):
+                c[i, j] = alpha * p[i, j] + beta * c[i, j]
         return
     _gemm_c(np.ascontiguousarray(a), np.ascontiguousarray(b), c, alpha, beta)
 

@@ -286,3 +286,56 @@ def test_strided_scalar_fills_match_numpy(bounds: tuple[int, int, int]) -> None:
     lo, hi, st = bounds
     args = dict(x=np.arange(17, dtype=np.float64), lo=lo, hi=hi, st=st)
     assert_same(program.fills(**args), reference_program(frontend(FILLS, "fills.mc")).fills(**args), str(bounds))
+
+
+ARRAY_STORES = """\
+fn stores(x: f64[N], m: f64[N, M], r: f64[M], c: f64[N, 1], lo: i64) -> (f64[N], f64[N, M], f32[N, M], i64[N]):
+    let a = copy(x)
+    a[1:] = a[:-1]
+    let b = copy(m)
+    b[1:, :] = b[:-1, :]
+    b[0] = r
+    b[1:3, :] = r
+    b[:, 0:1] = c
+    b[lo:, 1:] = b[lo:, :-1] * 2.0
+    let f = zeros((N, M), dtype=f32)
+    f[:, :] = m
+    let k = zeros((N,), dtype=i64)
+    k[::2] = i64(x[::2] * 10.0)
+    k[::-1] = k
+    for t in range(2):
+        b[t] = b[t + 1]
+    return a, b, f, k
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par", "numba-fast"])
+def test_array_stores_broadcast_cast_and_overlap_as_numpy(strategy: str) -> None:
+    """Stores of arrays into views are loops (Numba's slice store compiles a formatted
+    error path, seconds per store); they broadcast, cast and read an overlapping source
+    from a copy exactly as NumPy's slice assignment does."""
+    from mcodec.compiler.reference import reference_program
+
+    module = frontend(ARRAY_STORES, "stores.mc")
+    program, report = build(module, strategy)
+    assert sum(r.info.get("loop_stores", 0) for r in report.values() if not isinstance(r, str)) >= 8
+    rng = np.random.default_rng(0)
+    for n, m, lo in [(7, 5, 2), (4, 1, 0), (9, 3, -3)]:
+        args = dict(x=rng.random(n), m=rng.random((n, m)), r=rng.random(m), c=rng.random((n, 1)), lo=lo)
+        want = reference_program(frontend(ARRAY_STORES, "stores.mc")).stores(**args)
+        assert_same(program.stores(**args), want, f"{strategy} {n}x{m}")
+
+
+@pytest.mark.parametrize("k", [4, 0])
+def test_matmul_acc_into_a_strided_view_and_with_an_empty_inner_dim(k: int) -> None:
+    """The BLAS accumulation helper's general path (a non-contiguous target, or no
+    inner dimension) computes c = alpha * (a @ b) + beta * c in place, leaving the
+    rest of the parent array alone."""
+    from mcodec.runtime_shim.numba_blas import matmul_acc
+
+    rng = np.random.default_rng(1)
+    a, b, parent = rng.random((5, k)), rng.random((k, 6)), rng.random((6, 10))
+    want = parent.copy()
+    want[:5, 2:8] = 2.0 * (a @ b) + 0.5 * want[:5, 2:8]
+    matmul_acc(a, b, parent[:5, 2:8], 2.0, 0.5)
+    np.testing.assert_allclose(parent, want, rtol=1e-12)

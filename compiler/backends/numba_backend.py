@@ -60,13 +60,13 @@ from .numba_masks import (
 )
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
 from .numba_reuse import emit_result_buffer, plan_all
-from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store
+from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store, store_as_loops
 from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
 PRELUDE = ("import numpy as np\nfrom numba import prange\n"
-           "from mcodec.runtime_shim.numba_memory import advise_huge\n"
+           "from mcodec.runtime_shim.numba_memory import advise_huge, overlaps\n"
            "from mcodec.runtime_shim.numba_math import exp_f32\n"
            "from mcodec.runtime_shim.numba_blas import matmul_acc, matmul_acc_into\n")
 
@@ -831,7 +831,10 @@ class NumbaEmitter(PythonEmitter):
         r, xs = self.name(op.result), self.name(x)
         self.line(f"{r} = np.empty({xs}.shape, dtype=np.{npname(op.result.type.dtype)})")
         self.line(f"advise_huge({r})")
-        self.line(f"{r}[...] = {xs}")
+        ivs = self._ivs(x.type.rank)
+        self._open_loops([f"{xs}.shape[{k}]" for k in range(x.type.rank)], ivs, False)
+        self.line(f"{r}[{', '.join(ivs)}] = {xs}[{', '.join(ivs)}]")  # not `r[...] = xs`: see store_as_loops
+        self.depth -= x.type.rank
 
     def op_reshape(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.ascontiguousarray({self.name(op.operands[0])})"
@@ -893,7 +896,17 @@ class NumbaEmitter(PythonEmitter):
             return
         val = op.operands[-1]
         base = op.operands[0]
-        if val.is_array or val.type.dtype == base.type.dtype:
+        if val.is_array:
+            b, res = self.name(base), self.name(op.result)
+            target = b if op.attrs.get("inplace") else res
+            if target != b:
+                self.line(f"{res} = {b}.copy()")
+            if not store_as_loops(self, op, target, self.name(val), val.type, fresh=False):
+                self.line(f"{target}[{self.index_text(op)}] = {self.name(val)}")
+            if res != target:
+                self.line(f"{res} = {target}")
+            return
+        if val.type.dtype == base.type.dtype:
             super().op_setitem(op)
             return
         v = self.cast(self.name(val), val.type, base.type.dtype)  # Numba will not narrow on store

@@ -182,8 +182,11 @@ def _epilogue_text(em: NumbaEmitter, chain: list[Op], sel: Value, text: str) -> 
 
 def _copy_parts(em: NumbaEmitter, parts: list[str], buf: str, cnt: str) -> None:
     """Copy arrays into `buf` from position `cnt` on, advancing it."""
-    for w in parts:
-        em.line(f"{buf}[{cnt}:{cnt} + {w}.shape[0]] = {w}")
+    for w in parts:  # loops, not slice stores: see numba_stores.store_as_loops
+        j = f"j_{em.counter}"
+        em.counter += 1
+        em.line(f"for {j} in range({w}.shape[0]):")
+        em.line(f"    {buf}[{cnt} + {j}] = {w}[{j}]")
         em.line(f"{cnt} += {w}.shape[0]")
 
 

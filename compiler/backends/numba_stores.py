@@ -203,10 +203,61 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     em._open_loops_rows(sizes, ivs, False, ctx)
     em.line(f"{tmp}[{', '.join(ivs)}] = {body}")
     em.depth = d0 + 1
-    em.line(f"{b}[{idx}] = {tmp}")
+    if not store_as_loops(em, st, b, tmp, t, fresh=True):
+        em.line(f"{b}[{idx}] = {tmp}")
     em.depth = d0
     if res != b:
         em.line(f"{res} = {b}")
     em.stats["fused_loops"] += 1
     em.stats["fused_stores"] = em.stats.get("fused_stores", 0) + 1
     em.stats["prange_loops"] += int(par)
+
+
+def view_rank(st: Op) -> int | None:
+    """The rank of the view a store writes (`b[idx]` with ints and slices), None when
+    the index is not a basic one."""
+    items = st.attrs["index"]
+    if any(it[0] not in ("int", "slice") for it in items):
+        return None
+    return st.operands[0].type.rank - sum(it[0] == "int" for it in items)
+
+
+def store_as_loops(em: NumbaEmitter, st: Op, target: str, src: str, src_t: ArrayType, fresh: bool) -> bool:
+    """`target[idx] = src` for an array `src`, broadcast as NumPy does, written as loops;
+    False (nothing written) when the index or the ranks do not allow it. Numba's own
+    slice store compiles an error path that formats the shapes into its message, about
+    4 s of compile time per store; these loops compile in a small fraction of that.
+    Unless `src` is a fresh buffer, a source that overlaps the target is read from a
+    copy, as in NumPy."""
+    n, r = view_rank(st), src_t.rank
+    if n is None or r == 0 or r > n:
+        return False
+    dst, s = f"dst_{em.counter}", f"src_{em.counter}"
+    em.counter += 1
+    dtype = st.operands[0].type.dtype
+    em.line(f"{dst} = {target}[{em.index_text(st)}]")
+    em.line(f"{s} = {src}" if fresh else f"{s} = {src}.copy() if overlaps({dst}, {src}) else {src}")
+    lead = n - r  # the source's axes line up with the target's last r axes
+    ivs = em._ivs(n)
+    sizes = [f"{dst}.shape[{k}]" for k in range(n)]
+    steps = [f"s{i}" for i in ivs[lead:]]
+    d0 = em.depth
+    em.line("if " + " and ".join(f"{s}.shape[{k}] == {dst}.shape[{k + lead}]" for k in range(r)) + ":")
+    em.depth += 1
+    em._open_loops(sizes, ivs, False)
+    plain = f"{s}[{', '.join(ivs[lead:])}]"
+    em.line(f"{dst}[{', '.join(ivs)}] = {em.cast(plain, src_t, dtype)}")
+    em.depth = d0
+    em.line("else:  # the source broadcasts")
+    em.depth += 1
+    em.line("if " + " or ".join(f"({s}.shape[{k}] != 1 and {s}.shape[{k}] != {dst}.shape[{k + lead}])"
+                                for k in range(r)) + ":")
+    em.line("    raise ValueError('could not broadcast the stored array to the shape of its target')")
+    for k, step in enumerate(steps):
+        em.line(f"{step} = 0 if {s}.shape[{k}] == 1 else 1")
+    em._open_loops(sizes, ivs, False)
+    elem = f"{s}[{', '.join(f'{i} * {t}' for i, t in zip(ivs[lead:], steps))}]"
+    em.line(f"{dst}[{', '.join(ivs)}] = {em.cast(elem, src_t, dtype)}")
+    em.depth = d0
+    em.stats["loop_stores"] = em.stats.get("loop_stores", 0) + 1
+    return True
