@@ -34,18 +34,23 @@ def broadcast(*types: ValueType) -> tuple[DimT, ...]:
     for axis in range(rank):
         dims = [s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0]
         chosen: DimT = Dim(1)
+        seen: list[DimT] = []
         for d in dims:
             if is_one(d):
                 continue
-            if is_one(chosen):
+            for s in seen:
+                if known_different(s, d):
+                    raise ShapeError(
+                        f"shapes {' and '.join(str(t) for t in types if isinstance(t, ArrayType))} do not broadcast "
+                        f"(dimension {dim_str(s)} vs {dim_str(d)})",
+                        "broadcasting needs equal dims or a dim of 1; index with newaxis or reshape to align them")
+            if not seen:
                 chosen = d
-            elif known_different(chosen, d):
-                raise ShapeError(
-                    f"shapes {' and '.join(str(t) for t in types if isinstance(t, ArrayType))} do not broadcast "
-                    f"(dimension {dim_str(chosen)} vs {dim_str(d)})",
-                    "broadcasting needs equal dims or a dim of 1; index with newaxis or reshape to align them")
-            elif chosen is None:
-                chosen = d
+            elif d != chosen:
+                # dims not provably equal (N and M, N and 3, N and ?): either may be 1 at run
+                # time, when the other one is the result's, so the result's is not known here
+                chosen = None
+            seen.append(d)
         out.append(chosen)
     return tuple(out)
 

@@ -22,15 +22,19 @@ def build(src: str, strategy: str) -> Any:
         return build_module(frontend(src, "holdout.mc"), default=strategy, use_cache=False)
 
 
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
 def check(src: str, strategy: str, entry: str, args: dict[str, Any], want: Any = None,
           lowered_by: str | None = None) -> Any:
     """Run `entry` built with `strategy` and with the reference; both must equal `want`
     (when given) and each other. `lowered_by`: a back end that must have built a block."""
-    result = build(src, strategy)
+    if (src, strategy) not in _BUILT:  # one build per program and strategy
+        _BUILT[src, strategy] = build(src, strategy), reference_program(frontend(src, "holdout.mc"))
+    result, ref = _BUILT[src, strategy]
     if lowered_by is not None:
         assert any(b.built.strategy_id.startswith(lowered_by) for b in result.blocks.values()), \
             {b.block_id: [f.reason for f in b.fallbacks] for b in result.blocks.values()}
-    ref = reference_program(frontend(src, "holdout.mc"))
     expect = getattr(ref, entry)(**copy.deepcopy(args))
     got = getattr(result.program, entry)(**copy.deepcopy(args))
     assert_same(got, expect, f"{strategy} vs reference", fastmath=strategy.endswith("fast"))
@@ -95,3 +99,32 @@ def test_reshape_bad_negative_dims(shape: str) -> None:
         "?, ?, ?]" if shape == "(2, -3)" else "@", "?, ?]")
     with pytest.raises(CompileError, match=r"reshape\(\)"):
         frontend(src, "bad.mc")
+
+
+# ---- two different symbolic dims broadcast to an unknown dim (either may be 1 at run time) --------
+BCAST_SRC = """fn addv(x: f64[N], y: f64[M]) -> f64[?]:
+    return x * 2.0 + y
+
+fn addm(A: f64[N, M], B: f64[K, L]) -> f64[?, ?]:
+    return exp(A + B) * 2.0 + 1.0
+
+fn addloop(x: f64[N], y: f64[3]) -> f64:
+    let z = x + y
+    let s = 0.0
+    for i in range(z.shape[0]):
+        s += z[i] * f64(i)
+    return s
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy-mem", "numba", "llvm"])
+def test_symbolic_dims_of_one_broadcast(strategy: str) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.random(1), rng.random(5)
+    check(BCAST_SRC, strategy, "addv", {"x": x, "y": y}, x * 2.0 + y)
+    check(BCAST_SRC, strategy, "addv", {"x": y, "y": x}, y * 2.0 + x)
+    A, B = rng.random((1, 4)), rng.random((3, 1))
+    check(BCAST_SRC, strategy, "addm", {"A": A, "B": B}, np.exp(A + B) * 2.0 + 1.0)
+    check(BCAST_SRC, strategy, "addm", {"A": B, "B": A}, np.exp(A + B) * 2.0 + 1.0)
+    y3 = rng.random(3)
+    check(BCAST_SRC, strategy, "addloop", {"x": x, "y": y3}, np.float64(np.sum((x + y3) * np.arange(3))))
