@@ -77,6 +77,16 @@ def matmul_shape(a: ValueType, b: ValueType) -> tuple[DimT, ...]:
 def slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | None,
               lo_dynamic: bool, hi_dynamic: bool) -> DimT:
     """Length of d[lo:hi:step] when it can be known statically (assumes in-bounds)."""
+    n = _slice_len(d, lo, hi, step, lo_dynamic, hi_dynamic)
+    if n is not None and n.is_const and (d is None or not d.is_const):
+        # a fixed length out of a dim not known here (x[:3], x[-3:], x[2:5] of an f64[N]):
+        # NumPy clamps the bounds, so it is shorter when N is small; unknown until run time
+        return None
+    return n
+
+
+def _slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | None,
+               lo_dynamic: bool, hi_dynamic: bool) -> DimT:
     if lo_dynamic or hi_dynamic or (step is not None and step != 1 and (d is None or not d.is_const)):
         if step is None or step == 1:
             return None

@@ -128,3 +128,15 @@ def test_symbolic_dims_of_one_broadcast(strategy: str) -> None:
     check(BCAST_SRC, strategy, "addm", {"A": B, "B": A}, np.exp(A + B) * 2.0 + 1.0)
     y3 = rng.random(3)
     check(BCAST_SRC, strategy, "addloop", {"x": x, "y": y3}, np.float64(np.sum((x + y3) * np.arange(3))))
+
+
+# ---- a literal-bound slice of a symbolic dim is clamped at run time (x[1:4] of 2 elements is 1) ----
+CLAMP_SRC = """fn clamp(x: f64[N]) -> (f64[?], f64[?], f64[?]):
+    return x[:3] * 2.0, x[-3:] + 1.0, x[1:4] - x[0:3]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "llvm"])
+def test_literal_slice_of_short_array(strategy: str) -> None:
+    x = np.arange(2.0)
+    check(CLAMP_SRC, strategy, "clamp", {"x": x}, (x[:3] * 2.0, x[-3:] + 1.0, x[1:4] - x[0:3]))
