@@ -53,7 +53,9 @@ def lookup(view: BlockView, strategy: OptimizationStrategy) -> BuiltBlock | None
         return None
 
 
-def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) -> None:
+def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) -> Path | None:
+    """Store a built block (kept when an equal one is there already); its entry's
+    directory, or None when the cache cannot be written."""
     from mcodec.runtime_shim.stored_block import store_block
 
     root = cache_root() / "blocks"
@@ -68,7 +70,25 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
         else:
             os.replace(tmp, final)
     except OSError:
-        pass  # a read-only or full cache never fails a build
+        return None  # a read-only or full cache never fails a build
+    return final
+
+
+def build_in_cache(view: BlockView, strategy: OptimizationStrategy, source_only: BuiltBlock) -> BuiltBlock | None:
+    """Store a block's generated code (not compiled yet) and compile it from its cache
+    entry: one compile, whose on-disk JIT cache lands in the entry, where an artifact
+    copies it from instead of compiling again. None when the cache cannot be written;
+    a block that fails to compile leaves no entry behind."""
+    from mcodec.runtime_shim.stored_block import load_block
+
+    final = store(view, strategy, source_only)
+    if final is None:
+        return None
+    try:
+        return load_block(final, view, json.loads((final / "entry.json").read_text()))
+    except Exception:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
 
 
 def adopt_jit_cache(view: BlockView, strategy: OptimizationStrategy, entry: dict[str, Any], root: Path) -> None:

@@ -110,9 +110,14 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path,
             if cached is not None:
                 cached.info["cached"] = True
                 return cached, fallbacks
-            built = be.lower(view, s, workdir)
-            if use_cache:
-                block_cache.store(view, s, built)
+            # a JIT back end compiles once, from the cache entry (an artifact then copies
+            # its on-disk JIT cache); elsewhere, or without a writable cache, in memory
+            lower_source = getattr(be, "lower_source", None) if use_cache else None
+            built = block_cache.build_in_cache(view, s, lower_source(view, s)) if lower_source else None
+            if built is None:
+                built = be.lower(view, s, workdir)
+                if use_cache:
+                    block_cache.store(view, s, built)
             return built, fallbacks
         except LoweringError as e:
             fallbacks.append(Fallback(view.id, s.strategy_id, f"lowering failed: {e}"))

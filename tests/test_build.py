@@ -172,15 +172,17 @@ def test_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: pytest.Monke
     assert int(result.program.crc16(**inputs)) == want
 
 
-def test_cached_rebuild_compiles_nothing(tmp_path: Path) -> None:
-    """A rebuild of an unchanged program takes its Numba block from the block cache with
-    the JIT cache beside it (a cache hit, not a compile), and the artifact it writes
-    carries that JIT cache along: a fresh process loading it compiles nothing either."""
+def test_builds_compile_each_numba_block_once(tmp_path: Path) -> None:
+    """A cold build compiles a Numba block once, from its block-cache entry, and the
+    artifact it writes copies that JIT cache instead of compiling again; a rebuild of
+    the unchanged program loads the block from the cache (a cache hit, not a compile);
+    a fresh process loading the artifact compiles nothing either."""
     import os
 
     env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
     build = (
         "import sys, mcodec\n"
+        "from numba.core import event\n"
         "from mcodec.compiler.build import build_module\n"
         "from mcodec.compiler.driver import frontend\n"
         "from mcodec.runtime_shim.artifact import write_artifact\n"
@@ -188,13 +190,15 @@ def test_cached_rebuild_compiles_nothing(tmp_path: Path) -> None:
         "result = build_module(frontend(src, 'crc16.mc'), default='numba', warn=False)\n"
         "b = result.blocks['crc16.b1'].built\n"
         "d = b.info['dispatcher']\n"
-        "print(b.strategy_id, b.origin is not None, len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
-        f"write_artifact(result, src, __import__('pathlib').Path({str(tmp_path / 'crc16.mcx')!r}))\n"
+        "with event.install_recorder('numba:compile') as rec:\n"
+        f"    write_artifact(result, src, __import__('pathlib').Path({str(tmp_path / 'crc16.mcx')!r}))\n"
+        "blocks = [e for _, e in rec.buffer if e.is_start and e.data['dispatcher'].py_func.__name__.startswith('blk_')]\n"
+        "print(b.strategy_id, b.origin is not None, len(d.stats.cache_hits), len(d.stats.cache_misses), len(blocks))\n"
     )
     runs = [subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
-    assert runs[0].stdout.split()[:2] == ["numba", "False"]  # cold: lowered here
-    assert runs[1].stdout.split() == ["numba", "True", "1", "0"]  # cached: loaded, no compile
+    assert runs[0].stdout.split() == ["numba", "True", "0", "1", "0"]  # cold: compiled once, in its cache entry
+    assert runs[1].stdout.split() == ["numba", "True", "1", "0", "0"]  # cached: loaded, no compile
     load = (
         "import mcodec\n"
         f"prog = mcodec.load({str(tmp_path / 'crc16.mcx')!r})\n"
@@ -204,3 +208,32 @@ def test_cached_rebuild_compiles_nothing(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "0"]
+
+
+def test_block_that_numba_cannot_compile_falls_back_and_leaves_no_cache_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Numba block that fails to compile from its cache entry (here: generated code
+    broken on purpose) falls back to the next back end with Numba's reason, and its
+    entry is removed, so no later build loads it."""
+    from mcodec.compiler.backends.numba_backend import NumbaBackend
+
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    real = NumbaBackend.lower_source
+
+    def broken(self, block, strategy):  # noqa: ANN001, ANN202
+        built = real(self, block, strategy)
+        built.source = built.source.replace("    return (", "    undefined_name_\n    return (", 1)
+        return built
+
+    monkeypatch.setattr(NumbaBackend, "lower_source", broken)
+    src = (CORPUS / "crc16.mc").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BuildWarning)
+        result = build_module(frontend(src, "crc16.mc"), default="numba")
+    block = result.blocks["crc16.b1"]
+    assert block.built.strategy_id != "numba"
+    assert any(f.strategy_id == "numba" and "numba could not compile" in f.reason for f in block.fallbacks)
+    entries = [p for p in (tmp_path / "cache" / "blocks").iterdir() if (p / "entry.json").is_file()]
+    assert all(json.loads((p / "entry.json").read_text())["strategy"] != "numba" for p in entries)
+    data = inputs_module("crc16").make_inputs("S")
+    assert result.program.crc16(**data) == reference_module("crc16").reference(data)["return"]

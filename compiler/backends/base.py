@@ -69,7 +69,7 @@ class BlockView:
 class BuiltBlock:
     block_id: str
     strategy_id: str
-    call: Callable[..., tuple]  # live_ins -> tuple of live_outs
+    call: Callable[..., tuple] | None  # live_ins -> tuple of live_outs (None: source only, not compiled)
     source: str = ""  # generated code (Python or LLVM IR text) for the artifact
     files: dict[str, bytes] = field(default_factory=dict)  # extra artifact files, by relative path
     info: dict[str, Any] = field(default_factory=dict)

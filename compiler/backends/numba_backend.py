@@ -1187,13 +1187,34 @@ class NumbaBackend:
         return True, ""
 
     def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
+        """The block's Numba source, compiled in memory."""
+        import numba
+        from mcodec.compiler.reference import exec_source
+
+        built = self.lower_source(block, strategy)
+        info = built.info
+        ns = exec_source(built.source, f"{block.id}:numba")
+        ns["_writable"] = _writable
+        name, sig = info["python_function"], tuple(numba_type(v.type) for v in block.live_ins)
+        try:
+            # numba consumes the parallel options dict: a copy
+            disp = numba.njit(**{**info["options"], "parallel": copy.copy(info["parallel"])})(ns[name])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                disp.compile(sig)
+            disp.disable_compile()
+        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
+            raise numba_compile_error(block.id, e) from e
+        ns[f"JIT_{name}"] = disp
+        info.update(namespace=ns, dispatcher=disp)
+        return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{name}"], built.source, info=info)
+
+    def lower_source(self, block: BlockView, strategy: OptimizationStrategy) -> BuiltBlock:
+        """The block's Numba source and compile options, not compiled (no callable yet):
+        a build compiles it once from its block-cache entry, with Numba's on-disk cache."""
         ok, why = self.can_lower(block, strategy)
         if not ok:
             raise LoweringError(why)
-        try:
-            import numba
-        except ImportError as e:  # pragma: no cover - numba is a dependency
-            raise LoweringError(f"numba is not available: {e}") from e
         name = block_py_name(block)
         em = NumbaEmitter(strategy, block)
         try:
@@ -1202,8 +1223,7 @@ class NumbaBackend:
             raise
         except Exception as e:  # noqa: BLE001 - an emitter gap is a lowering failure
             raise LoweringError(f"{block.id}: cannot generate Numba source: {e}") from e
-        live_ins = block.live_ins
-        params = [em.name(v) for v in live_ins]
+        params = [em.name(v) for v in block.live_ins]
         convs = [_out_conv(v) for v in block.live_outs]
         outs = "".join((f"{c}(r[{i}])" if c else f"r[{i}]") + ", " for i, c in enumerate(convs))
         wrapper = (f"\n\ndef call_{name}({', '.join(params)}):\n"
@@ -1212,11 +1232,6 @@ class NumbaBackend:
                    f"    except TypeError:\n"
                    f"        r = JIT_{name}(*_writable(({''.join(p + ', ' for p in params)})))\n"
                    f"    return ({outs})\n")
-        source = PRELUDE + "\n" + fn_text + wrapper
-        from mcodec.compiler.reference import exec_source
-
-        ns = exec_source(source, f"{block.id}:numba")
-        ns["_writable"] = _writable
         # level 1: only the loops we emit as prange run in threads (Numba's own array-op
         # parallelism would put a thread fork/join inside sequential loops); level 2: all.
         parallel: Any = False
@@ -1226,21 +1241,9 @@ class NumbaBackend:
             parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
         options = dict(cache=False, parallel=parallel,
                        fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
-        try:
-            sig = tuple(numba_type(v.type) for v in live_ins)
-            disp = numba.njit(**{**options, "parallel": copy.copy(parallel)})(ns[name])  # numba consumes the dict
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                disp.compile(sig)
-            disp.disable_compile()
-        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
-            msg = str(e).strip().splitlines()
-            raise LoweringError(f"{block.id}: numba could not compile the block: "
-                                f"{' '.join(msg[:6])[:600]}") from e
-        ns[f"JIT_{name}"] = disp
-        info = {"namespace": ns, "signature": [str(s) for s in sig], "options": options,
-                "parallel": parallel, "python_function": name, "dispatcher": disp, **em.stats}
-        return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{name}"], source, info=info)
+        info = {"signature": [str(numba_type(v.type)) for v in block.live_ins], "options": options,
+                "parallel": parallel, "python_function": name, **em.stats}
+        return BuiltBlock(block.id, strategy.strategy_id, None, PRELUDE + "\n" + fn_text + wrapper, info=info)
 
     def load_built_block(self, root: Path, view: BlockView, entry: dict[str, Any],
                          strategy: OptimizationStrategy) -> BuiltBlock:
@@ -1262,15 +1265,23 @@ class NumbaBackend:
         sys.modules[mod_name] = module  # (re)bound to this file: its __pycache__ holds the cache
         spec.loader.exec_module(module)  # type: ignore[union-attr]
         options = {**entry["info"]["options"], "cache": True, "parallel": copy.copy(entry["info"]["parallel"])}
-        disp = numba.njit(**options)(getattr(module, name))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            disp.compile(tuple(numba_type(v.type) for v in view.live_ins))
-        disp.disable_compile()
+        try:
+            disp = numba.njit(**options)(getattr(module, name))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                disp.compile(tuple(numba_type(v.type) for v in view.live_ins))
+            disp.disable_compile()
+        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
+            raise numba_compile_error(view.id, e) from e
         module.__dict__[f"JIT_{name}"] = disp
         module.__dict__["_writable"] = _writable
         info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp}
         return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
+
+
+def numba_compile_error(block_id: str, e: Exception) -> LoweringError:
+    msg = str(e).strip().splitlines()
+    return LoweringError(f"{block_id}: numba could not compile the block: {' '.join(msg[:6])[:600]}")
 
 
 def _writable(args: tuple) -> tuple:
