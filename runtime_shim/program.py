@@ -5,6 +5,7 @@ returns NumPy values; entries carry a real `inspect.Signature` and docstring."""
 from __future__ import annotations
 
 import inspect
+import keyword
 from collections.abc import Callable
 from typing import Any
 
@@ -80,9 +81,20 @@ class Entry:
         self.__qualname__ = fn.name
         self.__doc__ = f"{fn.signature_text}\n\nM-CODE entry point compiled by mcodec."
         params = []
+        # M-CODE names that are Python keywords (`lambda`, `in`, `is`...) are valid parameter
+        # names; the Python signature spells them with a trailing underscore, and keyword
+        # arguments are accepted under either spelling
+        self.py_names: dict[str, str] = {}
+        taken = {p.name for p in fn.params}
+        for p in fn.params:
+            py = p.name
+            while keyword.iskeyword(py) or (py != p.name and py in taken):
+                py += "_"
+            taken.add(py)
+            self.py_names[p.name] = py
         for p in fn.params:
             default = p.default if p.has_default else inspect.Parameter.empty
-            params.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+            params.append(inspect.Parameter(self.py_names[p.name], inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
                                             annotation=str(p.type) if not p.inout else f"inout {p.type}"))
         ret = ", ".join(str(t) for t in fn.result_types) if fn.result_types else None
         if fn.result_is_tuple and ret:
@@ -90,13 +102,21 @@ class Entry:
         self.__signature__ = inspect.Signature(params, return_annotation=ret if ret else inspect.Signature.empty)
 
     def bind(self, *args: Any, **kwargs: Any) -> list[Any]:
+        renamed = {self.py_names[k]: v for k, v in kwargs.items() if k in self.py_names and self.py_names[k] != k}
+        if renamed:
+            kwargs = {k: v for k, v in kwargs.items() if not (k in self.py_names and self.py_names[k] != k)}
+            dup = set(renamed) & set(kwargs)
+            if dup:
+                raise ArgumentError(f"{self.fn.name}(): argument '{dup.pop()}' given twice; "
+                                    f"signature: {self.fn.signature_text}")
+            kwargs.update(renamed)
         try:
             bound = self.__signature__.bind(*args, **kwargs)
         except TypeError as e:
             raise ArgumentError(f"{self.fn.name}(): {e}; signature: {self.fn.signature_text}") from None
         bound.apply_defaults()
         dims: dict[str, tuple[int, str]] = {}
-        values = [_convert(self.fn, p, bound.arguments[p.name], dims) for p in self.fn.params]
+        values = [_convert(self.fn, p, bound.arguments[self.py_names[p.name]], dims) for p in self.fn.params]
         self._check_compound_dims(values, dims)
         return values
 

@@ -140,3 +140,22 @@ CLAMP_SRC = """fn clamp(x: f64[N]) -> (f64[?], f64[?], f64[?]):
 def test_literal_slice_of_short_array(strategy: str) -> None:
     x = np.arange(2.0)
     check(CLAMP_SRC, strategy, "clamp", {"x": x}, (x[:3] * 2.0, x[-3:] + 1.0, x[1:4] - x[0:3]))
+
+
+# ---- parameters named like Python keywords (`lambda`) are valid M-CODE ---------------------------
+KW_SRC = """fn ridge(x: f64[N], lambda: f64, class: i64 = 2) -> f64:
+    return sum(x * x) + lambda * f64(class)
+"""
+
+
+def test_python_keyword_parameter_names() -> None:
+    from mcodec import compile_source
+
+    p = compile_source(KW_SRC, "kw.mc")
+    x = np.arange(3.0)
+    want = np.sum(x * x) + 0.5 * 2
+    assert p.ridge(x, 0.5) == want
+    assert p.ridge(x=x, **{"lambda": 0.5}) == want
+    assert p.ridge(x, lambda_=0.5, class_=2) == want
+    with pytest.raises(TypeError):
+        p.ridge(x, 0.5, **{"lambda": 0.5})
