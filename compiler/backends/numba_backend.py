@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -65,10 +66,20 @@ from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
-PRELUDE = ("import numpy as np\nfrom numba import prange\n"
-           "from mcodec.runtime_shim.numba_memory import advise_huge, overlaps\n"
-           "from mcodec.runtime_shim.numba_math import exp_f32\n"
-           "from mcodec.runtime_shim.numba_blas import matmul_acc, matmul_acc_into\n")
+PRELUDE = "import numpy as np\nfrom numba import prange\n"
+# runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
+# (about 0.5 s at every build and every artifact load)
+HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
+           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
+
+
+def prelude(fn_text: str) -> str:
+    """The imports of a block whose function is `fn_text`."""
+    used: dict[str, list[str]] = {}
+    for name, module in HELPERS.items():
+        if re.search(rf"\b{name}\(", fn_text):
+            used.setdefault(module, []).append(name)
+    return PRELUDE + "".join(f"from mcodec.runtime_shim.{m} import {', '.join(ns)}\n" for m, ns in used.items())
 
 ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
@@ -1243,7 +1254,7 @@ class NumbaBackend:
                        fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
         info = {"signature": [str(numba_type(v.type)) for v in block.live_ins], "options": options,
                 "parallel": parallel, "python_function": name, **em.stats}
-        return BuiltBlock(block.id, strategy.strategy_id, None, PRELUDE + "\n" + fn_text + wrapper, info=info)
+        return BuiltBlock(block.id, strategy.strategy_id, None, prelude(fn_text) + "\n" + fn_text + wrapper, info=info)
 
     def load_built_block(self, root: Path, view: BlockView, entry: dict[str, Any],
                          strategy: OptimizationStrategy) -> BuiltBlock:
