@@ -58,23 +58,24 @@ else:
 
 
 @njit(nogil=True, cache=False)
+def _span(a: Any) -> tuple[int, int]:
+    """The first and one-past-last byte addresses an array's elements occupy."""
+    lo = hi = a.ctypes.data
+    for k in range(a.ndim):
+        ext = (a.shape[k] - 1) * a.strides[k]
+        if ext < 0:
+            lo += ext
+        else:
+            hi += ext
+    return lo, hi + a.itemsize
+
+
+@njit(nogil=True, cache=False)
 def overlaps(a: Any, b: Any) -> bool:
     """Whether the memory spans of two arrays intersect (a store from one into the other
     must then read from a copy, as NumPy's does)."""
     if a.size == 0 or b.size == 0:
         return False
-    lo_a = hi_a = a.ctypes.data
-    for k in range(a.ndim):
-        ext = (a.shape[k] - 1) * a.strides[k]
-        if ext < 0:
-            lo_a += ext
-        else:
-            hi_a += ext
-    lo_b = hi_b = b.ctypes.data
-    for k in range(b.ndim):
-        ext = (b.shape[k] - 1) * b.strides[k]
-        if ext < 0:
-            lo_b += ext
-        else:
-            hi_b += ext
-    return lo_a < hi_b + b.itemsize and lo_b < hi_a + a.itemsize
+    lo_a, hi_a = _span(a)
+    lo_b, hi_b = _span(b)
+    return lo_a < hi_b and lo_b < hi_a
