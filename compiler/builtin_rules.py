@@ -194,6 +194,8 @@ def arange(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         length = statics[0]
     elif len(vals) == 2 and None not in statics:
         length = statics[1] - statics[0]  # type: ignore[operator]
+    if length is not None and length.is_const and length.const < 0:
+        length = Dim(0)  # arange(5, 2) is empty, as NumPy's
     return _emit(fb, b, vals, ArrayType(dtype, (length,)), e, dtype=dtype, nargs=len(vals))
 
 

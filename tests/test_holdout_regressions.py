@@ -159,3 +159,12 @@ def test_python_keyword_parameter_names() -> None:
     assert p.ridge(x, lambda_=0.5, class_=2) == want
     with pytest.raises(TypeError):
         p.ridge(x, 0.5, **{"lambda": 0.5})
+
+
+# ---- arange(5, 2) is empty: its static length is 0, not -3 ----------------------------------------
+def test_crossed_arange_has_length_zero() -> None:
+    module = frontend("fn g() -> (i64[?], i64):\n    let a = arange(5, 2)\n    return a * 2, a.size\n", "ar.mc")
+    aranges = [op for op in module.functions["g"].body.walk() if op.name == "mc.arange"]
+    assert aranges and all(str(op.result.type) == "i64[0]" for op in aranges)
+    got = reference_program(module).g()
+    assert got[0].shape == (0,) and got[1] == 0
