@@ -168,3 +168,33 @@ def test_crossed_arange_has_length_zero() -> None:
     assert aranges and all(str(op.result.type) == "i64[0]" for op in aranges)
     got = reference_program(module).g()
     assert got[0].shape == (0,) and got[1] == 0
+
+
+# ---- fast-math keeps divisions exact (no arcp): a bin edge rmax * (b + 1) / n equals rmax --------
+BINS_SRC = """fn bins(r: f64[N], n: i64, inout c: i64[K]):
+    let rmax = r[0]
+    for i in range(N):
+        rmax = maximum(rmax, r[i])
+    for b in range(n):
+        let lo = rmax * f64(b) / f64(n)
+        let hi = rmax * f64(b + 1) / f64(n)
+        let k = 0
+        for i in range(N):
+            if lo <= r[i] and r[i] < hi:
+                k += 1
+        c[b] = k
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba-fast", "llvm-fast"])
+def test_fastmath_division_is_exact(strategy: str) -> None:
+    for seed in (4, 6, 7):  # seeds whose largest value fell out of the last bin with arcp
+        r = np.random.default_rng(seed).random(20)
+        want = np.array([np.sum((r.max() * b / 7 <= r) & (r < r.max() * (b + 1) / 7)) for b in range(7)])
+        if (BINS_SRC, strategy) not in _BUILT:
+            _BUILT[BINS_SRC, strategy] = build(BINS_SRC, strategy), None
+        result = _BUILT[BINS_SRC, strategy][0]
+        assert all(b.built.strategy_id == strategy for b in result.blocks.values())
+        got = np.zeros(7, np.int64)
+        result.program.bins(r, 7, got)
+        np.testing.assert_array_equal(got, want, err_msg=f"seed {seed}")

@@ -8,7 +8,7 @@ structured control flow becomes one LLVM function::
              <per scalar live-in: the value>, <per scalar live-out: pointer>)
 
 It is optimized with the new pass manager (O2 for jit_level 1; O3 and fast-math flags
-without nnan/ninf for jit_level 2), emitted as an object file at build time, linked
+without nnan/ninf/arcp for jit_level 2), emitted as an object file at build time, linked
 with `cc -shared` into a shared library and called through ctypes. Nothing is compiled
 at run time: `load_built(so_path, info)` reloads a built library from its `info`
 (the C signature) without importing llvmlite.
@@ -60,7 +60,9 @@ CONTROL = ("mc.for", "mc.while", "mc.if")
 CTYPE_NAMES = {"bool": "c_uint8", "i8": "c_int8", "i16": "c_int16", "i32": "c_int32", "i64": "c_int64",
                "u8": "c_uint8", "u16": "c_uint16", "u32": "c_uint32", "u64": "c_uint64",
                "f32": "c_float", "f64": "c_double"}
-FAST_FLAGS = "reassoc nsz arcp contract afn"
+# no nnan/ninf (isnan, inf results) and no arcp (x / n as x * (1 / n) is inexact where the
+# division is exact; comparisons against such a quotient flip), as the Numba back end
+FAST_FLAGS = "reassoc nsz contract afn"
 
 
 def symbol_name(block_id: str) -> str:

@@ -91,8 +91,10 @@ UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh 
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
 # fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
-# isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results
-FAST_FLAGS = {"nsz": True, "arcp": True, "contract": True, "afn": True, "reassoc": True}
+# isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results;
+# and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
+# edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
+FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
