@@ -1096,6 +1096,10 @@ class ModuleBuilder:
                 if val is None:
                     self.sink.error("a default must be a literal", p.default.span, "e.g. `poly: i64 = 0x8408`")
                     ok = False
+                elif isinstance(t, ScalarType) and (bad := _default_mismatch(val, t.dtype)) is not None:
+                    self.sink.error(f"parameter '{p.name}' has dtype {t.dtype} but its default {bad[0]}",
+                                    p.default.span, bad[1])
+                    ok = False
                 default = val
             elif params and params[-1].has_default:
                 self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span)
@@ -1172,6 +1176,20 @@ class ModuleBuilder:
         for f in self.ast.functions:
             visit(f.name, [])
         return order
+
+
+def _default_mismatch(val: Any, dtype: str) -> tuple[str, str] | None:
+    """Why a literal cannot be the default of a scalar parameter of `dtype` (what the
+    default is, a hint), as `let x: T = literal` would say; None when it can."""
+    if isinstance(val, complex) and dtype[0] != "c":
+        return "is a complex literal", "use a real literal, or declare the parameter complex"
+    if isinstance(val, float) and is_int(dtype):
+        return "is a f64 literal", "write an integer literal"
+    if isinstance(val, int) and not isinstance(val, bool) and is_int(dtype):
+        info = np.iinfo(np_dtype(dtype))
+        if not info.min <= val <= info.max:
+            return f"{val} does not fit it", f"{dtype} holds {info.min}..{info.max}"
+    return None
 
 
 def _literal_value(e: A.Expr) -> Any:

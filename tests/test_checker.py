@@ -553,3 +553,22 @@ fn k(n: i64) -> i64:
     p = mcodec.compile_source(src)
     assert p.h(-7, 2) == (-4, 1, -3.5, False)
     assert p.k(7) == 16
+
+
+@pytest.mark.parametrize(("param", "text", "hint"), [
+    ("y: i64 = 1.5", "parameter 'y' has dtype i64 but its default is a f64 literal", "integer literal"),
+    ("y: u8 = 300", "parameter 'y' has dtype u8 but its default 300 does not fit it", "0..255"),
+    ("y: i8 = -129", "default -129 does not fit it", "-128..127"),
+    ("y: f64 = 2j", "parameter 'y' has dtype f64 but its default is a complex literal", "complex"),
+])
+def test_default_that_the_parameter_dtype_cannot_hold(param: str, text: str, hint: str) -> None:
+    """A default follows `let y: T = literal`'s rules (a call would otherwise bind 1.5 to an
+    i64, or wrap 300 into a u8, at run time)."""
+    head = "fn f(x: f64, "
+    one_error(f"{head}{param}) -> f64:\n    return x\n", text, 1, len(head) + param.index("=") + 3, hint)
+
+
+def test_defaults_that_the_parameter_dtype_holds() -> None:
+    prog = mcodec.compile_source("fn f(x: f64, a: f64 = 2, b: u8 = 255, c: c128 = 1j, d: i8 = -128) -> c128:\n"
+                                 "    return x * a + f64(b) + c + f64(d)\n")
+    assert prog.f(1.0) == 2.0 + 255 + 1j - 128
