@@ -69,6 +69,13 @@ class ConstantFold(ModulePass):
             op.attrs = {"value": value, "weak": t.weak}
 
 
+# Not merged: random draws, and the constructors of fresh arrays. Two `zeros((n,))` are
+# equal values, but a program that makes two means to update both: merged, they would
+# share one buffer and every update of either would need a copy.
+FRESH = frozenset({"mc.random", "mc.randn", "mc.empty", "mc.empty_like", "mc.zeros", "mc.zeros_like",
+                   "mc.ones", "mc.ones_like", "mc.full", "mc.full_like", "mc.eye", "mc.arange", "mc.linspace"})
+
+
 class CSE(ModulePass):
     """Merges identical pure ops; a value from an enclosing region may replace one in a
     nested region (it dominates it), never the other way around."""
@@ -82,7 +89,7 @@ class CSE(ModulePass):
             self._region(fn.body, {}, {})
 
     def _key(self, op: Op) -> tuple | None:
-        if op.regions or op.name in TERMINATORS or op.name in ("mc.random", "mc.randn", "mc.empty", "mc.empty_like"):
+        if op.regions or op.name in TERMINATORS or op.name in FRESH:
             return None
         # attrs by repr: 0.0 and -0.0 (or 1 and 1.0) are equal but must not merge
         attrs = repr(sorted(op.attrs.items())) if op.attrs else ""

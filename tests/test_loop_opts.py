@@ -11,6 +11,7 @@ import functools
 import warnings
 from typing import Any
 
+import mcodec
 import numpy as np
 import pytest
 from corpus_util import assert_same
@@ -507,3 +508,23 @@ def test_matrix_products_accumulate_in_place(sid: str, dims: tuple[int, int, int
         info = {bid: b.built.info for bid, b in res.blocks.items()}
         assert sum(i.get("gemm_updates", 0) for bid, i in info.items() if bid.startswith("upd.")) == 3
         assert sum(i.get("gemm_updates", 0) for bid, i in info.items() if bid.startswith("conv.")) == 1
+
+
+TWO_BUFFERS = """\
+fn two(n: i64) -> (f64[?], f64[?]):
+    let a = zeros((n,), dtype=f64)
+    let b = zeros((n,), dtype=f64)
+    a[0] = 1.0
+    b[1] = 2.0
+    return a, b
+"""
+
+
+def test_cse_keeps_two_fresh_arrays_apart() -> None:
+    """Two equal constructors stay two buffers: merged, each store would copy the shared
+    one (and the results would need a copy at the return)."""
+    text = print_module(frontend(TWO_BUFFERS, "two.mc"), with_locs=False)
+    assert text.count("mc.zeros") == 2
+    assert "inplace = false" not in text and "copy_results" not in text
+    a, b = mcodec.compile_source(TWO_BUFFERS).two(3)
+    assert a.tolist() == [1.0, 0.0, 0.0] and b.tolist() == [0.0, 2.0, 0.0]
