@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -386,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mcodec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mcodec ... | head`: the reader is gone, as for any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no error at exit's flush)
+        return 141
     except Exception as e:  # an error raised by the running program (e.g. an index out of range)
         if getattr(args, "verbose", False):
             raise

@@ -572,3 +572,20 @@ def test_defaults_that_the_parameter_dtype_holds() -> None:
     prog = mcodec.compile_source("fn f(x: f64, a: f64 = 2, b: u8 = 255, c: c128 = 1j, d: i8 = -128) -> c128:\n"
                                  "    return x * a + f64(b) + c + f64(d)\n")
     assert prog.f(1.0) == 2.0 + 255 + 1j - 128
+
+
+def test_cli_output_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`mcodec ... | head -1`: once the reader is gone the command stops with the SIGPIPE
+    status and says nothing (no traceback, no "run-time error")."""
+    import os
+
+    src = tmp_path / "ok.mc"
+    src.write_text("fn f(x: f64) -> f64:\n    return x * 2.0\n")
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first write
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mcodec", "ir", str(src)], stdout=w, stderr=subprocess.PIPE,
+                              cwd=REPO, text=True)
+    finally:
+        os.close(w)
+    assert (proc.returncode, proc.stderr) == (141, "")
