@@ -68,14 +68,20 @@ def describe(value: Any) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from .driver import frontend
 
-    for path in args.files:
-        module = frontend(_read(path), path, passes=[])  # checking needs the IR built, not optimized
+    failed = False
+    for path in args.files:  # every file is checked, as a compiler checks every unit
+        try:
+            module = frontend(_read(path), path, passes=[])  # checking needs the IR built, not optimized
+        except CompileError as e:
+            print(str(e), file=sys.stderr)
+            failed = True
+            continue
         if args.verbose:
             for fn in module.functions.values():
                 print(fn.signature_text)
         if not args.quiet:
             print(f"{path}: ok ({len(module.functions)} function{'s' if len(module.functions) != 1 else ''})")
-    return 0
+    return EXIT_COMPILE if failed else 0
 
 
 def cmd_ir(args: argparse.Namespace) -> int:

@@ -905,7 +905,12 @@ class FunctionBuilder:
     # ---- calls -------------------------------------------------------------------------
     def expr_Call(self, e: A.Call) -> Any:
         if not isinstance(e.func, A.Name):
-            raise self.error("only named functions can be called", e.func.span)
+            hint = ""
+            if isinstance(e.func, A.Attr):  # x.sum() or np.sum(x)
+                base = e.func.base.id if isinstance(e.func.base, A.Name) else "x"
+                hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if base in ("np", "numpy") else
+                        f"M-CODE has no methods; call the function: `{e.func.name}({base}, ...)`")
+            raise self.error("only named functions can be called", e.func.span, hint)
         name = e.func.id
         if name in self.env:
             raise self.error(f"'{name}' is a variable, not a function", e.func.span)

@@ -589,3 +589,18 @@ def test_cli_output_into_a_closed_pipe_exits_quietly(tmp_path):
     finally:
         os.close(w)
     assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_cli_check_reports_every_file(tmp_path):
+    """`mcodec check a.mc b.mc c.mc` checks all three: the errors of each bad file, `ok`
+    for the good one, exit 1."""
+    bad1, good, bad2 = tmp_path / "m1.mc", tmp_path / "ok.mc", tmp_path / "m2.mc"
+    bad1.write_text("fn f(x: f64[N]) -> f64:\n    return x.sum()\n")
+    good.write_text("fn f(x: f64) -> f64:\n    return x\n")
+    bad2.write_text("fn f(x: f64[N]) -> f64:\n    return np.sum(x)\n")
+    r = run_cli("check", str(bad1), str(good), str(bad2))
+    assert r.returncode == 1
+    assert f"{bad1}:2:12: error: only named functions can be called" in r.stderr
+    assert "hint: M-CODE has no methods; call the function: `sum(x, ...)`" in r.stderr
+    assert f"{bad2}:2:12: error" in r.stderr and "hint: M-CODE has no modules; call `sum(...)`" in r.stderr
+    assert f"{good}: ok" in r.stdout
