@@ -905,48 +905,28 @@ class NumbaEmitter(PythonEmitter):
         if full_mask(op) is not None:
             emit_mask_store(self, op)
             return
-        if self._strided_fill(op):
-            return
-        val = op.operands[-1]
-        base = op.operands[0]
-        if val.is_array:
-            b, res = self.name(base), self.name(op.result)
-            target = b if op.attrs.get("inplace") else res
-            if target != b:
-                self.line(f"{res} = {b}.copy()")
-            if not store_as_loops(self, op, target, self.name(val), val.type, fresh=False):
-                self.line(f"{target}[{self.index_text(op)}] = {self.name(val)}")
-            if res != target:
-                self.line(f"{res} = {target}")
-            return
-        if val.type.dtype == base.type.dtype:
-            super().op_setitem(op)
-            return
-        v = self.cast(self.name(val), val.type, base.type.dtype)  # Numba will not narrow on store
-        b, res = self.name(base), self.name(op.result)
-        if op.attrs.get("inplace"):
-            self.line(f"{b}[{self.index_text(op)}] = {v}")
-            if res != b:
-                self.line(f"{res} = {b}")
-        else:
-            self.line(f"{res} = {b}.copy()")
-            self.line(f"{res}[{self.index_text(op)}] = {v}")
+        super().op_setitem(op)
 
-    def _strided_fill(self, op: Op) -> bool:
-        """`a[lo:hi:st] = s` on a 1-D array as a counted loop when the bounds are
-        non-negative and the step positive at run time (Numba's slice store goes through
-        a general strided iteration, about 20% slower); the slice store otherwise."""
+    def store(self, op: Op, target: str) -> None:
+        val = op.operands[-1]
+        if val.is_array:
+            if not store_as_loops(self, op, target, self.name(val), val.type, fresh=False):
+                super().store(op, target)
+        elif not self._strided_fill(op, target):
+            v = self.cast(self.name(val), val.type, op.operands[0].type.dtype)  # Numba will not narrow on store
+            self.line(f"{target}[{self.index_text(op)}] = {v}")
+
+    def _strided_fill(self, op: Op, b: str) -> bool:
+        """`b[lo:hi:st] = s` (a scalar s) on a 1-D array as a counted loop when the bounds
+        are non-negative and the step positive at run time (Numba's slice store goes
+        through a general strided iteration, about 20% slower); the slice store otherwise."""
         items = op.attrs["index"]
         base, val = op.operands[0], op.operands[-1]
-        if val.is_array or base.type.rank != 1 or len(items) != 1 or items[0][0] != "slice":
+        if base.type.rank != 1 or len(items) != 1 or items[0][0] != "slice":
             return False
         lo, hi, st = (self.index_bound(op, x) for x in items[0][1:])
         if st == "0":
             return False  # NumPy's error
-        b, res = self.name(base), self.name(op.result)
-        if not op.attrs.get("inplace"):  # a new value: store into a copy
-            self.line(f"{res} = {b}.copy()")
-            b = res
         conds = [f"{x} >= 0" for x in (lo, hi) if x and not x.isdigit()]
         if st and not st.isdigit():
             conds.append(f"{st} > 0")
@@ -959,8 +939,6 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"        {b}[{j}] = {v}")
         self.line("else:")
         self.line(f"    {b}[{self.index_text(op)}] = {v}")
-        if res != b:
-            self.line(f"{res} = {b}")
         self.stats["strided_fills"] = self.stats.get("strided_fills", 0) + 1
         return True
 
@@ -1201,26 +1179,15 @@ class NumbaBackend:
 
     def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path | None = None) -> BuiltBlock:
         """The block's Numba source, compiled in memory."""
-        import numba
         from mcodec.compiler.reference import exec_source
 
         built = self.lower_source(block, strategy)
         info = built.info
         ns = exec_source(built.source, f"{block.id}:numba")
-        ns["_writable"] = _writable
-        name, sig = info["python_function"], tuple(numba_type(v.type) for v in block.live_ins)
-        try:
-            # numba consumes the parallel options dict: a copy
-            disp = numba.njit(**{**info["options"], "parallel": copy.copy(info["parallel"])})(ns[name])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                disp.compile(sig)
-            disp.disable_compile()
-        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
-            raise numba_compile_error(block.id, e) from e
-        ns[f"JIT_{name}"] = disp
+        disp = _jit(ns, block, info["python_function"], info["options"])
         info.update(namespace=ns, dispatcher=disp)
-        return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{name}"], built.source, info=info)
+        return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{info['python_function']}"], built.source,
+                          info=info)
 
     def lower_source(self, block: BlockView, strategy: OptimizationStrategy) -> BuiltBlock:
         """The block's Numba source and compile options, not compiled (no callable yet):
@@ -1265,7 +1232,6 @@ class NumbaBackend:
         warms the cache at build time, so a later load compiles nothing."""
         import hashlib
 
-        import numba
 
         src_rel = next(f for f in entry["files"] if f.startswith("blocks/") and f.endswith(".py"))
         path = (Path(root) / src_rel).resolve()
@@ -1277,24 +1243,29 @@ class NumbaBackend:
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[mod_name] = module  # (re)bound to this file: its __pycache__ holds the cache
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-        options = {**entry["info"]["options"], "cache": True, "parallel": copy.copy(entry["info"]["parallel"])}
-        try:
-            disp = numba.njit(**options)(getattr(module, name))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                disp.compile(tuple(numba_type(v.type) for v in view.live_ins))
-            disp.disable_compile()
-        except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
-            raise numba_compile_error(view.id, e) from e
-        module.__dict__[f"JIT_{name}"] = disp
-        module.__dict__["_writable"] = _writable
+        disp = _jit(module.__dict__, view, name, {**entry["info"]["options"], "cache": True})
         info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp}
         return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
 
 
-def numba_compile_error(block_id: str, e: Exception) -> LoweringError:
-    msg = str(e).strip().splitlines()
-    return LoweringError(f"{block_id}: numba could not compile the block: {' '.join(msg[:6])[:600]}")
+def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]) -> Any:
+    """Compile block function `ns[name]` for its live-ins' types (from Numba's on-disk
+    cache when options say cache=True) and bind what its `call_` wrapper uses."""
+    import numba
+
+    try:
+        # numba consumes the parallel options dict: a copy
+        disp = numba.njit(**{**options, "parallel": copy.copy(options["parallel"])})(ns[name])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            disp.compile(tuple(numba_type(v.type) for v in view.live_ins))
+        disp.disable_compile()
+    except Exception as e:  # noqa: BLE001 - numba typing/lowering errors
+        msg = str(e).strip().splitlines()
+        raise LoweringError(f"{view.id}: numba could not compile the block: {' '.join(msg[:6])[:600]}") from e
+    ns[f"JIT_{name}"] = disp
+    ns["_writable"] = _writable
+    return disp
 
 
 def _writable(args: tuple) -> tuple:

@@ -308,14 +308,19 @@ class PythonEmitter:
         self.line(f"{self.name(op.result)} = {self.name(op.operands[0])}[{self.index_text(op)}]")
 
     def op_setitem(self, op: Op) -> None:
-        base, val, res = self.name(op.operands[0]), self.name(op.operands[-1]), self.name(op.result)
-        if op.attrs.get("inplace"):
-            self.line(f"{base}[{self.index_text(op)}] = {val}")
-            if res != base:
-                self.line(f"{res} = {base}")
-        else:
+        """The stored-into value: the base itself where copy elision allows it, else a copy."""
+        base, res = self.name(op.operands[0]), self.name(op.result)
+        inplace = op.attrs.get("inplace")
+        target = base if inplace else res
+        if not inplace:
             self.line(f"{res} = {base}.copy()")
-            self.line(f"{res}[{self.index_text(op)}] = {val}")
+        self.store(op, target)
+        if res != target:
+            self.line(f"{res} = {target}")
+
+    def store(self, op: Op, target: str) -> None:
+        """`target[index] = value` for the setitem `op` (a back end may write it otherwise)."""
+        self.line(f"{target}[{self.index_text(op)}] = {self.name(op.operands[-1])}")
 
     # ---- calls and returns ------------------------------------------------------------------
     def callee_name(self, op: Op) -> str:
