@@ -16,7 +16,9 @@ from mcodec.compiler.semantics import VIEW_OPS
 from .manager import ModulePass
 
 LOOPS = ("mc.for", "mc.while")
-_MERGING = frozenset({"mc.setitem", "mc.call", "mc.for", "mc.while", "mc.if", "mc.block"})
+_VIEW, _CALL, _LOOP, _BRANCH = range(4)  # how a merging op derives its results' root sets
+_KINDS = {"mc.setitem": _VIEW, "mc.call": _CALL, "mc.for": _LOOP, "mc.while": _LOOP,
+          "mc.if": _BRANCH, "mc.block": _BRANCH}
 _EXITS = frozenset({"mc.yield", "mc.break", "mc.continue"})
 
 
@@ -36,6 +38,13 @@ class _Analysis:
         self.end: dict[Op, int] = {}
         self.parent_op: dict[Op, Op | None] = {}
         self._loops: dict[Op | None, tuple[Op, ...]] = {None: ()}
+        self._def_pos: dict[Value, int] = {}
+        # Ops whose root sets depend on others (the rest are fixed), with their kinds:
+        # ifs and blocks come after their regions, so that without loops one sweep
+        # reaches the fixpoint; loops come before their bodies (their region arguments
+        # are read there), as in program order. Gathered by the numbering walk.
+        self._merging: list[tuple[int, Op]] = []
+        self._loop_exits: dict[Op, list[Op]] = {}
         self._number(fn.body, None)
         self.roots = self._roots()
 
@@ -43,13 +52,29 @@ class _Analysis:
         return self.roots.get(v) or frozenset([v])
 
     def _number(self, region: Region, owner: Op | None) -> None:
+        merging = self._merging
         for op in region.ops:
             self.pos[op] = len(self.ops)
             self.parent_op[op] = owner
             self.ops.append(op)
+            name = op.name
+            if name in _EXITS:
+                target = self._exit_target(op)
+                if target is not None:
+                    self._loop_exits.setdefault(target, []).append(op)
+                self.end[op] = self.pos[op]
+                continue  # terminators own no regions
+            kind = _KINDS.get(name)
+            if kind is None:
+                if _is_view(op):
+                    merging.append((_VIEW, op))
+            elif kind != _BRANCH:
+                merging.append((kind, op))
             for r in op.regions:
                 self._number(r, op)
             self.end[op] = len(self.ops) - 1
+            if kind == _BRANCH:
+                merging.append((kind, op))
 
     def loops_around(self, op: Op | None) -> tuple[Op, ...]:
         """The loops enclosing op, op itself included when it is a loop, innermost first."""
@@ -68,10 +93,12 @@ class _Analysis:
         return None, False
 
     def def_pos(self, v: Value) -> int:
-        op, inside = self.def_op(v)
-        if op is None:
-            return -1
-        return self.pos[op] if inside or not op.regions else self.end[op]
+        p = self._def_pos.get(v)
+        if p is None:
+            op, inside = self.def_op(v)
+            p = -1 if op is None else self.pos[op] if inside or not op.regions else self.end[op]
+            self._def_pos[v] = p
+        return p
 
     def uses(self) -> dict[Value, list[tuple[int, Op, bool]]]:
         """Per array value: (effective position, using op, extended by a loop) for each use. A
@@ -119,16 +146,8 @@ class _Analysis:
         branches merge the sets of their incoming values). A value missing from the map
         shares with nothing but itself (`roots_of`)."""
         roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
-        loop_exits: dict[Op, list[Op]] = {}
-        merging: list[Op] = []  # ops whose root sets depend on others; the rest are fixed
-        for op in self.ops:
-            name = op.name
-            if name in _EXITS:
-                target = self._exit_target(op)
-                if target is not None:
-                    loop_exits.setdefault(target, []).append(op)
-            elif name in _MERGING or _is_view(op):
-                merging.append(op)
+        loop_exits, merging = self._loop_exits, self._merging
+        has_loops = any(kind == _LOOP for kind, _ in merging)
         changed = True
         while changed:
             changed = False
@@ -137,22 +156,29 @@ class _Analysis:
                 nonlocal changed
                 if not v.is_array:
                     return
-                old = roots.get(v, frozenset())
-                if not s <= old:
+                old = roots.get(v)
+                if old is None:
+                    roots[v] = s
+                    changed = True
+                elif not s <= old:
                     roots[v] = old | s
                     changed = True
 
-            get = lambda v: roots.get(v, frozenset([v]))  # noqa: E731
-            for op in merging:
-                if _is_view(op) or op.name == "mc.setitem":
-                    put(op.result, get(op.operands[0]) | {op.result})
-                elif op.name == "mc.call":
+            def get(v: Value) -> frozenset[Value]:
+                s = roots.get(v)
+                return frozenset((v,)) if s is None else s
+
+            for kind, op in merging:
+                if kind == _VIEW:
+                    r = op.results[0]
+                    put(r, get(op.operands[0]) | {r})
+                elif kind == _CALL:
                     n = op.attrs["n_results"]
                     for r in op.results[:n]:
                         put(r, frozenset([r]))
                     for r, arg in zip(op.results[n:], [op.operands[i] for i in op.attrs.get("inout_args", [])]):
                         put(r, get(arg) | {r})
-                elif op.name in LOOPS:
+                elif kind == _LOOP:
                     inits = op.operands[3:] if op.name == "mc.for" else op.operands
                     skip = 1 if op.name == "mc.for" else 0
                     exits = loop_exits.get(op, [])
@@ -171,6 +197,8 @@ class _Analysis:
                                 put(res, get(v) | {res})
                     for res in op.results:
                         put(res, frozenset([res]))
+            if not has_loops:
+                break  # no back edges: every value was read after its last update
         return roots
 
     def _exit_target(self, term: Op) -> Op | None:
