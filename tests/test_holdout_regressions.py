@@ -198,3 +198,16 @@ def test_fastmath_division_is_exact(strategy: str) -> None:
         got = np.zeros(7, np.int64)
         result.program.bins(r, 7, got)
         np.testing.assert_array_equal(got, want, err_msg=f"seed {seed}")
+
+
+# ---- MLX: sign(nan) is nan (mx.sign gives 0) ------------------------------------------------------
+SIGN_SRC = """fn sg(x: f64[N], y: f32[N]) -> (f64[N], f32[N]):
+    return sign(x) * 2.0, sign(y)
+"""
+
+
+def test_mlx_sign_of_nan() -> None:
+    pytest.importorskip("mlx.core")
+    x = np.array([np.nan, -np.inf, -2.0, -0.0, 0.0, 3.0, np.inf])
+    check(SIGN_SRC, "mlx-cpu", "sg", {"x": x, "y": x.astype(np.float32)},
+          (np.sign(x) * 2.0, np.sign(x.astype(np.float32))), lowered_by="mlx")

@@ -313,7 +313,11 @@ class MLXEmitter(PythonEmitter):
             dt = _dtype(x) if out == "bool" or n in ("mc.logical_not",) else out
             if n == "mc.logical_not":
                 dt = "bool"
-            self.set(op, MX_UNARY[n].format(self.mxv(x, dt)))
+            text = MX_UNARY[n].format(self.mxv(x, dt))
+            if n == "mc.sign" and dt[0] == "f":  # mx.sign(nan) is 0; NumPy's is nan
+                src = self.mxv(x, dt)
+                text = f"mx.where(mx.isnan({src}), {src}, {text})"
+            self.set(op, text)
             return
         short = n[3:]
         if short in REDUCTIONS:
