@@ -19,7 +19,7 @@ KEYWORDS = frozenset(
 )
 
 _TOKEN_TEXT = {
-    "_NEWLINE": "end of line", "_INDENT": "an indented block", "_DEDENT": "end of block",
+    "NEWLINE": "end of line", "INDENT": "an indented block", "DEDENT": "end of block",
     "$END": "end of file", "NAME": "a name", "INT": "an integer", "FLOAT": "a number",
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'",
     "COMMA": "','", "EQUAL": "'='", "DOT": "'.'", "AUGOP": "an augmented assignment",
@@ -84,7 +84,7 @@ class MCodeLexer(Lexer):
         pos, n, line, line_start = 0, len(text), 1, 0
         levels = [0]
         brackets: list[Token] = []
-        last = "_NEWLINE"  # nothing emitted yet: no newline token needed
+        last = "NEWLINE"  # nothing emitted yet: no newline token needed
         at_line_start = True
         match, spaces = _TOKEN_RE.match, _SPACES.match
         while pos < n:
@@ -99,11 +99,11 @@ class MCodeLexer(Lexer):
                     col = indent + 1
                     if indent > levels[-1]:
                         levels.append(indent)
-                        yield _Token("_INDENT", "", j, line, col, line, col, j)
+                        yield _Token("INDENT", "", j, line, col, line, col, j)
                     else:
                         while indent < levels[-1]:
                             levels.pop()
-                            yield _Token("_DEDENT", "", j, line, col, line, col, j)
+                            yield _Token("DEDENT", "", j, line, col, line, col, j)
                         if indent != levels[-1]:
                             raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
                                           f"indent to column {levels[-1] + 1} to match an enclosing block")
@@ -147,11 +147,11 @@ class MCodeLexer(Lexer):
                 yield tok
                 last = ttype
             elif k == _NL or k == _CONT:
-                if k == _NL and not brackets and last != "_NEWLINE":
+                if k == _NL and not brackets and last != "NEWLINE":
                     nl = m.start(k)
                     col = nl - line_start + 1
-                    yield _Token("_NEWLINE", "\n", nl, line, col, line, col + 1, end)
-                    last = "_NEWLINE"
+                    yield _Token("NEWLINE", "\n", nl, line, col, line, col + 1, end)
+                    last = "NEWLINE"
                 line += 1
                 line_start = end
                 at_line_start = k == _NL and not brackets
@@ -160,11 +160,11 @@ class MCodeLexer(Lexer):
             b = brackets[-1]
             raise _Syntax(f"'{b}' is never closed", Span(b.line, b.column, b.line, b.column + 1),
                           f"add the matching '{_OPEN[str(b)]}'")
-        if last != "_NEWLINE":
-            yield _Token("_NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
+        if last != "NEWLINE":
+            yield _Token("NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
         while len(levels) > 1:
             levels.pop()
-            yield _Token("_DEDENT", "", n, line + 1, 1, line + 1, 1, n)
+            yield _Token("DEDENT", "", n, line + 1, 1, line + 1, 1, n)
 
 
 @lru_cache(maxsize=1)
@@ -323,21 +323,40 @@ class _ToAST(Transformer):
     def dim_any(self, items):
         return A.DimExpr(_tspan(items[0]), None)
 
+    # -- lists built by left recursion (statements, subscripts, arguments, elifs)
+    def list_first(self, items):
+        return [items[0]]
+
+    def list_more(self, items):
+        items[0].append(items[1])
+        return items[0]
+
+    def list_next(self, items):  # list "," item
+        items[0].append(items[2])
+        return items[0]
+
+    def list_trailing(self, items):  # list ","
+        return items[0]
+
     # -- statements
-    def suite(self, items):
-        return [s for s in items if isinstance(s, A.Stmt)]
+    def suite(self, items):  # NEWLINE INDENT stmts DEDENT
+        return items[2]
 
     def inline_suite(self, items):
         return [items[0]]
 
-    def simple_stmt(self, items):
-        return items[0]
-
-    def let_stmt(self, items):
-        kw, name, ty, value = items
+    def _let(self, kw: Token, name: Token, ty: A.TypeExpr | None, value: A.Expr) -> A.Let:
         if str(name) in KEYWORDS:
             raise _Syntax(f"'{name}' is a keyword", _tspan(name))
         return A.Let(_join(_tspan(kw), value.span), str(name), ty, value, _tspan(name))
+
+    def let_stmt(self, items):
+        kw, name, _eq, value, _nl = items
+        return self._let(kw, name, None, value)
+
+    def let_typed_stmt(self, items):
+        kw, name, _colon, ty, _eq, value, _nl = items
+        return self._let(kw, name, ty, value)
 
     def _target(self, e: A.Expr) -> A.Expr:
         if isinstance(e, A.Name) or (isinstance(e, A.Index) and isinstance(e.base, A.Name)):
@@ -346,11 +365,11 @@ class _ToAST(Transformer):
                       "assign to a variable (`x = e`) or an element or slice of one (`A[i] = e`)")
 
     def assign_stmt(self, items):
-        target, value = items
+        target, _eq, value, _nl = items
         return A.Assign(_join(target.span, value.span), self._target(target), value)
 
     def augassign_stmt(self, items):
-        target, op, value = items
+        target, op, value, _nl = items
         return A.AugAssign(_join(target.span, value.span), self._target(target), str(op)[:-1], value)
 
     def expr_stmt(self, items):
@@ -366,45 +385,86 @@ class _ToAST(Transformer):
         return A.Continue(_tspan(items[0]))
 
     def return_stmt(self, items):
-        return A.Return(_cover(items), _nodes(items))
+        return A.Return(_cover(items[:-1]), _nodes(items))  # not the NEWLINE
 
     def if_stmt(self, items):
-        kw, cond, body, *rest = items
-        orelse = rest[-1] if rest and isinstance(rest[-1], list) else []
-        elifs = [r for r in rest if isinstance(r, tuple)]
+        kw, cond, _colon, body, *rest = items
+        elifs: list = []
+        orelse: list = []
+        for clauses in rest:  # the elif clauses (tuples), then the else suite
+            if isinstance(clauses[0], tuple):
+                elifs = clauses
+            else:
+                orelse = clauses
         for econd, ebody, espan in reversed(elifs):
             orelse = [A.If(_join(espan, _span_of(orelse or ebody)), econd, ebody, orelse)]
         return A.If(_join(_tspan(kw), _span_of(orelse or body)), cond, body, orelse)
 
     def elif_clause(self, items):
-        kw, cond, body = items
+        kw, cond, _colon, body = items
         return (cond, body, _join(_tspan(kw), _span_of(body)))
 
     def else_clause(self, items):
-        return items[0]
+        return items[2]
 
     def for_stmt(self, items):
-        kw, var, it, body = items
+        kw, var, _in, it, _colon, body = items
         return A.For(_join(_tspan(kw), _span_of(body)), str(var), it, body, _tspan(var))
 
     def while_stmt(self, items):
-        kw, cond, body = items
+        kw, cond, _colon, body = items
         return A.While(_join(_tspan(kw), _span_of(body)), cond, body)
 
-    # -- expressions
-    def expr(self, items):
-        for k, item in enumerate(items):
-            if isinstance(item, Token) and item.type == "IF":
-                then, cond = _Precedence(items[:k]).parse(), _Precedence(items[k + 1:-1]).parse()
-                return A.IfExp(_join(then.span, items[-1].span), cond, then, items[-1])
-        return _Precedence(items).parse()
+    # -- expressions: operator sequences are flat lists [prefix..., operand, (op, prefix..., operand)...]
+    def opexpr(self, items):
+        return _Precedence(items[0]).parse()
+
+    def test(self, items):
+        x = items[0]
+        return _Precedence(x).parse() if type(x) is list else x
+
+    def ifexp(self, items):
+        then, _if, cond, _else, orelse = items
+        return A.IfExp(_join(then.span, orelse.span), cond, then, orelse)
+
+    def prefix_first(self, items):
+        return items
+
+    def prefix_more(self, items):
+        op, rest = items
+        return [op, *rest]
+
+    def binary_first(self, items):
+        left, op, right = items
+        seq = left if type(left) is list else [left]
+        seq.append(op)
+        if type(right) is list:
+            seq.extend(right)
+        else:
+            seq.append(right)
+        return seq
+
+    def binary_more(self, items):
+        seq, op, right = items
+        seq.append(op)
+        if type(right) is list:
+            seq.extend(right)
+        else:
+            seq.append(right)
+        return seq
+
+    def prefix_op(self, items):
+        return items[0]
+
+    def binop(self, items):
+        return items[0]
+
+    def paren(self, items):
+        return items[1]
 
     def index(self, items):
-        base, subs, close = items
+        base, _open, subs, close = items
         return A.Index(_join(base.span, _tspan(close)), base, subs)
-
-    def subscripts(self, items):
-        return [i for i in items if i is not None]
 
     def slice(self, items):
         parts: list = [None, None, None]
@@ -417,10 +477,10 @@ class _ToAST(Transformer):
         return A.Slice(_cover(items), *parts)
 
     def call(self, items):
-        func, args, close = items
+        func, _open, args, close = items
         pos: list[A.Expr] = []
         kws: list[A.Keyword] = []
-        for a in args or []:
+        for a in args:
             if isinstance(a, A.Keyword):
                 kws.append(a)
             elif kws:
@@ -432,13 +492,14 @@ class _ToAST(Transformer):
         self.calls.append(call)
         return call
 
-    def args(self, items):
-        return [a for a in items if a is not None]
+    def call_noargs(self, items):
+        func, _open, close = items
+        call = A.Call(_join(func.span, _tspan(close)), func, [], [])
+        self.calls.append(call)
+        return call
 
-    def arg(self, items):
-        first, value = items
-        if value is None:
-            return first
+    def keyword(self, items):
+        first, _eq, value = items
         if not isinstance(first, A.Name):
             raise _Syntax("a keyword argument name must be a plain name", first.span,
                           "write `name=value`, e.g. `axis=0`")
@@ -494,9 +555,9 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
                               "a block or expression is unfinished")
         what = f"{tok.type.lower()} '{tok}'" if tok.type in ("NAME", "INT", "FLOAT", "IMAG") else \
             _TOKEN_TEXT.get(tok.type, repr(str(tok)))
-        if tok.type == "_INDENT":
+        if tok.type == "INDENT":
             return Diagnostic("unexpected indent", Span(tok.line, tok.column), "remove the extra indentation")
-        if tok.type == "_DEDENT":
+        if tok.type == "DEDENT":
             return Diagnostic("expected an indented block", Span(tok.line, max(tok.column, 1)),
                               "a ':' must be followed by an indented body")
         if str(tok) in KEYWORDS and "NAME" in err.expected:
