@@ -236,3 +236,19 @@ def test_export_and_import(tmp_path) -> None:  # noqa: ANN001
     assert_same(got, e / e.sum(axis=1, keepdims=True), "exported")
     with pytest.raises(ValueError):
         call(np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("preset, expect", [(None, "0"), ("1", "1")])
+def test_float32_products_keep_full_precision_unless_the_user_asks(preset: str | None, expect: str) -> None:
+    # MLX's default on tensor-core GPUs is TF32 for f32 products (mlp on an H100 was off
+    # by 1e-3 relative); mcodec turns it off before MLX is loaded, unless the user set it.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MLX_ENABLE_TF32"}
+    if preset is not None:
+        env["MLX_ENABLE_TF32"] = preset
+    code = "import os, mcodec.compiler.backends.mlx_backend; print(os.environ['MLX_ENABLE_TF32'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expect

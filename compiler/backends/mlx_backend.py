@@ -38,15 +38,13 @@ from mcodec.compiler.ir import Op, Value
 from mcodec.compiler.semantics import REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ScalarType
+from mcodec.runtime_shim.hardware import import_mlx
 from mcodec.runtime_shim.profiling import crossing_log
 
 from .base import BlockView, BuiltBlock, LoweringError
 from .pysource import PythonEmitter
 
-try:  # MLX is optional: without it this back end declines every block
-    import mlx.core as mx
-except ImportError:  # pragma: no cover - depends on the environment
-    mx = None
+mx = import_mlx()  # MLX is optional: without it this back end declines every block
 
 PRELUDE = "import numpy as np\nimport mlx.core as mx\n"
 

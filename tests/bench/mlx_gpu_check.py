@@ -111,7 +111,8 @@ def main() -> int:
                   flush=True)
         else:
             ms = row["ms"]
-            print(f"{name:<16} GPU blocks {','.join(row['gpu_blocks'])}; correct at {args.check_preset}; "
+            rest = "".join(f", {b} on {s}" for b, s in sorted(row["fallback_blocks"].items()))
+            print(f"{name:<16} on the GPU: {','.join(row['gpu_blocks'])}{rest}; correct at {args.check_preset}; "
                   f"{args.preset}: numpy {ms['numpy']:.2f} ms, mlx-cpu {ms['mlx-cpu']:.2f} ms, "
                   f"mlx-gpu {ms['mlx-gpu']:.2f} ms ({ms['numpy'] / ms['mlx-gpu']:.2f}x over numpy)", flush=True)
     if args.json:
