@@ -193,7 +193,8 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
     # Exploit only what experience backs: a strategy no profile has measured yet (newly
     # registered, absent from the prior) gets tried by exploring, not chosen blind on
     # an untrained prediction.
-    measured_ids = {e[1] for e in getattr(learner, "buffer", ())}
+    measured_ids = (learner.measured_actions() if hasattr(learner, "measured_actions")
+                    else {e[1] for e in getattr(learner, "buffer", ())})
     # (the learner's margin for its default strategy: see _Learner.preference)
     pref = learner.preference() if hasattr(learner, "preference") else {}
     for (view, matches, ok, rejected, t_first), preds, conf in zip(pending, all_preds, all_conf):

@@ -294,6 +294,16 @@ class _Learner:
             cached = self._default_cache = (key, self._default_action())
         return {cached[1]: m} if cached[1] is not None else {}
 
+    def measured_actions(self) -> frozenset[str]:
+        """The strategies some experience in the buffer measured: cached per buffer
+        state and built by `learn` and `load`, as a pass over the whole buffer cost a
+        build's decisions more than a block's features do."""
+        key = (len(self.buffer), self.experiences)
+        cached = getattr(self, "_measured_cache", None)
+        if cached is None or cached[0] != key:
+            cached = self._measured_cache = (key, frozenset(e[1] for e in self.buffer))
+        return cached[1]
+
     def _experience(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The replay buffer as arrays: states, action indices, rewards (failures
         raised to the fail floor)."""
@@ -433,6 +443,7 @@ class _Learner:
         self._fit(self._z(states), acts, targets, weights)
         self._kernel_cache()
         self.preference()  # (cached now: a build's first decision does not pay for it)
+        self.measured_actions()
 
     def _weight_array(self) -> np.ndarray:
         w = np.array(self.weights, dtype=np.float64)
@@ -556,6 +567,7 @@ class _Learner:
             if learner.buffer:
                 learner._kernel_cache()
                 learner.preference()
+                learner.measured_actions()
         except PolicyStateError:
             raise
         except Exception as e:

@@ -118,6 +118,7 @@ def test_save_load_round_trip(cls, tmp_path: Path) -> None:
     for loaded in (cls.load(tmp_path / "pol"), load_policy(tmp_path / "pol")):
         assert type(loaded) is cls
         assert loaded.failed == learner.failed and loaded.experiences == learner.experiences
+        assert loaded.measured_actions() == learner.measured_actions() == {"numpy", "numba", "llvm"}
         assert loaded.explore and loaded.epsilon == learner.epsilon
         for st in [CENTERS[0], CENTERS[1], sample(rng, 0), rng.normal(size=5)]:
             assert loaded.predict(st) == learner.predict(st)  # exactly
@@ -365,3 +366,15 @@ def test_margin_keeps_the_default_unless_clearly_beaten() -> None:
     slow.remember(CENTERS[0], "numba", -1.0)
     slow.learn()
     assert slow.preference() == {}
+
+
+def test_measured_actions_follow_the_buffer() -> None:
+    # decide() exploits only measured strategies; the set is cached, so it must move
+    # with every experience, learned or not
+    learner = ReinforcementLearner(ARMS)
+    assert learner.measured_actions() == frozenset()
+    learner.remember(CENTERS[0], "numba", 0.5)
+    assert learner.measured_actions() == {"numba"}
+    learner.learn()
+    learner.remember(CENTERS[1], "llvm", 0.2)
+    assert learner.measured_actions() == {"numba", "llvm"}
