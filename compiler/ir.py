@@ -19,6 +19,7 @@ from typing import Any
 from .diagnostics import Span
 from .types import ArrayType, ValueType
 
+_NO_LOC = Span(0, 0)  # immutable: shared by every op made without a location
 TERMINATORS = frozenset({"mc.yield", "mc.condition", "mc.break", "mc.continue", "mc.return"})
 
 
@@ -70,13 +71,18 @@ class Op:
                  loc: Span | None = None, hints: list[str] | None = None) -> None:
         self.name = name
         self.operands = list(operands)
-        hints = hints or [""] * len(result_types)
-        self.results = [Value(t, h, self) for t, h in zip(result_types, hints)]
+        if hints:
+            self.results = [Value(t, h, self) for t, h in zip(result_types, hints)]
+        else:
+            self.results = [Value(t, "", self) for t in result_types]
         self.attrs = attrs or {}
-        self.regions = regions or []
-        for r in self.regions:
-            r.parent = self
-        self.loc = loc or Span(0, 0)
+        if regions:
+            self.regions = regions
+            for r in regions:
+                r.parent = self
+        else:
+            self.regions = []
+        self.loc = loc or _NO_LOC
         self.parent: Region | None = None
 
     @property

@@ -45,14 +45,14 @@ class _Renamer:
 
     def __init__(self, subst: dict[str, DimT]) -> None:
         self.subst = subst
-        self.memo: dict[ValueType, ValueType] = {}
+        # by the type object's id: hashing a type by value costs more than renaming it,
+        # and the callee's ops keep every type alive while this renamer is in use
+        self.memo: dict[int, ValueType] = {}
 
     def __call__(self, t: ValueType) -> ValueType:
-        if isinstance(t, ScalarType):
-            return t
-        out = self.memo.get(t)
+        out = self.memo.get(id(t))
         if out is None:
-            out = self.memo[t] = _sub_type(t, self.subst)
+            out = self.memo[id(t)] = t if isinstance(t, ScalarType) else _sub_type(t, self.subst)
         return out
 
 
@@ -84,8 +84,8 @@ def clone_op(op: Op, mapping: dict[Value, Value], rename: _Renamer) -> Op:
         for inner in r.ops:
             nr.append(clone_op(inner, mapping, rename))
         regions.append(nr)
-    new = Op(op.name, [mapping.get(v, v) for v in op.operands], [rename(v.type) for v in op.results],
-             dict(op.attrs), regions, loc=op.loc, hints=[v.hint for v in op.results])
+    new = Op(op.name, [mapping.get(v, v) for v in op.operands], [], dict(op.attrs), regions, loc=op.loc)
+    new.results = [Value(rename(v.type), v.hint, new) for v in op.results]
     mapping.update(zip(op.results, new.results))
     return new
 

@@ -129,13 +129,16 @@ class PartitionBlocks(ModulePass):
         # below would otherwise walk each group several times
         flats = [[sub for o in group for sub in o.walk()] for group in groups]
         groups, flats = _rematerialize_constants(groups, flats, tail)
-        # values used after each group (one backward sweep), to find live-outs
-        used_after: list[set[Value]] = [set() for _ in groups]
-        acc: set[Value] = {v for o in tail for sub in o.walk() for v in sub.operands}
-        for idx in range(len(groups) - 1, -1, -1):
-            used_after[idx] = set(acc)
-            for sub in flats[idx]:
-                acc.update(sub.operands)
+        # the last group using each value (len(groups): the return), to find live-outs
+        last_use: dict[Value, int] = {}
+        for idx, flat in enumerate(flats):
+            for sub in flat:
+                for v in sub.operands:
+                    last_use[v] = idx
+        for o in tail:
+            for sub in o.walk():
+                for v in sub.operands:
+                    last_use[v] = len(groups)
         new_ops: list[Op] = []
         renamed: dict[Value, Value] = {}
         for idx, group in enumerate(groups):
@@ -145,7 +148,7 @@ class PartitionBlocks(ModulePass):
             region = Region()
             for op in group:
                 region.append(op)
-            live_out = [v for v in _defined_in_order(region) if v in used_after[idx]]
+            live_out = [v for v in _defined_in_order(region) if last_use.get(v, -1) > idx]
             region.append(Op("mc.yield", live_out, []))
             first = next((o for o in group if o.name != "mc.const"), group[0])  # not a copied constant
             block = Op("mc.block", [], [v.type for v in live_out], {}, [region],
