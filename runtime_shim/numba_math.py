@@ -57,3 +57,10 @@ def exp_f32(x: Any) -> Any:
     s2 = _f32_from_bits((k - h + np.int32(127)) << np.int32(23))
     res = y * s1 * s2
     return x if x != x else res
+
+
+@njit(inline="always", nogil=True, cache=False)
+def floordiv_i64(a: Any, b: Any) -> Any:
+    """NumPy's int64 `a // b`: `a // -1` is `-a`, which wraps (INT_MIN // -1 is INT_MIN);
+    Numba's own `//` gives 0 there. Division by zero stays Numba's (0, as NumPy's)."""
+    return -a if b == -1 else a // b

@@ -211,3 +211,21 @@ def test_mlx_sign_of_nan() -> None:
     x = np.array([np.nan, -np.inf, -2.0, -0.0, 0.0, 3.0, np.inf])
     check(SIGN_SRC, "mlx-cpu", "sg", {"x": x, "y": x.astype(np.float32)},
           (np.sign(x) * 2.0, np.sign(x.astype(np.float32))), lowered_by="mlx")
+
+
+# ---- Numba: int64 INT_MIN // -1 wraps to INT_MIN as NumPy's (Numba's `//` gave 0) ------------------
+FLOORDIV_SRC = """fn fd(a: i64[N], b: i64[N]) -> (i64[N], i64[N], i64):
+    let q = zeros((N,), dtype=i64)
+    for i in range(N):
+        q[i] = a[i] // b[i]
+    return q, a // b, a[0] // b[0]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_numba_int64_min_floordiv_minus_one(strategy: str) -> None:
+    a = np.array([-2**63, 7, -7, -2**63, 5])
+    b = np.array([-1, -1, 0, 1, -2])
+    with np.errstate(all="ignore"):
+        want = (a // b, a // b, a[0] // b[0])
+    check(FLOORDIV_SRC, strategy, "fd", {"a": a, "b": b}, want, lowered_by="numba")

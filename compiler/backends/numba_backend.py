@@ -70,6 +70,7 @@ PRELUDE = "import numpy as np\nfrom numba import prange\n"
 # runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
 # (about 0.5 s at every build and every artifact load)
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
+           "floordiv_i64": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
 
 
@@ -281,8 +282,12 @@ class NumbaEmitter(PythonEmitter):
                 cargs = [self.cast(args[0], ts[0], D), args[1]]
             else:
                 cargs = [self.cast(a, t, D) for a, t in zip(args, ts)]
-            text = (f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})" if n in ARITH_FUNCS
-                    else f"({cargs[0]} {ARITH[n]} {cargs[1]})")
+            if n == "mc.floordiv" and D == "i64":  # INT_MIN // -1 wraps in NumPy (0 in Numba)
+                text = f"floordiv_i64({cargs[0]}, {cargs[1]})"
+            elif n in ARITH_FUNCS:
+                text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
+            else:
+                text = f"({cargs[0]} {ARITH[n]} {cargs[1]})"
             if D == "bool":
                 return f"bool({text})"
             return text if npname(D) in NATIVE else f"np.{npname(D)}({text})"
