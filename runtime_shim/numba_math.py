@@ -64,3 +64,19 @@ def floordiv_i64(a: Any, b: Any) -> Any:
     """NumPy's int64 `a // b`: `a // -1` is `-a`, which wraps (INT_MIN // -1 is INT_MIN);
     Numba's own `//` gives 0 there. Division by zero stays Numba's (0, as NumPy's)."""
     return -a if b == -1 else a // b
+
+
+@njit(inline="always", nogil=True, cache=False)
+def shl_np(a: Any, b: Any) -> Any:
+    """NumPy's `a << b`: 0 when the count is negative or at least 64 (LLVM's shl gives
+    poison there; counts of 32..63 on narrower types are computed in 64 bits and wrap
+    to 0 when narrowed, as NumPy's)."""
+    return a << b if b >= 0 and b < 64 else a ^ a
+
+
+@njit(inline="always", nogil=True, cache=False)
+def shr_np(a: Any, b: Any) -> Any:
+    """NumPy's `a >> b`: a count that is negative or at least 64 gives the sign (0 or -1)."""
+    if b >= 0 and b < 64:
+        return a >> b
+    return a ^ a if a >= 0 else ~(a ^ a)

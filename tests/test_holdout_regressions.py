@@ -229,3 +229,26 @@ def test_numba_int64_min_floordiv_minus_one(strategy: str) -> None:
     with np.errstate(all="ignore"):
         want = (a // b, a // b, a[0] // b[0])
     check(FLOORDIV_SRC, strategy, "fd", {"a": a, "b": b}, want, lowered_by="numba")
+
+
+# ---- Numba: shift counts outside 0..63 follow NumPy (<< gives 0, >> the sign), not LLVM's poison ----
+SHIFT_SRC = """fn sh(a: i64[N], s: i64[N], u: u64[N], v: u64[N], b: u8[N], c: u8[N]) -> (i64[N], i64[N], u64[N], u64[N], u8[N], u8[N]):
+    let p = zeros((N,), dtype=i64)
+    let q = zeros((N,), dtype=i64)
+    let r = zeros((N,), dtype=u8)
+    for i in range(N):
+        p[i] = a[i] << s[i]
+        q[i] = a[i] >> s[i]
+        r[i] = b[i] << c[i]
+    return p, q, u << v, u >> v, r, b >> c
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-fast"])
+def test_numba_shift_counts_past_the_width(strategy: str) -> None:
+    a, s = np.array([1, -8, 5, -1, 3, -3, 7]), np.array([64, 64, 70, 63, 0, 100, -1])
+    u = np.array([1, 2**63, 5, 2**64 - 1, 3, 9, 7], np.uint64)
+    v = np.array([64, 1, 65, 63, 0, 200, 2], np.uint64)
+    b, c = np.array([1, 200, 5, 255, 3, 9, 7], np.uint8), np.array([8, 1, 9, 7, 0, 200, 2], np.uint8)
+    check(SHIFT_SRC, strategy, "sh", {"a": a, "s": s, "u": u, "v": v, "b": b, "c": c},
+          (a << s, a >> s, u << v, u >> v, b << c, b >> c), lowered_by="numba")

@@ -70,7 +70,7 @@ PRELUDE = "import numpy as np\nfrom numba import prange\n"
 # runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
 # (about 0.5 s at every build and every artifact load)
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
-           "floordiv_i64": "numba_math",
+           "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
 
 
@@ -85,6 +85,7 @@ def prelude(fn_text: str) -> str:
 ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordiv": "//",
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
          "mc.shl": "<<", "mc.shr": ">>"}
+SHIFTS = {"mc.shl": "shl_np", "mc.shr": "shr_np"}
 COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": ">", "mc.ge": ">="}
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
@@ -284,6 +285,8 @@ class NumbaEmitter(PythonEmitter):
                 cargs = [self.cast(a, t, D) for a, t in zip(args, ts)]
             if n == "mc.floordiv" and D == "i64":  # INT_MIN // -1 wraps in NumPy (0 in Numba)
                 text = f"floordiv_i64({cargs[0]}, {cargs[1]})"
+            elif n in SHIFTS:  # counts out of 0..63 are NumPy's 0 or -1, not LLVM's poison
+                text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
             else:
