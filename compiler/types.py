@@ -52,6 +52,11 @@ class Dim:
 
     def __add__(self, other: Dim | int) -> Dim:
         o = other if isinstance(other, Dim) else Dim(other)
+        # terms are kept sorted and nonzero, so a side without terms adds only its constant
+        if not o.terms:
+            return self if not o.const else Dim(self.const + o.const, self.terms)
+        if not self.terms:
+            return Dim(self.const + o.const, o.terms)
         acc = dict(self.terms)
         for s, c in o.terms:
             acc[s] = acc.get(s, 0) + c

@@ -5,6 +5,8 @@ inout writes flow to mc.return), which makes all three simple and safe."""
 from __future__ import annotations
 
 import warnings
+from collections import Counter
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,17 @@ def _as_numpy(value: Any, t: ScalarType) -> Any:
     return value if t.weak else np_dtype(t.dtype).type(value)
 
 
+_TEMPLATES = {**ELEMENTWISE_UNARY, **ELEMENTWISE_BINARY}  # binary first where a name is in both
+_FOLD_CODE: dict[str, CodeType] = {}  # compiled once per op template: compiling is most of an eval
+
+
+def _fold_code(template: str, n_args: int) -> CodeType:
+    code = _FOLD_CODE.get(template)
+    if code is None:
+        code = _FOLD_CODE[template] = compile(template.format(*[f"_a{i}" for i in range(n_args)]), "<fold>", "eval")
+    return code
+
+
 class ConstantFold(ModulePass):
     """Folds scalar arithmetic on constants, with NumPy's own scalar semantics."""
 
@@ -46,7 +59,7 @@ class ConstantFold(ModulePass):
         for op in region.ops:
             for r in op.regions:
                 self._region(r)
-            template = ELEMENTWISE_BINARY.get(op.name) or ELEMENTWISE_UNARY.get(op.name)
+            template = _TEMPLATES.get(op.name)
             if template is None or len(op.results) != 1 or not isinstance(op.result.type, ScalarType):
                 continue
             consts = [_const_value(v) for v in op.operands]
@@ -54,10 +67,10 @@ class ConstantFold(ModulePass):
                 continue
             args = [_as_numpy(c, v.type) for (_, c), v in zip(consts, op.operands)]
             try:
+                code = _fold_code(template, len(args))
                 with np.errstate(all="raise"), warnings.catch_warnings():
                     warnings.simplefilter("error")
-                    out = eval(template.format(*[f"_a{i}" for i in range(len(args))]),  # noqa: S307
-                               {"np": np}, {f"_a{i}": a for i, a in enumerate(args)})
+                    out = eval(code, {"np": np}, {f"_a{i}": a for i, a in enumerate(args)})  # noqa: S307
             except Exception:
                 continue  # leave run-time errors (division by zero, overflow) to run time
             t = op.result.type
@@ -153,20 +166,23 @@ class DCE(ModulePass):
             self.function(fn)
 
     def function(self, fn: Function) -> None:
-        uses: dict[Value, int] = {}
-        for op in fn.walk():
-            for v in op.operands:
-                uses[v] = uses.get(v, 0) + 1
+        # counted in C: one flat list of every operand
+        uses: dict[Value, int] = Counter([v for op in fn.walk() for v in op.operands])
         self._region(fn.body, uses)
 
     def _region(self, region: Region, uses: dict[Value, int]) -> None:
         kept = []
         for op in reversed(region.ops):
-            if op.name not in TERMINATORS and not any(uses.get(r) for r in op.results) and not _has_effects(op):
-                for inner in op.walk():
-                    for v in inner.operands:
-                        uses[v] -= 1
-                continue
+            if op.name not in TERMINATORS:
+                for r in op.results:
+                    if uses.get(r):
+                        break
+                else:  # no result is used
+                    if not op.regions or not _has_effects(op):
+                        for inner in op.walk():
+                            for v in inner.operands:
+                                uses[v] -= 1
+                        continue
             for r in op.regions:
                 self._region(r, uses)
             kept.append(op)
