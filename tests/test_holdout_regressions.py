@@ -252,3 +252,20 @@ def test_numba_shift_counts_past_the_width(strategy: str) -> None:
     b, c = np.array([1, 200, 5, 255, 3, 9, 7], np.uint8), np.array([8, 1, 9, 7, 0, 200, 2], np.uint8)
     check(SHIFT_SRC, strategy, "sh", {"a": a, "s": s, "u": u, "v": v, "b": b, "c": c},
           (a << s, a >> s, u << v, u >> v, b << c, b >> c), lowered_by="numba")
+
+
+# ---- MLX: inputs with negative strides or a non-native byte order are copied for mx.array ----------
+MLX_IN_SRC = """fn lin(x: f64[N], A: f32[N, M]) -> (f64[N], f32[M]):
+    return x * 2.0 + 1.0, sum(A * 0.5, axis=0)
+"""
+
+
+def test_mlx_reversed_and_byteswapped_inputs() -> None:
+    pytest.importorskip("mlx.core")
+    base = np.arange(12.0)
+    x = base[::-2]  # negative stride (mx.array raised: DLPack arrays with negative strides)
+    A = np.arange(12.0, dtype=np.float32).reshape(6, 2).astype(">f4")  # big-endian (std::bad_cast)
+    check(MLX_IN_SRC, "mlx-cpu", "lin", {"x": x, "A": A}, (x * 2.0 + 1.0, np.sum(A.astype(np.float32) * 0.5, axis=0)),
+          lowered_by="mlx")
+    check(MLX_IN_SRC, "mlx-cpu", "lin", {"x": x, "A": A[::-1, ::-1]},
+          (x * 2.0 + 1.0, np.sum(A[::-1, ::-1].astype(np.float32) * 0.5, axis=0)))

@@ -517,6 +517,14 @@ def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
     return r[()] if scalar else r
 
 
+def _mlx_ready(a: Any) -> Any:
+    """`a` in a layout mx.array accepts: it raises on negative strides (DLPack) and on a
+    non-native byte order (std::bad_cast), so such arrays are copied first."""
+    if isinstance(a, np.ndarray) and (not a.dtype.isnative or any(s < 0 for s in a.strides)):
+        return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+    return a
+
+
 def _to_mlx(args: Any, in_static: list[bool], in_mx: list[Any]) -> tuple[list, list]:
     """(dynamic live-ins as mx.arrays, static live-ins as given), converting once each."""
     log = crossing_log()
@@ -526,7 +534,7 @@ def _to_mlx(args: Any, in_static: list[bool], in_mx: list[Any]) -> tuple[list, l
         if s:
             statics.append(a)
         else:
-            arrays.append(mx.array(a, dtype=dt))
+            arrays.append(mx.array(_mlx_ready(a), dtype=dt))
     if log is not None:
         log.record("in", len(arrays), sum(a.nbytes for a in arrays), time.perf_counter() - t0)
     return arrays, statics
