@@ -72,6 +72,9 @@ class Binding:
     kind: str  # local | param | inout | dim | loopvar
 
 
+_UNBOUND = Binding(None, "")  # type: ignore[arg-type]  # stands for a name not bound before an `if`
+
+
 @dataclass
 class LoopCtx:
     carried: list[str]
@@ -131,6 +134,12 @@ def _calls_in(node: Any) -> list[A.Call]:
         for name in names:
             stack.append(getattr(n, name))
     return out
+
+
+# The lowering method of each AST class (an attribute lookup by a built name per node
+# costs more than the dictionary)
+_STMT_METHODS: dict[type, Callable[..., Any]] = {}
+_EXPR_METHODS: dict[type, Callable[..., Any]] = {}
 
 
 class FunctionBuilder:
@@ -208,8 +217,10 @@ class FunctionBuilder:
         return False
 
     def stmt(self, s: A.Stmt) -> bool:
-        method = getattr(self, "stmt_" + type(s).__name__)
-        return bool(method(s))
+        method = _STMT_METHODS.get(type(s))
+        if method is None:
+            method = _STMT_METHODS[type(s)] = getattr(FunctionBuilder, "stmt_" + type(s).__name__)
+        return bool(method(self, s))
 
     def stmt_Pass(self, s: A.Pass) -> None:
         pass
@@ -396,7 +407,7 @@ class FunctionBuilder:
             self.emit("mc.if", [cond], [], s.span, regions=regions)
             return True
         names = [n for n in live[0][1] if all(n in env for _, env, _ in live)
-                 and any(env[n].value is not before.get(n, Binding(None, "")).value for _, env, _ in live)]  # type: ignore[arg-type]
+                 and any(env[n].value is not before.get(n, _UNBOUND).value for _, env, _ in live)]  # type: ignore[arg-type]
         types: list[ValueType] = []
         for n in names:
             ts = [env[n].value.type for _, env, _ in live]
@@ -546,8 +557,10 @@ class FunctionBuilder:
         return v
 
     def expr(self, e: A.Expr, allow_none: bool = False) -> Any:
-        method = getattr(self, "expr_" + type(e).__name__)
-        out = method(e)
+        method = _EXPR_METHODS.get(type(e))
+        if method is None:
+            method = _EXPR_METHODS[type(e)] = getattr(FunctionBuilder, "expr_" + type(e).__name__)
+        out = method(self, e)
         if out is None and not allow_none:
             raise self.error("this call has no result", e.span, "the function returns nothing")
         if isinstance(out, Value):
@@ -653,6 +666,8 @@ class FunctionBuilder:
         Returns the value of an integer operation on two literals (folded here, so later
         range checks see it)."""
         va, vb = self._weak_int(a), self._weak_int(b)
+        if va is None and vb is None:
+            return None  # no integer literal: the common case
         if va is not None and vb is not None:
             try:
                 out = fn(va, vb)

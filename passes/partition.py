@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.types import ValueType
 
 from .manager import ModulePass
 
@@ -25,28 +26,37 @@ def structural_text(ops: list[Op]) -> str:
     """A region's structure as text, given its ops in walk order: values numbered locally
     and no names or locations, so it is equal for renamed or moved code. In SSA a value
     first met as an operand is defined outside (captured); its type leads the text."""
-    ids: dict[Value, int] = {}
+    ids: dict[Value, str] = {}  # local number, as text
+    type_text: dict[int, str] = {}  # by the type object's id: few types, many values
     captured: list[str] = []
     lines: list[str] = []
+
+    def text_of(t: ValueType) -> str:
+        s = type_text.get(id(t))
+        if s is None:
+            s = type_text[id(t)] = str(t)
+        return s
+
     for op in ops:
         refs = []
         for v in op.operands:
             i = ids.get(v)
             if i is None:
-                i = ids[v] = len(ids)
-                captured.append(str(v.type))
-            refs.append(str(i))
-        attrs = ";".join(f"{k}={a!r}" for k, a in sorted(op.attrs.items()) if k not in _UNSTRUCTURAL) \
+                i = ids[v] = str(len(ids))
+                captured.append(text_of(v.type))
+            refs.append(i)
+        attrs = ";".join([f"{k}={a!r}" for k, a in sorted(op.attrs.items()) if k not in _UNSTRUCTURAL]) \
             if op.attrs else ""
+        results = []
         for v in op.results:
-            ids[v] = len(ids)
+            ids[v] = str(len(ids))
+            results.append(text_of(v.type))
         nargs = []
         for r in op.regions:
             nargs.append(str(len(r.args)))
             for a in r.args:
-                ids[a] = len(ids)
-        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join([str(r.type) for r in op.results])}"
-                     f"/{','.join(nargs)}")
+                ids[a] = str(len(ids))
+        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join(results)}/{','.join(nargs)}")
     return ",".join(captured) + "\n" + "\n".join(lines)
 
 
@@ -143,8 +153,10 @@ class PartitionBlocks(ModulePass):
         renamed: dict[Value, Value] = {}
         for idx, group in enumerate(groups):
             if renamed:
+                outer = renamed.keys()
                 for sub in flats[idx]:
-                    sub.operands = [renamed.get(v, v) for v in sub.operands]
+                    if not outer.isdisjoint(sub.operands):  # most ops use no earlier group's value
+                        sub.operands = [renamed.get(v, v) for v in sub.operands]
             region = Region()
             for op in group:
                 region.append(op)
