@@ -80,3 +80,16 @@ def shr_np(a: Any, b: Any) -> Any:
     if b >= 0 and b < 64:
         return a >> b
     return a ^ a if a >= 0 else ~(a ^ a)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def cmp_int_exact(a: Any, b: Any) -> Any:
+    """-1, 0 or 1 as a is below, equal to or above b, exactly, for one unsigned 64-bit and
+    one signed integer (NumPy 2 compares them exactly; through float64, as their common
+    dtype, 2**53 + 1 == 2**53). Only the signed one can be negative."""
+    if a < 0:
+        return -1
+    if b < 0:
+        return 1
+    ua, ub = np.uint64(a), np.uint64(b)
+    return -1 if ua < ub else (1 if ua > ub else 0)

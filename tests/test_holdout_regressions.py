@@ -269,3 +269,33 @@ def test_mlx_reversed_and_byteswapped_inputs() -> None:
           lowered_by="mlx")
     check(MLX_IN_SRC, "mlx-cpu", "lin", {"x": x, "A": A[::-1, ::-1]},
           (x * 2.0 + 1.0, np.sum(A[::-1, ::-1].astype(np.float32) * 0.5, axis=0)))
+
+
+# ---- u64 against i64 compares exactly (NumPy 2), not through their common f64 -----------------------
+U64CMP_SRC = """fn ucmp(a: u64[N], b: i64[N]) -> (bool[N], bool[N], bool[N], bool[N], bool[N], bool[N]):
+    return a == b, a != b, a < b, b <= a, a > b, b >= a
+
+fn ucmp_loop(a: u64[N], b: i64[N], inout e: bool[N], inout g: bool[N], inout l: bool[N]):
+    for i in range(N):
+        e[i] = a[i] == b[i]
+        g[i] = a[i] > b[i]
+        l[i] = b[i] < a[i]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "llvm", "mlx-cpu"])
+def test_u64_i64_compare_exactly(strategy: str) -> None:
+    pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    a = np.array([2**53 + 1, 2**53, 2**63 + 1, 2**63, 2**64 - 1, 0, 2**63 - 1], np.uint64)
+    b = np.array([2**53, 2**53 + 1, 2**63 - 1, 2**63 - 1, -1, -1, 2**63 - 1])
+    check(U64CMP_SRC, strategy, "ucmp", {"a": a, "b": b}, (a == b, a != b, a < b, b <= a, a > b, b >= a),
+          lowered_by=strategy.split("-")[0] if strategy != "llvm" else None)
+    if strategy != "mlx-cpu":
+        z = np.zeros(len(a), bool)
+        built = _BUILT[U64CMP_SRC, strategy][0]
+        e, g, lt = z.copy(), z.copy(), z.copy()
+        built.program.ucmp_loop(a, b, e, g, lt)
+        np.testing.assert_array_equal(e, a == b)
+        np.testing.assert_array_equal(g, a > b)
+        np.testing.assert_array_equal(lt, b < a)
+        assert any(blk.built.strategy_id.startswith(strategy) for blk in built.blocks.values())

@@ -82,3 +82,9 @@ class Backend(Protocol):
     def can_lower(self, block: BlockView, strategy: OptimizationStrategy) -> tuple[bool, str]: ...
 
     def lower(self, block: BlockView, strategy: OptimizationStrategy, workdir: Path) -> BuiltBlock: ...
+
+
+def mixed_sign_u64(a: str, b: str) -> bool:
+    """Dtypes of a u64 and a signed integer: NumPy 2 compares such values exactly, while
+    their common dtype is f64 (where 2**53 + 1 == 2**53)."""
+    return {a[0], b[0]} == {"u", "i"} and "u64" in (a, b)

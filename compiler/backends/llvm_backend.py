@@ -36,7 +36,7 @@ from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType
 
-from .base import BlockView, BuiltBlock, LoweringError
+from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
 
 SCALAR_DTYPES = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")
 BINARY = {"mc.add", "mc.sub", "mc.mul", "mc.div", "mc.floordiv", "mc.mod", "mc.pow", "mc.bitand",
@@ -721,6 +721,8 @@ class _Codegen:
     def compare(self, op: Op):  # noqa: ANN201
         a, c = op.operands
         d = self.common_dtype(a, c)
+        if d == "f64" and mixed_sign_u64(_dtype(a), _dtype(c)):
+            return self.convert(self.compare_mixed_sign(op), "bool", _dtype(op.result))
         x, y = self.operand(op, 0, d), self.operand(op, 1, d)
         pred = COMPARE[op.name]
         if d[0] == "f":
@@ -730,6 +732,22 @@ class _Codegen:
         else:
             r = self.b.icmp_signed(pred, x, y)
         return self.convert(r, "bool", _dtype(op.result))
+
+    def compare_mixed_sign(self, op: Op):  # noqa: ANN201
+        """A u64 against a signed integer, exactly as NumPy (not through their common f64):
+        a negative signed side decides alone, otherwise both compare as u64."""
+        b, ir = self.b, self.ir
+        pred = COMPARE[op.name]
+        signed_left = _dtype(op.operands[0])[0] == "i"
+        s = self.operand(op, 0 if signed_left else 1, "i64")
+        x = self.operand(op, 0, "i64" if signed_left else "u64")
+        y = self.operand(op, 1, "u64" if signed_left else "i64")
+        if pred in ("==", "!="):
+            when_neg = pred == "!="
+        else:  # a negative signed side is the smaller one
+            when_neg = (pred[0] == "<") == signed_left
+        neg = b.icmp_signed("<", s, ir.Constant(s.type, 0))
+        return b.select(neg, ir.Constant(self.i1, int(when_neg)), b.icmp_unsigned(pred, x, y))
 
     def unary(self, op: Op):  # noqa: ANN201
         n = op.name[3:]

@@ -41,7 +41,7 @@ from mcodec.compiler.types import NUMPY_NAME, ScalarType
 from mcodec.runtime_shim.hardware import import_mlx
 from mcodec.runtime_shim.profiling import crossing_log
 
-from .base import BlockView, BuiltBlock, LoweringError
+from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
 from .pysource import PythonEmitter
 
 mx = import_mlx()  # MLX is optional: without it this back end declines every block
@@ -301,6 +301,9 @@ class MLXEmitter(PythonEmitter):
         if n in MX_BINARY:
             out = _dtype(op.result)
             dt = self.compute_dtype(op.operands) if n in COMPARISONS or out == "bool" else out
+            if n in COMPARISONS and dt == "f64" and mixed_sign_u64(*(_dtype(v) for v in op.operands)):
+                self.compare_mixed_sign(op)
+                return
             if n in ("mc.logical_and", "mc.logical_or"):
                 dt = "bool"
             self.set(op, MX_BINARY[n].format(*(self.mxv(v, dt) for v in op.operands)))
@@ -322,6 +325,19 @@ class MLXEmitter(PythonEmitter):
             self.reduction(op, short)
             return
         super().op(op)
+
+    def compare_mixed_sign(self, op: Op) -> None:
+        """A u64 against a signed integer, exactly as NumPy (not through their common f64):
+        a negative signed side decides alone, otherwise both compare as u64."""
+        a, c = op.operands
+        signed = a if _dtype(a)[0] == "i" else c
+        pred = MX_BINARY[op.name]
+        if op.name in ("mc.eq", "mc.ne"):
+            when_neg = op.name == "mc.ne"
+        else:  # a negative signed side is the smaller one
+            when_neg = (op.name in ("mc.lt", "mc.le")) == (signed is a)
+        both = pred.format(self.mxv(a, "u64"), self.mxv(c, "u64"))
+        self.set(op, f"mx.where({self.mxv(signed, 'i64')} < 0, {when_neg}, {both})")
 
     def numpy_op(self, op: Op) -> None:
         """The reference lowering of `op` (PythonEmitter's, not this class's overrides)."""

@@ -43,7 +43,7 @@ from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
 
-from .base import BlockView, BuiltBlock, LoweringError
+from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
 from .numba_gemm import emit_store as emit_gemm_store
 from .numba_gemm import emit_update as emit_gemm_update
 from .numba_gemm import plan_all as plan_gemm
@@ -71,6 +71,7 @@ PRELUDE = "import numpy as np\nfrom numba import prange\n"
 # (about 0.5 s at every build and every artifact load)
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
+           "cmp_int_exact": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
 
 
@@ -296,6 +297,8 @@ class NumbaEmitter(PythonEmitter):
             return text if npname(D) in NATIVE else f"np.{npname(D)}({text})"
         if n in COMPARE:
             c = _common(ts[0], ts[1])
+            if c == "f64" and mixed_sign_u64(ts[0].dtype, ts[1].dtype):  # exact, not through f64
+                return f"(cmp_int_exact({args[0]}, {args[1]}) {COMPARE[n]} 0)"
             return f"({self.cast(args[0], ts[0], c)} {COMPARE[n]} {self.cast(args[1], ts[1], c)})"
         if n == "mc.logical_and":
             return f"(({args[0]} != 0) and ({args[1]} != 0))"
