@@ -20,8 +20,10 @@ from .manager import ModulePass
 def replace_uses(fn: Function, mapping: dict[Value, Value]) -> None:
     if not mapping:
         return
+    replaced = mapping.keys()
     for op in fn.walk():
-        op.operands = [mapping.get(v, v) for v in op.operands]
+        if not replaced.isdisjoint(op.operands):  # most ops use none of them
+            op.operands = [mapping.get(v, v) for v in op.operands]
 
 
 def _const_value(v: Value) -> tuple[bool, Any]:
@@ -115,8 +117,9 @@ class CSE(ModulePass):
         region adds are dropped when it ends (its ops do not dominate what follows)."""
         added: list[tuple] = []
         kept: list[Op] = []
+        replaced = mapping.keys()  # a live view: it grows as ops merge
         for op in region.ops:
-            if mapping:
+            if mapping and not replaced.isdisjoint(op.operands):
                 op.operands = [mapping.get(v, v) for v in op.operands]
             key = self._key(op)
             if key is not None:

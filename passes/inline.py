@@ -142,7 +142,7 @@ class InlineCalls(ModulePass):
         for op in region.ops:
             for r in op.regions:
                 self._region(fn, r, renames, active)
-            callee = self._callee(op, fn, active)
+            callee = self._callee(op, fn, active) if op.name == "mc.call" else None
             if callee is None:
                 out.append(op)
                 continue
