@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 
 from lark import Lark, Token, Transformer
@@ -176,8 +176,13 @@ def _lark() -> Lark:
                 cache=True)
 
 
+# Span's own constructor is a Python function: the parser, which makes a span for
+# nearly every node, builds the tuple directly.
+_make_span = partial(tuple.__new__, Span)
+
+
 def _tspan(tok: Token) -> Span:
-    return Span(tok.line, tok.column, tok.end_line, tok.end_column)
+    return _make_span((tok.line, tok.column, tok.end_line, tok.end_column))
 
 
 def _span_of(item) -> Span:
@@ -215,7 +220,7 @@ _NOT_MAY_FOLLOW = frozenset({None, "and", "or", "not"})  # Python's not_test pos
 
 
 def _join(a: Span, b: Span) -> Span:
-    return Span(a.line, a.col, b.end_line, b.end_col)
+    return _make_span((a[0], a[1], b[2], b[3]))  # (line, col) of a, (end_line, end_col) of b
 
 
 class _Precedence:
@@ -511,7 +516,7 @@ class _ToAST(Transformer):
 
     def name(self, items):
         tok = items[0]
-        return A.Name(Span(tok.line, tok.column, tok.end_line, tok.end_column), str(tok))
+        return A.Name(_make_span((tok.line, tok.column, tok.end_line, tok.end_column)), tok.value)
 
     def int_lit(self, items):
         return A.Num(_tspan(items[0]), _literal(_parse_int, items[0]))
