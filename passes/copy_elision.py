@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
 from mcodec.compiler.semantics import VIEW_OPS
+from mcodec.compiler.types import ArrayType
 
 from .manager import ModulePass
 
@@ -106,11 +107,10 @@ class _Analysis:
         that loop's end (the next iteration reads it again)."""
         out: dict[Value, list[tuple[int, Op, bool]]] = {}
         def_loops: dict[Value, tuple[Op, ...]] = {}
-        for op in self.ops:
+        for here, op in enumerate(self.ops):
             use_loops = self.loops_around(self.parent_op.get(op))
-            here = self.pos[op]
             for v in op.operands:
-                if not v.is_array:  # only buffers are asked about
+                if not isinstance(v.type, ArrayType):  # only buffers are asked about
                     continue
                 p = here
                 if use_loops:

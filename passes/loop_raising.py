@@ -587,8 +587,11 @@ class LoopRaising(ModulePass):
                 self._region(r, renames)
             if op.name == "mc.for":
                 # inner rewrites renamed values this loop's body uses: apply them first
-                for o in op.walk():
-                    o.operands = [renames.get(v, v) for v in o.operands]
+                if renames:
+                    renamed = renames.keys()
+                    for o in op.walk():
+                        if not renamed.isdisjoint(o.operands):
+                            o.operands = [renames.get(v, v) for v in o.operands]
                 raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
                 if raised is not None:
                     ops, finals = raised

@@ -106,8 +106,10 @@ def _rematerialize_constants(groups: list[list[Op]], flats: list[list[Op]],
             copies[v] = c.result
         rest = [sub for sub in flat if sub not in dropped] if dropped else flat
         if copies:
+            copied = copies.keys()
             for sub in rest:
-                sub.operands = [copies.get(x, x) for x in sub.operands]
+                if not copied.isdisjoint(sub.operands):
+                    sub.operands = [copies.get(x, x) for x in sub.operands]
         if any(op.name != "mc.const" for op in body) or any(op.result in tail_uses for op in body):
             out.append(clones + body)  # a group of nothing but moved constants disappears
             out_flats.append(clones + rest)
