@@ -52,6 +52,9 @@ class _Abort(Exception):
 
 
 # Binary operators: M-CODE spelling -> (IR op name, the NumPy/Python operator that defines it).
+# a comparison with its operands swapped: `a < b` is `b > a`
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
 BINARY_OPS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     "+": ("mc.add", operator.add), "-": ("mc.sub", operator.sub), "*": ("mc.mul", operator.mul),
     "/": ("mc.div", operator.truediv), "//": ("mc.floordiv", operator.floordiv),
@@ -631,6 +634,9 @@ class FunctionBuilder:
             shape = broadcast(a.type, b.type)
         except ShapeError as err:
             raise self.error(err.args[0], span, err.hint) from None
+        if op in _FLIPPED:
+            op, a, b = self._clamp_compared_literal(op, a, b, span)
+            name, fn = BINARY_OPS[op]
         folded = self._check_literal_ranges(op, a, b, fn, span)
         if folded is not None:
             return self.const(folded, ScalarType("i64", weak=True), span)
@@ -658,6 +664,27 @@ class FunctionBuilder:
                 and isinstance(op.attrs["value"], int) and not isinstance(op.attrs["value"], bool):
             return op.attrs["value"]
         return None
+
+    def _clamp_compared_literal(self, op: str, a: Value, b: Value, span: Span) -> tuple[str, Value, Value]:
+        """An integer literal beyond the range of the integer it is compared with: NumPy 2
+        answers exactly (`u8 > -1` is true everywhere, `u8 == 256` false), where
+        arithmetic would overflow. The comparison becomes one against the range's edge
+        with the same answer for every value: `x > -1` -> `x >= 0`, `x < 300` -> `x <= 255`."""
+        va, vb = self._weak_int(a), self._weak_int(b)
+        if (va is None) == (vb is None):
+            return op, a, b
+        # with the literal on the right (`lit < x` is `x > lit`)
+        cmp, x, lit = (op, a, vb) if vb is not None else (_FLIPPED[op], b, va)
+        if not is_int(x.type.dtype) or getattr(x.type, "weak", False):
+            return op, a, b
+        info = np.iinfo(np_dtype(x.type.dtype))
+        if lit < info.min:  # true: > >= !=, false: < <= ==
+            cmp, edge = (">=" if cmp in (">", ">=", "!=") else "<"), info.min
+        elif lit > info.max:  # true: < <= !=, false: > >= ==
+            cmp, edge = ("<=" if cmp in ("<", "<=", "!=") else ">"), info.max
+        else:
+            return op, a, b
+        return cmp, x, self.const(int(edge), ScalarType("i64", weak=True), span)
 
     def _check_literal_ranges(self, op: str, a: Value, b: Value, fn: Callable[[Any, Any], Any],
                               span: Span) -> int | None:

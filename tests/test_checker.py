@@ -604,3 +604,10 @@ def test_cli_check_reports_every_file(tmp_path):
     assert "hint: M-CODE has no methods; call the function: `sum(x, ...)`" in r.stderr
     assert f"{bad2}:2:12: error" in r.stderr and "hint: M-CODE has no modules; call `sum(...)`" in r.stderr
     assert f"{good}: ok" in r.stdout
+
+
+def test_arithmetic_with_out_of_range_literal_is_an_error_but_comparison_is_not():
+    # NumPy 2 raises OverflowError for `u8_array + 300` but compares `u8_array < 300` exactly
+    one_error("fn f(a: u8[N]) -> u8[N]:\n    return a + 300\n", "integer literal 300 does not fit u8", 2, 12, "0..255")
+    module = frontend("fn f(a: u8[N]) -> bool[N]:\n    return a < 300\n", "ok.mc")
+    assert "f" in module.functions

@@ -299,3 +299,22 @@ def test_u64_i64_compare_exactly(strategy: str) -> None:
         np.testing.assert_array_equal(g, a > b)
         np.testing.assert_array_equal(lt, b < a)
         assert any(blk.built.strategy_id.startswith(strategy) for blk in built.blocks.values())
+
+
+# ---- an integer literal beyond the compared dtype's range: exact answers, not a compile error ---------
+OUT_OF_RANGE_CMP_SRC = """fn cmp(a: u8[N], b: i8[N], s: u8, u: u64[N]) -> (bool[N], bool[N], bool[N], bool[N], bool[N], bool[N], bool[N], bool[N], bool, bool[N]):
+    return a > -1, a == 256, a < 300, -5 != a, 1000 > b, -1000 >= b, a <= -1, b >= 128, s > -1, u > -1
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm", "mlx-cpu"])
+def test_comparisons_with_out_of_range_literals(strategy: str) -> None:
+    # NumPy 2 compares a Python int with any integer dtype exactly (NEP 50); arithmetic
+    # with it overflows, and stays a compile error (test_checker)
+    if strategy != "numpy":
+        pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    a, b = np.array([0, 5, 255], np.uint8), np.array([-128, 0, 127], np.int8)
+    s, u = np.uint8(7), np.array([0, 1, 2**64 - 1], np.uint64)
+    want = (a > -1, a == 256, a < 300, -5 != a, 1000 > b, -1000 >= b, a <= -1, b >= 128, s > -1, u > -1)
+    got = check(OUT_OF_RANGE_CMP_SRC, strategy, "cmp", {"a": a, "b": b, "s": s, "u": u}, want)
+    assert all(np.asarray(g).dtype == np.bool_ for g in got)
