@@ -60,7 +60,12 @@ def _static(fb: FunctionBuilder, args: Args, name: str, b: Builtin, kind: str) -
     items = expr.items if isinstance(expr, A.TupleExpr) and kind == "axes" else [expr]
     vals = [fb.static_int(i) for i in items]
     if any(v is None for v in vals):
-        hint = "use maximum(a, b) for an elementwise maximum" if b.kind == "reduce" and name == "axis" else ""
+        if b.kind == "reduce" and name == "axis" and b.name in ("max", "min"):
+            hint = f"use {b.name}imum(a, b) for an elementwise {b.name}imum of two arrays"
+        elif b.kind == "reduce" and name == "axis":
+            hint = "the axis is fixed at compile time: write it as a number, e.g. axis=0"
+        else:
+            hint = ""
         raise fb.error(f"{b.name}(): '{name}' must be an integer literal" + (" or a tuple of them" if kind == "axes" else ""),
                        expr.span, hint)
     return tuple(vals) if isinstance(expr, A.TupleExpr) else vals[0]

@@ -372,7 +372,8 @@ class FunctionBuilder:
                 raise self.error(f"function '{self.fn.name}' has no result but returns a value", s.span,
                                  "declare the result type: `fn f(...) -> T:`")
             raise self.error(f"return gives {len(s.values)} value(s); '{self.fn.name}' returns {self._result_text()}",
-                             s.span)
+                             s.span, f"return {len(want)} values separated by commas: `return a, b`"
+                             if len(want) > 1 else "return a single value")
         vals = [self.convert(self.value_expr(e), t, e.span, "the result")
                 for e, t in zip(s.values, want)]
         self.emit_return(vals, s.span)
@@ -386,7 +387,8 @@ class FunctionBuilder:
 
     def _loop_exit(self, name: str, span: Span) -> bool:
         if not self.loops:
-            raise self.error(f"'{name[3:]}' outside a loop", span)
+            raise self.error(f"'{name[3:]}' outside a loop", span,
+                             "use it inside `for` or `while`; `return` leaves the function")
         self.emit(name, [self.env[n].value for n in self.loops[-1].carried], [], span)
         return True
 
@@ -1182,7 +1184,9 @@ class ModuleBuilder:
     def build(self) -> Module:
         for f in self.ast.functions:
             if f.name in self.signatures:
-                self.sink.error(f"function '{f.name}' is defined twice", f.span)
+                first = self.signatures[f.name].loc.line
+                self.sink.error(f"function '{f.name}' is defined twice", f.span,
+                                f"rename one of them (the first is at line {first})")
                 continue
             if f.name in BUILTINS or f.name in DTYPES:
                 self.sink.error(f"'{f.name}' is a built-in name", f.span, "rename the function")

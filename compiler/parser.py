@@ -568,6 +568,11 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         if str(tok) in KEYWORDS and "NAME" in err.expected:
             return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
                               "keywords cannot be used as names; choose another name")
+        opened = _open_bracket_at(source, tok.start_pos)
+        if opened is not None and opened.line < tok.line:  # as Python says it
+            return Diagnostic(f"'{opened}' was never closed",
+                              Span(opened.line, opened.column, opened.line, opened.column + 1),
+                              f"add the matching '{_OPEN[str(opened)]}' before line {tok.line}")
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
@@ -579,6 +584,22 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         lines = source.rstrip("\n").splitlines() or [""]
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+def _open_bracket_at(source: str, pos: int) -> Token | None:
+    """The innermost bracket still open before offset `pos` (lexing again: an error path)."""
+    stack: list[Token] = []
+    try:
+        for tok in MCodeLexer(_lark().lexer_conf).lex(source):
+            if tok.start_pos >= pos:
+                break
+            if tok in _OPEN:
+                stack.append(tok)
+            elif tok in _CLOSE and stack:
+                stack.pop()
+    except _Syntax:  # the lexer's own complaint comes later in the text
+        pass
+    return stack[-1] if stack else None
 
 
 def _clamp(diag: Diagnostic, source: str) -> Diagnostic:

@@ -189,8 +189,6 @@ def test_builtin_non_literal_axis():
               "sum(): 'axis' must be an integer literal or a tuple of them", 2, 24)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: the hint for a non-literal axis of any reduction is "
-                                       "'use maximum(a, b) for an elementwise maximum', even for sum()")
 def test_builtin_non_literal_axis_hint_fits():
     d = errors("fn f(A: f64[N, M], k: i64) -> f64[M]:\n    return sum(A, axis=k)\n")[0]
     assert "maximum" not in d.hint
@@ -208,7 +206,6 @@ def test_user_function_bad_argument_type():
 
 
 # ---- returns and control flow -----------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="compiler bug (diagnostics): a return-arity mismatch has no hint")
 def test_return_arity_mismatch():
     one_error("fn f(x: f64) -> (f64, f64):\n    return x\n", "return gives 1 value(s); 'f' returns (f64, f64)", 2, 5)
 
@@ -242,7 +239,6 @@ def test_missing_return_points_into_source():
     assert 1 <= d.line <= 3
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug (diagnostics): 'break' outside a loop has no hint")
 def test_break_outside_loop():
     one_error("fn f():\n    break\n", "'break' outside a loop", 2, 5)
 
@@ -263,7 +259,6 @@ def test_self_recursion():
     one_error("fn f(x: i64) -> i64:\n    return f(x)\n", "recursive call cycle: f -> f", 1, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug (diagnostics): a duplicate function has no hint")
 def test_duplicate_function():
     one_error("fn f():\n    pass\n\nfn f():\n    pass\n", "function 'f' is defined twice", 4, 1)
 
