@@ -441,13 +441,7 @@ class _ToAST(Transformer):
 
     def binary_first(self, items):
         left, op, right = items
-        seq = left if type(left) is list else [left]
-        seq.append(op)
-        if type(right) is list:
-            seq.extend(right)
-        else:
-            seq.append(right)
-        return seq
+        return self.binary_more([left if type(left) is list else [left], op, right])
 
     def binary_more(self, items):
         seq, op, right = items
