@@ -51,10 +51,10 @@ class _Abort(Exception):
     """Stops checking the current statement after its error was recorded."""
 
 
-# Binary operators: M-CODE spelling -> (IR op name, the NumPy/Python operator that defines it).
 # a comparison with its operands swapped: `a < b` is `b > a`
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
+# Binary operators: M-CODE spelling -> (IR op name, the NumPy/Python operator that defines it).
 BINARY_OPS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     "+": ("mc.add", operator.add), "-": ("mc.sub", operator.sub), "*": ("mc.mul", operator.mul),
     "/": ("mc.div", operator.truediv), "//": ("mc.floordiv", operator.floordiv),

@@ -157,9 +157,7 @@ class MCodeLexer(Lexer):
                 at_line_start = k == _NL and not brackets
             pos = end
         if brackets:
-            b = brackets[-1]
-            raise _Syntax(f"'{b}' is never closed", Span(b.line, b.column, b.line, b.column + 1),
-                          f"add the matching '{_OPEN[str(b)]}'")
+            raise _Syntax(*_never_closed(brackets[-1]))
         if last != "NEWLINE":
             yield _Token("NEWLINE", "\n", n, line, pos - line_start + 1, line, pos - line_start + 1, n)
         while len(levels) > 1:
@@ -564,9 +562,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
                               "keywords cannot be used as names; choose another name")
         opened = _open_bracket_at(source, tok.start_pos)
         if opened is not None and opened.line < tok.line:  # as Python says it
-            return Diagnostic(f"'{opened}' was never closed",
-                              Span(opened.line, opened.column, opened.line, opened.column + 1),
-                              f"add the matching '{_OPEN[str(opened)]}' before line {tok.line}")
+            return Diagnostic(*_never_closed(opened, tok.line))
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
@@ -578,6 +574,13 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         lines = source.rstrip("\n").splitlines() or [""]
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+def _never_closed(bracket: Token, by_line: int | None = None) -> tuple[str, Span, str]:
+    """Message, span and hint for a bracket never closed (before line `by_line`)."""
+    hint = f"add the matching '{_OPEN[str(bracket)]}'" + (f" before line {by_line}" if by_line else "")
+    return (f"'{bracket}' was never closed", Span(bracket.line, bracket.column, bracket.line, bracket.column + 1),
+            hint)
 
 
 def _open_bracket_at(source: str, pos: int) -> Token | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from types import CodeType
 from typing import Any
 
@@ -17,13 +18,18 @@ from mcodec.compiler.types import ScalarType, np_dtype
 from .manager import ModulePass
 
 
-def replace_uses(fn: Function, mapping: dict[Value, Value]) -> None:
+def rename_operands(ops: Iterable[Op], mapping: dict[Value, Value]) -> None:
+    """Every operand of `ops` that `mapping` names is replaced by its image."""
     if not mapping:
         return
     replaced = mapping.keys()
-    for op in fn.walk():
-        if not replaced.isdisjoint(op.operands):  # most ops use none of them
+    for op in ops:
+        if not replaced.isdisjoint(op.operands):  # most ops use none of them: no new list
             op.operands = [mapping.get(v, v) for v in op.operands]
+
+
+def replace_uses(fn: Function, mapping: dict[Value, Value]) -> None:
+    rename_operands(fn.walk(), mapping)
 
 
 def _const_value(v: Value) -> tuple[bool, Any]:

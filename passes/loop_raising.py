@@ -51,7 +51,7 @@ from mcodec.compiler.ir_facts import const_of, in_bounds, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE
 from mcodec.compiler.types import ArrayType, Dim, ScalarType
 
-from .canonicalize import DCE, replace_uses
+from .canonicalize import DCE, rename_operands, replace_uses
 from .manager import ModulePass
 
 FLOATS = ("f16", "f32", "f64")
@@ -587,11 +587,7 @@ class LoopRaising(ModulePass):
                 self._region(r, renames)
             if op.name == "mc.for":
                 # inner rewrites renamed values this loop's body uses: apply them first
-                if renames:
-                    renamed = renames.keys()
-                    for o in op.walk():
-                        if not renamed.isdisjoint(o.operands):
-                            o.operands = [renames.get(v, v) for v in o.operands]
+                rename_operands(op.walk(), renames)
                 raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
                 if raised is not None:
                     ops, finals = raised

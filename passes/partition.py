@@ -14,6 +14,7 @@ import hashlib
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
 from mcodec.compiler.types import ValueType
 
+from .canonicalize import rename_operands
 from .manager import ModulePass
 
 CONTROL = ("mc.for", "mc.while", "mc.if")
@@ -105,11 +106,7 @@ def _rematerialize_constants(groups: list[list[Op]], flats: list[list[Op]],
             clones.append(c)
             copies[v] = c.result
         rest = [sub for sub in flat if sub not in dropped] if dropped else flat
-        if copies:
-            copied = copies.keys()
-            for sub in rest:
-                if not copied.isdisjoint(sub.operands):
-                    sub.operands = [copies.get(x, x) for x in sub.operands]
+        rename_operands(rest, copies)
         if any(op.name != "mc.const" for op in body) or any(op.result in tail_uses for op in body):
             out.append(clones + body)  # a group of nothing but moved constants disappears
             out_flats.append(clones + rest)
@@ -154,11 +151,7 @@ class PartitionBlocks(ModulePass):
         new_ops: list[Op] = []
         renamed: dict[Value, Value] = {}
         for idx, group in enumerate(groups):
-            if renamed:
-                outer = renamed.keys()
-                for sub in flats[idx]:
-                    if not outer.isdisjoint(sub.operands):  # most ops use no earlier group's value
-                        sub.operands = [renamed.get(v, v) for v in sub.operands]
+            rename_operands(flats[idx], renamed)
             region = Region()
             for op in group:
                 region.append(op)

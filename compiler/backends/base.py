@@ -88,3 +88,11 @@ def mixed_sign_u64(a: str, b: str) -> bool:
     """Dtypes of a u64 and a signed integer: NumPy 2 compares such values exactly, while
     their common dtype is f64 (where 2**53 + 1 == 2**53)."""
     return {a[0], b[0]} == {"u", "i"} and "u64" in (a, b)
+
+
+def negative_signed_answer(op_name: str, signed_is_left: bool) -> bool:
+    """The result of comparison `op_name` (mc.eq ... mc.ge) of a u64 and a signed integer
+    when the signed one is negative: it is then the smaller, whatever the u64."""
+    if op_name in ("mc.eq", "mc.ne"):
+        return op_name == "mc.ne"
+    return (op_name in ("mc.lt", "mc.le")) == signed_is_left

@@ -36,7 +36,7 @@ from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType
 
-from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
+from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64, negative_signed_answer
 
 SCALAR_DTYPES = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64")
 BINARY = {"mc.add", "mc.sub", "mc.mul", "mc.div", "mc.floordiv", "mc.mod", "mc.pow", "mc.bitand",
@@ -742,10 +742,7 @@ class _Codegen:
         s = self.operand(op, 0 if signed_left else 1, "i64")
         x = self.operand(op, 0, "i64" if signed_left else "u64")
         y = self.operand(op, 1, "u64" if signed_left else "i64")
-        if pred in ("==", "!="):
-            when_neg = pred == "!="
-        else:  # a negative signed side is the smaller one
-            when_neg = (pred[0] == "<") == signed_left
+        when_neg = negative_signed_answer(op.name, signed_left)
         neg = b.icmp_signed("<", s, ir.Constant(s.type, 0))
         return b.select(neg, ir.Constant(self.i1, int(when_neg)), b.icmp_unsigned(pred, x, y))
 

@@ -41,7 +41,7 @@ from mcodec.compiler.types import NUMPY_NAME, ScalarType
 from mcodec.runtime_shim.hardware import import_mlx
 from mcodec.runtime_shim.profiling import crossing_log
 
-from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
+from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64, negative_signed_answer
 from .pysource import PythonEmitter
 
 mx = import_mlx()  # MLX is optional: without it this back end declines every block
@@ -314,9 +314,9 @@ class MLXEmitter(PythonEmitter):
             dt = _dtype(x) if out == "bool" or n in ("mc.logical_not",) else out
             if n == "mc.logical_not":
                 dt = "bool"
-            text = MX_UNARY[n].format(self.mxv(x, dt))
+            src = self.mxv(x, dt)
+            text = MX_UNARY[n].format(src)
             if n == "mc.sign" and dt[0] == "f":  # mx.sign(nan) is 0; NumPy's is nan
-                src = self.mxv(x, dt)
                 text = f"mx.where(mx.isnan({src}), {src}, {text})"
             self.set(op, text)
             return
@@ -332,10 +332,7 @@ class MLXEmitter(PythonEmitter):
         a, c = op.operands
         signed = a if _dtype(a)[0] == "i" else c
         pred = MX_BINARY[op.name]
-        if op.name in ("mc.eq", "mc.ne"):
-            when_neg = op.name == "mc.ne"
-        else:  # a negative signed side is the smaller one
-            when_neg = (op.name in ("mc.lt", "mc.le")) == (signed is a)
+        when_neg = negative_signed_answer(op.name, signed is a)
         both = pred.format(self.mxv(a, "u64"), self.mxv(c, "u64"))
         self.set(op, f"mx.where({self.mxv(signed, 'i64')} < 0, {when_neg}, {both})")
 

@@ -1243,7 +1243,6 @@ class NumbaBackend:
         warms the cache at build time, so a later load compiles nothing."""
         import hashlib
 
-
         src_rel = next(f for f in entry["files"] if f.startswith("blocks/") and f.endswith(".py"))
         path = (Path(root) / src_rel).resolve()
         name = entry["info"]["python_function"]
