@@ -94,9 +94,24 @@ def _dtype_of(fb: FunctionBuilder, b: Builtin, e: A.Call, fn: Callable[..., Any]
     return d.dtype if isinstance(d, ScalarType) else d
 
 
+# NumPy computes float functions of bool, i8 and u8 (exp, sqrt, sin, arctan2, ...) in
+# float16, which M-CODE has no type for: such operands become f32 first (exactly), the
+# narrowest M-CODE float, so the result is f32 instead of a crash on the float16 probe.
+_HALF_INPUTS = frozenset({"bool", "i8", "u8"})
+
+
+def _probe_half_free(fb: FunctionBuilder, fn: Callable[..., Any], operands: list[Value],
+                     span: Any) -> tuple[list[Value], str | ScalarType | None]:
+    try:
+        return operands, probe_dtype(fn, *(v.type for v in operands))
+    except KeyError:  # NumPy answered float16
+        widened = [fb.cast(v, "f32", span) if v.type.dtype in _HALF_INPUTS else v for v in operands]
+        return widened, probe_dtype(fn, *(v.type for v in widened))
+
+
 def unary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x = _value(fb, args, "x")
-    d = probe_dtype(b.numpy, x.type)
+    (x,), d = _probe_half_free(fb, b.numpy, [x], e.span)
     if d is None:
         raise fb.error(f"{b.name}() does not accept {x.type}", e.span)
     t = d if isinstance(d, ScalarType) and not isinstance(x.type, ArrayType) else make_type(
@@ -115,6 +130,7 @@ def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT,
 
 def binary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x, y = _value(fb, args, "x1"), _value(fb, args, "x2")
+    (x, y), _ = _probe_half_free(fb, b.numpy, [x, y], e.span)
     d = _dtype_of(fb, b, e, b.numpy, x.type, y.type)
     return _emit(fb, b, [x, y], make_type(d, _broadcast(fb, e, x.type, y.type)), e)
 

@@ -318,3 +318,27 @@ def test_comparisons_with_out_of_range_literals(strategy: str) -> None:
     want = (a > -1, a == 256, a < 300, -5 != a, 1000 > b, -1000 >= b, a <= -1, b >= 128, s > -1, u > -1)
     got = check(OUT_OF_RANGE_CMP_SRC, strategy, "cmp", {"a": a, "b": b, "s": s, "u": u}, want)
     assert all(np.asarray(g).dtype == np.bool_ for g in got)
+
+
+# ---- float functions of bool/i8/u8: NumPy answers float16, which M-CODE lacks (it crashed) ---------
+HALF_SRC = """fn half(a: i8[N], b: u8[N], c: bool[N], s: u8) -> (f32[N], f32[N], f32[N], f32, f32[N]):
+    return exp(a * 0), sqrt(b), arctan2(a, b), sin(s), cos(c) + log1p_free(b)
+
+fn log1p_free(b: u8[N]) -> f32[N]:
+    return log(b + 1)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm", "mlx-cpu"])
+def test_float_functions_of_small_ints_are_f32(strategy: str) -> None:
+    # NumPy computes these in float16; M-CODE's narrowest float is f32, so the operands
+    # become f32 first (every bool/i8/u8 value is exact there)
+    if strategy != "numpy":
+        pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    a, b = np.array([-128, -1, 0, 5, 127], np.int8), np.array([0, 1, 4, 200, 255], np.uint8)
+    c, s = np.array([True, False, True, False, True]), np.uint8(3)
+    f = np.float32
+    want = (np.ones(5, f), np.sqrt(b.astype(f)), np.arctan2(a.astype(f), b.astype(f)), np.sin(f(3)),
+            np.cos(c.astype(f)) + np.log((b + 1).astype(f)))
+    got = check(HALF_SRC, strategy, "half", {"a": a, "b": b, "c": c, "s": s}, want)
+    assert all(np.asarray(g).dtype == np.float32 for g in got)
