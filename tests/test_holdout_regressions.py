@@ -342,3 +342,28 @@ def test_float_functions_of_small_ints_are_f32(strategy: str) -> None:
             np.cos(c.astype(f)) + np.log((b + 1).astype(f)))
     got = check(HALF_SRC, strategy, "half", {"a": a, "b": b, "c": c, "s": s}, want)
     assert all(np.asarray(g).dtype == np.float32 for g in got)
+
+
+# ---- a stored value with extra leading 1-dims: NumPy drops them, MLX raised -------------------------
+LEADING_ONES_SRC = """fn lead(A: f64[N, M], row: f64[M], col: f64[N]) -> f64[N, M]:
+    let B = copy(A)
+    B[0] = row[newaxis, :]
+    B[1:3, 2] = row[newaxis, 1:3]
+    B[-1, ::2] = B[-1, ::2] + row[newaxis, newaxis, ::2]
+    B[:, newaxis, 1] = col[:, newaxis] * 2.0
+    return B
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm", "mlx-cpu"])
+def test_store_drops_leading_unit_dims(strategy: str) -> None:
+    if strategy != "numpy":
+        pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    A, row, col = np.arange(20.0).reshape(4, 5), np.arange(5.0) + 0.5, np.arange(4.0) - 7.0
+    B = A.copy()
+    B[0] = row[None, :]
+    B[1:3, 2] = row[None, 1:3]
+    B[-1, ::2] = B[-1, ::2] + row[None, None, ::2]
+    B[:, None, 1] = col[:, None] * 2.0
+    check(LEADING_ONES_SRC, strategy, "lead", {"A": A, "row": row, "col": col}, B,
+          lowered_by=strategy.split("-")[0] if strategy in ("numba", "mlx-cpu") else None)

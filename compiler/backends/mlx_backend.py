@@ -496,7 +496,11 @@ class MLXEmitter(PythonEmitter):
     def op_setitem(self, op: Op) -> None:
         base, val, res = op.operands[0], op.operands[-1], self.name(op.result)
         self.line(f"{res} = mx.array({self.mxv(base)})  # a copy: values never alias")
-        self.line(f"{res}[{self.index_text(op)}] = {self.mxv(val, _dtype(base))}")
+        text = self.mxv(val, _dtype(base))
+        extra = (val.type.rank if not isinstance(val.type, ScalarType) else 0) - _selection_rank(op)
+        if extra > 0:  # NumPy drops a stored value's leading 1-dims (`B[0] = row[newaxis, :]`); MLX raises
+            text = f"mx.reshape({text}, {text}.shape[{extra}:])"
+        self.line(f"{res}[{self.index_text(op)}] = {text}")
 
     # -- the function -----------------------------------------------------------------
     def graph_function(self, block: BlockView, py_name: str) -> tuple[str, list[bool]]:
@@ -508,6 +512,29 @@ class MLXEmitter(PythonEmitter):
         sta = [self.name(v) for v, s in zip(outs, is_static) if s]
         self.line(f"return ({''.join(o + ', ' for o in dyn)}), ({''.join(o + ', ' for o in sta)})")
         return "\n".join(self.lines) + "\n", is_static
+
+
+def _selection_rank(op: Op) -> int:
+    """The rank of `base[index]` for a getitem/setitem `op`, as NumPy indexes: an integer
+    drops its axis, a slice keeps it, newaxis adds one; the advanced indices (integer
+    arrays, masks as one axis each) together give their broadcast rank."""
+    rank, advanced = op.operands[0].type.rank, 0
+    for it in op.attrs["index"]:
+        if it[0] == "int":
+            rank -= 1
+        elif it[0] == "newaxis":
+            rank += 1
+        elif it[0] == "array":
+            ix = op.operands[it[1][1]].type if isinstance(it[1], tuple) else None
+            if isinstance(ix, ScalarType) or ix is None:
+                rank -= 1
+            elif ix.dtype == "bool":
+                rank -= ix.rank
+                advanced = max(advanced, 1)
+            else:
+                rank -= 1
+                advanced = max(advanced, ix.rank)
+    return rank + advanced
 
 
 HELPERS = '''
