@@ -42,13 +42,15 @@ def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:
     return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:20]
 
 
-def lookup(view: BlockView, strategy: OptimizationStrategy) -> BuiltBlock | None:
-    from mcodec.runtime_shim.stored_block import load_block
+def lookup(view: BlockView, strategy: OptimizationStrategy, load: bool = True) -> BuiltBlock | None:
+    """The cached build of a block, loaded to be called, or (`load=False`) its stored
+    code and files only."""
+    from mcodec.runtime_shim.stored_block import load_block, read_block
 
     d = cache_root() / "blocks" / block_key(view, strategy)
     try:
         entry = json.loads((d / "entry.json").read_text())
-        return load_block(d, view, entry)
+        return (load_block if load else read_block)(d, view, entry)
     except Exception:  # missing, corrupt or stale: rebuild
         return None
 

@@ -17,7 +17,7 @@ from mcodec.runtime_shim.program import Program
 from . import block_cache
 from .backends.base import BlockView, BuiltBlock, LoweringError
 from .ir import Module
-from .stitch import block_views, stitch
+from .stitch import block_views, stitch, stitched_source
 from .strategy import REGISTRY, OptimizationStrategy, get
 
 # back end name -> (module, class); imported on first use so a missing optional
@@ -81,7 +81,7 @@ class BlockBuild:
 class BuildResult:
     module: Module
     blocks: dict[str, BlockBuild]
-    program: Program
+    program: Program | None  # None for a build made only to be written (runnable=False)
     stitched_source: str
     fallbacks: list[Fallback] = field(default_factory=list)
 
@@ -94,7 +94,7 @@ def _chain(strategy: OptimizationStrategy) -> list[OptimizationStrategy]:
 
 
 def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path,
-                use_cache: bool = True) -> tuple[BuiltBlock, list[Fallback]]:
+                use_cache: bool = True, load_cached: bool = True) -> tuple[BuiltBlock, list[Fallback]]:
     fallbacks: list[Fallback] = []
     for s in _chain(strategy):
         be = backend(s.backend)
@@ -106,7 +106,7 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path,
             fallbacks.append(Fallback(view.id, s.strategy_id, why))
             continue
         try:
-            cached = block_cache.lookup(view, s) if use_cache else None
+            cached = block_cache.lookup(view, s, load_cached) if use_cache else None
             if cached is not None:
                 cached.info["cached"] = True
                 return cached, fallbacks
@@ -128,8 +128,10 @@ def build_block(view: BlockView, strategy: OptimizationStrategy, workdir: Path,
 
 def build_module(module: Module, plan: dict[str, str] | None = None, default: str = "numpy",
                  workdir: Path | None = None, warn: bool = True,
-                 wrap: Any = None, use_cache: bool = True) -> BuildResult:
-    """Lower each block with plan[block_id] (or `default`), stitch, and return a Program."""
+                 wrap: Any = None, use_cache: bool = True, runnable: bool = True) -> BuildResult:
+    """Lower each block with plan[block_id] (or `default`), stitch, and return a Program.
+    `runnable=False` builds only what an artifact holds: blocks found in the block
+    cache are not loaded (no back end starts for them) and there is no Program."""
     plan = plan or {}
     for sid in list(plan.values()) + [default]:
         get(sid)  # unknown strategy ids fail early with the list of known ones
@@ -146,7 +148,7 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
                 if view.has_early_exit():
                     view.op.attrs["strategy"] = "numpy"  # run inline by the stitched function, which owns the return
                     continue
-                b, fbs = build_block(view, get(requested), workdir or Path(tmp), use_cache)
+                b, fbs = build_block(view, get(requested), workdir or Path(tmp), use_cache, load_cached=runnable)
                 blocks[view.id] = BlockBuild(view.id, view.kind, view.op.attrs["sid"], requested, b, fbs,
                                              time.perf_counter() - t0)
                 built[view.id] = b
@@ -157,6 +159,8 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
     if warn:
         for f in all_fallbacks:
             warnings.warn(f"block {f.block_id}: strategy {f.strategy_id} not used: {f.reason}", BuildWarning, stacklevel=2)
+    if not runnable:
+        return BuildResult(module, blocks, None, stitched_source(module, built), all_fallbacks)
     impls, source = stitch(module, built, wrap)
     program = Program(module.functions, impls, module.filename, {"backend": "mixed"})
     return BuildResult(module, blocks, program, source, all_fallbacks)

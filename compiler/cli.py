@@ -151,7 +151,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         plan, decisions = decide(module, learner, explore=False, dims=dims, store=store)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BuildWarning)
-        result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache)
+        # only written here, not run: blocks from the block cache need not be loaded
+        result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache, runnable=False)
     out = Path(args.output or src_path.with_suffix(".mcx").name)
     write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
     if args.emit_ir:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .stored_block import copy_jit_cache, load_block, store_block
+from .stored_block import copy_jit_cache, has_jit_cache, load_block, store_block
 
 FORMAT = "mcodec-artifact"
 FORMAT_VERSION = 1
@@ -76,9 +76,11 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
 
 
 def _warm_jit_caches(out_dir: Path, result: Any) -> None:
-    """Load each JIT-compiled block once from the artifact's own files, so the back end
-    writes its on-disk cache there (Numba: `__pycache__` beside the block source) and
-    loading the artifact later compiles nothing."""
+    """Load each JIT-compiled block built outside the block cache once from the
+    artifact's own files, so the back end writes its on-disk cache there (Numba:
+    `__pycache__` beside the block source) and loading the artifact later compiles
+    nothing. A block from the cache that came with its entry's JIT cache is skipped:
+    Numba finds that cache wherever the files are (keyed by their content and mtime)."""
     from mcodec.compiler import block_cache
     from mcodec.compiler.build import backend
     from mcodec.compiler.stitch import block_views
@@ -88,14 +90,14 @@ def _warm_jit_caches(out_dir: Path, result: Any) -> None:
     for fn in result.module.functions.values():
         for view in block_views(fn):
             entry = manifest["blocks"].get(view.id)
-            if entry is None or not entry["strategy"].startswith("numba"):
+            if entry is None or not entry["strategy"].startswith("numba") \
+                    or (result.blocks[view.id].built.origin is not None and has_jit_cache(entry, out_dir)):
                 continue
             be = backend("numba")
             if be is not None and hasattr(be, "load_built_block"):
                 strategy = get(entry["strategy"])
                 be.load_built_block(out_dir, view, entry, strategy)
-                if result.blocks[view.id].built.origin is None:  # built here: the cache entry gets the JIT cache
-                    block_cache.adopt_jit_cache(view, strategy, entry, out_dir)
+                block_cache.adopt_jit_cache(view, strategy, entry, out_dir)  # for the next build
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

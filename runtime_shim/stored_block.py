@@ -62,8 +62,27 @@ def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
             os.replace(tmp, b)
 
 
+def has_jit_cache(entry: dict[str, Any], root: Path) -> bool:
+    """Whether every generated Python file of a stored block has JIT cache files."""
+    sources = [root / rel for rel in entry["files"] if rel.startswith("blocks/") and rel.endswith(".py")]
+    return all(any(f.name.startswith(src.stem + ".") for f in (src.parent / "__pycache__").glob("*"))
+               for src in sources)
+
+
 def load_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
-    built = _load(root, view, entry)
+    """A stored block, loaded so that it can be called."""
+    return _with_stored_files(_load(root, view, entry), root, entry)
+
+
+def read_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
+    """A stored block's code and files only, not loaded (`call` is None): enough to write
+    an artifact, without starting the back end that would run it."""
+    from mcodec.compiler.backends.base import BuiltBlock
+
+    return _with_stored_files(BuiltBlock(view.id, entry["strategy"], None, info=dict(entry["info"])), root, entry)
+
+
+def _with_stored_files(built: Any, root: Path, entry: dict[str, Any]) -> Any:
     built.origin = root
     # keep the stored code with the block, so it can be stored again (cache -> artifact)
     source_file = next((f for f in entry["files"] if f.startswith("blocks/")), None)

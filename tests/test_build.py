@@ -210,6 +210,42 @@ def test_builds_compile_each_numba_block_once(tmp_path: Path) -> None:
     assert r.stdout.split() == ["1", "0"]
 
 
+def test_cached_rebuild_writes_the_artifact_without_starting_numba(tmp_path: Path) -> None:
+    """`mcodec build` of an unchanged program takes its blocks from the block cache
+    without loading them: Numba is never imported (that and loading the blocks were
+    most of a cached build's time), and the artifact still loads from the JIT cache
+    copied with each block, compiling nothing."""
+    import os
+
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
+    art = tmp_path / "crc16.mcx"
+    build = (
+        "import sys\n"
+        "from mcodec.compiler.cli import main\n"
+        f"main(['build', {str(CORPUS / 'crc16.mc')!r}, '--strategy', 'numba', '-q', '-o', {str(art)!r}])\n"
+        "print('numba' in sys.modules)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert [r.stdout.split() for r in runs] == [["True"], ["False"]]  # cold compiles; cached does not
+    load = (
+        "import mcodec\n"
+        f"prog = mcodec.load({str(art)!r})\n"
+        "d = prog.info['built']['crc16.b1'].info['dispatcher']\n"
+        "print(len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "0"]
+    # a cache entry that lost its JIT cache: the build warms the artifact's own instead
+    for d in (tmp_path / "cache" / "blocks").glob("*/blocks/__pycache__"):
+        shutil.rmtree(d)
+    r = subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.split() == ["True"], r.stderr
+    r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.split() == ["1", "0"], r.stderr
+
+
 def test_block_that_numba_cannot_compile_falls_back_and_leaves_no_cache_entry(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Numba block that fails to compile from its cache entry (here: generated code
