@@ -199,15 +199,20 @@ def test_builds_compile_each_numba_block_once(tmp_path: Path) -> None:
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
     assert runs[0].stdout.split() == ["numba", "True", "0", "1", "0"]  # cold: compiled once, in its cache entry
     assert runs[1].stdout.split() == ["numba", "True", "1", "0", "0"]  # cached: loaded, no compile
+    assert _jit_cache_stats(tmp_path / "crc16.mcx", "crc16.b1", env) == ["1", "0"]
+
+
+def _jit_cache_stats(artifact: Path, block_id: str, env: dict[str, str]) -> list[str]:
+    """Numba's cache hits and misses for a block when a fresh process loads `artifact`."""
     load = (
         "import mcodec\n"
-        f"prog = mcodec.load({str(tmp_path / 'crc16.mcx')!r})\n"
-        "d = prog.info['built']['crc16.b1'].info['dispatcher']\n"
+        f"prog = mcodec.load({str(artifact)!r})\n"
+        f"d = prog.info['built'][{block_id!r}].info['dispatcher']\n"
         "print(len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
     )
     r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "0"]
+    return r.stdout.split()
 
 
 def test_cached_rebuild_writes_the_artifact_without_starting_numba(tmp_path: Path) -> None:
@@ -228,22 +233,13 @@ def test_cached_rebuild_writes_the_artifact_without_starting_numba(tmp_path: Pat
     runs = [subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
     assert [r.stdout.split() for r in runs] == [["True"], ["False"]]  # cold compiles; cached does not
-    load = (
-        "import mcodec\n"
-        f"prog = mcodec.load({str(art)!r})\n"
-        "d = prog.info['built']['crc16.b1'].info['dispatcher']\n"
-        "print(len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
-    )
-    r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "0"]
+    assert _jit_cache_stats(art, "crc16.b1", env) == ["1", "0"]
     # a cache entry that lost its JIT cache: the build warms the artifact's own instead
     for d in (tmp_path / "cache" / "blocks").glob("*/blocks/__pycache__"):
         shutil.rmtree(d)
     r = subprocess.run([sys.executable, "-c", build], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.split() == ["True"], r.stderr
-    r = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, env=env)
-    assert r.returncode == 0 and r.stdout.split() == ["1", "0"], r.stderr
+    assert _jit_cache_stats(art, "crc16.b1", env) == ["1", "0"]
 
 
 def test_block_that_numba_cannot_compile_falls_back_and_leaves_no_cache_entry(
