@@ -367,3 +367,45 @@ def test_store_drops_leading_unit_dims(strategy: str) -> None:
     B[:, None, 1] = col[:, None] * 2.0
     check(LEADING_ONES_SRC, strategy, "lead", {"A": A, "row": row, "col": col}, B,
           lowered_by=strategy.split("-")[0] if strategy in ("numba", "mlx-cpu") else None)
+
+
+# ---- inout write-backs run in turn: a final value that is another inout's old value was overwritten ----
+SWAP_SRC = """fn swap(inout A: f64[N, M], inout B: f64[N, M]):
+    let t = A
+    A = B
+    B = t
+
+fn rot3(inout A: f64[N, M], inout B: f64[N, M], inout C: f64[N, M]):
+    let t = A
+    A = B[::-1]
+    B = C
+    C = t
+
+fn caller(X: f64[N, M], Y: f64[N, M]) -> (f64[N, M], f64[N, M]):
+    let P = copy(X)
+    let Q = copy(Y)
+    swap(P, Q)
+    swap(Q, P)
+    swap(P, Q)
+    return P, Q
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm", "mlx-cpu"])
+def test_inout_swap_through_a_local(strategy: str) -> None:
+    # `let t = A` is a value: writing A (the caller's array) must not change t
+    if strategy != "numpy":
+        pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    A, B, C = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3) + 10, np.arange(6.0).reshape(2, 3) - 10
+    check(SWAP_SRC, strategy, "caller", {"X": A, "Y": B}, (B, A))
+    result, ref = _BUILT[SWAP_SRC, strategy]
+    for prog in (result.program, ref):
+        a, b, c = A.copy(), B.copy(), C.copy()
+        prog.swap(a, b)
+        np.testing.assert_array_equal(a, B)
+        np.testing.assert_array_equal(b, A)
+        a, b, c = A.copy(), B.copy(), C.copy()
+        prog.rot3(a, b, c)
+        np.testing.assert_array_equal(a, B[::-1])
+        np.testing.assert_array_equal(b, C)
+        np.testing.assert_array_equal(c, A)

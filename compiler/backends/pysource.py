@@ -367,6 +367,16 @@ class PythonEmitter:
             # results may view an inout's old buffer: take them before writing back
             self.line(f"result_ = {result}")
             result = "result_"
+        # the write-backs run one after another: a final value that views an inout written
+        # earlier (`let t = A; A = B; B = t`) is taken before any of them, as values are
+        for k, (p, f) in enumerate(list(writebacks)):
+            earlier = [q for q, _ in writebacks[:k]]
+            if earlier:
+                tmp = f"wb_{self.counter}"
+                self.counter += 1
+                shared = " or ".join(f"np.may_share_memory({f}, {q})" for q in earlier)
+                self.line(f"{tmp} = {f}.copy() if {shared} else {f}")
+                writebacks[k] = (p, tmp)
         for p, f in writebacks:
             self.line(f"if {f} is not {p}:")
             self.line(f"    {p}[...] = {f}")
