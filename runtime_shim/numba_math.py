@@ -59,6 +59,15 @@ def exp_f32(x: Any) -> Any:
     return x if x != x else res
 
 
+@njit(nogil=True, cache=False, fastmath=False)
+def pow_exact(a: Any, b: Any) -> Any:
+    """`a ** b` for floats, compiled without fastmath and called, not inlined in Numba IR
+    (that would give it the caller's flags): a fastmath caller's `afn` lets LLVM rewrite
+    pow(x, n + 0.5) as powi(x, n) * sqrt(x) and pow(x, 0.5) as sqrt(x), NaN where NumPy
+    has inf or 0 (x = 0, +-inf)."""
+    return a ** b
+
+
 @njit(inline="always", nogil=True, cache=False)
 def floordiv_i64(a: Any, b: Any) -> Any:
     """NumPy's int64 `a // b`: `a // -1` is `-a`, which wraps (INT_MIN // -1 is INT_MIN);

@@ -409,3 +409,22 @@ def test_inout_swap_through_a_local(strategy: str) -> None:
         np.testing.assert_array_equal(a, B[::-1])
         np.testing.assert_array_equal(b, C)
         np.testing.assert_array_equal(c, A)
+
+
+# ---- fastmath `afn` rewrote pow(x, n + 0.5) as powi(x, n) * sqrt(x): NaN at 0 and inf ---------------
+POW_HALF_SRC = """fn pw(y: f64[N], z: f32[N]) -> (f64[N], f32[N], f64[N]):
+    let o = zeros((N,))
+    for i in range(N):
+        o[i] = y[i] ** -1.5 + y[i] ** 2.5
+    return o, z ** -0.5, y ** -2.5
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba-fast", "llvm-fast"])
+def test_fast_pow_keeps_inf_and_zero(strategy: str) -> None:
+    pytest.importorskip("numba")
+    y = np.array([0.0, -0.0, 2.0, np.inf, 0.25])
+    z = y.astype(np.float32)
+    with np.errstate(all="ignore"):
+        want = (y ** -1.5 + y ** 2.5, z ** -0.5, y ** -2.5)
+    check(POW_HALF_SRC, strategy, "pw", {"y": y, "z": z}, want, lowered_by=strategy.split("-")[0])

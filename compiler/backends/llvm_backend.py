@@ -63,6 +63,9 @@ CTYPE_NAMES = {"bool": "c_uint8", "i8": "c_int8", "i16": "c_int16", "i32": "c_in
 # no nnan/ninf (isnan, inf results) and no arcp (x / n as x * (1 / n) is inexact where the
 # division is exact; comparisons against such a quotient flip), as the Numba back end
 FAST_FLAGS = "reassoc nsz contract afn"
+# pow without afn: with it LLVM rewrites pow(x, n + 0.5) as powi(x, n) * sqrt(x) (NaN at
+# x = 0 and inf, where NumPy has inf or 0)
+POW_FAST_FLAGS = "reassoc nsz contract"
 
 
 def symbol_name(block_id: str) -> str:
@@ -449,7 +452,8 @@ class _Codegen:
         if self.fast:
             text = re.sub(r"= (fadd|fsub|fmul|fdiv|frem|fneg) ", lambda m: f"= {m.group(1)} {FAST_FLAGS} ", text)
             text = re.sub(r"= call (float|double) @\"?(llvm\.[\w.]+|tanhf?|sinhf?|coshf?|tanf?|asinf?|acosf?"
-                          r"|atanf?|atan2f?)\"?\(", lambda m: m.group(0).replace("call ", f"call {FAST_FLAGS} "),
+                          r"|atanf?|atan2f?)\"?\(", lambda m: m.group(0).replace(
+                              "call ", f"call {POW_FAST_FLAGS if m.group(2).startswith('llvm.pow') else FAST_FLAGS} "),
                           text)
         return text, in_specs, out_specs
 

@@ -71,7 +71,7 @@ PRELUDE = "import numpy as np\nfrom numba import prange\n"
 # (about 0.5 s at every build and every artifact load)
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
-           "cmp_int_exact": "numba_math",
+           "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
 
 
@@ -290,6 +290,8 @@ class NumbaEmitter(PythonEmitter):
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
+            elif n == "mc.pow" and D[0] == "f" and ts[1].dtype[0] not in "iu" and self.strategy.jit_level >= 2:
+                text = f"pow_exact({cargs[0]}, {cargs[1]})"  # fastmath's afn: NaN at 0 and inf
             else:
                 text = f"({cargs[0]} {ARITH[n]} {cargs[1]})"
             if D == "bool":
