@@ -428,3 +428,20 @@ def test_fast_pow_keeps_inf_and_zero(strategy: str) -> None:
     with np.errstate(all="ignore"):
         want = (y ** -1.5 + y ** 2.5, z ** -0.5, y ** -2.5)
     check(POW_HALF_SRC, strategy, "pw", {"y": y, "z": z}, want, lowered_by=strategy.split("-")[0])
+
+
+# ---- Numba: a u64 sum/prod started from a bare 0 (int64), so a sum above 2**63 came back negative --------
+U64_SUM_SRC = """fn usum(a: u64[N], u: u32[N], A: u64[N, M]) -> (u64, u64, u64[N], u64[M]):
+    return sum(a), sum(u), sum(A, axis=1), prod(A, axis=0)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_u64_sum_above_int64(strategy: str) -> None:
+    pytest.importorskip("numba")
+    a = np.full(5, 2**63 + 1, np.uint64)
+    u = np.full(5, 2**32 - 1, np.uint32)
+    A = np.full((5, 3), 2**62 + 3, np.uint64)
+    got = check(U64_SUM_SRC, strategy, "usum", {"a": a, "u": u, "A": A},
+                (a.sum(), u.sum(), A.sum(axis=1), A.prod(axis=0)), lowered_by="numba")
+    assert all(np.asarray(g).dtype == np.uint64 for g in got)

@@ -1107,6 +1107,10 @@ def _acc_dtype(kind: str, x: str, D: str) -> str:
 
 
 def _init(kind: str, acc: str) -> str:
+    if kind in ("sum", "mean", "prod") and acc[0] == "u":
+        # a bare 0 is int64 in Numba, and int64 + uint64 is int64: a u64 sum above 2**63
+        # came back negative (and its conversion to np.uint64 raised)
+        return f"np.{npname(acc)}({int(kind == 'prod')})"
     if kind in ("sum", "mean"):
         return "0" if acc[0] in "iu" else ("0.0" if acc[0] == "f" else "0j")
     if kind == "prod":
