@@ -414,6 +414,36 @@ def test_stores_beside_what_they_read_are_fused(sid: str) -> None:
         same_as_numpy(DISJOINT, "rows", {"Q": rng.random((m, n)), "r": rng.random(m)}, sid)
 
 
+SHIFTED = """
+fn shifts(A: f64[N, M], lo: i64, r: i64) -> (f64[N, M], f64[?, ?], f64[?]):
+    let B = zeros((N, M), dtype=f64)
+    B[1:-1, 1:] = 0.5 * (A[2:, :-1] + A[:-2, 1:]) - A[1:-1, 1:]
+    let C = A[lo:, -3:] * 2.0 - A[lo:, -3:] * A[lo:, -3:]
+    let v = A[r, lo:] + 1.0
+    return B, C, v
+
+fn smooth(inout A: f32[N, N, N], steps: i64):
+    for t in range(steps):
+        A[1:-1, 1:-1, 1:-1] = 0.5 * A[1:-1, 1:-1, 1:-1] + 0.25 * (A[2:, 1:-1, 1:-1] + A[:-2, 1:-1, 1:-1])
+"""
+
+
+@pytest.mark.parametrize("sid", STRATEGIES)
+def test_shifted_slices_are_read_and_written_through_their_base(sid: str) -> None:
+    """Elements of `A[2:, :-1]` are read as `A[i + 2, j]` (and stores into `B[1:-1, 1:]`
+    written as `B[i + 1, j + 1]`): the base has unit inner stride where the view does
+    not. Starts follow NumPy's slice rules: negative, past the end (an empty view), an
+    axis shorter than a negative start, a negative integer index; an in-place stencil
+    that reads what it overwrites still sees the old values."""
+    rng = np.random.default_rng(5)
+    for n, m, lo, r in [(6, 5, 1, 2), (5, 4, -2, -1), (4, 2, 7, 0), (3, 6, 0, -3), (1, 1, 0, 0)]:
+        res = same_as_numpy(SHIFTED, "shifts", {"A": rng.random((n, m)), "lo": lo, "r": r}, sid)
+        if sid == "numba":
+            assert sum(b.built.info.get("base_indexed", 0) for b in res.blocks.values()) >= 6
+    for n, steps in [(6, 3), (2, 2), (5, 0)]:
+        same_as_numpy(SHIFTED, "smooth", {"A": rng.random((n, n, n), dtype=np.float32), "steps": steps}, sid)
+
+
 BROADCAST = """
 fn bc(x: f64[M, N], u: f64[M], v: f64[N], a: i64, b: i64, c: i64, d: i64) -> f64[M, ?]:
     return x[:, a:b] - outer(u, v[c:d]) * 2.0

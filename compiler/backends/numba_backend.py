@@ -114,6 +114,10 @@ def npname(dtype: str) -> str:
     return NUMPY_NAME[dtype]
 
 
+# one-instruction elementwise ops worth recomputing wherever they are used in fused loops
+REMATERIALIZED = frozenset({"mc.add", "mc.sub", "mc.mul", "mc.neg", "mc.pos"})
+
+
 def is_view_getitem(op: Op) -> bool:
     """`x[:, newaxis, :]`: only full slices and newaxis (a pure re-indexing of x)."""
     if op.name != "mc.getitem" or not op.result.is_array:
@@ -240,11 +244,24 @@ class NumbaEmitter(PythonEmitter):
                     self.inlined.add(o)
                 else:
                     plan_fused_store(self, o, users[0])
+            elif o.name in REMATERIALIZED and self.fuse and self._leaf_operands(o) and \
+                    all(self._fusable_user(u, o.result, same_shape=True) for u in users):
+                # `2.0 * A[1:-1]`, used by several terms (CSE merged the copies):
+                # recomputed in each fused loop instead of a temporary array written
+                # once and read back several times (memory traffic, not arithmetic,
+                # bounds such loops)
+                self.inlined.add(o)
             elif is_int_arange(o) and self.fuse and len(users) == 1:
                 if fusable_into_mask(o, o.result, users[0]):
                     self.inlined.add(o)  # arange(n)[mask]: the selected indices only
             elif o.name == "mc.copy" and self.fuse and len(users) == 1:
                 plan_copy_store(self, o, users[0])
+
+    def _leaf_operands(self, op: Op) -> bool:
+        """Every array operand is read as it is (an array, or a view of one): copies of
+        `op` inlined in several places do not copy a chain of other inlined ops."""
+        return all(not u.is_array or not isinstance(u.owner, Op) or u.owner not in self.inlined
+                   or u.owner.name == "mc.getitem" for u in op.operands)
 
     def _fusable_user(self, u: Op, v: Value, same_shape: bool) -> bool:
         if full_mask(u) is not None:
@@ -401,7 +418,57 @@ class NumbaEmitter(PythonEmitter):
             rv = self.row_view(v, ctx)
             if rv is not None:
                 return f"{rv}[{idx[1]}]"
+        if isinstance(o, Op) and o.name == "mc.getitem" and idx:
+            through = self.base_index(o, idx)
+            if through is not None:
+                return through
         return f"{self.name(v)}[{', '.join(idx)}]" if idx else f"{self.name(v)}[()]"
+
+    def slice_bound(self, op: Op, axis: int, x: Any) -> str:
+        """Under `parallel=True`, Numba's array analysis gives `A[-3:]` of a 2-element
+        axis one element (it does not clip the start to 0 as NumPy does): a negative
+        literal bound is written clipped."""
+        if self.par and isinstance(x, int) and not isinstance(x, bool) and x < 0:
+            return f"max({self.name(op.operands[0])}.shape[{axis}] - {-x}, 0)"
+        return self.index_bound(op, x)
+
+    def base_index(self, op: Op, idx: list[str]) -> str | None:
+        """Element `idx` of the view that getitem/setitem `op` selects (ints and unit-step
+        slices of its base b) as an element of b itself: `b[i + 2, j + 1]` for
+        `b[2:, 1:-1][i, j]`. Numba types a sliced view as layout 'A', whose run-time inner
+        stride keeps LLVM from vectorizing the loops over it (a stencil over shifted
+        slices ran 6-8x slower), while b, a block argument or a fresh array, is 'C'.
+        None for other indexes (arrays, masks, other steps)."""
+        base = op.operands[0]
+        b = self.name(base)
+        out: list[str] = []
+        k = axis = 0  # the view's dim, the base's axis
+        for it in op.attrs["index"]:
+            if it[0] == "newaxis":
+                k += 1  # a unit dim of the view only
+                continue
+            if it[0] == "int":
+                out.append(self.index_bound(op, it[1]))  # Numba wraps a negative index as NumPy does
+            elif it[0] == "slice" and it[3] in (None, 1):
+                start = self._slice_start(op, it[1], f"{b}.shape[{axis}]")
+                out.append(f"{idx[k]} + {start}" if start != "0" else idx[k])
+                k += 1
+            else:
+                return None
+            axis += 1
+        out += idx[k:]  # axes after the index: whole
+        self.stats["base_indexed"] = self.stats.get("base_indexed", 0) + 1
+        return f"{b}[{', '.join(out)}]"
+
+    def _slice_start(self, op: Op, lo: Any, extent: str) -> str:
+        """The first index a unit-step slice from `lo` selects along an axis of `extent`
+        (NumPy clips it to the axis; past the end the view is empty and never read)."""
+        if lo is None:
+            return "0"
+        if isinstance(lo, int):
+            return str(lo) if lo >= 0 else f"max({extent} - {-lo}, 0)"
+        x = self.index_bound(op, lo)
+        return f"({x} if {x} >= 0 else max({x} + {extent}, 0))"
 
     def row_view(self, v: Value, ctx: _Ctx, key: Any = None) -> str | None:
         """The name of row `ctx.row_iv` of `v = B[:, lo:hi]` as the 1-D view
@@ -417,7 +484,7 @@ class NumbaEmitter(PythonEmitter):
             base, (_, lo, hi, _) = cs
             name = f"row_{self.counter}"
             self.counter += 1
-            cols = f"{self.index_bound(o, lo)}:{self.index_bound(o, hi)}"  # type: ignore[arg-type]
+            cols = f"{self.slice_bound(o, 1, lo)}:{self.slice_bound(o, 1, hi)}"  # type: ignore[arg-type]
             ctx.rows[key] = (name, f"{self.name(base)}[{ctx.row_iv}, {cols}]")
         return ctx.rows[key][0]
 

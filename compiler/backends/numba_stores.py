@@ -193,7 +193,11 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     # the destination's row: the row view of the very slice read, if any (one pointer)
     drow = em.row_view(same[0], ctx) if same and n == 2 else None
     em._open_loops_rows(sizes, ivs, par, ctx)
-    em.line(f"{drow}[{ivs[1]}] = {stored}" if drow else f"{dst}[{', '.join(ivs)}] = {stored}")
+    if drow:
+        em.line(f"{drow}[{ivs[1]}] = {stored}")
+    else:  # through the base array (unit strides: the loop vectorizes) where the index allows
+        target = em.base_index(st, ivs) or f"{dst}[{', '.join(ivs)}]"
+        em.line(f"{target} = {stored}")
     em.depth = d0
     em.line("else:  # the store broadcasts")
     em.depth += 1

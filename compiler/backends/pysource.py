@@ -271,6 +271,10 @@ class PythonEmitter:
     def index_int(self, op: Op, axis: int, x: Any) -> str:
         return self.index_bound(op, x)
 
+    def slice_bound(self, op: Op, axis: int, x: Any) -> str:
+        """A slice's start or stop along the base's `axis`."""
+        return self.index_bound(op, x)
+
     def index_array(self, op: Op, x: Any) -> str:
         return self.index_bound(op, x)
 
@@ -297,8 +301,9 @@ class PythonEmitter:
                 items.append("None")
             else:
                 lo, hi, st = it[1:]
-                bound = self.index_bound
-                items.append(f"{bound(op, lo)}:{bound(op, hi)}" + (f":{bound(op, st)}" if st is not None else ""))
+                bound = self.slice_bound
+                items.append(f"{bound(op, axis, lo)}:{bound(op, axis, hi)}"
+                             + (f":{self.index_bound(op, st)}" if st is not None else ""))
                 axis += 1
         if not items:
             return "..."
