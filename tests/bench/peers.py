@@ -7,10 +7,12 @@ reference of a program (tests/corpus_reference/NAME.py, `reference(inputs) -> di
   module under `numba.njit` (serial, or `parallel=True`; `cache=True` for startup
   runs). Where the module does not have that shape, or Numba rejects it (a typing
   error, say), the peer is "n/a" with the short reason.
-* JAX (only when `jax` is importable): the reference module run with `jax.numpy` in
-  place of every global bound to NumPy, under `jax.jit` with the array inputs traced
-  and the scalar inputs static. Functions that write arrays in place, or use what
-  jax.numpy lacks, fail to trace: "n/a" with the reason.
+* JAX (only when `jax` is importable): a hand-written JAX port where
+  tests/bench/jax_ports/NAME.py exists (functional updates, `lax` loops and
+  convolutions, as JAX code is written), else the reference module run with
+  `jax.numpy` in place of every global bound to NumPy; under `jax.jit` with the array
+  inputs traced and the scalar inputs static. References that write arrays in place,
+  or use what jax.numpy lacks, fail to trace: "n/a" with the reason.
 
 A peer's result is checked against the NumPy reference before it is timed; one that
 differs is "wrong" (excluded, with the mismatch). Nothing here special-cases a program.
@@ -319,8 +321,15 @@ def _jax() -> tuple[Any, Any]:
     return jax, jnp
 
 
+JAX_PORTS = Path(__file__).resolve().parent / "jax_ports"
+
+
 def _jax_namespace(name: str, jnp: Any) -> dict[str, Any]:
-    """The reference module's globals with every NumPy binding replaced by jax.numpy."""
+    """The hand-written port's globals, or the reference module's with every NumPy
+    binding replaced by jax.numpy."""
+    port = JAX_PORTS / f"{name}.py"
+    if port.is_file():
+        return load_module(port, f"jax_port_{name}").__dict__
     module: ModuleType = load_module(REFERENCES / f"{name}.py", f"jax_peer_{name}")
     ns = module.__dict__
     for k, v in list(ns.items()):
@@ -352,6 +361,7 @@ def jax_peer(name: str, inputs: dict[str, Any], want: dict[str, Any]) -> Peer:
     peer.prepare = prepare
     peer.call = lambda arrays: jax.block_until_ready(jitted(arrays))
     peer.info["static_inputs"] = sorted(static)
+    peer.info["port"] = "hand-written" if (JAX_PORTS / f"{name}.py").is_file() else "automatic"
     return _first_call(peer, inputs, want, loose=True,
                        to_dict=lambda r: {k: _to_numpy_tree(v) for k, v in r.items()})
 
