@@ -445,3 +445,22 @@ def test_u64_sum_above_int64(strategy: str) -> None:
     got = check(U64_SUM_SRC, strategy, "usum", {"a": a, "u": u, "A": A},
                 (a.sum(), u.sum(), A.sum(axis=1), A.prod(axis=0)), lowered_by="numba")
     assert all(np.asarray(g).dtype == np.uint64 for g in got)
+
+
+# ---- Numba: a float to a negative integer power raised ZeroDivisionError at 0 (NumPy: inf) -----------
+NEG_INT_POW_SRC = """fn npow(x: f64[N], k: i64[N], s: i32) -> (f64[N], f64[N], f64[N], f32[N]):
+    let o = zeros((N,))
+    for i in range(N):
+        o[i] = x[i] ** -2
+    return o, x ** k, x ** s, f32(x) ** -1
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-fast"])
+def test_float_to_negative_int_power_at_zero(strategy: str) -> None:
+    pytest.importorskip("numba")
+    x = np.array([0.0, -0.0, np.inf, -1.0, 0.5, 3.0])
+    k = np.array([-2, -1, -3, 2, 0, -5])
+    with np.errstate(all="ignore"):
+        want = (x ** -2, x ** k, x ** np.int32(-3), x.astype(np.float32) ** -1)
+        check(NEG_INT_POW_SRC, strategy, "npow", {"x": x, "k": k, "s": np.int32(-3)}, want, lowered_by="numba")

@@ -297,7 +297,12 @@ class NumbaEmitter(PythonEmitter):
             if n == "mc.pow" and _const_value(op.operands[1]) == 2 and D[0] in "fc":
                 a = self.cast(args[0], ts[0], D)
                 return f"({a} * {a})"
-            if n == "mc.pow" and D[0] in "fc" and ts[1].dtype[0] in "iu":
+            kexp = _const_value(op.operands[1]) if n == "mc.pow" else None
+            int_power = n == "mc.pow" and D[0] in "fc" and ts[1].dtype[0] in "iu" and isinstance(kexp, int) and kexp >= 0
+            if int_power:
+                # a float to a constant non-negative integer power: Numba's repeated
+                # multiplication; any other integer exponent goes through pow as a float
+                # (Numba's float ** negative int raises ZeroDivisionError at 0; NumPy: inf)
                 cargs = [self.cast(args[0], ts[0], D), args[1]]
             else:
                 cargs = [self.cast(a, t, D) for a, t in zip(args, ts)]
@@ -307,8 +312,10 @@ class NumbaEmitter(PythonEmitter):
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
-            elif n == "mc.pow" and D[0] == "f" and ts[1].dtype[0] not in "iu" and self.strategy.jit_level >= 2:
-                text = f"pow_exact({cargs[0]}, {cargs[1]})"  # fastmath's afn: NaN at 0 and inf
+            elif n == "mc.pow" and D[0] == "f" and not int_power and self.strategy.jit_level >= 2:
+                # a float exponent under fastmath: afn rewrites pow(x, n + 0.5) (NaN at 0 and
+                # inf) and pow(x, float(k)) as powi, a compiler-rt call Numba cannot link
+                text = f"pow_exact({cargs[0]}, {cargs[1]})"
             else:
                 text = f"({cargs[0]} {ARITH[n]} {cargs[1]})"
             if D == "bool":
