@@ -464,3 +464,17 @@ def test_float_to_negative_int_power_at_zero(strategy: str) -> None:
     with np.errstate(all="ignore"):
         want = (x ** -2, x ** k, x ** np.int32(-3), x.astype(np.float32) ** -1)
         check(NEG_INT_POW_SRC, strategy, "npow", {"x": x, "k": k, "s": np.int32(-3)}, want, lowered_by="numba")
+
+
+# ---- numba-par clipped a negative literal slice bound to 0 also for negative steps ------------------
+NEG_STEP_CLIP_SRC = """fn negclip(x: f64[N], A: f64[M, M]) -> (f64[?], f64[?], f64[?], f64[?], f64[?, ?]):
+    return x[:-100:-1], x[-100::-1], x[-100::2], x[-3:], A[-1:-100:-1, :-100:-1]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_negative_step_slice_bounds_below_the_axis(strategy: str) -> None:
+    pytest.importorskip("numba")
+    x, A = np.arange(6.0), np.arange(9.0).reshape(3, 3)
+    check(NEG_STEP_CLIP_SRC, strategy, "negclip", {"x": x, "A": A},
+          (x[:-100:-1], x[-100::-1], x[-100::2], x[-3:], A[-1:-100:-1, :-100:-1]), lowered_by="numba")

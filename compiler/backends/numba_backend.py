@@ -431,11 +431,14 @@ class NumbaEmitter(PythonEmitter):
                 return through
         return f"{self.name(v)}[{', '.join(idx)}]" if idx else f"{self.name(v)}[()]"
 
-    def slice_bound(self, op: Op, axis: int, x: Any) -> str:
+    def slice_bound(self, op: Op, axis: int, x: Any, step: Any = None) -> str:
         """Under `parallel=True`, Numba's array analysis gives `A[-3:]` of a 2-element
         axis one element (it does not clip the start to 0 as NumPy does): a negative
-        literal bound is written clipped."""
-        if self.par and isinstance(x, int) and not isinstance(x, bool) and x < 0:
+        literal bound is written clipped. Only for a positive step: with a negative one
+        NumPy's bound below the axis is -1 (before the first element), not 0, so
+        `x[:-100:-1]` lost x[0] and `x[-100::-1]` was [x[0]] instead of empty."""
+        forward = step is None or (isinstance(step, int) and step > 0)
+        if self.par and forward and isinstance(x, int) and not isinstance(x, bool) and x < 0:
             return f"max({self.name(op.operands[0])}.shape[{axis}] - {-x}, 0)"
         return self.index_bound(op, x)
 

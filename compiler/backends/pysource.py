@@ -271,8 +271,8 @@ class PythonEmitter:
     def index_int(self, op: Op, axis: int, x: Any) -> str:
         return self.index_bound(op, x)
 
-    def slice_bound(self, op: Op, axis: int, x: Any) -> str:
-        """A slice's start or stop along the base's `axis`."""
+    def slice_bound(self, op: Op, axis: int, x: Any, step: Any = None) -> str:
+        """A slice's start or stop along the base's `axis` (`step`: the slice's)."""
         return self.index_bound(op, x)
 
     def index_array(self, op: Op, x: Any) -> str:
@@ -302,7 +302,7 @@ class PythonEmitter:
             else:
                 lo, hi, st = it[1:]
                 bound = self.slice_bound
-                items.append(f"{bound(op, axis, lo)}:{bound(op, axis, hi)}"
+                items.append(f"{bound(op, axis, lo, st)}:{bound(op, axis, hi, st)}"
                              + (f":{self.index_bound(op, st)}" if st is not None else ""))
                 axis += 1
         if not items:
