@@ -442,15 +442,15 @@ class NumbaEmitter(PythonEmitter):
             return f"max({self.name(op.operands[0])}.shape[{axis}] - {-x}, 0)"
         return self.index_bound(op, x)
 
-    def base_index(self, op: Op, idx: list[str]) -> str | None:
+    def base_index(self, op: Op, idx: list[str], base_name: str = "") -> str | None:
         """Element `idx` of the view that getitem/setitem `op` selects (ints and unit-step
         slices of its base b) as an element of b itself: `b[i + 2, j + 1]` for
         `b[2:, 1:-1][i, j]`. Numba types a sliced view as layout 'A', whose run-time inner
         stride keeps LLVM from vectorizing the loops over it (a stencil over shifted
         slices ran 6-8x slower), while b, a block argument or a fresh array, is 'C'.
-        None for other indexes (arrays, masks, other steps)."""
-        base = op.operands[0]
-        b = self.name(base)
+        `base_name`: the array indexed, when not the operand's own name (a store into a
+        copy). None for other indexes (arrays, masks, other steps)."""
+        b = base_name or self.name(op.operands[0])
         out: list[str] = []
         k = axis = 0  # the view's dim, the base's axis
         for it in op.attrs["index"]:

@@ -250,7 +250,8 @@ def store_as_loops(em: NumbaEmitter, st: Op, target: str, src: str, src_t: Array
     em.depth += 1
     em._open_loops(sizes, ivs, False)
     plain = f"{s}[{', '.join(ivs[lead:])}]"
-    em.line(f"{dst}[{', '.join(ivs)}] = {em.cast(plain, src_t, dtype)}")
+    into = em.base_index(st, ivs, target) or f"{dst}[{', '.join(ivs)}]"
+    em.line(f"{into} = {em.cast(plain, src_t, dtype)}")
     em.depth = d0
     em.line("else:  # the source broadcasts")
     em.depth += 1
