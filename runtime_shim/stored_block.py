@@ -40,21 +40,27 @@ def store_block(built: Any, root: Path) -> dict[str, Any]:
     return {"strategy": built.strategy_id, "files": files, "info": _jsonable(built.info)}
 
 
+def _python_sources(entry: dict[str, Any]) -> list[str]:
+    """The generated Python files of a stored block (relative paths)."""
+    return [rel for rel in entry["files"] if rel.startswith("blocks/") and rel.endswith(".py")]
+
+
+def _jit_cache_files(source: Path) -> list[Path]:
+    """The on-disk JIT cache of a generated Python file: Numba's `__pycache__/<stem>.*`."""
+    cache_dir = source.parent / "__pycache__"
+    return [f for f in cache_dir.iterdir() if f.name.startswith(source.stem + ".")] if cache_dir.is_dir() else []
+
+
 def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
-    """Copy a stored block's generated Python and the on-disk JIT cache beside it
-    (Numba's `__pycache__/<stem>.*`) from `src` to `dst`. The source keeps its mtime:
-    Numba's cache index is stamped with it, so the copy is a cache hit at `dst`."""
-    for rel in entry["files"]:
-        if not (rel.startswith("blocks/") and rel.endswith(".py")):
+    """Copy a stored block's generated Python and the on-disk JIT cache beside it from
+    `src` to `dst`. The source keeps its mtime: Numba's cache index is stamped with it,
+    so the copy is a cache hit at `dst`."""
+    for rel in _python_sources(entry):
+        source, target = src / rel, dst / rel
+        cached = _jit_cache_files(source)
+        if not source.is_file() or not cached:
             continue
-        source = src / rel
-        cache_dir = source.parent / "__pycache__"
-        if not source.is_file() or not cache_dir.is_dir():
-            continue
-        stem = source.stem + "."
-        target = dst / rel
-        pairs = [(source, target)] + [(f, target.parent / "__pycache__" / f.name)
-                                      for f in cache_dir.iterdir() if f.name.startswith(stem)]
+        pairs = [(source, target)] + [(f, target.parent / "__pycache__" / f.name) for f in cached]
         for a, b in pairs:  # each file replaced atomically: a cache entry may be read meanwhile
             b.parent.mkdir(parents=True, exist_ok=True)
             tmp = b.with_name(f".{b.name}.{os.getpid()}.tmp")
@@ -64,9 +70,7 @@ def copy_jit_cache(entry: dict[str, Any], src: Path, dst: Path) -> None:
 
 def has_jit_cache(entry: dict[str, Any], root: Path) -> bool:
     """Whether every generated Python file of a stored block has JIT cache files."""
-    sources = [root / rel for rel in entry["files"] if rel.startswith("blocks/") and rel.endswith(".py")]
-    return all(any(f.name.startswith(src.stem + ".") for f in (src.parent / "__pycache__").glob("*"))
-               for src in sources)
+    return all(_jit_cache_files(root / rel) for rel in _python_sources(entry))
 
 
 def load_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
