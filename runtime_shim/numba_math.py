@@ -59,6 +59,71 @@ def exp_f32(x: Any) -> Any:
     return x if x != x else res
 
 
+@intrinsic
+def _bits_of_f32(typingctx: Any, x: Any) -> Any:
+    """The int32 holding the IEEE bits of the float32 x (a bitcast, vectorizable)."""
+    sig = types.int32(types.float32)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return sig, codegen
+
+
+@njit(inline="always", nogil=True, cache=False)
+def tanh_f32(x: Any) -> Any:
+    """tanh on float32 without a libm call (Cephes' tanhf): an odd polynomial below
+    |x| 0.625, else 1 - 2 / (exp(2|x|) + 1) with the sign of x. Both are computed and
+    one selected, so that the loop around it stays branch-free and vectorizes."""
+    a = np.abs(x)
+    z = x * x
+    p = np.float32(-5.70498872745e-3)
+    p = p * z + np.float32(2.06390887954e-2)
+    p = p * z + np.float32(-5.37397155531e-2)
+    p = p * z + np.float32(1.33314422036e-1)
+    p = p * z + np.float32(-3.33332819422e-1)
+    small = x + x * z * p
+    big = np.float32(1.0) - np.float32(2.0) / (exp_f32(a + a) + np.float32(1.0))
+    big = big if x >= np.float32(0.0) else -big
+    small = x if a < np.float32(1e-4) else small  # (keeps -0.0; x**3 / 3 is below an ulp there)
+    return small if a < np.float32(0.625) else big  # (NaN: a < 0.625 is false, big is NaN)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def log_f32(x: Any) -> Any:
+    """Natural log on float32 without a libm call (Cephes' logf): x = m 2**e with m in
+    [sqrt(1/2), sqrt(2)) read from the bits (subnormals scaled by 2**23 first), then
+    log(m) a degree-9 polynomial in m - 1 and e ln 2 added in two parts. NaN below 0,
+    -inf at 0 and inf at inf, as NumPy's."""
+    tiny = x < np.float32(1.17549435e-38)
+    y = x * np.float32(8388608.0) if tiny else x
+    bits = _bits_of_f32(y)
+    e = ((bits >> np.int32(23)) & np.int32(0xFF)) - np.int32(126)
+    e = e - np.int32(23) if tiny else e
+    m = _f32_from_bits((bits & np.int32(0x007FFFFF)) | np.int32(0x3F000000))  # in [0.5, 1)
+    low = m < np.float32(0.707106781186547524)
+    e = e - np.int32(1) if low else e
+    t = (m + m if low else m) - np.float32(1.0)
+    z = t * t
+    p = np.float32(7.0376836292e-2)
+    p = p * t + np.float32(-1.1514610310e-1)
+    p = p * t + np.float32(1.1676998740e-1)
+    p = p * t + np.float32(-1.2420140846e-1)
+    p = p * t + np.float32(1.4249322787e-1)
+    p = p * t + np.float32(-1.6668057665e-1)
+    p = p * t + np.float32(2.0000714765e-1)
+    p = p * t + np.float32(-2.4999993993e-1)
+    p = p * t + np.float32(3.3333331174e-1)
+    fe = np.float32(e)
+    r = p * t * z + fe * np.float32(-2.12194440e-4) - np.float32(0.5) * z
+    r = t + r + fe * np.float32(0.693359375)
+    r = r if x < np.float32(np.inf) else x  # inf (and NaN) through
+    r = r if x > np.float32(0.0) else (np.float32(-np.inf) if x == np.float32(0.0) else np.float32(np.nan))
+    return x if x != x else r
+
+
 @njit(nogil=True, cache=False, fastmath=False)
 def pow_exact(a: Any, b: Any) -> Any:
     """`a ** b` for floats, compiled without fastmath and called, not inlined in Numba IR

@@ -201,30 +201,43 @@ def test_dtypes_broadcasting_and_reductions_match_numpy() -> None:
     assert type(got[8]) is np.float32 and type(got[10]) is np.int64
 
 
-def test_float32_exp_is_vectorizable_and_accurate() -> None:
-    """exp on float32 is the inlined polynomial (not libm's scalar expf) and stays within
-    2 ulp of the exact value over the whole range: overflow to inf, subnormal results,
-    0 far below, NaN through."""
-    from mcodec.runtime_shim.numba_math import exp_f32
+def _f32_ulps(got: np.ndarray, exact: np.ndarray) -> float:
+    """The largest error in float32 ulps where the exact (float64) value is a normal float32."""
+    want = exact.astype(np.float32)
+    normal = np.isfinite(want) & (np.abs(want) >= np.finfo(np.float32).tiny)
+    return float(np.max(np.abs(got[normal].astype(np.float64) - exact[normal]) / np.spacing(np.abs(want[normal]))))
+
+
+def _apply_f32(name: str, x: np.ndarray) -> np.ndarray:
+    from mcodec.runtime_shim import numba_math
     from numba import njit
+
+    f = getattr(numba_math, name)
 
     @njit
     def apply(x: np.ndarray, out: np.ndarray) -> None:
         for i in range(x.shape[0]):
-            out[i] = exp_f32(x[i])
+            out[i] = f(x[i])
 
+    out = np.empty_like(x)
+    apply(x, out)
+    return out
+
+
+def test_float32_exp_is_vectorizable_and_accurate() -> None:
+    """exp on float32 is the inlined polynomial (not libm's scalar expf) and stays within
+    2 ulp of the exact value over the whole range: overflow to inf, subnormal results,
+    0 far below, NaN through."""
     special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 88.72283, 88.7229, 89.5, -87.3, -100.0, -103.9, -110.0, 1e-8]
     x = np.concatenate([np.linspace(-110, 95, 400_001), special]).astype(np.float32)
-    got = np.empty_like(x)
-    apply(x, got)
+    got = _apply_f32("exp_f32", x)
     with np.errstate(over="ignore", under="ignore"):
         exact = np.exp(x.astype(np.float64))
         want = exact.astype(np.float32)
     assert np.array_equal(np.isnan(got), np.isnan(x))
     assert np.array_equal(np.isinf(got), np.isinf(want))
+    assert _f32_ulps(got, exact) <= 2.0
     normal = np.isfinite(want) & (want >= np.finfo(np.float32).tiny)
-    ulp = np.spacing(want[normal])
-    assert np.max(np.abs(got[normal].astype(np.float64) - exact[normal]) / ulp) <= 2.0
     sub = np.isfinite(want) & ~normal
     assert np.max(np.abs(got[sub] - want[sub])) <= 2 * np.finfo(np.float32).smallest_subnormal
 
@@ -235,6 +248,34 @@ def test_float32_exp_is_vectorizable_and_accurate() -> None:
     got32, got64 = program.f(x=xs, y=xs.astype(np.float64))
     assert_same(got32, np.exp(xs * np.float32(2.0)) - np.float32(1.0), "exp f32")
     assert_same(got64, np.exp(xs.astype(np.float64)), "exp f64")
+
+
+def test_float32_tanh_and_log_are_inlined_and_accurate() -> None:
+    """tanh and log on float32 are inlined polynomials too (libm's tanhf and logf keep a
+    loop scalar), within 2 ulp everywhere, with NumPy's special values: tanh keeps -0.0
+    and saturates to +-1, log is -inf at 0, NaN below 0, inf at inf, exact on
+    subnormal inputs."""
+    x = np.concatenate([np.linspace(-20, 20, 400_001),
+                        [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 0.6249, 0.625, -0.625]]).astype(np.float32)
+    got = _apply_f32("tanh_f32", x)
+    exact = np.tanh(x.astype(np.float64))
+    assert _f32_ulps(got, exact) <= 2.0
+    np.testing.assert_array_equal(got[-10:-3], np.tanh(x[-10:-3]))  # (signed zeros and +-1 exactly)
+    assert np.signbit(got[-6])
+
+    x = np.concatenate([np.exp(np.linspace(-100, 88, 400_001)),
+                        [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 1e-45, 1e-40, 1.0, 3.4e38]]).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = _apply_f32("log_f32", x)
+        exact = np.log(x.astype(np.float64))
+        np.testing.assert_array_equal(got[-10:], np.log(x[-10:]))
+    assert _f32_ulps(got, exact) <= 2.0
+
+    source = "fn g(x: f32[N]) -> f32[N]:\n    return tanh(x) * log(abs(x) + 1.0)\n"
+    program, report = build(frontend(source, "g.mc"), "numba")
+    assert "tanh_f32(" in report["g.b0"].source and "log_f32(" in report["g.b0"].source
+    xs = np.linspace(-30, 30, 1001).astype(np.float32)
+    assert_same(program.g(xs), np.tanh(xs) * np.log(np.abs(xs) + np.float32(1.0)), "tanh*log f32")
 
 
 STAGED = """fn lse(x: f32[N, M], y: f64[N, M]) -> (f32[N], f64[N, 1], f64[N]):

@@ -20,8 +20,8 @@ The source is readable Python (see `BuiltBlock.source`) produced by `NumbaEmitte
   and write it a row view `B[i, lo:hi]` at a time (unit stride, 'C');
 * boolean-mask selects and stores are count/fill loops (numba_masks.py); slice stores
   of elementwise values write the slice directly (numba_stores.py); loop-carried
-  accumulators reuse their own buffer (numba_reuse.py); float32 `exp` is an inlined
-  polynomial that vectorizes (runtime_shim/numba_math.py).
+  accumulators reuse their own buffer (numba_reuse.py); float32 `exp`, `tanh` and `log`
+  are inlined polynomials that vectorize (runtime_shim/numba_math.py).
 
 The function is compiled eagerly for a signature derived from the live-in types
 (arrays with layout 'A'), so typing errors surface as `LoweringError` at build time.
@@ -70,6 +70,7 @@ PRELUDE = "import numpy as np\nfrom numba import prange\n"
 # runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
 # (about 0.5 s at every build and every artifact load)
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
+           "tanh_f32": "numba_math", "log_f32": "numba_math",
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
@@ -91,6 +92,7 @@ COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": "
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
             "floor ceil isnan isinf").split()
+F32_MATH = {"mc.exp": "exp_f32", "mc.tanh": "tanh_f32", "mc.log": "log_f32"}  # runtime_shim/numba_math.py
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
 # fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
@@ -353,8 +355,8 @@ class NumbaEmitter(PythonEmitter):
             return self.cast(args[0], ts[0], D) if n == "mc.real" else f"np.{npname(D)}(0)"
         if n == "mc.conj":
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
-        if n == "mc.exp" and D == "f32":  # vectorizable, where libm's expf is not
-            return f"exp_f32({self.cast(args[0], ts[0], D)})"
+        if n in F32_MATH and D == "f32":  # vectorizable, where libm's expf, tanhf, logf are not
+            return f"{F32_MATH[n]}({self.cast(args[0], ts[0], D)})"
         if n[3:] in UNARY_NP:
             text = f"np.{n[3:]}({args[0]})"
             return text if D == "bool" else f"np.{npname(D)}({text})"
@@ -1143,7 +1145,7 @@ class NumbaEmitter(PythonEmitter):
 
 def _costly(text: str) -> bool:
     """Whether an element expression calls a math function (worth a staging loop)."""
-    return "exp_f32(" in text or any(f"np.{f}(" in text for f in UNARY_NP if f not in ("abs", "sign"))
+    return any(f"{f}(" in text for f in F32_MATH.values()) or any(f"np.{f}(" in text for f in UNARY_NP if f not in ("abs", "sign"))
 
 
 def _const_value(v: Value) -> Any:
