@@ -380,3 +380,29 @@ def test_matmul_acc_into_a_strided_view_and_with_an_empty_inner_dim(k: int) -> N
     want[:5, 2:8] = 2.0 * (a @ b) + 0.5 * want[:5, 2:8]
     matmul_acc(a, b, parent[:5, 2:8], 2.0, 0.5)
     np.testing.assert_allclose(parent, want, rtol=1e-12)
+
+
+TRIANGLES = """fn tri(a: f64[N, M], b: i32[N, M], c: bool[N, M]) -> (f64[N, M], i32[N, M], bool[N, M], f64[N, M], f32[N, M]):
+    return triu(a, 1), tril(b, -1), triu(c), tril(a * 2.0, 2), triu(ones((N, M), dtype=f32), -2) > 0.5
+"""
+
+
+@pytest.mark.parametrize("strategy_id", ["numba", "numba-par", "numba-fast"])
+def test_triangles_are_loops_that_zero_exactly(strategy_id: str) -> None:
+    """triu/tril of a matrix are one loop nest; the zeroed part is 0 even where the input
+    is NaN or inf (a multiply by 0 would leave NaN), on wide, tall and empty matrices."""
+    module = frontend(TRIANGLES.replace("f32[N, M]):", "bool[N, M]):", 1), "tri.mc")
+    program, report = build(module, strategy_id)
+    assert "np.triu(" not in report["tri.b0"].source and "np.tril(" not in report["tri.b0"].source
+    rng = np.random.default_rng(1)
+    for n, m in [(5, 8), (9, 3), (0, 4), (1, 1)]:
+        a = rng.standard_normal((n, m))
+        a[::2, ::3] = np.nan
+        a[1::3, ::2] = -np.inf
+        b = rng.integers(-50, 50, (n, m)).astype(np.int32)
+        c = rng.random((n, m)) > 0.3
+        want = (np.triu(a, 1), np.tril(b, -1), np.triu(c), np.tril(a * 2.0, 2),
+                np.triu(np.ones((n, m), dtype=np.float32), -2) > 0.5)
+        for g, w in zip(program.tri(a, b, c), want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)

@@ -941,6 +941,28 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{r}[{', '.join(ivs)}] = {xs}[{', '.join(ivs)}]")  # not `r[...] = xs`: see store_as_loops
         self.depth -= x.type.rank
 
+    def op_triu(self, op: Op) -> None:
+        self._triangle(op, ">=")
+
+    def op_tril(self, op: Op) -> None:
+        self._triangle(op, "<=")
+
+    def _triangle(self, op: Op, keep: str) -> None:
+        """triu/tril of a matrix as one loop nest (Numba's np.triu builds a mask array
+        and multiplies by it, about 20 ms for a 1024 x 1024 matrix here)."""
+        x = op.operands[0]
+        if not op.result.is_array or x.type.rank != 2 or op.result.type.dtype != x.type.dtype:
+            getattr(super(), op.name.replace("mc.", "op_"))(op)
+            return
+        r, xs, k = self.name(op.result), self.name(x), op.attrs["k"]
+        i, j = self._ivs(2)
+        self.line(f"{r} = np.empty({xs}.shape, dtype=np.{npname(x.type.dtype)})")
+        self.line(f"advise_huge({r})")
+        self._open_loops([f"{xs}.shape[0]", f"{xs}.shape[1]"], [i, j], False)
+        zero = "False" if x.type.dtype == "bool" else f"np.{npname(x.type.dtype)}(0)"
+        self.line(f"{r}[{i}, {j}] = {xs}[{i}, {j}] if {j} - {i} {keep} {k} else {zero}")
+        self.depth -= 2
+
     def op_reshape(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.ascontiguousarray({self.name(op.operands[0])})"
                   f".reshape({self._shape_text(op.operands[1:])})")
