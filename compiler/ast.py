@@ -145,6 +145,16 @@ class Assign(Stmt):
 
 
 @dataclass(eq=False, slots=True)
+class Unpack(Stmt):
+    """`let a, b = e` (let=True; targets are Names) or `a, b[i] = e1, e2`: the values
+    are all evaluated before any target is bound, as in Python."""
+
+    targets: list[Expr]  # Name, or Index of a Name when not let
+    values: list[Expr]  # one tuple-valued expression, or one per target
+    let: bool
+
+
+@dataclass(eq=False, slots=True)
 class AugAssign(Stmt):
     target: Expr
     op: str  # the binary operator, e.g. '+'

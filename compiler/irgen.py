@@ -91,6 +91,9 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
         if isinstance(s, (A.Assign, A.AugAssign)):
             t = s.target
             seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
+        elif isinstance(s, A.Unpack) and not s.let:
+            for t in s.targets:
+                seen[_target_name(t)] = None
         elif isinstance(s, A.If):
             for n in _assigned_names(s.body, inout_callees) + _assigned_names(s.orelse, inout_callees):
                 seen[n] = None
@@ -106,6 +109,19 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
                         if isinstance(a, A.Name):
                             seen[a.id] = None
     return list(seen)
+
+
+def _target_name(t: A.Expr) -> str:
+    return t.id if isinstance(t, A.Name) else _target_name(t.base)  # type: ignore[attr-defined]
+
+
+def _let_names(s: A.Stmt) -> list[str]:
+    """The names a statement binds with `let`."""
+    if isinstance(s, A.Let):
+        return [s.name]
+    if isinstance(s, A.Unpack) and s.let:
+        return [t.id for t in s.targets]  # type: ignore[attr-defined]
+    return []
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -215,7 +231,7 @@ class FunctionBuilder:
                 if self.stmt(s):
                     return True
             except _Abort:
-                for n in _assigned_names([s], self.gen.inout_callees) + ([s.name] if isinstance(s, A.Let) else []):
+                for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
                     self.poisoned.add(n)
         return False
 
@@ -235,23 +251,58 @@ class FunctionBuilder:
         self.expr(s.value, allow_none=True)
 
     def stmt_Let(self, s: A.Let) -> None:
-        if s.name in DTYPES or s.name in SPECIAL_NAMES:
-            raise self.error(f"'{s.name}' is a reserved name and cannot be bound", s.name_span,
-                             "choose another variable name")
-        if s.name in self.dim_sources:
-            raise self.error(f"'{s.name}' is a symbolic dimension of this function", s.name_span,
-                             "choose another variable name")
+        self._check_new_name(s.name, s.name_span)
         v = self.value_expr(s.value)
         if s.type is not None:
             declared = self.gen.resolve_type(s.type, {})
             if declared is None:
                 raise _Abort()
             v = self.convert(v, declared, s.value.span, f"'{s.name}'")
-        elif isinstance(v.type, ScalarType) and v.type.weak:
-            v = self.strengthen(v, s.span)
-        self.poisoned.discard(s.name)
-        self.env[s.name] = Binding(v, "local")
-        v.hint = v.hint or s.name
+        self.bind_local(s.name, v, s.span)
+
+    def _check_new_name(self, name: str, span: Span) -> None:
+        if name in DTYPES or name in SPECIAL_NAMES:
+            raise self.error(f"'{name}' is a reserved name and cannot be bound", span, "choose another variable name")
+        if name in self.dim_sources:
+            raise self.error(f"'{name}' is a symbolic dimension of this function", span,
+                             "choose another variable name")
+
+    def bind_local(self, name: str, v: Value, span: Span) -> None:
+        """`let name = v` (a literal gets its default dtype)."""
+        if isinstance(v.type, ScalarType) and v.type.weak:
+            v = self.strengthen(v, span)
+        self.poisoned.discard(name)
+        self.env[name] = Binding(v, "local")
+        v.hint = v.hint or name
+
+    def stmt_Unpack(self, s: A.Unpack) -> None:
+        n = len(s.targets)
+        if s.let:
+            for t in s.targets:
+                self._check_new_name(t.id, t.span)  # type: ignore[attr-defined]
+        if len(s.values) == 1:
+            got = self.expr(s.values[0])
+            if not isinstance(got, tuple):
+                what = f"one value of type {got.type}" if isinstance(got, Value) else self._describe(got)
+                raise self.error(f"cannot unpack {what} into {n} names", s.values[0].span,
+                                 "unpack a call with a tuple result, or give one value per name: `a, b = x, y`")
+            values, spans = list(got), [s.values[0].span] * len(got)
+        else:  # all evaluated before any is bound: `a, b = b, a` swaps
+            values, spans = [self.expr(e) for e in s.values], [e.span for e in s.values]
+        if len(values) != n:
+            raise self.error(f"{n} names but {len(values)} values to unpack", s.span,
+                             "give one name per value")
+        for t, v, span in zip(s.targets, values, spans):
+            if not isinstance(v, Value):
+                raise self.error(f"cannot bind {self._describe(v)} to '{_target_name(t)}'", span,
+                                 "unpack a tuple result in a statement of its own: `let a, b = f(x)`")
+            if s.let:
+                self.bind_local(t.id, v, s.span)  # type: ignore[attr-defined]
+            elif isinstance(t, A.Name):
+                self._mutable(t.id, t.span)
+                self.rebind(t.id, v, s.span)
+            else:
+                self.store(t, v, s.span)  # type: ignore[arg-type]
 
     def strengthen(self, v: Value, span: Span) -> Value:
         """A literal bound to a variable gets its default dtype (i64, f64, ...)."""

@@ -371,6 +371,20 @@ class _ToAST(Transformer):
         target, _eq, value, _nl = items
         return A.Assign(_join(target.span, value.span), self._target(target), value)
 
+    def let_unpack_stmt(self, items):
+        kw, first, _comma, rest, _eq, values, _nl = items
+        names = [first, *rest]
+        for n in names:
+            if str(n) in KEYWORDS:
+                raise _Syntax(f"'{n}' is a keyword", _tspan(n))
+        targets: list[A.Expr] = [A.Name(_tspan(n), str(n)) for n in names]
+        return A.Unpack(_join(_tspan(kw), values[-1].span), targets, values, True)
+
+    def unpack_stmt(self, items):
+        first, _comma, rest, _eq, values, _nl = items
+        targets = [self._target(t) for t in [first, *rest]]
+        return A.Unpack(_join(first.span, values[-1].span), targets, values, False)
+
     def augassign_stmt(self, items):
         target, op, value, _nl = items
         return A.AugAssign(_join(target.span, value.span), self._target(target), str(op)[:-1], value)
