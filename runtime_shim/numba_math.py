@@ -9,10 +9,12 @@ about 1.4 ulp from the exact value; NumPy's own is not exact either):
 
     exp(x) = 2**n * exp(r),  n = rint(x / ln 2),  r = x - n ln 2 (in two parts)
 
-with exp(r) a degree-7 polynomial on |r| <= ln(2)/2 and 2**n applied as two powers of
-two built from their bits (so that n = 128 overflows to inf and n < -126 gives NumPy's
-subnormal results). Out-of-range inputs are clamped first (the result is inf or 0 as
-it must be) and NaN passes through.
+with exp(r) a degree-7 polynomial on |r| <= ln(2)/2 and 2**n applied without a product
+of two scales (fastmath's reassoc regroups y * s1 * s2 as y * (s1 * s2), which is inf
+for n = 128 and 0 for n = -150): n is added to the exponent bits of exp(r) where the
+result is normal (inf past the largest float), and a subnormal result is
+exp(r) * 2**(n + 64) * 2**-64, which rounds once in either grouping. Out-of-range inputs
+are clamped first (the result is inf or 0 as it must be) and NaN passes through.
 """
 
 from __future__ import annotations
@@ -37,6 +39,19 @@ def _f32_from_bits(typingctx: Any, x: Any) -> Any:
     return sig, codegen
 
 
+@intrinsic
+def _bits_of_f32(typingctx: Any, x: Any) -> Any:
+    """The int32 holding the IEEE bits of the float32 x (a bitcast, vectorizable)."""
+    sig = types.int32(types.float32)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return sig, codegen
+
+
 @njit(inline="always", nogil=True, cache=False)
 def exp_f32(x: Any) -> Any:
     t = x if x > np.float32(-104.0) else np.float32(-104.0)  # exp(-104) rounds to 0
@@ -51,25 +66,20 @@ def exp_f32(x: Any) -> Any:
     p = p * r + np.float32(1.6666665459e-1)
     p = p * r + np.float32(5.0000001201e-1)
     y = p * (r * r) + r + np.float32(1.0)
-    k = np.int32(n)
-    h = k >> np.int32(1)
-    s1 = _f32_from_bits((h + np.int32(127)) << np.int32(23))
-    s2 = _f32_from_bits((k - h + np.int32(127)) << np.int32(23))
-    res = y * s1 * s2
+    k = np.int32(n)  # in [-150, 128]; y in [0.7, 1.42]
+    # a normal result: k added to y's exponent bits (past the largest float the bits are
+    # NaN's or inf's, and the comparison turns them into inf)
+    big = _f32_from_bits(_bits_of_f32(y) + (k << np.int32(23)))
+    big = big if big <= np.float32(3.40282347e38) else np.float32(np.inf)
+    # a subnormal one (k <= -126): y * 2**(k + 64) is exact, and * 2**-64 rounds once in
+    # either grouping, as 2**k is a float down to k = -149; at k = -150 it rounds to 0 or
+    # to the smallest subnormal
+    s = _f32_from_bits((k + np.int32(191)) << np.int32(23))
+    tiny = y * s * np.float32(5.421010862427522e-20)
+    least = _f32_from_bits(np.int32(1)) if y > np.float32(1.0) else np.float32(0.0)
+    tiny = tiny if n > np.float32(-150.0) else least
+    res = big if n > np.float32(-126.0) else tiny
     return x if x != x else res
-
-
-@intrinsic
-def _bits_of_f32(typingctx: Any, x: Any) -> Any:
-    """The int32 holding the IEEE bits of the float32 x (a bitcast, vectorizable)."""
-    sig = types.int32(types.float32)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        from llvmlite import ir
-
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return sig, codegen
 
 
 @njit(inline="always", nogil=True, cache=False)

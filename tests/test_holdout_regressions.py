@@ -478,3 +478,22 @@ def test_negative_step_slice_bounds_below_the_axis(strategy: str) -> None:
     x, A = np.arange(6.0), np.arange(9.0).reshape(3, 3)
     check(NEG_STEP_CLIP_SRC, strategy, "negclip", {"x": x, "A": A},
           (x[:-100:-1], x[-100::-1], x[-100::2], x[-3:], A[-1:-100:-1, :-100:-1]), lowered_by="numba")
+
+
+# ---- Numba f32 exp under fastmath: reassoc grouped y * 2**a * 2**b as y * 2**(a + b), inf at n = 128 ----
+EXP32_EDGE_SRC = """fn exp32(x: f32[N]) -> (f32[N], bool[N], f32[N]):
+    let e = exp(x)
+    return e, e > 0.0, tanh(x)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-fast"])
+def test_f32_exp_near_overflow_and_underflow(strategy: str) -> None:
+    pytest.importorskip("numba")
+    x = np.array(
+        [88.4, 88.5, 88.72, 88.73, 89.5, -87.5, -100.0, -103.3, -103.95, -104.5, 0.0, np.nan, 20.0],
+        dtype=np.float32,
+    )
+    with np.errstate(all="ignore"):
+        e = np.exp(x)
+    check(EXP32_EDGE_SRC, strategy, "exp32", {"x": x}, (e, e > 0, np.tanh(x)), lowered_by="numba")
