@@ -108,6 +108,8 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
                     for a in [*call.args, *(k.value for k in call.kwargs)]:
                         if isinstance(a, A.Name):
                             seen[a.id] = None
+                        elif isinstance(a, A.Index) and isinstance(a.base, A.Name):
+                            seen[a.base.id] = None  # (a slice argument, written back)
     return list(seen)
 
 
@@ -1058,6 +1060,23 @@ class FunctionBuilder:
                 bound[p] = (None, d)
         return bound
 
+    def _check_inout_arg(self, a: A.Expr, v: Value, param: str, callee: str) -> None:
+        """An inout argument is a writable variable, or a view of one made by basic
+        indexing (`A[i]`, `A[1:-1, j]`), which NumPy would pass by reference."""
+        if isinstance(a, A.Index) and isinstance(a.base, A.Name):
+            owner = v.owner
+            items = owner.attrs["index"] if isinstance(owner, Op) and owner.name == "mc.getitem" else ()
+            if any(it[0] == "array" for it in items):
+                raise self.error(f"inout argument '{param}' of {callee}() indexes with an array or a mask", a.span,
+                                 "that selection is a copy (NumPy's too): the callee's writes would be lost; "
+                                 "pass a slice or the whole variable")
+            self._mutable(a.base.id, a.base.span)
+            return
+        if not isinstance(a, A.Name):
+            raise self.error(f"inout argument '{param}' of {callee}() must be a variable", a.span,
+                             "pass a local array or an inout parameter by name, or a slice of one (`A[i]`)")
+        self._mutable(a.id, a.span)
+
     def user_call(self, name: str, e: A.Call) -> Any:
         callee = self.gen.signatures[name]
         bound: dict[str, A.Expr] = {}
@@ -1072,7 +1091,7 @@ class FunctionBuilder:
             bound[kw.name] = kw.value
         operands: list[Value] = []
         subst: dict[str, Dim] = {}
-        inout_names: list[str] = []
+        inout_args: list[A.Name | A.Index] = []
         inout_idx: list[int] = []
         for p in callee.params:
             if p.name not in bound:
@@ -1083,11 +1102,8 @@ class FunctionBuilder:
             a = bound[p.name]
             v = self.value_expr(a)
             if p.inout:
-                if not isinstance(a, A.Name):
-                    raise self.error(f"inout argument '{p.name}' of {name}() must be a variable", a.span,
-                                     "pass a local array or an inout parameter by name")
-                self._mutable(a.id, a.span)
-                inout_names.append(a.id)
+                self._check_inout_arg(a, v, p.name, name)
+                inout_args.append(a)  # type: ignore[arg-type]
                 inout_idx.append(len(operands))
             if isinstance(p.type, ArrayType):
                 if not isinstance(v.type, ArrayType) or v.type.rank != p.type.rank:
@@ -1127,11 +1143,14 @@ class FunctionBuilder:
             return ArrayType(t.dtype, tuple(dims))
 
         result_types = [sub(t) for t in callee.result_types]
-        inout_types = [self.env[n].value.type for n in inout_names]
+        inout_types = [operands[i].type for i in inout_idx]
         op = self.emit("mc.call", operands, result_types + inout_types, e.span,
                        {"callee": name, "n_results": len(result_types), "inout_args": inout_idx})
-        for n, v in zip(inout_names, op.results[len(result_types):]):
-            self.env[n] = Binding(v, self.env[n].kind)
+        for a, v in zip(inout_args, op.results[len(result_types):]):
+            if isinstance(a, A.Name):
+                self.env[a.id] = Binding(v, self.env[a.id].kind)
+            else:  # a view of the variable: what the callee wrote goes back into it
+                self.store(a, v, e.span)
         res = op.results[: len(result_types)]
         if not res:
             return None
