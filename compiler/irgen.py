@@ -750,6 +750,10 @@ class FunctionBuilder:
         va, vb = self._weak_int(a), self._weak_int(b)
         if va is None and vb is None:
             return None  # no integer literal: the common case
+        if op == "**" and vb is not None and vb < 0 and is_int(a.type.dtype):
+            raise self.error("integers to negative integer powers are not allowed", span,
+                             f"NumPy raises this too; for a float result write a float: `{float(va)} ** {vb}`"
+                             if va is not None else "NumPy raises this too; convert the base: `f64(x) ** ...`")
         if va is not None and vb is not None:
             try:
                 out = fn(va, vb)

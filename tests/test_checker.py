@@ -606,3 +606,18 @@ def test_arithmetic_with_out_of_range_literal_is_an_error_but_comparison_is_not(
     one_error("fn f(a: u8[N]) -> u8[N]:\n    return a + 300\n", "integer literal 300 does not fit u8", 2, 12, "0..255")
     module = frontend("fn f(a: u8[N]) -> bool[N]:\n    return a < 300\n", "ok.mc")
     assert "f" in module.functions
+
+
+@pytest.mark.parametrize(("expr", "col", "hint"), [
+    ("2 ** -1", 12, "`2.0 ** -1`"),  # was folded to 0.5 typed i64: 0 under LLVM, 0.5 under NumPy
+    ("x ** -2", 12, "f64(x)"),
+    ("(x + 1) ** -1", 13, "f64(x)"),
+])
+def test_integer_to_negative_integer_power_is_an_error(expr: str, col: int, hint: str) -> None:
+    one_error(f"fn f(x: i32) -> f64:\n    return {expr}\n", "integers to negative integer powers are not allowed",
+              2, col, hint)
+
+
+def test_negative_powers_of_floats_and_positive_powers_of_ints_are_fine() -> None:
+    program = mcodec.compile_source("fn f(x: f64, n: i64) -> f64:\n    return x ** -2 + 2.0 ** -1 + f64((-2) ** 3 + n ** 2)\n")
+    assert program.f(2.0, 3) == 0.25 + 0.5 - 8 + 9
