@@ -497,3 +497,24 @@ def test_f32_exp_near_overflow_and_underflow(strategy: str) -> None:
     with np.errstate(all="ignore"):
         e = np.exp(x)
     check(EXP32_EDGE_SRC, strategy, "exp32", {"x": x}, (e, e > 0, np.tanh(x)), lowered_by="numba")
+
+
+# ---- extents not known equal (N and M) that differ at run time with neither 1: NumPy raises ------------
+# (Numba's fused loop sized itself by one operand and read past the end of the other)
+BCAST_ERR_SRC = """fn addnm(x: f64[N], y: f64[M], A: f64[N, K], b: f64[M]) -> (f64[?], f64[?], f64[?, ?]):
+    return x + y, sum(A, axis=1) * y, A * b[:, newaxis]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_mismatched_extents_raise(strategy: str) -> None:
+    pytest.importorskip("numba")
+    x, A = np.arange(3.0), np.arange(6.0).reshape(3, 2)
+    for y in (np.ones(1), np.arange(3.0)):  # valid: broadcast from 1, or equal
+        want = (x + y, A.sum(axis=1) * y, A * y[:, None])
+        args = {"x": x, "y": y, "A": A, "b": y}
+        check(BCAST_ERR_SRC, strategy, "addnm", args, want, lowered_by="numba")
+    program = _BUILT[BCAST_ERR_SRC, strategy][0].program
+    for n in (2, 4):
+        with pytest.raises(ValueError, match="broadcast"):
+            program.addnm(x=x, y=np.ones(n), A=A, b=np.ones(n))

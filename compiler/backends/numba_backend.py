@@ -552,6 +552,9 @@ class NumbaEmitter(PythonEmitter):
             acc = exprs[0]
             for e in exprs[1:]:
                 acc = f"({acc} if {e} == 1 else {e})"
+            if len(exprs) > 1:  # extents not known equal: NumPy raises where two differ and neither is 1
+                ok = " and ".join(f"({e} == 1 or {e} == {acc})" for e in exprs)
+                ctx.pre.append(f"if not ({ok}): raise ValueError('operands could not be broadcast together')")
             sizes.append(acc)
         return sizes
 
