@@ -518,3 +518,22 @@ def test_mismatched_extents_raise(strategy: str) -> None:
     for n in (2, 4):
         with pytest.raises(ValueError, match="broadcast"):
             program.addnm(x=x, y=np.ones(n), A=A, b=np.ones(n))
+
+
+# ---- Numba: sign of an unsigned value with the top bit set was all ones (np.sign compared as signed) ----
+USIGN_SRC = """fn sg(a: u8[N], b: u16[N], d: u64[N]) -> (u8[N], u16[N], u64[N], u8):
+    let s: u8 = u8(0)
+    for i in range(N):
+        s += sign(a[i])
+    return sign(a), sign(b), sign(d), s
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_sign_of_unsigned_with_top_bit(strategy: str) -> None:
+    pytest.importorskip("numba")
+    a = np.array([200, 100, 0, 255], np.uint8)
+    b = np.array([40000, 1, 0, 65535], np.uint16)
+    d = np.array([2**63 + 5, 1, 0, 2**64 - 1], np.uint64)
+    want = (np.sign(a), np.sign(b), np.sign(d), np.uint8(3))
+    check(USIGN_SRC, strategy, "sg", {"a": a, "b": b, "d": d}, want, lowered_by="numba")

@@ -357,6 +357,8 @@ class NumbaEmitter(PythonEmitter):
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
         if n in F32_MATH and D == "f32":  # vectorizable, where libm's expf, tanhf, logf are not
             return f"{F32_MATH[n]}({self.cast(args[0], ts[0], D)})"
+        if n == "mc.sign" and ts[0].dtype[0] == "u":  # Numba's np.sign compares as signed: 255 for u8 200
+            return f"np.{npname(D)}({args[0]} != 0)"
         if n[3:] in UNARY_NP:
             text = f"np.{n[3:]}({args[0]})"
             return text if D == "bool" else f"np.{npname(D)}({text})"
