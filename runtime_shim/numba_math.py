@@ -1,11 +1,14 @@
 """Vectorizable math for compiled Numba blocks.
 
-Numba lowers `np.exp` on float32 to a scalar libm call per element (there is no
-vector math library behind it here), while NumPy's own float32 `exp` is SIMD: about
-twice as fast. `exp_f32` is the classic Cephes single-precision algorithm written with
-plain arithmetic, a rounding and integer bit operations only, so that LLVM inlines and
-vectorizes it inside the generated loops (about 5x faster than the libm call, at most
-about 1.4 ulp from the exact value; NumPy's own is not exact either):
+Numba lowers `np.exp`, `np.tanh` and `np.log` to a scalar libm call per element (there
+is no vector math library behind it here), which keeps the whole loop around them
+scalar, while NumPy's own float32 versions are SIMD. `exp_f32`, `tanh_f32`, `log_f32`
+and their float64 twins are the classic Cephes algorithms written with plain
+arithmetic, a rounding and integer bit operations only, so that LLVM inlines and
+vectorizes them inside the generated loops (2-6x faster than the libm calls, at most
+2 ulp from the exact value; NumPy's own float32 ones are not exact either). Blocks are
+compiled with error_model="numpy": a division by zero then needs no exception branch,
+which would keep the loop scalar. exp:
 
     exp(x) = 2**n * exp(r),  n = rint(x / ln 2),  r = x - n ln 2 (in two parts)
 
@@ -98,7 +101,8 @@ def tanh_f32(x: Any) -> Any:
     big = np.float32(1.0) - np.float32(2.0) / (exp_f32(a + a) + np.float32(1.0))
     big = big if x >= np.float32(0.0) else -big
     small = x if a < np.float32(1e-4) else small  # (keeps -0.0; x**3 / 3 is below an ulp there)
-    return small if a < np.float32(0.625) else big  # (NaN: a < 0.625 is false, big is NaN)
+    res = small if a < np.float32(0.625) else big
+    return x if x != x else res
 
 
 @njit(inline="always", nogil=True, cache=False)
@@ -131,6 +135,102 @@ def log_f32(x: Any) -> Any:
     r = t + r + fe * np.float32(0.693359375)
     r = r if x < np.float32(np.inf) else x  # inf (and NaN) through
     r = r if x > np.float32(0.0) else (np.float32(-np.inf) if x == np.float32(0.0) else np.float32(np.nan))
+    return x if x != x else r
+
+
+@intrinsic
+def _f64_from_bits(typingctx: Any, x: Any) -> Any:
+    """The float64 whose IEEE bits are the int64 x (a bitcast, vectorizable)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _bits_of_f64(typingctx: Any, x: Any) -> Any:
+    """The int64 holding the IEEE bits of the float64 x (a bitcast, vectorizable)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+@njit(inline="always", nogil=True, cache=False)
+def exp_f64(x: Any) -> Any:
+    """exp on float64 without a libm call (Cephes' exp): the reduction and the scaling
+    of exp_f32 (fastmath-safe), with exp(r) as 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2))."""
+    t = x if x > -745.2 else -745.2  # below, exp rounds to 0 (and n stays >= -1075)
+    t = t if t < 710.0 else 710.0  # exp(710) overflows to inf
+    n = np.rint(t * 1.4426950408889634073599)
+    r = t - n * 6.93145751953125e-1
+    r = r - n * 1.42860682030941723212e-6
+    xx = r * r
+    px = r * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
+    qx = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx \
+        + 2.00000000000000000009e0
+    y = 1.0 + 2.0 * (px / (qx - px))
+    # (k in int32: AVX2 converts doubles to and from int32 lanes, not int64 ones)
+    k = np.int64(np.int32(n))  # in [-1075, 1024]; y in [0.7, 1.42]
+    big = _f64_from_bits(_bits_of_f64(y) + (k << np.int64(52)))
+    big = big if big <= 1.7976931348623157e308 else np.inf
+    s = _f64_from_bits((k + np.int64(1535)) << np.int64(52))  # 2**(k + 512)
+    tiny = y * s * 7.458340731200207e-155  # * 2**-512
+    least = 5e-324 if y > 1.0 else 0.0
+    tiny = tiny if n > -1075.0 else least
+    res = big if n > -1022.0 else tiny
+    return x if x != x else res
+
+
+@njit(inline="always", nogil=True, cache=False)
+def tanh_f64(x: Any) -> Any:
+    """tanh on float64 (Cephes' tanh): x + x^3 P(x^2) / Q(x^2) below |x| 0.625, else
+    1 - 2 / (exp(2|x|) + 1) with the sign of x; branch-free, as tanh_f32."""
+    a = np.abs(x)
+    z = x * x
+    p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3
+    q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z + 4.84406305325125486048e3
+    small = x + x * z * (p / q)
+    small = x if a < 1e-9 else small  # (keeps -0.0; x**3 / 3 is below an ulp there)
+    big = 1.0 - 2.0 / (exp_f64(a + a) + 1.0)
+    big = big if x >= 0.0 else -big
+    res = small if a < 0.625 else big
+    return x if x != x else res
+
+
+@njit(inline="always", nogil=True, cache=False)
+def log_f64(x: Any) -> Any:
+    """Natural log on float64 (Cephes' log): x = m 2**e with m in [sqrt(1/2), sqrt(2))
+    read from the bits (subnormals scaled by 2**52 first), log(m) = y - y^2/2 +
+    y^3 P(y) / Q(y) for y = m - 1, and e ln 2 added in two parts. NaN below 0, -inf at
+    0, inf at inf."""
+    tiny = x < 2.2250738585072014e-308
+    v = x * 4503599627370496.0 if tiny else x
+    bits = _bits_of_f64(v)
+    e = np.int32((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int32(1022)  # (int32: see exp_f64)
+    e = e - np.int32(52) if tiny else e
+    m = _f64_from_bits((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FE0000000000000))  # [0.5, 1)
+    low = m < 0.70710678118654752440
+    e = e - np.int32(1) if low else e
+    y = (m + m if low else m) - 1.0
+    z = y * y
+    p = ((((1.01875663804580931796e-4 * y + 4.97494994976747001425e-1) * y + 4.70579119878881725854e0) * y
+          + 1.44989225341610930846e1) * y + 1.79368678507819816313e1) * y + 7.70838733755885391666e0
+    q = ((((y + 1.12873587189167450590e1) * y + 4.52279145837532221105e1) * y + 8.29875266912776603211e1) * y
+         + 7.11544750618563894466e1) * y + 2.31251620126765340583e1
+    fe = np.float64(e)
+    r = y * (z * p / q) - fe * 2.121944400546905827679e-4 - 0.5 * z
+    r = y + r + fe * 0.693359375
+    r = r if x < np.inf else x  # inf (and NaN) through
+    r = r if x > 0.0 else (-np.inf if x == 0.0 else np.nan)
     return x if x != x else r
 
 

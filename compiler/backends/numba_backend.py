@@ -20,7 +20,7 @@ The source is readable Python (see `BuiltBlock.source`) produced by `NumbaEmitte
   and write it a row view `B[i, lo:hi]` at a time (unit stride, 'C');
 * boolean-mask selects and stores are count/fill loops (numba_masks.py); slice stores
   of elementwise values write the slice directly (numba_stores.py); loop-carried
-  accumulators reuse their own buffer (numba_reuse.py); float32 `exp`, `tanh` and `log`
+  accumulators reuse their own buffer (numba_reuse.py); float `exp`, `tanh` and `log`
   are inlined polynomials that vectorize (runtime_shim/numba_math.py).
 
 The function is compiled eagerly for a signature derived from the live-in types
@@ -67,10 +67,12 @@ from .pysource import PythonEmitter
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
 PRELUDE = "import numpy as np\nfrom numba import prange\n"
+# inlined polynomials that vectorize, where libm's scalar calls do not (runtime_shim/numba_math.py)
+POLY_MATH = {(f"mc.{f}", d): f"{f}_{d}" for f in ("exp", "tanh", "log") for d in ("f32", "f64")}
 # runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
 # (about 0.5 s at every build and every artifact load)
-HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory", "exp_f32": "numba_math",
-           "tanh_f32": "numba_math", "log_f32": "numba_math",
+HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
+           **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
@@ -92,7 +94,6 @@ COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": "
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
             "floor ceil isnan isinf").split()
-F32_MATH = {"mc.exp": "exp_f32", "mc.tanh": "tanh_f32", "mc.log": "log_f32"}  # runtime_shim/numba_math.py
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
 # fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
@@ -355,8 +356,8 @@ class NumbaEmitter(PythonEmitter):
             return self.cast(args[0], ts[0], D) if n == "mc.real" else f"np.{npname(D)}(0)"
         if n == "mc.conj":
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
-        if n in F32_MATH and D == "f32":  # vectorizable, where libm's expf, tanhf, logf are not
-            return f"{F32_MATH[n]}({self.cast(args[0], ts[0], D)})"
+        if (n, D) in POLY_MATH:
+            return f"{POLY_MATH[n, D]}({self.cast(args[0], ts[0], D)})"
         if n == "mc.sign" and ts[0].dtype[0] == "u":  # Numba's np.sign compares as signed: 255 for u8 200
             return f"np.{npname(D)}({args[0]} != 0)"
         if n[3:] in UNARY_NP:
@@ -1172,7 +1173,7 @@ class NumbaEmitter(PythonEmitter):
 
 def _costly(text: str) -> bool:
     """Whether an element expression calls a math function (worth a staging loop)."""
-    return any(f"{f}(" in text for f in F32_MATH.values()) or any(f"np.{f}(" in text for f in UNARY_NP if f not in ("abs", "sign"))
+    return any(f"{f}(" in text for f in POLY_MATH.values()) or any(f"np.{f}(" in text for f in UNARY_NP if f not in ("abs", "sign"))
 
 
 def _const_value(v: Value) -> Any:
