@@ -443,3 +443,42 @@ def test_triangles_are_loops_that_zero_exactly(strategy_id: str) -> None:
         for g, w in zip(program.tri(a, b, c), want):
             assert g.dtype == w.dtype
             np.testing.assert_array_equal(g, w)
+
+
+GRAM = """fn gram(x: f64[N, M], y: f32[N, M]) -> (f64[M, M], f64[N, N], f32[M, M], f64[?, M]):
+    let c = x[1:, :] - mean(x, axis=0)
+    return x.T @ x, x @ x.T, y.T @ y, c.T @ c + transpose(x) @ x
+"""
+
+
+@pytest.mark.parametrize("strategy_id", ["numba", "numba-par"])
+def test_gram_products_use_syrk_and_survive_a_fresh_process(strategy_id: str, tmp_path: Any) -> None:
+    """X.T @ X and X @ X.T of float matrices go to BLAS SYRK (half a GEMM's work, a
+    symmetric result) for contiguous and strided X; an artifact with them runs in a
+    fresh process (SciPy's SYRK is linked by symbol name, not by a baked address)."""
+    import subprocess
+    import sys
+
+    program, report = build(frontend(GRAM, "gram.mc"), strategy_id)
+    assert report["gram.b0"].source.count("gram(") >= 4
+    rng = np.random.default_rng(2)
+    for n, m in [(9, 4), (3, 7), (1, 1)]:
+        x = rng.standard_normal((n, m))
+        y = rng.standard_normal((n, m)).astype(np.float32)
+        c = x[1:] - x.mean(0)
+        want = (x.T @ x, x @ x.T, y.T @ y, c.T @ c + x.T @ x)
+        for g, w in zip(program.gram(x, y), want):
+            assert g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-5 if g.dtype == np.float32 else 1e-12, atol=1e-5)
+            np.testing.assert_array_equal(g, g.T)
+    src = tmp_path / "gram.mc"
+    src.write_text(GRAM)
+    out = tmp_path / "gram.mcx"
+    r = subprocess.run([sys.executable, "-m", "mcodec", "build", str(src), "-o", str(out), "--strategy", strategy_id],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    code = ("import mcodec, numpy as np; p = mcodec.load(%r); x = np.arange(12.0).reshape(4, 3); "
+            "y = x.astype(np.float32); r = p.gram(x, y); "
+            "assert np.allclose(r[0], x.T @ x) and np.allclose(r[1], x @ x.T) and np.allclose(r[2], y.T @ y); print('ok')")
+    r = subprocess.run([sys.executable, "-c", code % str(out)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -75,7 +75,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
-           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas"}
+           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas"}
 
 
 def prelude(fn_text: str) -> str:
@@ -857,7 +857,12 @@ class NumbaEmitter(PythonEmitter):
                 self.counter += 1
                 self.line(f"{t} = {self.name(v)}.astype(np.{npname(D)})")
                 texts.append(t)
-        if op.result.is_array and a.type.rank == 2 and b.type.rank == 2:
+        gram = _gram_operand(a, b)
+        if gram is not None and D in ("f32", "f64") and gram[0].type.dtype == D:
+            # X.T @ X or X @ X.T: SYRK, half the multiply-adds (NumPy's matmul does the same)
+            self.line(f"{r} = gram({self.name(gram[0])}, {gram[1]})")
+            self.stats["gram_syrk"] = self.stats.get("gram_syrk", 0) + 1
+        elif op.result.is_array and a.type.rank == 2 and b.type.rank == 2:
             # into an output allocated here, so that a large one gets huge pages
             self.line(f"{r} = np.empty(({texts[0]}.shape[0], {texts[1]}.shape[1]), dtype=np.{npname(D)})")
             self.line(f"advise_huge({r})")
@@ -1169,6 +1174,16 @@ class NumbaEmitter(PythonEmitter):
         if not walk(body):
             return None
         return chain
+
+
+def _gram_operand(a: Value, b: Value) -> tuple[Value, bool] | None:
+    """(X, True) for `X.T @ X`, (X, False) for `X @ X.T`, X a matrix; else None."""
+    for t, x, at_a in ((a, b, True), (b, a, False)):
+        o = t.owner
+        if isinstance(o, Op) and o.name == "mc.transpose" and o.operands[0] is x and x.type.rank == 2 \
+                and o.attrs.get("axes") in (None, (1, 0), [1, 0]):
+            return x, at_a
+    return None
 
 
 def _costly(text: str) -> bool:
