@@ -232,6 +232,11 @@ class FunctionBuilder:
             try:
                 if self.stmt(s):
                     return True
+            except RecursionError:  # (lowering recurses once per operand and nested block)
+                self.error("nested too deeply to compile", s.span,
+                           "split the expression into steps with `let` temporaries, or flatten the blocks")
+                for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
+                    self.poisoned.add(n)
             except _Abort:
                 for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
                     self.poisoned.add(n)

@@ -633,4 +633,16 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
         diag = e.diag
     except UnexpectedInput as e:
         diag = _syntax_diagnostic(e, text)
+    except RecursionError:  # (the AST builder recurses once per prefix operator)
+        diag = Diagnostic("expression nested too deeply to parse", _densest_line(text),
+                          "split it into steps with `let` temporaries")
     raise CompileError([_clamp(diag, text)], source, filename)
+
+
+def _densest_line(text: str) -> Span:
+    """The line with the most operators and brackets: where a too-deep expression is."""
+    lines = text.splitlines() or [""]
+    k = max(range(len(lines)), key=lambda i: sum(map(lines[i].count, "+-*/~()[]")))
+    line = lines[k]
+    start = len(line) - len(line.lstrip()) + 1
+    return Span(k + 1, start, k + 1, max(len(line) + 1, start + 1))

@@ -621,3 +621,15 @@ def test_integer_to_negative_integer_power_is_an_error(expr: str, col: int, hint
 def test_negative_powers_of_floats_and_positive_powers_of_ints_are_fine() -> None:
     program = mcodec.compile_source("fn f(x: f64, n: i64) -> f64:\n    return x ** -2 + 2.0 ** -1 + f64((-2) ** 3 + n ** 2)\n")
     assert program.f(2.0, 3) == 0.25 + 0.5 - 8 + 9
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (" + ".join(["x"] * 5000), "nested too deeply to compile"),
+    ("-" * 5000 + "x", "expression nested too deeply to parse"),
+])
+def test_too_deep_expressions_are_diagnosed_not_crashes(body: str, message: str) -> None:
+    """Python recursion depth is not a crash: the statement (or, while parsing, the
+    densest line) is reported with a hint to split it."""
+    src = f"fn f(x: f64) -> f64:\n    let y = x\n    return {body}\n"
+    d = errors(src)[0]
+    assert message in d.message and (d.line, d.col) == (3, 5) and "let" in d.hint
