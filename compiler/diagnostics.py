@@ -47,11 +47,21 @@ class Diagnostic:
             if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
                 width = self.span.end_col - self.span.col
             lineno = f"{self.span.line:>5} | "
+            col = max(self.span.col - 1, 0)
+            if len(text) > MAX_SHOWN:  # a window of a long line, the caret's start in it
+                lo = max(0, min(col - MAX_SHOWN // 4, len(text) - MAX_SHOWN))
+                shown = text[lo:lo + MAX_SHOWN]
+                text = ("..." if lo else "") + shown + ("..." if lo + MAX_SHOWN < len(text) else "")
+                col = col - lo + (3 if lo else 0)
+                width = min(width, MAX_SHOWN - (col - (3 if lo else 0)))
             out.append(lineno + text)
-            out.append(" " * (len(lineno) + max(self.span.col - 1, 0)) + "^" + "~" * (width - 1))
+            out.append(" " * (len(lineno) + col) + "^" + "~" * (width - 1))
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+MAX_SHOWN = 100  # characters of a source line shown with a diagnostic
 
 
 @dataclass

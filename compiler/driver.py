@@ -5,6 +5,7 @@ starts from the Module this returns."""
 from __future__ import annotations
 
 import gc
+import sys
 
 from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
 from mcodec.passes.copy_elision import CopyElision
@@ -18,6 +19,8 @@ from .ir import Module
 from .irgen import build_module
 from .parser import parse
 
+RECURSION_LIMIT = 8000
+
 
 def default_passes() -> list[ModulePass]:
     return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), LoopRaising(), PartitionBlocks(),
@@ -30,10 +33,16 @@ def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] |
     # rescan them over and over (quadratic in program size), so it pauses here.
     was_enabled = gc.isenabled()
     gc.disable()
+    # Parsing and lowering recurse once per operator of an expression: Python's default
+    # limit (1000) stopped a 400-term sum. Python-to-Python calls take no C stack (3.11+).
+    limit = sys.getrecursionlimit()
+    if sys.version_info >= (3, 11):
+        sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         module = build_module(parse(source, filename), source, filename)
         PassManager(default_passes() if passes is None else passes).run(module)
     finally:
+        sys.setrecursionlimit(limit)
         if was_enabled:
             gc.enable()
     return module

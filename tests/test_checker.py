@@ -624,8 +624,8 @@ def test_negative_powers_of_floats_and_positive_powers_of_ints_are_fine() -> Non
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    (" + ".join(["x"] * 5000), "nested too deeply to compile"),
-    ("-" * 5000 + "x", "expression nested too deeply to parse"),
+    (" + ".join(["x"] * 20000), "nested too deeply to compile"),
+    ("-" * 20000 + "x", "expression nested too deeply to parse"),
 ])
 def test_too_deep_expressions_are_diagnosed_not_crashes(body: str, message: str) -> None:
     """Python recursion depth is not a crash: the statement (or, while parsing, the
@@ -633,3 +633,13 @@ def test_too_deep_expressions_are_diagnosed_not_crashes(body: str, message: str)
     src = f"fn f(x: f64) -> f64:\n    let y = x\n    return {body}\n"
     d = errors(src)[0]
     assert message in d.message and (d.line, d.col) == (3, 5) and "let" in d.hint
+
+
+def test_a_400_term_expression_compiles_and_long_lines_are_shown_as_a_window() -> None:
+    src = "fn f(x: f64) -> f64:\n    return " + " + ".join(["x * 1.5"] * 400) + "\n"
+    assert mcodec.compile_source(src).f(2.0) == 400 * 3.0
+    with pytest.raises(CompileError) as ei:
+        frontend(src.replace("x * 1.5 + x * 1.5\n", "x * 1.5 + z\n"), "long.mc")
+    shown = str(ei.value).splitlines()
+    assert "'z' is not defined" in shown[0] and shown[1].startswith("    2 | ...") and len(shown[1]) < 120
+    assert shown[2].index("^") == shown[1].index(" z") + 1
