@@ -709,6 +709,11 @@ class FunctionBuilder:
             t: ValueType = dtype
         else:
             t = make_type(dtype, shape)
+        if op == "**" and isinstance(a.type, ArrayType) and a.type.dtype == t.dtype and t.dtype[0] == "f" \
+                and isinstance(b.owner, Op) and b.owner.name == "mc.const" and b.owner.attrs["value"] == 0.5:
+            # NumPy computes `array ** 0.5` as sqrt (its scalar-exponent fast path): NaN at
+            # -inf and -0.0 at -0.0, where pow gives inf and +0.0 (a scalar base keeps pow)
+            return self.emit("mc.sqrt", [a], [t], span).result
         out = self.emit(name, [a, b], [t], span).result
         sa, sb = self.static.get(a), self.static.get(b)
         if sa is not None and sb is not None and op in "+-":
