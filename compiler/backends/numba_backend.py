@@ -691,16 +691,26 @@ class NumbaEmitter(PythonEmitter):
                 lanes = [f"{staged}[{ivs[-1]} + {k}]" for k in range(LANES)]
                 e, xt = f"{staged}[{ivs[-1]}]", ScalarType(acc)
                 self.stats["staged_reductions"] = self.stats.get("staged_reductions", 0) + 1
+            # a float max/min: an ordered compare (a select, which LLVM vectorizes) and
+            # NaN seen on the side; `t > m or t != t` branches and stays scalar
+            nan_flag = f"nan_{self.counter}" if kind in ("max", "min") and acc[0] == "f" and not lanes else None
             if lanes:  # then the remainder below
                 start = self._lane_loop(kind, acc, sa, sizes[-1], ivs[-1], lanes, xt)
                 self.line(f"for {ivs[-1]} in range({start}, {sizes[-1]}):")
                 self.depth += 1
             else:
+                if nan_flag:
+                    self.counter += 1
+                    self.line(f"{nan_flag} = False")
                 self._open_loops(sizes[nk:], ivs[nk:], False)
             self.line(f"{tv} = {self.cast(e, xt, acc)}")
-            self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
+            if nan_flag:
+                self.line(f"{sa} = {tv} if {tv} {'>' if kind == 'max' else '<'} {sa} else {sa}")
+                self.line(f"{nan_flag} |= {tv} != {tv}")
+            else:
+                self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
             self.depth = d0 + nk
-            self.line(f"{ref} = {sa}")
+            self.line(f"{ref} = np.{npname(acc)}(np.nan) if {nan_flag} else {sa}" if nan_flag else f"{ref} = {sa}")
             self.depth = d0
             if self.par >= 1 and self.loop_depth == 0:
                 self.stats["prange_loops"] += 1
