@@ -29,30 +29,24 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 
-@intrinsic
-def _f32_from_bits(typingctx: Any, x: Any) -> Any:
-    """The float32 whose IEEE bits are the int32 x (a bitcast, vectorizable)."""
-    sig = types.float32(types.int32)
+def _bitcast(name: str, src: Any, dst: Any) -> Any:
+    """An intrinsic `name(x)`: the `dst` scalar with the IEEE bits of the `src` scalar x
+    (one LLVM bitcast, which vectorizes)."""
 
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        from llvmlite import ir
+    def impl(typingctx: Any, x: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], context.get_value_type(dst))
 
-        return builder.bitcast(args[0], ir.FloatType())
+        return dst(src), codegen
 
-    return sig, codegen
+    impl.__name__ = impl.__qualname__ = name
+    return intrinsic(impl)
 
 
-@intrinsic
-def _bits_of_f32(typingctx: Any, x: Any) -> Any:
-    """The int32 holding the IEEE bits of the float32 x (a bitcast, vectorizable)."""
-    sig = types.int32(types.float32)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        from llvmlite import ir
-
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return sig, codegen
+_f32_from_bits = _bitcast("_f32_from_bits", types.int32, types.float32)
+_bits_of_f32 = _bitcast("_bits_of_f32", types.float32, types.int32)
+_f64_from_bits = _bitcast("_f64_from_bits", types.int64, types.float64)
+_bits_of_f64 = _bitcast("_bits_of_f64", types.float64, types.int64)
 
 
 @njit(inline="always", nogil=True, cache=False)
@@ -136,32 +130,6 @@ def log_f32(x: Any) -> Any:
     r = r if x < np.float32(np.inf) else x  # inf (and NaN) through
     r = r if x > np.float32(0.0) else (np.float32(-np.inf) if x == np.float32(0.0) else np.float32(np.nan))
     return x if x != x else r
-
-
-@intrinsic
-def _f64_from_bits(typingctx: Any, x: Any) -> Any:
-    """The float64 whose IEEE bits are the int64 x (a bitcast, vectorizable)."""
-    sig = types.float64(types.int64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        from llvmlite import ir
-
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _bits_of_f64(typingctx: Any, x: Any) -> Any:
-    """The int64 holding the IEEE bits of the float64 x (a bitcast, vectorizable)."""
-    sig = types.int64(types.float64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        from llvmlite import ir
-
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return sig, codegen
 
 
 @njit(inline="always", nogil=True, cache=False)

@@ -136,13 +136,16 @@ def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
     assert r.stdout.split() == [str(want), "False", "False"]
 
 
-def test_numba_artifact_loads_from_numba_cache(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "block"), [("crc16", "crc16.b1"), ("correlation", "correlation.b0")])
+def test_numba_artifact_loads_from_numba_cache(tmp_path: Path, name: str, block: str) -> None:
     """Numba blocks are compiled into the artifact's own cache at build time: a fresh
-    process loading the moved artifact gets cache hits and compiles nothing."""
-    src = (CORPUS / "crc16.mc").read_text()
-    result = build_module(frontend(src, "crc16.mc"), default="numba", warn=False)
-    assert result.blocks["crc16.b1"].built.strategy_id == "numba"
-    art = write_artifact(result, src, tmp_path / "a" / "crc16.mcx", presets=CORPUS / "crc16.py")
+    process loading the moved artifact gets cache hits and compiles nothing (also for
+    blocks calling runtime helpers: correlation's SYRK, linked by symbol name, and its
+    inlined float math intrinsics)."""
+    src = (CORPUS / f"{name}.mc").read_text()
+    result = build_module(frontend(src, f"{name}.mc"), default="numba", warn=False)
+    assert result.blocks[block].built.strategy_id == "numba"
+    art = write_artifact(result, src, tmp_path / "a" / f"{name}.mcx", presets=CORPUS / f"{name}.py")
     moved = shutil.move(str(art), str(tmp_path / "moved.mcx"))
     script = (
         "import mcodec\n"
