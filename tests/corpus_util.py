@@ -84,3 +84,16 @@ def assert_same(got: Any, want: Any, where: str, fastmath: bool = False,
         finite = np.abs(w[np.isfinite(w)])
         scale = float(finite.max()) if finite.size else 0.0
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0), err_msg=where)
+
+
+def build_source(src: str, strategy: str, filename: str = "test.mc") -> Any:
+    """The Program of `src` built with `strategy` for every block (fallbacks silent, no
+    block cache), for tests that compare back ends."""
+    import warnings
+
+    from mcodec.compiler.build import BuildWarning, build_module
+    from mcodec.compiler.driver import frontend
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BuildWarning)
+        return build_module(frontend(src, filename), default=strategy, use_cache=False).program

@@ -4,11 +4,9 @@ the caller's array sees the callee's writes. Checked through every back end."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
-from mcodec.compiler.build import BuildWarning, build_module
+from corpus_util import build_source
 from mcodec.compiler.diagnostics import CompileError
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.reference import reference_program
@@ -53,9 +51,7 @@ def _numpy(x: np.ndarray, A: np.ndarray) -> tuple:
 
 @pytest.mark.parametrize("strategy", ["numpy", "numba", "numba-par", "llvm", "mlx-cpu"])
 def test_views_passed_inout_are_written_back(strategy: str) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BuildWarning)
-        program = build_module(frontend(SRC, "views.mc"), default=strategy, use_cache=False).program
+    program = build_source(SRC, strategy, "views.mc")
     ref = reference_program(frontend(SRC, "views.mc"))
     rng = np.random.default_rng(5)
     x, A = rng.standard_normal(7), rng.standard_normal((4, 7))

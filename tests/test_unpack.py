@@ -4,12 +4,9 @@ all evaluated first, as in Python. Checked through every back end against NumPy.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
-from corpus_util import assert_same
-from mcodec.compiler.build import BuildWarning, build_module
+from corpus_util import assert_same, build_source
 from mcodec.compiler.diagnostics import CompileError
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.reference import reference_program
@@ -45,9 +42,7 @@ def _numpy(x: np.ndarray, n: int, u: np.ndarray, w: np.ndarray, v: np.ndarray) -
 
 @pytest.mark.parametrize("strategy", ["numpy", "numba", "numba-par", "llvm", "mlx-cpu"])
 def test_unpacking_matches_python(strategy: str) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BuildWarning)
-        program = build_module(frontend(SRC, "unpack.mc"), default=strategy, use_cache=False).program
+    program = build_source(SRC, strategy, "unpack.mc")
     ref = reference_program(frontend(SRC, "unpack.mc"))
     rng = np.random.default_rng(3)
     x, u, w, v = (rng.standard_normal(6) for _ in range(4))
