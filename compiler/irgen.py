@@ -425,6 +425,15 @@ class FunctionBuilder:
 
     def stmt_Return(self, s: A.Return) -> bool:
         want = self.fn.result_types
+        if len(s.values) == 1 and self.fn.result_is_tuple:
+            got = self.expr(s.values[0])
+            if isinstance(got, tuple):  # `return g(x)`, g's result a tuple: returned as it is, as in Python
+                if len(got) != len(want) or not all(isinstance(v, Value) for v in got):
+                    raise self.error(f"return gives a tuple of {len(got)}; '{self.fn.name}' returns "
+                                     f"{self._result_text()}", s.span, f"return {len(want)} values")
+                self.emit_return([self.convert(v, t, s.values[0].span, "the result") for v, t in zip(got, want)],
+                                 s.span)
+                return True
         if len(s.values) != len(want):
             if not want:
                 raise self.error(f"function '{self.fn.name}' has no result but returns a value", s.span,

@@ -1,6 +1,7 @@
 """Tuple unpacking: `let a, b = f(x)` binds a function's tuple result, and
 `a, b = b, a + b` rebinds several variables (or stores into arrays) from values that are
-all evaluated first, as in Python. Checked through every back end against NumPy."""
+all evaluated first, as in Python; `return f(x)` passes a tuple result on. Checked
+through every back end against NumPy."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ fn use(x: f64[N]) -> (f64[N], f64):
     y[0], total = total, total * 2.0
     return centred + y, total
 
+fn passthru(x: f64[N]) -> (f64, f64[N]):
+    return stats(x)
+
 fn rotate(inout u: f64[N], inout w: f64[N], inout v: f64[N]):
     u[:], w[:], v[:] = w, v, u
 """
@@ -50,6 +54,7 @@ def test_unpacking_matches_python(strategy: str) -> None:
     for p in (program, ref):
         assert p.fib(40) == fib_want
         assert_same(p.use(x), use_want, f"use {strategy}")
+        assert_same(p.passthru(x), (x.sum(), x - x.mean()), f"passthru {strategy}")  # (`return g(x)`)
         uu, ww, vv = u.copy(), w.copy(), v.copy()
         p.rotate(uu, ww, vv)  # (inout: the values were read before any was written)
         for got, want in zip((uu, ww, vv), rot_want):
