@@ -50,10 +50,10 @@ class Diagnostic:
             col = max(self.span.col - 1, 0)
             if len(text) > MAX_SHOWN:  # a window of a long line, the caret's start in it
                 lo = max(0, min(col - MAX_SHOWN // 4, len(text) - MAX_SHOWN))
-                shown = text[lo:lo + MAX_SHOWN]
-                text = ("..." if lo else "") + shown + ("..." if lo + MAX_SHOWN < len(text) else "")
-                col = col - lo + (3 if lo else 0)
-                width = min(width, MAX_SHOWN - (col - (3 if lo else 0)))
+                lead = "..." if lo else ""
+                width = min(width, MAX_SHOWN - (col - lo))
+                text = lead + text[lo:lo + MAX_SHOWN] + ("..." if lo + MAX_SHOWN < len(text) else "")
+                col += len(lead) - lo
             out.append(lineno + text)
             out.append(" " * (len(lineno) + col) + "^" + "~" * (width - 1))
         if self.hint:

@@ -232,12 +232,10 @@ class FunctionBuilder:
             try:
                 if self.stmt(s):
                     return True
-            except RecursionError:  # (lowering recurses once per operand and nested block)
-                self.error("nested too deeply to compile", s.span,
-                           "split the expression into steps with `let` temporaries, or flatten the blocks")
-                for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
-                    self.poisoned.add(n)
-            except _Abort:
+            except (_Abort, RecursionError) as e:
+                if isinstance(e, RecursionError):  # (lowering recurses once per operand and nested block)
+                    self.error("nested too deeply to compile", s.span,
+                               "split the expression into steps with `let` temporaries, or flatten the blocks")
                 for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
                     self.poisoned.add(n)
         return False
@@ -425,15 +423,17 @@ class FunctionBuilder:
 
     def stmt_Return(self, s: A.Return) -> bool:
         want = self.fn.result_types
+        got: list[Any] = []  # the values, each evaluated once (a call may write inout arguments)
         if len(s.values) == 1 and self.fn.result_is_tuple:
-            got = self.expr(s.values[0])
-            if isinstance(got, tuple):  # `return g(x)`, g's result a tuple: returned as it is, as in Python
-                if len(got) != len(want) or not all(isinstance(v, Value) for v in got):
-                    raise self.error(f"return gives a tuple of {len(got)}; '{self.fn.name}' returns "
+            first = self.expr(s.values[0])
+            if isinstance(first, tuple):  # `return g(x)`, g's result a tuple: returned as it is, as in Python
+                if len(first) != len(want) or not all(isinstance(v, Value) for v in first):
+                    raise self.error(f"return gives a tuple of {len(first)}; '{self.fn.name}' returns "
                                      f"{self._result_text()}", s.span, f"return {len(want)} values")
-                self.emit_return([self.convert(v, t, s.values[0].span, "the result") for v, t in zip(got, want)],
+                self.emit_return([self.convert(v, t, s.values[0].span, "the result") for v, t in zip(first, want)],
                                  s.span)
                 return True
+            got = [self._value(first, s.values[0].span)]
         if len(s.values) != len(want):
             if not want:
                 raise self.error(f"function '{self.fn.name}' has no result but returns a value", s.span,
@@ -441,8 +441,8 @@ class FunctionBuilder:
             raise self.error(f"return gives {len(s.values)} value(s); '{self.fn.name}' returns {self._result_text()}",
                              s.span, f"return {len(want)} values separated by commas: `return a, b`"
                              if len(want) > 1 else "return a single value")
-        vals = [self.convert(self.value_expr(e), t, e.span, "the result")
-                for e, t in zip(s.values, want)]
+        vals = [self.convert(got[i] if i < len(got) else self.value_expr(e), t, e.span, "the result")
+                for i, (e, t) in enumerate(zip(s.values, want))]
         self.emit_return(vals, s.span)
         return True
 
@@ -609,9 +609,11 @@ class FunctionBuilder:
 
     # ---- expressions ---------------------------------------------------------------
     def value_expr(self, e: A.Expr) -> Value:
-        v = self.expr(e)
+        return self._value(self.expr(e), e.span)
+
+    def _value(self, v: Any, span: Span) -> Value:
         if not isinstance(v, Value):
-            raise self.error(f"expected a scalar or array value, got {self._describe(v)}", e.span)
+            raise self.error(f"expected a scalar or array value, got {self._describe(v)}", span)
         return v
 
     def _describe(self, v: Any) -> str:

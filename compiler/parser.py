@@ -372,12 +372,8 @@ class _ToAST(Transformer):
         return A.Assign(_join(target.span, value.span), self._target(target), value)
 
     def let_unpack_stmt(self, items):
-        kw, first, _comma, rest, _eq, values, _nl = items
-        names = [first, *rest]
-        for n in names:
-            if str(n) in KEYWORDS:
-                raise _Syntax(f"'{n}' is a keyword", _tspan(n))
-        targets: list[A.Expr] = [A.Name(_tspan(n), str(n)) for n in names]
+        kw, first, _comma, rest, _eq, values, _nl = items  # (keywords never lex as NAME)
+        targets: list[A.Expr] = [A.Name(_tspan(n), str(n)) for n in [first, *rest]]
         return A.Unpack(_join(_tspan(kw), values[-1].span), targets, values, True)
 
     def unpack_stmt(self, items):

@@ -75,3 +75,15 @@ def test_unpacking_errors(stmt: str, message: str, col: int) -> None:
     d = ei.value.diagnostics[0]
     assert message in d.message and d.hint
     assert (d.span.line, d.span.col) == (5, col)
+
+
+def test_a_returned_call_runs_once() -> None:
+    """`return g(x)` in a function with a one-element tuple result evaluates g once: a
+    second evaluation (checking for a tuple, then lowering the value) wrote g's inout
+    argument twice."""
+    src = ("fn g(inout x: f64[N]) -> f64:\n    x += 1.0\n    return sum(x)\n\n"
+           "fn f(inout x: f64[N]) -> (f64):\n    return g(x)\n")
+    for strategy in ("numpy", "numba"):
+        x = np.zeros(3)
+        assert build_source(src, strategy, "once.mc").f(x) == (3.0,)
+        np.testing.assert_array_equal(x, np.ones(3))
