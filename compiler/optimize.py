@@ -112,6 +112,7 @@ class _MemoView(BlockView):
         self._ops: list[Op] | None = None
         self._live_ins: list[Value] | None = None
         self._early: bool | None = None
+        self.memo: dict[str, Any] = {}  # back ends' analyses that several strategies share
 
     @property
     def live_ins(self) -> list[Value]:

@@ -91,14 +91,16 @@ def size_class(t: Any) -> str:
         return "scalar"
     if not isinstance(t, ArrayType):
         return "unknown"
-    if t.rank == 0:
-        return "scalar"
-    n = 1
-    for d in t.shape:
-        if d is None or not d.is_const:
-            return "large"
-        n *= max(d.const, 0)
-    return "small" if n <= SMALL_ELEMENTS else "large"
+    k = t.__dict__.get("_size_class")  # cached on the (immutable) type, as its hash is
+    if k is None:
+        k = "large"
+        if all(d is not None and d.is_const for d in t.shape):
+            n = 1
+            for d in t.shape:
+                n *= max(d.const, 0)
+            k = "scalar" if not t.shape else "small" if n <= SMALL_ELEMENTS else "large"
+        object.__setattr__(t, "_size_class", k)
+    return k
 
 
 @dataclass
@@ -167,13 +169,14 @@ def block_graph(view: Any) -> nx.DiGraph:
     src: dict[Value, int] = {}
     order: list[tuple[Op, int]] = []  # (op, depth), program order, terminators included
     node_of: dict[Op, int] = {}
-    sizes: dict[int, str] = {}  # size_class by type object: a block has few distinct types
 
-    def size_of(t: Any) -> str:
-        k = sizes.get(id(t))
-        if k is None:
-            k = sizes[id(t)] = size_class(t)
-        return k
+    def info_of(t: Any) -> tuple[str, int, str]:
+        """(dtype, rank, size class) of a value's type (None: an op without results)."""
+        if isinstance(t, ArrayType):
+            return t.dtype, len(t.shape), size_class(t)
+        if isinstance(t, ScalarType):
+            return t.dtype, 0, "scalar"
+        return getattr(t, "dtype", "none"), 0, "unknown"
 
     def visit(r: Region, depth: int) -> None:
         for op in r.ops:
@@ -232,12 +235,10 @@ def block_graph(view: Any) -> nx.DiGraph:
             mark(v)
 
     for n, (op, depth) in enumerate(body):
-        t = op.results[0].type if op.results else None
         name, cat = _name_info(op.name)
-        dtype = getattr(t, "dtype", "none")
-        rank = getattr(t, "rank", 0) if t is not None else 0
+        dtype, rank, size = info_of(op.results[0].type if op.results else None)
         attrs: dict[str, Any] = {
-            "op": name, "category": cat, "dtype": dtype, "rank": rank, "size": size_of(t),
+            "op": name, "category": cat, "dtype": dtype, "rank": rank, "size": size,
             "depth": depth, "array": rank > 0,
             "loop_carried": bool(carried) and any(v in carried for v in op.results), "ir": op,
         }
@@ -261,11 +262,9 @@ def block_graph(view: Any) -> nx.DiGraph:
                 if s is None:
                     s = live_ins[v] = nid
                     nid += 1
-                    vt = v.type
-                    rank = getattr(vt, "rank", 0)
-                    dtype = getattr(vt, "dtype", "none")
+                    dtype, rank, size = info_of(v.type)
                     g_node[s] = {"op": "input", "category": "input", "dtype": dtype, "rank": rank,
-                                 "size": size_of(vt), "depth": 0, "array": rank > 0, "loop_carried": False,
+                                 "size": size, "depth": 0, "array": rank > 0, "loop_carried": False,
                                  "ir": v, "label": f"input|input|{dtype}|{rank}|0"}
                     g_succ[s] = {}
                     g_pred[s] = {}

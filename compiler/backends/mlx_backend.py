@@ -175,22 +175,41 @@ def _index_operands(op: Op) -> list[Value]:
 
 
 def check_block(block: BlockView, device_target: str) -> str:
-    """'' when the block can be lowered, else the reason it cannot."""
+    """'' when the block can be lowered, else the reason it cannot. Only float64 depends
+    on the device: the rest is checked once per block where the view keeps a `memo`
+    (a build's decision asks for every MLX strategy)."""
     if mx is None:
         return "MLX is not installed"
+    memo = getattr(block, "memo", None)
+    found = memo.get("mlx") if memo is not None else None
+    if found is None:
+        found = _check_any_device(block)
+        if memo is not None:
+            memo["mlx"] = found
+    why, dynamic_f64 = found
+    if dynamic_f64 and device_target != "cpu":
+        return "float64 needs the CPU (MLX GPUs have no float64)"
+    return why
+
+
+def _check_any_device(block: BlockView) -> tuple[str, bool]:
+    """(why the block cannot be lowered on any device or '', whether it computes
+    float64 values at run time)."""
     if block.kind != "tensor":
-        return f"only straight-line tensor blocks (this one is {block.kind!r})"
+        return f"only straight-line tensor blocks (this one is {block.kind!r})", False
     if block.has_early_exit():
-        return "blocks with an early return are run inline by the stitched function"
+        return "blocks with an early return are run inline by the stitched function", False
     static = static_values(block)
-    gpu = device_target != "cpu"
-    vals = list(block.live_ins) + [r for o in block.ops() for r in o.results]
-    for v in vals:
+    dynamic_f64 = False
+    for v in list(block.live_ins) + [r for o in block.ops() for r in o.results]:
         dt = _dtype(v)
         if dt[0] == "c":
-            return f"complex dtype {dt}"
-        if gpu and dt == "f64" and v not in static:
-            return "float64 needs the CPU (MLX GPUs have no float64)"
+            return f"complex dtype {dt}", False
+        dynamic_f64 = dynamic_f64 or (dt == "f64" and v not in static)
+    return _op_problem(block, static), dynamic_f64
+
+
+def _op_problem(block: BlockView, static: set[Value]) -> str:
     for op in block.ops():
         n = op.name
         if op is block.region.terminator:

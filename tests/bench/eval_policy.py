@@ -38,18 +38,32 @@ from corpus_util import CORPUS, corpus_names, inputs_module  # noqa: E402
 from mcodec.compiler.driver import frontend  # noqa: E402
 from mcodec.compiler.optimize import decide, dims_from_inputs, program_signature, train_from_store  # noqa: E402
 from mcodec.compiler.pgo import build_with_plan, profile_program, time_entry  # noqa: E402
+from mcodec.compiler.stitch import block_views  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
 from mcodec.passes.policy import ReinforcementLearner  # noqa: E402
 from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
 
 
-def time_plan(name: str, preset: str, plan: dict[str, str], repeat: int) -> float:
+def time_plans(name: str, preset: str, plans: dict[str, dict[str, str]], repeat: int) -> dict[str, float]:
+    """Median seconds per named plan. Plans that give every block the same strategy
+    (a block a plan leaves out is NumPy's) are one build, timed once: timing equal
+    builds separately only measured the machine's noise (in one run an identical
+    plan timed 28 and 62 ms). The builds are timed in interleaved rounds, so a slow
+    spell of the machine falls on all of them rather than on one."""
     source = (CORPUS / f"{name}.mc").read_text()
     im = inputs_module(name)
     inputs = im.make_inputs(preset)
-    program = build_with_plan(source, f"{name}.mc", plan).program
-    time_entry(program, im.ENTRY, inputs, 1)  # warm-up
-    return statistics.median(time_entry(program, im.ENTRY, inputs, repeat))
+    blocks = [b.id for fn in frontend(source, f"{name}.mc").functions.values() for b in block_views(fn)]
+    key_of = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
+    programs = {}
+    for key in dict.fromkeys(key_of.values()):
+        programs[key] = build_with_plan(source, f"{name}.mc", dict(zip(blocks, key))).program
+        time_entry(programs[key], im.ENTRY, inputs, 1)  # warm-up
+    times: dict[tuple[str, ...], list[float]] = {key: [] for key in programs}
+    for _ in range(repeat):
+        for key, program in programs.items():
+            times[key] += time_entry(program, im.ENTRY, inputs, 1)
+    return {label: statistics.median(times[key]) for label, key in key_of.items()}
 
 
 class _Subset:
@@ -105,7 +119,7 @@ def main() -> int:
     ap.add_argument("--programs")
     ap.add_argument("--strategies", default=",".join(s for s in REGISTRY if s != "numpy"))
     ap.add_argument("--runs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
     ap.add_argument("--save-prior", action="store_true")
     ap.add_argument("--json", type=Path)
@@ -152,25 +166,28 @@ def main() -> int:
         dims = dims_from_inputs(module, im.ENTRY, im.make_inputs(args.preset))
         learner = ReinforcementLearner(REGISTRY.values())
         train_from_store(learner, _Subset(store, {psigs[name]}))  # type: ignore[arg-type]
-        t0 = time.perf_counter()
-        plan, decisions = decide(module, learner, dims=dims)
-        decide_ms = (time.perf_counter() - t0) * 1e3 / max(len(decisions), 1)
+        # decision time per block: the build's one call (cold: right after training, its
+        # code and data out of the CPU caches), and the median of repeats after it
+        decide_ms = []
+        for _ in range(6):
+            t0 = time.perf_counter()
+            plan, decisions = decide(module, learner, dims=dims)
+            decide_ms.append((time.perf_counter() - t0) * 1e3 / max(len(decisions), 1))
         learner_all = ReinforcementLearner(REGISTRY.values())
         train_from_store(learner_all, store)
         plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims)
-        t_policy = time_plan(name, args.preset, plan, args.repeat)
-        t_own = time_plan(name, args.preset, plan_own, args.repeat)
-        t_oracle = time_plan(name, args.preset, oracle_plan(store, psigs[name]), args.repeat)
+        blocks = [b.id for fn in module.functions.values() for b in block_views(fn)]
         best_fixed_id = min(fixed[name], key=fixed[name].get)
-        t_fixed = time_plan(name, args.preset, {}, args.repeat) if best_fixed_id == "numpy" else None
-        if t_fixed is None:
-            t_fixed = time_plan_default(name, args.preset, best_fixed_id, args.repeat)
-        t_rule = t_fixed if rule == best_fixed_id else time_plan_default(name, args.preset, rule, args.repeat)
+        t = time_plans(name, args.preset, {
+            "policy": plan, "own": plan_own, "oracle": oracle_plan(store, psigs[name]),
+            "fixed": dict.fromkeys(blocks, best_fixed_id), "rule": dict.fromkeys(blocks, rule)}, args.repeat)
+        t_policy, t_own, t_oracle, t_fixed, t_rule = t["policy"], t["own"], t["oracle"], t["fixed"], t["rule"]
         rows.append({"program": name, "policy_s": t_policy, "own_round_s": t_own, "oracle_s": t_oracle,
                      "best_fixed": best_fixed_id, "best_fixed_s": t_fixed, "numpy_s": fixed[name]["numpy"],
                      "regret": t_policy / t_oracle, "regret_after_round": t_own / t_oracle,
                      "gain": t_fixed / t_policy, "rule": rule, "rule_s": t_rule, "gain_rule": t_rule / t_policy,
-                     "decide_ms_per_block": decide_ms, "plan": plan})
+                     "decide_ms_per_block": decide_ms[0],
+                     "decide_ms_per_block_warm": statistics.median(decide_ms[1:]), "plan": plan})
         r = rows[-1]
         print(f"  {name:<16} policy {t_policy * 1e3:9.2f} ms  oracle {t_oracle * 1e3:9.2f}  best fixed "
               f"{best_fixed_id} {t_fixed * 1e3:9.2f}  {rule} {t_rule * 1e3:9.2f}  regret {r['regret']:.2f}  "
@@ -187,7 +204,8 @@ def main() -> int:
     print(f"geomean regret {geomean([r['regret'] for r in rows]):.3f}, after one round on the program "
           f"{geomean([r['regret_after_round'] for r in rows]):.3f}, "
           f"speedup over NumPy {geomean([r['numpy_s'] / r['policy_s'] for r in rows]):.2f}x, "
-          f"decision {statistics.median(r['decide_ms_per_block'] for r in rows):.2f} ms/block (median)")
+          f"decision per block (median over programs) {statistics.median(r['decide_ms_per_block'] for r in rows):.2f} ms "
+          f"cold, {statistics.median(r['decide_ms_per_block_warm'] for r in rows):.2f} ms warm (median of 5 repeats)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.save_prior:
@@ -202,14 +220,6 @@ def save_prior(store: ProfileStore) -> None:
     out = Path(__file__).resolve().parents[2] / "passes" / "prior"
     prior.save(out)
     print(f"prior trained on {n} block runs from {store.path} saved to {out}")
-
-
-def time_plan_default(name: str, preset: str, strategy: str, repeat: int) -> float:
-    module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
-    from mcodec.compiler.stitch import block_views
-
-    plan = {b.id: strategy for fn in module.functions.values() for b in block_views(fn)}
-    return time_plan(name, preset, plan, repeat)
 
 
 if __name__ == "__main__":
