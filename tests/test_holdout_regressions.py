@@ -537,3 +537,22 @@ def test_sign_of_unsigned_with_top_bit(strategy: str) -> None:
     d = np.array([2**63 + 5, 1, 0, 2**64 - 1], np.uint64)
     want = (np.sign(a), np.sign(b), np.sign(d), np.uint8(3))
     check(USIGN_SRC, strategy, "sg", {"a": a, "b": b, "d": d}, want, lowered_by="numba")
+
+
+# ---- two literals: `1.0 / 0.0` (the way to write infinity), `7 // 0`, `2.0 ** 1024` are NumPy's inf/0, -------
+# not Python's ZeroDivisionError/OverflowError, in the back ends that emit Python (they left them unfolded)
+LITDIV_SRC = """fn lit(x: f32[N]) -> (f64, f64, f64, i64, i64, f64, f64, f64, f32[N]):
+    let big = 1.0 / 0.0
+    return big, -1.0 / 0.0, 0.0 / 0.0, 7 // 0, 7 % 0, 5.0 % 0.0, 2.0 ** 1024, 0.0 ** -1, x * (1.0 / 0.0)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numpy-mem", "mlx-cpu", "numba", "llvm"])
+def test_literal_division_by_zero_is_numpy(strategy: str) -> None:
+    if strategy.startswith("numba"):
+        pytest.importorskip("numba")
+    x = np.array([1.0, -2.0], np.float32)
+    inf = np.float64(np.inf)
+    want = (inf, -inf, np.float64(np.nan), np.int64(0), np.int64(0), np.float64(np.nan), inf, inf,
+            np.array([np.inf, -np.inf], np.float32))
+    check(LITDIV_SRC, strategy, "lit", {"x": x}, want)

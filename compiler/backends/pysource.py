@@ -19,6 +19,9 @@ from mcodec.compiler.types import ArrayType, ScalarType
 
 PRELUDE = "import numpy as np\n"
 
+# binary ops on two Python numbers that raise in Python where NumPy scalars do not
+_PY_RAISING = frozenset({"mc.div", "mc.floordiv", "mc.mod", "mc.pow"})
+
 
 class PythonEmitter:
     """Emits one Python function per IR function (or per block, see emit_region_function)."""
@@ -109,6 +112,13 @@ class PythonEmitter:
         raise NotImplementedError(f"no Python lowering for {n}")
 
     def scalar_fix(self, op: Op, text: str) -> str:
+        if op.name in _PY_RAISING and all(isinstance(v.type, ScalarType) and v.type.weak for v in op.operands):
+            # two literals (Python numbers here): Python raises where NumPy gives inf/nan/0
+            # (`1.0 / 0.0`, `7 // 0`, `5.0 % 0.0`, `2.0 ** 1024`); compute as NumPy's scalar and
+            # hand back a Python number, so the result stays weak
+            a = [self.name(v) for v in op.operands]
+            first = f"{np_dtype_expr(op.operands[0].type.dtype)}({a[0]})"
+            return f"{ELEMENTWISE_BINARY[op.name].format(first, a[1])}.item()"
         return text
 
     def const_text(self, value: Any, t: ScalarType) -> str:
