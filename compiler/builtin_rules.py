@@ -196,10 +196,23 @@ def eye(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         m = fb.int_scalar(args["M"][0], "eye's M")
         operands.append(m)
         m_dim = fb.static.get(m)
-    k = _static(fb, args, "k", b, "int")
+    k = _diagonal(fb, b, args, operands)
     dtype = _static(fb, args, "dtype", b, "dtype")
     return _emit(fb, b, operands, ArrayType(dtype, (fb.static.get(n), m_dim)), e, k=k, dtype=dtype,
                  has_m=args["M"][0] is not None)
+
+
+def _diagonal(fb: FunctionBuilder, b: Builtin, args: Args, operands: list[Value]) -> int | None:
+    """The diagonal offset `k` of eye/triu/tril: its value when it is a literal, else
+    None and the run-time value appended to `operands` (as NumPy, any integer; the
+    result's shape does not depend on it)."""
+    expr, default = args["k"]
+    if expr is None:
+        return default
+    k = fb.static_int(expr)
+    if k is None:
+        operands.append(fb.int_scalar(expr, f"{b.name}'s k"))
+    return k
 
 
 def arange(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
@@ -297,7 +310,8 @@ def tri(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "m", b)
     if a.type.rank < 2:
         raise fb.error(f"{b.name}() needs an array of rank 2 or more, got {a.type}", e.span)
-    return _emit(fb, b, [a], a.type, e, k=_static(fb, args, "k", b, "int"))
+    operands = [a]
+    return _emit(fb, b, operands, a.type, e, k=_diagonal(fb, b, args, operands))
 
 
 def _sequence(fb: FunctionBuilder, args: Args, name: str, b: Builtin, e: A.Call) -> list[Value]:

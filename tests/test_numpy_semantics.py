@@ -32,3 +32,24 @@ def test_array_to_the_half_power_is_sqrt(strategy: str) -> None:
         assert np.asarray(g).dtype == np.asarray(w).dtype
         np.testing.assert_array_equal(g, w)
         np.testing.assert_array_equal(np.signbit(g), np.signbit(w))
+
+
+DIAGONAL_OFFSETS = """fn band(A: f64[N, N], w: i64) -> f64[N, N]:
+    return triu(A, -w) - triu(A, w + 1) + tril(A, w - 3) * 0.5
+
+fn shifted_eye(n: i64, k: i64) -> f64[?, ?]:
+    return eye(n, n + 1, k) + eye(n, n + 1, k=1 - k)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numpy-mem", "numba", "numba-par", "mlx-cpu"])
+def test_diagonal_offsets_computed_at_run_time(strategy: str) -> None:
+    """triu/tril/eye take any integer `k`, as NumPy's do (the result's shape does not
+    depend on it): a run-time value is an operand, not a compile error."""
+    program = build_source(DIAGONAL_OFFSETS, strategy, "diag.mc")
+    a = np.random.default_rng(0).standard_normal((6, 6))
+    for w in (-2, 0, 1, 4, 9):
+        want = np.triu(a, -w) - np.triu(a, w + 1) + np.tril(a, w - 3) * 0.5
+        np.testing.assert_allclose(program.band(a, w), want, rtol=1e-15, atol=0)
+    for n, k in ((4, 0), (4, 2), (3, -1), (5, 7)):
+        np.testing.assert_array_equal(program.shifted_eye(n, k), np.eye(n, n + 1, k) + np.eye(n, n + 1, k=1 - k))

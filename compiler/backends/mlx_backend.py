@@ -235,6 +235,8 @@ def _op_problem(block: BlockView, static: set[Value]) -> str:
             return f"{n} on integers"
         if n in ("mc.triu", "mc.tril") and op.operands[0].type.rank != 2:
             return f"{n} only for 2-D arrays"
+        if n in ("mc.triu", "mc.tril") and any(v not in static for v in op.operands[1:]):
+            return f"{n}: k computed from data"
         if n in ("mc.std", "mc.var") and op.attrs.get("ddof", 0) not in (0, None):
             return f"{n} with ddof"
         if n in ("mc.zeros", "mc.ones", "mc.empty", "mc.full", "mc.eye", "mc.arange", "mc.linspace", "mc.reshape"):
@@ -431,8 +433,8 @@ class MLXEmitter(PythonEmitter):
         self.set(op, f"mx.array({np_expr}, dtype={mx_dtype_expr(_dtype(op.result))})")
 
     def op_eye(self, op: Op) -> None:  # static arguments: exact NumPy values
-        args = ", ".join(self.name(v) for v in op.operands)
-        self._from_numpy(op, f"np.eye({args}, k={op.attrs['k']}, dtype=np.{NUMPY_NAME[op.attrs['dtype']]})")
+        args = ", ".join(self.name(v) for v in op.operands[:1 + bool(op.attrs["has_m"])])
+        self._from_numpy(op, f"np.eye({args}, k={self.diagonal_offset(op)}, dtype=np.{NUMPY_NAME[op.attrs['dtype']]})")
 
     def op_arange(self, op: Op) -> None:
         args = ", ".join(self.name(v) for v in op.operands)
@@ -459,10 +461,10 @@ class MLXEmitter(PythonEmitter):
         self.set(op, f"{self.mxv(x)}[{idx}]")
 
     def op_triu(self, op: Op) -> None:
-        self.set(op, f"mx.triu({self.mxv(op.operands[0])}, {op.attrs['k']})")
+        self.set(op, f"mx.triu({self.mxv(op.operands[0])}, {self.diagonal_offset(op)})")
 
     def op_tril(self, op: Op) -> None:
-        self.set(op, f"mx.tril({self.mxv(op.operands[0])}, {op.attrs['k']})")
+        self.set(op, f"mx.tril({self.mxv(op.operands[0])}, {self.diagonal_offset(op)})")
 
     def _list(self, op: Op) -> str:
         dt = _dtype(op.result)

@@ -975,7 +975,7 @@ class NumbaEmitter(PythonEmitter):
         if not op.result.is_array or x.type.rank != 2 or op.result.type.dtype != x.type.dtype:
             getattr(super(), op.name.replace("mc.", "op_"))(op)
             return
-        r, xs, k = self.name(op.result), self.name(x), op.attrs["k"]
+        r, xs, k = self.name(op.result), self.name(x), self.diagonal_offset(op)
         i, j = self._ivs(2)
         self.line(f"{r} = np.empty({xs}.shape, dtype=np.{npname(x.type.dtype)})")
         self.line(f"advise_huge({r})")

@@ -203,9 +203,15 @@ class PythonEmitter:
     def op_full_like(self, op: Op) -> None:
         self._make_like(op, "full_like")
 
+    def diagonal_offset(self, op: Op) -> str:
+        """eye/triu/tril's `k`: the literal, or the run-time value (their last operand)."""
+        k = op.attrs["k"]
+        return str(k) if k is not None else f"int({self.name(op.operands[-1])})"
+
     def op_eye(self, op: Op) -> None:
-        args = ", ".join(self.name(v) for v in op.operands)
-        self.line(f"{self.name(op.result)} = np.eye({args}, k={op.attrs['k']}, dtype={np_dtype_expr(op.attrs['dtype'])})")
+        args = ", ".join(self.name(v) for v in op.operands[:1 + bool(op.attrs["has_m"])])
+        self.line(f"{self.name(op.result)} = np.eye({args}, k={self.diagonal_offset(op)}, "
+                  f"dtype={np_dtype_expr(op.attrs['dtype'])})")
 
     def op_arange(self, op: Op) -> None:
         args = ", ".join(self.name(v) for v in op.operands)
@@ -239,10 +245,10 @@ class PythonEmitter:
         self.line(f"{self.name(op.result)} = np.flip({self.name(op.operands[0])}, axis={None if axis is None else tuple(axis)!r})")
 
     def op_triu(self, op: Op) -> None:
-        self.line(f"{self.name(op.result)} = np.triu({self.name(op.operands[0])}, {op.attrs['k']})")
+        self.line(f"{self.name(op.result)} = np.triu({self.name(op.operands[0])}, {self.diagonal_offset(op)})")
 
     def op_tril(self, op: Op) -> None:
-        self.line(f"{self.name(op.result)} = np.tril({self.name(op.operands[0])}, {op.attrs['k']})")
+        self.line(f"{self.name(op.result)} = np.tril({self.name(op.operands[0])}, {self.diagonal_offset(op)})")
 
     def op_concatenate(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.concatenate({self._shape_text(op.operands)}, axis={op.attrs['axis']})")
