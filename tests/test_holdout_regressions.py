@@ -556,3 +556,35 @@ def test_literal_division_by_zero_is_numpy(strategy: str) -> None:
     want = (inf, -inf, np.float64(np.nan), np.int64(0), np.int64(0), np.float64(np.nan), inf, inf,
             np.array([np.inf, -np.inf], np.float32))
     check(LITDIV_SRC, strategy, "lit", {"x": x}, want)
+
+
+# ---- range() bounds of an unsigned/narrow type: Python's range of the values, not np.arange's trip count -----
+# computed in the bounds' dtype (u16 65534 to u16(65534) + 3 == 1 ran 3 times in the Python-emitting back ends)
+NARROW_RANGE_SRC = """fn rn(k: u16, b: u8, s: i8) -> (i64, i64, i64, i64):
+    let u = 0
+    for q in range(k, k + 3):
+        u += q
+    let c = 0
+    for q in range(b, b - 5, -1):
+        c += 1
+    let d = 0
+    for q in range(b, 260, s):
+        d += q
+    let e = 0
+    for q in range(b):
+        e += 1
+    return u, c, d, e
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numpy-mem", "mlx-cpu", "numba", "llvm"])
+def test_range_of_narrow_unsigned_bounds(strategy: str) -> None:
+    if strategy.startswith("numba"):
+        pytest.importorskip("numba")
+    for k, b, s in ((65534, 2, 3), (100, 250, 2), (65535, 0, 1)):
+        kk, bb = np.uint16(k), np.uint8(b)
+        with np.errstate(over="ignore"):
+            stop16, stop8 = int(kk + np.uint16(3)), int(bb - np.uint8(5))
+        want = (np.int64(sum(range(k, stop16))), np.int64(len(range(b, stop8, -1))),
+                np.int64(sum(range(b, 260, s))), np.int64(b))
+        check(NARROW_RANGE_SRC, strategy, "rn", {"k": kk, "b": bb, "s": np.int8(s)}, want)

@@ -436,7 +436,9 @@ class PythonEmitter:
 
     def op_for(self, op: Op) -> None:
         body = op.regions[0]
-        lb, ub, st = (self.name(v) for v in op.operands[:3])
+        # bounds of a narrower or unsigned type as Python ints: np.arange computes the trip
+        # count in the bounds' dtype (range(u16(65534), u16(65534) + 3), i.e. to u16(1), ran 3 times)
+        lb, ub, st = (self.name(v) if v.type.dtype == "i64" else f"int({self.name(v)})" for v in op.operands[:3])
         carried = body.args[1:]
         targets = [self.name(a) for a in carried]
         self._assign(targets, op.operands[3:])
