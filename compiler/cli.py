@@ -27,8 +27,15 @@ class UsageError(Exception):
     pass
 
 
+class RunError(Exception):
+    """A failure outside the program's code that the user can act on (the preset module,
+    a state file): reported in one line, exit 3."""
+
+
 def _read(path: str) -> str:
     p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path}: is a directory, not an M-CODE program")
     if not p.is_file():
         raise UsageError(f"{path}: no such file")
     try:
@@ -45,8 +52,23 @@ def load_inputs_module(program: Path) -> ModuleType:
                          "(it defines ENTRY, PRESETS and make_inputs(preset, seed))")
     spec = importlib.util.spec_from_file_location(f"mcodec_inputs_{program.stem}", path)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    try:
+        spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    except Exception as e:  # the user's module: say which file failed, not only how
+        raise RunError(f"{path}: the preset inputs module failed to load ({type(e).__name__}: {e})") from e
     return mod
+
+
+def make_inputs(mod: ModuleType, preset: str, **kw: Any) -> dict[str, Any]:
+    """The preset module's inputs for `preset`; its failures name the module."""
+    try:
+        inputs = mod.make_inputs(preset, **kw)
+    except Exception as e:
+        raise RunError(f"{mod.__file__}: make_inputs({preset!r}) failed ({type(e).__name__}: {e})") from e
+    if not isinstance(inputs, dict):
+        raise RunError(f"{mod.__file__}: make_inputs({preset!r}) returned {type(inputs).__name__}, "
+                       "not a dict of argument name -> value")
+    return inputs
 
 
 def describe(value: Any) -> str:
@@ -92,7 +114,10 @@ def cmd_ir(args: argparse.Namespace) -> int:
     module = frontend(_read(args.file), args.file, passes=passes)
     text = print_module(module, with_locs=not args.no_locs)
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as e:
+            raise UsageError(f"{args.output}: cannot write the IR ({e.strerror})") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -123,6 +148,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     for sid in [args.strategy, *plan.values()]:
         if sid not in REGISTRY:
             raise UsageError(f"unknown strategy {sid!r}; known: {', '.join(REGISTRY)}")
+    if plan:  # a misspelt block id would silently get the default strategy
+        from .stitch import block_views
+
+        ids = {view.id for fn in module.functions.values() for view in block_views(fn)}
+        unknown = sorted(set(plan) - ids)
+        if unknown:
+            raise UsageError(f"{args.plan}: no block {', '.join(unknown)} in {args.file}; "
+                             f"its blocks: {', '.join(sorted(ids))}")
     t0 = time.perf_counter()
     decisions: list = []
     notes: list[str] = []
@@ -141,14 +174,19 @@ def cmd_build(args: argparse.Namespace) -> int:
         notes.append(f"policy retrained on {n} profiled block runs from {store.path}" if n else
                      "no profiles for this machine yet: run `mcodec profile` for a profile-guided rebuild")
         dims = None
-        if src_path.with_suffix(".py").is_file() and args.preset:
+        if args.preset:  # a preset that cannot be used is an error, not silently no shapes
             mod = load_inputs_module(src_path)
-            dims = dims_from_inputs(module, mod.ENTRY, mod.make_inputs(args.preset))
+            if args.preset not in getattr(mod, "PRESETS", {}):
+                raise UsageError(f"unknown preset {args.preset!r}; available: {', '.join(getattr(mod, 'PRESETS', {}))}")
+            dims = dims_from_inputs(module, mod.ENTRY, make_inputs(mod, args.preset))
         live = live_block_sigs(module)
         stale = [sig for sig in store.stale(live) if sig]
         if stale and args.verbose:
             notes.append(f"{len(stale)} profiled block signature(s) match no block of this program")
         plan, decisions = decide(module, learner, explore=False, dims=dims, store=store)
+        for n in notes:  # unusable policy state is reported even without --emit-ir
+            if "not used" in n:
+                print(f"mcodec: warning: {n}", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BuildWarning)
         # only written here, not run: blocks from the block cache need not be loaded
@@ -229,7 +267,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     _read(args.file)
     mod = load_inputs_module(path)
     if args.preset not in getattr(mod, "PRESETS", {}):
-        raise UsageError(f"unknown preset {args.preset!r}")
+        raise UsageError(f"unknown preset {args.preset!r}; available: {', '.join(getattr(mod, 'PRESETS', {}))}")
     print(f"profiling {path.name} at preset {args.preset}: a NumPy baseline and {args.rounds} exploring round(s), "
           f"{args.runs} timed run(s) each", file=sys.stderr)
     rounds = profile_program(path, mod, args.preset, args.rounds, args.runs, store)
@@ -243,13 +281,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     import mcodec
 
     path = Path(args.program)
-    timer = None
+    timer = store = None
     if args.profile:
         if not path.is_dir():
             raise UsageError("--profile runs a built artifact: `mcodec build` it first (or use `mcodec profile`)")
         from mcodec.runtime_shim.profiling import BlockTimer
 
         timer = BlockTimer()
+        store = _store(args)  # opened first: a bad store is reported before the run, not after it
     if path.is_dir():
         from mcodec.runtime_shim.artifact import load as load_artifact
 
@@ -259,6 +298,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if inputs_mod is None:
             raise UsageError(f"{path}: the artifact holds no preset inputs module")
     elif path.suffix == ".mc":
+        _read(args.program)
         program = mcodec.compile_file(path)
         inputs_mod = load_inputs_module(path)
     else:
@@ -275,7 +315,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     times = []
     result = None
     for i in range(args.repeat):
-        inputs = inputs_mod.make_inputs(args.preset, seed=args.seed)
+        inputs = make_inputs(inputs_mod, args.preset, seed=args.seed)
         t0 = time.perf_counter()
         result = fn(**inputs)
         times.append(time.perf_counter() - t0)
@@ -288,12 +328,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if p.inout:
             print(f"  inout {p.name}: {describe(inputs[p.name])}")
     if timer is not None:
-        _record_profile(args, path, program, timer, inputs_mod, entry)
+        _record_profile(args, path, program, timer, inputs_mod, entry, store)
     return 0
 
 
 def _record_profile(args: argparse.Namespace, path: Path, program: Any, timer: Any, inputs_mod: Any,
-                    entry: str) -> None:
+                    entry: str, store: Any) -> None:
     from types import SimpleNamespace
 
     from .optimize import profile_records
@@ -301,12 +341,24 @@ def _record_profile(args: argparse.Namespace, path: Path, program: Any, timer: A
     blocks = {bid: SimpleNamespace(built=b) for bid, b in program.info["built"].items()}
     source = (path / "source.mc").read_text()
     recs = profile_records(source, program.info["module"], blocks, timer, args.repeat,
-                           inputs_mod.make_inputs(args.preset, seed=args.seed), entry)
-    store = _store(args)
+                           make_inputs(inputs_mod, args.preset, seed=args.seed), entry)
     store.record(recs)
     print(f"  profiled {len(recs)} block(s) into {store.path}")
     for r in recs:
         print(f"    {r.block_id:<24}{r.strategy_id:<12}{r.seconds * 1e3:10.3f} ms/run")
+
+
+def _count(least: int) -> Any:
+    """An argparse type: an integer >= least (a usage error, not a crash mid-run)."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {n}")
+        return n
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="JSON file mapping block ids to strategy ids")
     p.add_argument("--no-cache", action="store_true", help="rebuild every block (ignore the block cache)")
     p.add_argument("--optimize", action="store_true", help="let the learned policy choose each block's strategy")
-    p.add_argument("--emit-ir", nargs="?", const="text", metavar="text|json|dot",
+    p.add_argument("--emit-ir", nargs="?", const="text", choices=("text", "json", "dot"), metavar="text|json|dot",
                    help="print the IR annotated with each block's decision")
     p.add_argument("--preset", help="size preset whose shapes inform --optimize (from FILE.py)")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
@@ -348,8 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profile", help="profile a program's blocks under explored strategies (PGO)")
     p.add_argument("file", nargs="?", metavar="FILE.mc")
     p.add_argument("--preset", default="S")
-    p.add_argument("--rounds", type=int, default=3, help="exploring rounds after the NumPy baseline")
-    p.add_argument("--runs", type=int, default=3, help="timed runs per round")
+    p.add_argument("--rounds", type=_count(0), default=3, help="exploring rounds after the NumPy baseline")
+    p.add_argument("--runs", type=_count(1), default=3, help="timed runs per round")
     p.add_argument("--show", action="store_true", help="summarize the profile store")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
@@ -360,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entry", help="entry function (default: the preset module's ENTRY)")
     p.add_argument("--preset", default="S", help="input size preset (default S)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeat", type=int, default=1, help="runs to time (median is shown)")
+    p.add_argument("--repeat", type=_count(1), default=1, help="runs to time (median is shown)")
     p.add_argument("--profile", action="store_true", help="time every block and record it in the profile store")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
@@ -370,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     import mcodec
+    from mcodec.passes.policy import PolicyStateError
     from mcodec.runtime_shim.artifact import ArtifactError
+    from mcodec.runtime_shim.profile_store import ProfileStoreError
 
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -388,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     except ArtifactError as e:
         print(f"mcodec: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except mcodec.ArgumentError as e:
+    except (mcodec.ArgumentError, RunError, ProfileStoreError, PolicyStateError) as e:
+        # the message names the file and what to do: no "use -v for the traceback"
         print(f"mcodec: error: {e}", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:

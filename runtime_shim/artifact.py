@@ -23,6 +23,11 @@ FORMAT = "mcodec-artifact"
 FORMAT_VERSION = 1
 
 
+# the names a build writes into an artifact directory
+_ARTIFACT_NAMES = {"manifest.json", "source.mc", "source.py", "ir.txt", "stitched.py", "blocks", "lib",
+                   "annotated-ir.txt", "annotated-ir.json", "blocks.dot", "blocks.png"}
+
+
 class ArtifactError(Exception):
     """A missing, corrupt or foreign artifact directory."""
 
@@ -33,7 +38,8 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
 
     from .hardware import machine
 
-    out_dir = Path(out_dir)
+    _check_replaceable(Path(out_dir))
+    out_dir = Path(out_dir).resolve()  # `-o dir/..` has no name to make a sibling temporary from
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -73,6 +79,28 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
         raise
     _warm_jit_caches(out_dir, result)
     return out_dir
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """A build replaces its target whole: refuse any target that is not an artifact (a
+    user's file or directory would be deleted) and one that is an ancestor of the cwd."""
+    if not out_dir.resolve().name:
+        raise ArtifactError(f"{out_dir}: cannot write an artifact over the root directory")
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ArtifactError(f"{out_dir}: exists and is not a directory (or is a symbolic link); "
+                            "choose another output path (-o)")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        try:
+            manifest = json.loads((out_dir / "manifest.json").read_text())
+        except (OSError, ValueError):
+            manifest = None
+        is_artifact = isinstance(manifest, dict) and manifest.get("format") == FORMAT
+        # a torn or corrupt artifact holds only the names a build writes: it may be rebuilt
+        if not is_artifact and not {p.name for p in out_dir.iterdir()} <= _ARTIFACT_NAMES:
+            raise ArtifactError(f"{out_dir}: a non-empty directory that is not an mcodec artifact; "
+                                "it would be replaced whole, so choose another output path (-o)")
+    if Path.cwd().resolve().is_relative_to(out_dir.resolve()):
+        raise ArtifactError(f"{out_dir}: contains the current directory; choose another output path (-o)")
 
 
 def _warm_jit_caches(out_dir: Path, result: Any) -> None:
@@ -116,7 +144,30 @@ def read_manifest(path: Path) -> dict[str, Any]:
     source = Path(path) / "source.mc"
     if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != manifest.get("source_sha256"):
         raise ArtifactError(f"{path}: source.mc is missing or does not match the manifest's hash")
+    _check_blocks(Path(path), manifest)
     return manifest
+
+
+def _check_blocks(path: Path, manifest: dict[str, Any]) -> None:
+    """The manifest's shape and the block files it lists: a hand-edited or torn manifest
+    is reported as such, not as a KeyError deep inside loading."""
+    def bad(what: str) -> ArtifactError:
+        return ArtifactError(f"{path / 'manifest.json'}: corrupt manifest ({what}); rebuild the artifact")
+
+    if not isinstance(manifest.get("source_name"), str) or not isinstance(manifest.get("blocks"), dict):
+        raise bad("no source_name or blocks")
+    root = path.resolve()
+    for bid, entry in manifest["blocks"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("strategy"), str)
+                and isinstance(entry.get("info"), dict) and isinstance(entry.get("files"), list)
+                and all(isinstance(f, str) for f in entry["files"])):
+            raise bad(f"block {bid} lacks a strategy, info or list of files")
+        for rel in entry["files"]:
+            f = (path / rel).resolve()
+            if not f.is_relative_to(root):
+                raise bad(f"block {bid} names a file outside the artifact: {rel}")
+            if not f.is_file():
+                raise ArtifactError(f"{path}: block {bid}'s file {rel} is missing; rebuild the artifact")
 
 
 def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_shim.program.Program
@@ -138,7 +189,11 @@ def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_
                 continue
             if entry.get("sid") != view.op.attrs["sid"]:
                 raise ArtifactError(f"{path}: block {view.id} does not match its recorded structure")
-            built[view.id] = load_block(path, view, entry)
+            try:
+                built[view.id] = load_block(path, view, entry)
+            except Exception as e:  # a truncated library, damaged code or JIT cache, a foreign strategy
+                raise ArtifactError(f"{path}: block {view.id} ({entry['strategy']}) cannot be loaded "
+                                    f"({type(e).__name__}: {e}); rebuild the artifact") from e
     impls, _ = stitch(module, built, wrap)
     return Program(module.functions, impls, str(path),
                    {"artifact": str(path), "manifest": manifest, "module": module, "built": built})

@@ -34,6 +34,7 @@ SCHEMA_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 WRITE_RETRIES = 50
+LOCK_WAIT_S = 30.0  # in all, over the retries: each may wait BUSY_TIMEOUT_MS in SQLite itself
 
 _COLUMNS = ("program_sig", "block_id", "block_sig", "strategy_id", "shapes", "dtypes", "seconds",
             "success", "machine_fingerprint", "mcodec_version", "created_at", "features", "error")
@@ -153,6 +154,8 @@ class ProfileStore:
                 head = f.read(len(SQLITE_MAGIC))
         except FileNotFoundError:
             return
+        except IsADirectoryError:
+            raise self._error("is a directory", "give the path of a database file (--profile-db)") from None
         except OSError as e:
             raise self._error(f"cannot be read ({e})", "check its permissions") from e
         if head and head != SQLITE_MAGIC:
@@ -180,6 +183,8 @@ class ProfileStore:
                 conn.execute("PRAGMA synchronous = NORMAL")
             except sqlite3.DatabaseError as e:
                 conn.close()
+                if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
+                    raise self._locked(e) from e
                 raise self._error(f"is corrupt or not a profile database ({e})") from e
             except BaseException:
                 conn.close()
@@ -228,14 +233,21 @@ class ProfileStore:
                 conn.execute("ROLLBACK")
             raise
 
+    def _locked(self, e: sqlite3.OperationalError) -> ProfileStoreError:
+        return self._error(f"is locked by another process ({e})",
+                           "wait for that process to finish (or end it) and run again; the file was left untouched")
+
     def _retry(self, fn: Any) -> Any:
         delay = 0.005
+        deadline = time.monotonic() + LOCK_WAIT_S  # 50 waits of BUSY_TIMEOUT_MS would hang 8 minutes
         for attempt in range(WRITE_RETRIES):
             try:
                 return fn()
             except sqlite3.OperationalError as e:
-                if not _is_busy(e) or attempt == WRITE_RETRIES - 1:
+                if not _is_busy(e):
                     raise
+                if attempt == WRITE_RETRIES - 1 or time.monotonic() >= deadline:
+                    raise self._locked(e) from e
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
         raise AssertionError("unreachable")

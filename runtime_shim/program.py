@@ -32,7 +32,10 @@ def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]
                 raise ArgumentError(f"{where} is inout but the array is read-only")
             arr = value
         else:
-            arr = np.asarray(value)
+            try:
+                arr = np.asarray(value)
+            except (ValueError, TypeError, OverflowError) as e:  # ragged lists, huge ints
+                raise ArgumentError(f"{where} must be {t}; cannot make an array of it ({e})") from None
             if arr.dtype != np_dtype(t.dtype):
                 if not np.can_cast(arr.dtype, np_dtype(t.dtype), "same_kind"):
                     raise ArgumentError(f"{where} must be {t}; got dtype {arr.dtype}, which does not convert safely")
@@ -68,7 +71,17 @@ def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]
         ok = np.can_cast(src, dt, "same_kind")
     if not ok:
         raise ArgumentError(f"{where} must be {t}; got {value!r}")
-    return dt.type(value)
+    # a value the dtype cannot hold is an error, not an OverflowError from NumPy (Python
+    # ints) or a silent wrap-around / inf (NumPy scalars, floats)
+    if dt.kind in "iu" and not isinstance(value, bool) and not np.iinfo(dt).min <= int(value) <= np.iinfo(dt).max:
+        raise ArgumentError(f"{where} must be {t}; {value!r} is out of its range "
+                            f"{np.iinfo(dt).min}..{np.iinfo(dt).max}")
+    try:
+        with np.errstate(over="raise"):
+            out = dt.type(value)
+    except (OverflowError, FloatingPointError):
+        raise ArgumentError(f"{where} must be {t}; {value!r} is out of its range") from None
+    return out
 
 
 class Entry:

@@ -75,6 +75,19 @@ def has_jit_cache(entry: dict[str, Any], root: Path) -> bool:
 
 def load_block(root: Path, view: Any, entry: dict[str, Any]) -> Any:
     """A stored block, loaded so that it can be called."""
+    try:
+        return _with_stored_files(_load(root, view, entry), root, entry)
+    except Exception:
+        # a damaged on-disk JIT cache (a torn copy, a disk error) made the back end fail;
+        # it is only a cache: drop it and compile afresh rather than fail for good
+        stale = [f for rel in _python_sources(entry) for f in _jit_cache_files(root / rel)]
+        try:
+            for f in stale:
+                f.unlink()
+        except OSError:
+            stale = []
+        if not stale:
+            raise
     return _with_stored_files(_load(root, view, entry), root, entry)
 
 

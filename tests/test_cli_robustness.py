@@ -1,0 +1,235 @@
+"""Bad input and bad state at the command line and the Python API: a one-line report
+(or a located diagnostic), the documented exit code, never a traceback, and never a
+user's file lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import mcodec
+import numpy as np
+import pytest
+from mcodec.compiler.cli import main
+from mcodec.runtime_shim import profile_store
+from mcodec.runtime_shim.artifact import ArtifactError
+from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, ProfileStoreError
+
+PROG = "fn f(x: f64[N]) -> f64[N]:\n    return x + 1.0\n"
+PRESETS = ("import numpy as np\nENTRY = 'f'\nPRESETS = {'S': 8}\n\n"
+           "def make_inputs(preset, seed=0):\n    return {'x': np.arange(PRESETS[preset], dtype=np.float64)}\n")
+
+
+def program(tmp_path: Path, presets: str = PRESETS) -> Path:
+    src = tmp_path / "prog.mc"
+    src.write_text(PROG)
+    src.with_suffix(".py").write_text(presets)
+    return src
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "use -v for the traceback" not in err, err
+    return rc, out, err
+
+
+def built(tmp_path: Path, capsys: pytest.CaptureFixture[str], strategy: str = "numpy") -> Path:
+    out = tmp_path / "prog.mcx"
+    assert cli(capsys, "build", program(tmp_path), "-o", out, "--strategy", strategy, "-q")[0] == 0
+    return out
+
+
+# -- build never deletes what it did not write ---------------------------------------
+
+
+def test_build_refuses_to_replace_a_directory_that_is_not_an_artifact(tmp_path: Path, capsys) -> None:
+    precious = tmp_path / "results"
+    (precious / "sub").mkdir(parents=True)
+    (precious / "data.txt").write_text("important")
+    rc, _, err = cli(capsys, "build", program(tmp_path), "-o", precious, "-q")
+    assert rc == 2 and "not an mcodec artifact" in err
+    assert (precious / "data.txt").read_text() == "important" and (precious / "sub").is_dir()
+    # an artifact, even a corrupt one, is rebuilt in place
+    art = built(tmp_path, capsys)
+    (art / "manifest.json").write_text("{ torn")
+    assert cli(capsys, "build", tmp_path / "prog.mc", "-o", art, "-q")[0] == 0
+    assert mcodec.load(art).f(np.ones(3)).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_build_refuses_to_replace_a_file(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    rc, _, err = cli(capsys, "build", program(tmp_path), "-o", target, "-q")
+    assert rc == 2 and "notes.txt" in err
+    assert target.read_text() == "mine" and not (tmp_path / "notes.txt.old").exists()
+
+
+def test_build_over_the_current_directory_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    src = program(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = cli(capsys, "build", src, "-o", ".", "-q")
+    assert rc == 2 and "mcodec: error:" in err and src.is_file()
+
+
+# -- corrupt artifacts are reported as such ------------------------------------------
+
+
+def test_manifest_with_missing_keys_or_files_is_reported(tmp_path: Path, capsys) -> None:
+    import json
+
+    art = built(tmp_path, capsys)
+    manifest = json.loads((art / "manifest.json").read_text())
+    (block,) = manifest["blocks"].values()
+    for rel in block["files"]:
+        (art / rel).unlink()
+    with pytest.raises(ArtifactError, match="is missing"):
+        mcodec.load(art)
+    del manifest["blocks"]
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    rc, _, err = cli(capsys, "run", art)
+    assert rc == 2 and "corrupt manifest" in err
+
+
+def test_damaged_block_code_is_an_artifact_error(tmp_path: Path, capsys) -> None:
+    art = built(tmp_path, capsys)
+    (py,) = (art / "blocks").glob("*.py")
+    py.write_text("def (\n")
+    with pytest.raises(ArtifactError, match="cannot be loaded"):
+        mcodec.load(art)
+
+
+def test_damaged_numba_jit_cache_is_recompiled(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("numba")
+    art = built(tmp_path, capsys, "numba")
+    cached = list((art / "blocks" / "__pycache__").glob("*.nb[ci]"))
+    assert cached
+    for f in cached:
+        f.write_bytes(b"\xd6 not a pickle")
+    assert mcodec.load(art).f(np.ones(3)).tolist() == [2.0, 2.0, 2.0]
+
+
+# -- command-line usage --------------------------------------------------------------
+
+
+def test_run_of_a_missing_program_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "run", tmp_path / "nope.mc")
+    assert rc == 2 and "no such file" in err
+    rc, _, err = cli(capsys, "check", tmp_path)
+    assert rc == 2 and "is a directory" in err
+
+
+@pytest.mark.parametrize("argv", [["run", "{src}", "--repeat", "0"],
+                                  ["profile", "{src}", "--runs", "0"],
+                                  ["profile", "{src}", "--rounds", "-1"]])
+def test_counts_are_checked_before_running(tmp_path: Path, capsys, argv: list[str]) -> None:
+    src = program(tmp_path)
+    with pytest.raises(SystemExit) as ei:
+        main([a.format(src=src) for a in argv])
+    assert ei.value.code == 2 and "must be at least" in capsys.readouterr().err
+
+
+def test_bad_emit_ir_kind_builds_nothing(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "x.mcx"
+    with pytest.raises(SystemExit) as ei:
+        main(["build", str(program(tmp_path)), "-o", str(out), "--emit-ir=xml"])
+    assert ei.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_plan_naming_no_block_of_the_program_is_an_error(tmp_path: Path, capsys) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"f.b9": "numba"}')
+    rc, _, err = cli(capsys, "build", program(tmp_path), "--plan", plan, "-o", tmp_path / "x.mcx")
+    assert rc == 2 and "f.b9" in err and "f.b0" in err
+
+
+def test_optimize_with_an_unknown_preset_is_an_error(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "build", program(tmp_path), "--optimize", "--preset", "XL",
+                     "--profile-db", tmp_path / "p.sqlite3", "-o", tmp_path / "x.mcx", "-q")
+    assert rc == 2 and "unknown preset 'XL'" in err
+
+
+def test_ir_to_an_unwritable_path_is_reported(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "ir", program(tmp_path), "-o", tmp_path / "no" / "dir" / "x.txt")
+    assert rc == 2 and "cannot write" in err
+
+
+def test_failing_preset_module_is_named(tmp_path: Path, capsys) -> None:
+    src = program(tmp_path, PRESETS + "raise ValueError('broken presets')\n")
+    rc, _, err = cli(capsys, "run", src)
+    assert rc == 3 and "prog.py" in err and "broken presets" in err
+    src.with_suffix(".py").write_text("ENTRY = 'f'\nPRESETS = {'S': 8}\n\ndef make_inputs(preset, seed=0):\n"
+                                      "    return [1.0]\n")
+    rc, _, err = cli(capsys, "run", src)
+    assert rc == 3 and "not a dict" in err
+
+
+# -- state: the profile store and the policy -----------------------------------------
+
+
+def test_corrupt_profile_store_is_reported_before_a_profiled_run(tmp_path: Path, capsys) -> None:
+    art = built(tmp_path, capsys)
+    db = tmp_path / "bad.sqlite3"
+    db.write_text("not sqlite")
+    rc, out, err = cli(capsys, "run", art, "--profile", "--profile-db", db)
+    assert rc == 3 and "not a SQLite database" in err and "median" not in out
+    assert db.read_text() == "not sqlite"
+    rc, _, err = cli(capsys, "profile", "--show", "--profile-db", tmp_path)
+    assert rc == 3 and "is a directory" in err
+
+
+def test_locked_profile_store_is_reported_as_locked_in_bounded_time(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(profile_store, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(profile_store, "LOCK_WAIT_S", 0.5)
+    path = tmp_path / "p.sqlite3"
+    store = ProfileStore(path)
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ProfileStoreError, match="locked by another process"):
+            store.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # a locked file is not called corrupt when it is opened either
+    other = tmp_path / "q.sqlite3"
+    holder = sqlite3.connect(str(other), isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    try:
+        with pytest.raises(ProfileStoreError, match="locked by another process"):
+            ProfileStore(other)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_unusable_policy_state_is_reported_without_emit_ir(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "policy").mkdir(parents=True)
+    (tmp_path / "cache" / "policy" / "policy.json").write_text("{ torn")
+    rc, _, err = cli(capsys, "build", program(tmp_path), "--optimize", "--profile-db", tmp_path / "p.sqlite3",
+                     "-o", tmp_path / "x.mcx", "-q")
+    assert rc == 0 and "warning" in err and "not valid JSON" in err
+
+
+# -- the Python API ------------------------------------------------------------------
+
+
+def test_scalars_out_of_range_are_argument_errors() -> None:
+    prog = mcodec.compile_source("fn f(a: i8) -> i8:\n    return a\n"
+                                 "fn g(a: i64) -> i64:\n    return a\n"
+                                 "fn h(a: f32) -> f32:\n    return a\n")
+    for call in (lambda: prog.f(300), lambda: prog.f(np.int64(300)), lambda: prog.g(2**70),
+                 lambda: prog.g(np.uint64(2**64 - 1)), lambda: prog.h(1e300)):
+        with pytest.raises(mcodec.ArgumentError, match="out of its range"):
+            call()
+    assert prog.f(-128) == -128 and prog.h(np.inf) == np.inf and prog.g(np.uint64(5)) == 5
+
+
+def test_ragged_array_argument_is_an_argument_error() -> None:
+    prog = mcodec.compile_source(PROG)
+    with pytest.raises(mcodec.ArgumentError, match="argument 'x'"):
+        prog.f([[1.0, 2.0], [1.0]])
