@@ -40,7 +40,10 @@ def _const_value(v: Value) -> tuple[bool, Any]:
 
 
 def _as_numpy(value: Any, t: ScalarType) -> Any:
-    return value if t.weak else np_dtype(t.dtype).type(value)
+    """A constant as the NumPy scalar the program computes with: literals too (weak
+    types), as the lowerings evaluate them; as Python numbers, `(-8.0) ** 0.5` folded
+    to a complex and `2 ** 70` to an integer no i64 holds."""
+    return np_dtype(t.dtype).type(value)
 
 
 _TEMPLATES = {**ELEMENTWISE_UNARY, **ELEMENTWISE_BINARY}  # binary first where a name is in both

@@ -53,3 +53,25 @@ def test_diagonal_offsets_computed_at_run_time(strategy: str) -> None:
         np.testing.assert_allclose(program.band(a, w), want, rtol=1e-15, atol=0)
     for n, k in ((4, 0), (4, 2), (3, -1), (5, 7)):
         np.testing.assert_array_equal(program.shifted_eye(n, k), np.eye(n, n + 1, k) + np.eye(n, n + 1, k=1 - k))
+
+
+LITERAL_POWERS = """fn cbrt_neg() -> f64:
+    return (-8.0) ** (1.0 / 3.0)
+
+fn half_neg() -> f64:
+    return (-2.0) ** 0.5
+
+fn third() -> f64:
+    return 8.0 ** (1.0 / 3.0)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm"])
+def test_literal_arithmetic_folds_as_numpy_scalars(strategy: str) -> None:
+    """Constant folding computes literals as the NumPy f64 scalars the program would:
+    a negative base to a fractional power is NaN (Python's ** gave a complex, typed
+    f64, that no back end could use)."""
+    program = build_source(LITERAL_POWERS, strategy, "powers.mc")
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(program.cbrt_neg()) and np.isnan(program.half_neg())
+    assert program.third() == np.float64(8.0) ** (1.0 / 3.0)
