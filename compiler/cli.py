@@ -236,8 +236,14 @@ def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path) ->
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
+    from mcodec.runtime_shim.profile_store import default_path
+
     from .pgo import profile_program
 
+    db = Path(args.profile_db) if args.profile_db else default_path()
+    if args.show and not db.exists():  # looking creates nothing (a mistyped path made directories)
+        print(f"{db}: no profiles yet")
+        return 0
     store = _store(args)
     if args.show:
         rows = store.summary()

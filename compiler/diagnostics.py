@@ -39,7 +39,9 @@ class Diagnostic:
 
     def render(self, source: str, filename: str) -> str:
         head = f"{filename}:{self.span.line}:{self.span.col}: {self.severity}: {self.message}"
-        lines = source.splitlines()
+        # lines as the lexer counts them: splitlines() also breaks at \f, \v, \x1c-\x1e,
+        # \x85 and \u2028/9, which a comment may hold, and then showed the wrong line
+        lines = [line.removesuffix("\r") for line in source.split("\n")]
         out = [head]
         if 1 <= self.span.line <= len(lines):
             text = lines[self.span.line - 1]

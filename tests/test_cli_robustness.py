@@ -233,3 +233,21 @@ def test_ragged_array_argument_is_an_argument_error() -> None:
     prog = mcodec.compile_source(PROG)
     with pytest.raises(mcodec.ArgumentError, match="argument 'x'"):
         prog.f([[1.0, 2.0], [1.0]])
+
+
+def test_profile_show_of_a_missing_store_creates_nothing(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "no" / "such" / "p.sqlite3"
+    rc, out, _ = cli(capsys, "profile", "--show", "--profile-db", db)
+    assert rc == 0 and "no profiles yet" in out and not (tmp_path / "no").exists()
+
+
+# -- diagnostics ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", ["\x0c", "\u2028", "\x1e", "\x85"])
+def test_diagnostic_shows_the_line_it_points_at(sep: str) -> None:
+    # a comment may hold characters that str.splitlines() takes for line breaks
+    src = f"# page{sep}break\nfn f(x: f64) -> f64:\n    return x + y\n"
+    with pytest.raises(mcodec.CompileError) as ei:
+        mcodec.compile_source(src, "p.mc")
+    assert "p.mc:3:16" in str(ei.value) and "    3 |     return x + y" in str(ei.value)
