@@ -588,3 +588,20 @@ def test_range_of_narrow_unsigned_bounds(strategy: str) -> None:
         want = (np.int64(sum(range(k, stop16))), np.int64(len(range(b, stop8, -1))),
                 np.int64(sum(range(b, 260, s))), np.int64(b))
         check(NARROW_RANGE_SRC, strategy, "rn", {"k": kk, "b": bb, "s": np.int8(s)}, want)
+
+
+# ---- a cast of an integer literal out of the target's range wraps (the literal is an i64): u32(-1) is all ones ----
+# (the Python-emitting back ends called np.uint32(-1) on a Python int, which NumPy 2 rejects with OverflowError)
+LITCAST_SRC = """fn lc(x: u32[N]) -> (u32, u8, i8, u64, u16, u32[N]):
+    return u32(-1), u8(300), i8(200), u64(-1), u16(-2) >> 1, x & u32(-4)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numpy-mem", "mlx-cpu", "numba", "llvm"])
+def test_cast_of_out_of_range_literal_wraps(strategy: str) -> None:
+    if strategy.startswith("numba"):
+        pytest.importorskip("numba")
+    x = np.array([7, 2**32 - 1, 12], np.uint32)
+    want = (np.uint32(2**32 - 1), np.uint8(44), np.int8(-56), np.uint64(2**64 - 1), np.uint16(32767),
+            x & np.uint32(2**32 - 4))
+    check(LITCAST_SRC, strategy, "lc", {"x": x}, want)

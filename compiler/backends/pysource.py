@@ -140,6 +140,9 @@ class PythonEmitter:
         if isinstance(op.result.type, ArrayType):
             self.line(f"{r} = {x}.astype({dt})")
         else:
+            src = op.operands[0].type
+            if isinstance(src, ScalarType) and src.weak and src.dtype == "i64" and op.attrs["dtype"][0] in "iu":
+                x = f"np.int64({x})"  # a literal is an i64 that wraps (u32(-1)); NumPy raises for a Python int
             self.line(f"{r} = {dt}({x})")
 
     def op_not(self, op: Op) -> None:
