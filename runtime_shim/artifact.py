@@ -9,10 +9,12 @@ temporary directory beside the target, then renamed into place.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -66,19 +68,40 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
             "machine": machine(), "entries": list(result.module.functions), "blocks": blocks,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if out_dir.exists():
-            old = out_dir.with_name(out_dir.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        _move_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _warm_jit_caches(out_dir, result)
+    try:
+        _warm_jit_caches(out_dir, result, manifest)
+    except FileNotFoundError:
+        pass  # a concurrent build replaced it meanwhile: that build warms its own artifact
     return out_dir
+
+
+def _move_into_place(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished directory over `out_dir`, moving an old one aside first. Builds
+    into the same directory may run at once: each moves aside into its own empty
+    directory (a shared `X.old` made them fail with ENOTEMPTY), and one that finds a
+    newer artifact arrived meanwhile moves that aside in turn (the last build wins)."""
+    for _ in range(100):
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            try:
+                os.replace(out_dir, old)  # (a directory may be renamed over an empty one)
+            except FileNotFoundError:
+                pass  # another build moved it aside
+        try:
+            os.replace(tmp, out_dir)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    raise ArtifactError(f"{out_dir}: other builds kept replacing it; try again")
 
 
 def _check_replaceable(out_dir: Path) -> None:
@@ -86,24 +109,32 @@ def _check_replaceable(out_dir: Path) -> None:
     user's file or directory would be deleted) and one that is an ancestor of the cwd."""
     if not out_dir.resolve().name:
         raise ArtifactError(f"{out_dir}: cannot write an artifact over the root directory")
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+    try:
+        mode = out_dir.lstat().st_mode  # one look: a concurrent build may move it meanwhile
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
         raise ArtifactError(f"{out_dir}: exists and is not a directory (or is a symbolic link); "
                             "choose another output path (-o)")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
+    try:
+        names = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    except FileNotFoundError:  # a concurrent build of the same target moved it aside
+        names = set()
+    if names:
         try:
             manifest = json.loads((out_dir / "manifest.json").read_text())
         except (OSError, ValueError):
             manifest = None
         is_artifact = isinstance(manifest, dict) and manifest.get("format") == FORMAT
         # a torn or corrupt artifact holds only the names a build writes: it may be rebuilt
-        if not is_artifact and not {p.name for p in out_dir.iterdir()} <= _ARTIFACT_NAMES:
+        if not is_artifact and not names <= _ARTIFACT_NAMES:
             raise ArtifactError(f"{out_dir}: a non-empty directory that is not an mcodec artifact; "
                                 "it would be replaced whole, so choose another output path (-o)")
     if Path.cwd().resolve().is_relative_to(out_dir.resolve()):
         raise ArtifactError(f"{out_dir}: contains the current directory; choose another output path (-o)")
 
 
-def _warm_jit_caches(out_dir: Path, result: Any) -> None:
+def _warm_jit_caches(out_dir: Path, result: Any, manifest: dict[str, Any]) -> None:
     """Load each JIT-compiled block built outside the block cache once from the
     artifact's own files, so the back end writes its on-disk cache there (Numba:
     `__pycache__` beside the block source) and loading the artifact later compiles
@@ -114,7 +145,6 @@ def _warm_jit_caches(out_dir: Path, result: Any) -> None:
     from mcodec.compiler.stitch import block_views
     from mcodec.compiler.strategy import get
 
-    manifest = json.loads((out_dir / "manifest.json").read_text())
     for fn in result.module.functions.values():
         for view in block_views(fn):
             entry = manifest["blocks"].get(view.id)

@@ -72,6 +72,31 @@ def test_build_over_the_current_directory_is_refused(tmp_path: Path, capsys, mon
     assert rc == 2 and "mcodec: error:" in err and src.is_file()
 
 
+def _rebuild(out: str, src: str, n: int) -> None:
+    from mcodec.compiler.build import build_module
+    from mcodec.compiler.driver import frontend
+    from mcodec.runtime_shim.artifact import write_artifact
+
+    result = build_module(frontend(src, "prog.mc"), default="numpy", runnable=False)
+    for _ in range(n):
+        write_artifact(result, src, Path(out))
+
+
+def test_concurrent_builds_of_one_artifact_all_succeed(tmp_path: Path) -> None:
+    import multiprocessing as mp
+
+    out = tmp_path / "prog.mcx"
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    procs = [ctx.Process(target=_rebuild, args=(str(out), PROG, 25)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 4  # a shared `prog.mcx.old` gave ENOTEMPTY
+    assert [p.name for p in tmp_path.iterdir()] == ["prog.mcx"]
+    assert mcodec.load(out).f(np.ones(2)).tolist() == [2.0, 2.0]
+
+
 # -- corrupt artifacts are reported as such ------------------------------------------
 
 
