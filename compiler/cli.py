@@ -372,9 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"mcodec {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-v", "--verbose", action="store_true", help="say more")
-        p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    def common(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+        # accepted before the command too (`mcodec -v run ...`); the command's own copy
+        # must not reset what was given there, so its default is SUPPRESS
+        p.add_argument("-v", "--verbose", action="store_true", default=default, help="say more")
+        p.add_argument("-q", "--quiet", action="store_true", default=default, help="print only errors")
+
+    common(ap, False)
 
     p = sub.add_parser("check", help="parse and type-check programs")
     p.add_argument("files", nargs="+", metavar="FILE.mc")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import statistics
 import threading
 import time
@@ -149,13 +150,19 @@ class ProfileStore:
         return ProfileStoreError(f"profile database {self.path}: {what}; {hint}")
 
     def _check_header(self) -> None:
+        where = "give the path of a database file (--profile-db, $MCODEC_CACHE_DIR)"
         try:
+            mode = self.path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise self._error("is a directory", where)
+            if not stat.S_ISREG(mode):  # /dev/null, a pipe: "move it aside" would be bad advice
+                raise self._error("is not a regular file", where)
             with open(self.path, "rb") as f:
                 head = f.read(len(SQLITE_MAGIC))
         except FileNotFoundError:
             return
-        except IsADirectoryError:
-            raise self._error("is a directory", "give the path of a database file (--profile-db)") from None
+        except NotADirectoryError:
+            raise self._error("cannot be created: a directory above it is a file", where) from None
         except OSError as e:
             raise self._error(f"cannot be read ({e})", "check its permissions") from e
         if head and head != SQLITE_MAGIC:

@@ -276,3 +276,22 @@ def test_diagnostic_shows_the_line_it_points_at(sep: str) -> None:
     with pytest.raises(mcodec.CompileError) as ei:
         mcodec.compile_source(src, "p.mc")
     assert "p.mc:3:16" in str(ei.value) and "    3 |     return x + y" in str(ei.value)
+
+
+def test_verbose_and_quiet_are_accepted_before_the_command(tmp_path: Path, capsys) -> None:
+    src = program(tmp_path)
+    rc, out, _ = cli(capsys, "-v", "check", src)
+    assert rc == 0 and "fn f(x: f64[N]) -> f64[N]" in out
+    rc, out, _ = cli(capsys, "-q", "check", src)
+    assert rc == 0 and out == ""
+    rc, out, _ = cli(capsys, "check", src)
+    assert rc == 0 and "fn f" not in out and "ok" in out
+
+
+def test_profile_store_that_is_no_regular_file_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(ProfileStoreError, match="is not a regular file") as ei:
+        ProfileStore("/dev/null")
+    assert "mv /dev/null" not in str(ei.value)  # never advise moving a device aside
+    (tmp_path / "cache").write_text("a file where the cache directory should be")
+    with pytest.raises(ProfileStoreError, match="a directory above it is a file"):
+        ProfileStore(tmp_path / "cache" / "profiles.sqlite3")
