@@ -88,6 +88,7 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     variables passed to functions that have inout parameters."""
     seen: dict[str, None] = {}
     for s in stmts:
+        scanned: Any = s  # where calls writing inout arguments may be
         if isinstance(s, (A.Assign, A.AugAssign)):
             t = s.target
             seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
@@ -97,13 +98,13 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
         elif isinstance(s, A.If):
             for n in _assigned_names(s.body, inout_callees) + _assigned_names(s.orelse, inout_callees):
                 seen[n] = None
-            continue
+            scanned = s.cond  # (the bodies were scanned above; an elif is an If in orelse)
         elif isinstance(s, (A.For, A.While)):
             for n in _assigned_names(s.body, inout_callees):
                 seen[n] = None
-            continue
+            scanned = s.iter if isinstance(s, A.For) else s.cond
         if inout_callees and not isinstance(s, (A.Pass, A.Break, A.Continue)):
-            for call in _calls_in(s):
+            for call in _calls_in(scanned):
                 if isinstance(call.func, A.Name) and call.func.id in inout_callees:
                     for a in [*call.args, *(k.value for k in call.kwargs)]:
                         if isinstance(a, A.Name):
@@ -548,6 +549,15 @@ class FunctionBuilder:
         return op
 
     def stmt_For(self, s: A.For) -> None:
+        bound = self.env.get(s.var)
+        if bound is not None and bound.kind == "local":
+            # The loop variable names an existing local: as in Python, the loop rebinds
+            # it, so after the loop it holds the last value taken (the one at a break),
+            # or its old value when the loop ran no iteration. The loop runs on a hidden
+            # variable whose value each iteration assigns to the local.
+            hidden = f"{s.var}%loop"  # (no M-CODE name contains '%')
+            first = A.Assign(s.var_span, A.Name(s.var_span, s.var), A.Name(s.var_span, hidden))
+            s = A.For(s.span, hidden, s.iter, [first, *s.body], s.var_span)
         carried = self._carried(s.body)
         it = s.iter
         if isinstance(it, A.Call) and isinstance(it.func, A.Name) and it.func.id == "range":
@@ -590,6 +600,12 @@ class FunctionBuilder:
         self._loop("mc.for", bounds, carried, s.span, body, [ScalarType("i64")])
 
     def stmt_While(self, s: A.While) -> None:
+        if self._writes_inout([s.cond]):
+            # The condition writes an inout argument: each evaluation's write must reach
+            # the body and the code after the loop, so it is evaluated as the body's
+            # first statement (`while true: if not c: break`), where writes are carried.
+            exit_ = A.If(s.cond.span, A.UnaryOp(s.cond.span, "not", s.cond), [A.Break(s.cond.span)], [])
+            s = A.While(s.span, A.BoolLit(s.cond.span, True), [exit_, *s.body])
         carried = self._carried(s.body)
 
         def body(regions: list[Region]) -> None:
@@ -815,7 +831,13 @@ class FunctionBuilder:
             self.static[out] = -self.static[v]
         return out
 
+    def _writes_inout(self, exprs: list[A.Expr]) -> bool:
+        """Whether evaluating `exprs` may write a variable (a call with inout parameters)."""
+        return bool(_assigned_names([A.ExprStmt(x.span, x) for x in exprs], self.gen.inout_callees))
+
     def expr_Compare(self, e: A.Compare) -> Value:
+        if len(e.operands) > 2 and self._writes_inout(e.operands[2:]):
+            return self._lazy_chain(e, 0, self.value_expr(e.operands[0]))
         vals = [self.value_expr(x) for x in e.operands]
         if len(vals) > 2 and any(isinstance(v.type, ArrayType) for v in vals):
             raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
@@ -825,48 +847,84 @@ class FunctionBuilder:
             result = c if result is None else self.emit("mc.and", [result, c], [ScalarType("bool")], e.span).result
         return result  # type: ignore[return-value]
 
+    def _lazy_chain(self, e: A.Compare, k: int, left: Value) -> Value:
+        """Comparisons k.. of a chain, as Python evaluates them: an operand only when the
+        comparisons before it hold (here: later operands write inout arguments)."""
+        right = self.value_expr(e.operands[k + 1])
+        if isinstance(left.type, ArrayType) or isinstance(right.type, ArrayType):
+            raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
+        c = self.binary(e.ops[k], left, right, e.span)
+        if k + 1 == len(e.ops):
+            return c
+        return self._lazy_if(c, (lambda: self._lazy_chain(e, k + 1, right),
+                                 lambda: self.const(False, ScalarType("bool"), e.span)),
+                             lambda vals: ScalarType("bool"), e.span)
+
     def expr_BoolOp(self, e: A.BoolOp) -> Value:
         # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n
         a = self.condition(e.left)
-        regions = [Region(), Region()]
-        saved = self.region
-        outs: list[Value] = []
-        for idx, r in enumerate(regions):
-            self.region = r
-            evaluate_right = (idx == 0) == (e.op == "and")
-            if evaluate_right:
-                v = self.condition(e.right)
-                v = self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result \
-                    if v.type.dtype != "bool" else v
-            else:
-                v = self.const(e.op == "or", ScalarType("bool"), e.span)
-            r.append(Op("mc.yield", [v], [], loc=e.span))
-            outs.append(v)
-        self.region = saved
-        return self.emit("mc.if", [a], [ScalarType("bool")], e.span, regions=regions).result
+
+        def right() -> Value:
+            v = self.condition(e.right)
+            return v if v.type.dtype == "bool" else \
+                self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result
+
+        def skipped() -> Value:
+            return self.const(e.op == "or", ScalarType("bool"), e.span)
+
+        branches = (right, skipped) if e.op == "and" else (skipped, right)
+        return self._lazy_if(a, branches, lambda vals: ScalarType("bool"), e.span)
 
     def expr_IfExp(self, e: A.IfExp) -> Value:
         c = self.condition(e.cond)
+
+        def branch(x: A.Expr) -> Callable[[], Value]:
+            def build() -> Value:
+                v = self.value_expr(x)
+                if isinstance(v.type, ArrayType):
+                    raise self.error("conditional expressions take scalars", x.span, "use where(c, a, b) for arrays")
+                return v
+            return build
+
+        def common(vals: list[Value]) -> ScalarType:
+            dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
+            if dtype is None:
+                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span)
+            return dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
+
+        return self._lazy_if(c, (branch(e.then), branch(e.orelse)), common, e.span)
+
+    def _lazy_if(self, c: Value, branches: tuple[Callable[[], Value], Callable[[], Value]],
+                 result_type: Callable[[list[Value]], ScalarType], span: Span) -> Value:
+        """An mc.if whose two regions each evaluate one of `branches` (a scalar): only the
+        chosen one runs, as Python's `and`, `or` and `x if c else y`. Variables a branch
+        rebinds (arrays written by a call through an inout parameter) leave the mc.if
+        as extra results, the other branch yielding their old values."""
+        saved_region, before = self.region, self.env
         regions = [Region(), Region()]
-        saved = self.region
-        vals = []
-        for r, x in zip(regions, (e.then, e.orelse)):
+        vals: list[Value] = []
+        envs: list[dict[str, Binding]] = []
+        try:
+            for r, build in zip(regions, branches):
+                self.region, self.env = r, dict(before)
+                vals.append(build())
+                envs.append(self.env)
+        finally:
+            self.region, self.env = saved_region, before
+        t = result_type(vals)
+        changed = [n for n, b in before.items() if any(env[n].value is not b.value for env in envs)]
+        for n in changed:
+            if any(env[n].value.type != before[n].value.type for env in envs):
+                raise self.error(f"'{n}' changes type inside a conditional expression", span)
+        for r, v, env in zip(regions, vals, envs):
             self.region = r
-            v = self.value_expr(x)
-            if isinstance(v.type, ArrayType):
-                self.region = saved
-                raise self.error("conditional expressions take scalars", x.span, "use where(c, a, b) for arrays")
-            vals.append(v)
-        self.region = saved
-        dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
-        if dtype is None:
-            raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span)
-        t = dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
-        for r, v in zip(regions, vals):
-            self.region = r
-            r.append(Op("mc.yield", [self.convert(v, t, e.span, "the branch") if v.type != t else v], [], loc=e.span))
-        self.region = saved
-        return self.emit("mc.if", [c], [t], e.span, regions=regions).result
+            r.append(Op("mc.yield", [self.convert(v, t, span, "the branch") if v.type != t else v,
+                                     *[env[n].value for n in changed]], [], loc=span))
+        self.region = saved_region
+        op = self.emit("mc.if", [c], [t, *[before[n].value.type for n in changed]], span, regions=regions)
+        for n, res in zip(changed, op.results[1:]):
+            self.env[n] = Binding(res, before[n].kind)
+        return op.results[0]
 
     def expr_Attr(self, e: A.Attr) -> Any:
         base = self.expr(e.base)
