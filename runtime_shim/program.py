@@ -131,6 +131,13 @@ class Entry:
         dims: dict[str, tuple[int, str]] = {}
         values = [_convert(self.fn, p, bound.arguments[self.py_names[p.name]], dims) for p in self.fn.params]
         self._check_compound_dims(values, dims)
+        inouts = [v for p, v in zip(self.fn.params, values) if p.inout]
+        for k, p in enumerate(self.fn.params):
+            # an array parameter is a value: the entry's writes through an inout argument
+            # that shares its memory (`f(x, x)`) must not change it, as in an M-CODE call
+            if not p.inout and isinstance(values[k], np.ndarray) \
+                    and any(np.may_share_memory(values[k], w) for w in inouts):
+                values[k] = values[k].copy()
         return values
 
     def _check_compound_dims(self, values: list[Any], dims: dict[str, tuple[int, str]]) -> None:

@@ -295,3 +295,15 @@ def test_profile_store_that_is_no_regular_file_is_named_as_such(tmp_path: Path) 
     (tmp_path / "cache").write_text("a file where the cache directory should be")
     with pytest.raises(ProfileStoreError, match="a directory above it is a file"):
         ProfileStore(tmp_path / "cache" / "profiles.sqlite3")
+
+
+def test_value_argument_aliasing_an_inout_argument_keeps_its_value() -> None:
+    src = ("fn f(inout x: f64[N], y: f64[N]):\n    for i in range(1, N):\n        x[i] = x[i] + y[i - 1]\n\n"
+           "fn g(inout x: f64[N]):\n    f(x, x)\n")
+    prog = mcodec.compile_source(src)
+    x = np.arange(5.0)
+    prog.g(x)  # an M-CODE call passes y as a value
+    want = x.copy()
+    x = np.arange(5.0)
+    prog.f(x, x)  # so does an entry called from Python with the same array twice
+    assert x.tolist() == want.tolist() == [0.0, 1.0, 3.0, 5.0, 7.0]
