@@ -123,7 +123,19 @@ class ProfileRecord:
         d["dtypes"] = json.loads(d["dtypes"])
         d["success"] = bool(d["success"])
         d["features"] = None if d["features"] is None else json.loads(d["features"])
+        # what the policy does arithmetic on must be numbers (a foreign writer, a bad sector)
+        if not _is_number_or_none(d["seconds"]) or not (
+                d["features"] is None or isinstance(d["features"], list) and all(map(_is_number, d["features"]))):
+            raise ValueError("seconds or features are not numbers")
         return ProfileRecord(**d)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_number_or_none(x: Any) -> bool:
+    return x is None or _is_number(x)
 
 
 def _is_busy(e: sqlite3.OperationalError) -> bool:
@@ -297,20 +309,31 @@ class ProfileStore:
             if val is not None:
                 where.append(f"{col} = ?")
                 args.append(val)
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM profiles"
+        sql = f"SELECT id, {', '.join(_COLUMNS)} FROM profiles"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
         with self._lock:
             conn = self._connect()
             rows = self._retry(lambda: conn.execute(sql, args).fetchall())
-        return [ProfileRecord._from_row(r) for r in rows]
+        out = []
+        for r in rows:
+            try:
+                out.append(ProfileRecord._from_row(r[1:]))
+            except (ValueError, TypeError) as e:
+                raise self._malformed(r[0], e) from e
+        return out
+
+    def _malformed(self, row_id: int, e: Exception) -> ProfileStoreError:
+        return self._error(f"row {row_id} of table profiles is malformed ({e})",
+                           f"delete it (`sqlite3 {self.path} 'DELETE FROM profiles WHERE id = {row_id}'`) "
+                           "or move the file aside; the file was left untouched")
 
     def summary(self, machine: str | None = None) -> list[dict[str, Any]]:
         """Per (block_sig, strategy_id): runs, successes, success_rate and the median
         seconds of the successful runs (None when none succeeded), sorted by block then
         median time; for `mcodec profile --show`."""
-        sql = "SELECT block_sig, strategy_id, seconds, success, block_id FROM profiles"
+        sql = "SELECT block_sig, strategy_id, seconds, success, block_id, id FROM profiles"
         args: list[Any] = []
         if machine is not None:
             sql += " WHERE machine_fingerprint = ?"
@@ -319,7 +342,9 @@ class ProfileStore:
             conn = self._connect()
             rows = self._retry(lambda: conn.execute(sql, args).fetchall())
         groups: dict[tuple[str, str], dict[str, Any]] = {}
-        for sig, sid, secs, ok, bid in rows:
+        for sig, sid, secs, ok, bid, row_id in rows:
+            if not _is_number_or_none(secs):
+                raise self._malformed(row_id, ValueError(f"seconds is {secs!r}"))
             g = groups.setdefault((sig, sid), {"times": [], "runs": 0, "ok": 0, "ids": set()})
             g["runs"] += 1
             g["ids"].add(bid)

@@ -307,3 +307,19 @@ def test_value_argument_aliasing_an_inout_argument_keeps_its_value() -> None:
     x = np.arange(5.0)
     prog.f(x, x)  # so does an entry called from Python with the same array twice
     assert x.tolist() == want.tolist() == [0.0, 1.0, 3.0, 5.0, 7.0]
+
+
+def test_malformed_profile_rows_are_reported_with_their_id(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    with ProfileStore(path) as st:
+        st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True, features=[1.0])] * 3)
+    db = sqlite3.connect(str(path))
+    db.execute("UPDATE profiles SET shapes = '{torn' WHERE id = 2")
+    db.execute("UPDATE profiles SET seconds = 'abc' WHERE id = 3")
+    db.commit()
+    db.close()
+    with ProfileStore(path) as st:
+        with pytest.raises(ProfileStoreError, match="row 2 of table profiles is malformed"):
+            st.query()
+        with pytest.raises(ProfileStoreError, match="row 3 of table profiles is malformed"):
+            st.summary()
