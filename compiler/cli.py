@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="parse and type-check programs")
     p.add_argument("files", nargs="+", metavar="FILE.mc")
     common(p)
-    p.set_defaults(func=cmd_check)
+    p.set_defaults(parser=p, func=cmd_check)
 
     p = sub.add_parser("ir", help="print the program's IR (MLIR-like text)")
     p.add_argument("file", metavar="FILE.mc")
@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="before canonicalization and partitioning")
     p.add_argument("--no-locs", action="store_true", help="omit source locations")
     common(p)
-    p.set_defaults(func=cmd_ir)
+    p.set_defaults(parser=p, func=cmd_ir)
 
     p = sub.add_parser("build", help="build an artifact directory (strategy per block, fallbacks shown)")
     p.add_argument("file", metavar="FILE.mc")
@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help="size preset whose shapes inform --optimize (from FILE.py)")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
-    p.set_defaults(func=cmd_build)
+    p.set_defaults(parser=p, func=cmd_build)
 
     p = sub.add_parser("profile", help="profile a program's blocks under explored strategies (PGO)")
     p.add_argument("file", nargs="?", metavar="FILE.mc")
@@ -415,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="summarize the profile store")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
-    p.set_defaults(func=cmd_profile)
+    p.set_defaults(parser=p, func=cmd_profile)
 
     p = sub.add_parser("run", help="run an entry on preset inputs and summarize the result")
     p.add_argument("program", metavar="FILE.mc|ARTIFACT")
@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true", help="time every block and record it in the profile store")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(parser=p, func=cmd_run)
     return ap
 
 
@@ -437,10 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     from mcodec.runtime_shim.profile_store import ProfileStoreError
 
     ap = build_parser()
-    args = ap.parse_args(argv)
+    args, extra = ap.parse_known_args(argv)
     if not getattr(args, "func", None):
-        ap.print_help()
-        return EXIT_USAGE
+        ap.error("a command is required (check, ir, build, profile or run); see `mcodec --help`")
+    if extra:  # reported with the command's usage, not the top level's
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except CompileError as e:

@@ -323,3 +323,14 @@ def test_malformed_profile_rows_are_reported_with_their_id(tmp_path: Path) -> No
             st.query()
         with pytest.raises(ProfileStoreError, match="row 3 of table profiles is malformed"):
             st.summary()
+
+
+def test_usage_errors_go_to_stderr_with_the_commands_usage(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main([])
+    out, err = capsys.readouterr()
+    assert ei.value.code == 2 and out == "" and "a command is required" in err
+    with pytest.raises(SystemExit) as ei:
+        main(["run", str(program(tmp_path)), "-o", "x"])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "usage: mcodec run" in err and "unrecognized arguments: -o x" in err
