@@ -138,6 +138,11 @@ def _is_number_or_none(x: Any) -> bool:
     return x is None or _is_number(x)
 
 
+def _is_io(e: sqlite3.OperationalError) -> bool:
+    msg = str(e).lower()
+    return "disk i/o error" in msg or "disk is full" in msg
+
+
 def _is_busy(e: sqlite3.OperationalError) -> bool:
     msg = str(e).lower()
     return "locked" in msg or "busy" in msg
@@ -204,6 +209,8 @@ class ProfileStore:
                 conn.close()
                 if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
                     raise self._locked(e) from e
+                if isinstance(e, sqlite3.OperationalError) and _is_io(e):
+                    raise self._io_error(e) from e
                 raise self._error(f"is corrupt or not a profile database ({e})") from e
             except BaseException:
                 conn.close()
@@ -256,6 +263,11 @@ class ProfileStore:
         return self._error(f"is locked by another process ({e})",
                            "wait for that process to finish (or end it) and run again; the file was left untouched")
 
+    def _io_error(self, e: sqlite3.OperationalError) -> ProfileStoreError:
+        # the file may be sound: "corrupt ... move it aside" would mislead
+        return self._error(f"cannot be written ({e})",
+                           "check the free space and health of its disk, then run again")
+
     def _retry(self, fn: Any) -> Any:
         delay = 0.005
         deadline = time.monotonic() + LOCK_WAIT_S  # 50 waits of BUSY_TIMEOUT_MS would hang 8 minutes
@@ -263,6 +275,8 @@ class ProfileStore:
             try:
                 return fn()
             except sqlite3.OperationalError as e:
+                if _is_io(e):
+                    raise self._io_error(e) from e
                 if not _is_busy(e):
                     raise
                 if attempt == WRITE_RETRIES - 1 or time.monotonic() >= deadline:

@@ -334,3 +334,12 @@ def test_usage_errors_go_to_stderr_with_the_commands_usage(tmp_path: Path, capsy
         main(["run", str(program(tmp_path)), "-o", "x"])
     err = capsys.readouterr().err
     assert ei.value.code == 2 and "usage: mcodec run" in err and "unrecognized arguments: -o x" in err
+
+
+def test_full_profile_store_is_not_called_corrupt(tmp_path: Path) -> None:
+    with ProfileStore(tmp_path / "p.sqlite3") as st:
+        conn = st._connect()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL, as on a full disk
+        with pytest.raises(ProfileStoreError, match="cannot be written .*full.*free space"):
+            st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True, features=[1.0] * 5000)])
