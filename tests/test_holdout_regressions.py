@@ -605,3 +605,24 @@ def test_cast_of_out_of_range_literal_wraps(strategy: str) -> None:
     want = (np.uint32(2**32 - 1), np.uint8(44), np.int8(-56), np.uint64(2**64 - 1), np.uint16(32767),
             x & np.uint32(2**32 - 4))
     check(LITCAST_SRC, strategy, "lc", {"x": x}, want)
+
+
+# ---- Numba: a float array cast to u16 (vectorized) gave 0 for negative values where NumPy wraps (u16(-1.0) == 65535) --
+# (a direct fptoui of an out-of-range value is poison; the scalar loop happened to wrap, the vector one saturated)
+F2U_SRC = """fn f2u(x: f64[N], y: f32[N]) -> (u16[N], u8[N], i16[N], u32[N], u16[N]):
+    let s = zeros((N,), dtype=u16)
+    for i in range(N):
+        s[i] = u16(x[i])
+    return u16(x), u8(y), i16(x * 2.0), u32(x), s
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par", "numba-fast", "llvm"])
+def test_float_to_narrow_unsigned_cast_wraps(strategy: str) -> None:
+    pytest.importorskip("numba")
+    base = np.array([-1.0, -2.7, 300.0, 70000.0, 65535.5, -65536.0, 5.9, -0.5])
+    x = np.tile(base, 8)
+    y = (x / 100.0).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        want = (x.astype(np.uint16), y.astype(np.uint8), (x * 2.0).astype(np.int16), x.astype(np.uint32), x.astype(np.uint16))
+    check(F2U_SRC, strategy, "f2u", {"x": x, "y": y}, want)

@@ -174,6 +174,10 @@ def column_slice(op: Any) -> tuple[Value, tuple] | None:
     return base, items[1]
 
 
+# float -> integer casts routed through a wider signed integer (see NumbaEmitter.cast)
+_VIA_INT = {"i8": "int32", "u8": "int32", "i16": "int32", "u16": "int32", "u32": "int64"}
+
+
 class NumbaEmitter(PythonEmitter):
     def __init__(self, strategy: OptimizationStrategy, block: BlockView) -> None:
         super().__init__()
@@ -289,6 +293,11 @@ class NumbaEmitter(PythonEmitter):
             return text
         if to == "bool":
             return f"({text} != 0)"
+        if frm.dtype in ("f32", "f64") and to in _VIA_INT:
+            # float -> narrow or u32 integer through a wider signed int, as NumPy's casts on x86: a
+            # direct fptoui/fptosi of a value out of the target's range is poison, and vectorized
+            # u16(-1.0) gave 0 (NumPy 65535) while the scalar loop gave 65535
+            return f"np.{npname(to)}(np.{_VIA_INT[to]}({text}))"
         return f"np.{npname(to)}({text})"
 
     def scalar_expr(self, op: Op, args: list[str]) -> str:
