@@ -269,6 +269,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise UsageError("mcodec profile needs a program (or --show)")
+    store.require_writable()
     path = Path(args.file)
     _read(args.file)
     mod = load_inputs_module(path)
@@ -295,6 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         timer = BlockTimer()
         store = _store(args)  # opened first: a bad store is reported before the run, not after it
+        store.require_writable()
     if path.is_dir():
         from mcodec.runtime_shim.artifact import load as load_artifact
 

@@ -25,6 +25,7 @@ import stat
 import statistics
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,6 +144,11 @@ def _is_io(e: sqlite3.OperationalError) -> bool:
     return "disk i/o error" in msg or "disk is full" in msg
 
 
+def _is_readonly(e: sqlite3.OperationalError) -> bool:
+    msg = str(e).lower()
+    return "readonly" in msg or "read-only" in msg or "unable to open database file" in msg
+
+
 def _is_busy(e: sqlite3.OperationalError) -> bool:
     msg = str(e).lower()
     return "locked" in msg or "busy" in msg
@@ -157,6 +163,7 @@ class ProfileStore:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
+        self.read_only: sqlite3.OperationalError | None = None  # why, when it could only be opened to read
         self._connect()
 
     # -- connection and schema -------------------------------------------------------
@@ -191,7 +198,10 @@ class ProfileStore:
                 return self._conn
             self._conn = None  # a connection inherited over fork is never used
             self._check_header()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise self._error(f"cannot be created ({e.strerror})", "check --profile-db / $MCODEC_CACHE_DIR") from e
             try:
                 conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
                                        isolation_level=None, check_same_thread=False)
@@ -207,6 +217,12 @@ class ProfileStore:
                 conn.execute("PRAGMA synchronous = NORMAL")
             except sqlite3.DatabaseError as e:
                 conn.close()
+                if isinstance(e, sqlite3.OperationalError) and _is_readonly(e) and self.path.is_file():
+                    # a read-only file or file system (a shared store): reading works, and a
+                    # write says why it cannot
+                    conn = self._connect_read_only(e)
+                    self._conn, self._pid, self.read_only = conn, os.getpid(), e
+                    return conn
                 if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
                     raise self._locked(e) from e
                 if isinstance(e, sqlite3.OperationalError) and _is_io(e):
@@ -217,6 +233,34 @@ class ProfileStore:
                 raise
             self._conn, self._pid = conn, os.getpid()
             return conn
+
+    def _connect_read_only(self, cause: sqlite3.OperationalError) -> sqlite3.Connection:
+        url = "file:" + urllib.request.pathname2url(str(self.path.absolute()))
+        # mode=ro still needs the -shm file of a WAL database; immutable=1 does not (and
+        # takes no locks, right where nothing can write the file)
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(url + query, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+            try:
+                self._check_schema(conn)
+                return conn
+            except sqlite3.OperationalError as e:
+                conn.close()
+                if not _is_readonly(e):
+                    raise self._error(f"is corrupt or not a profile database ({e})") from e
+            except BaseException:
+                conn.close()
+                raise
+        raise self._read_only(cause)
+
+    def require_writable(self) -> None:
+        """Raise now, not after a long run whose timings then could not be kept."""
+        if self.read_only is not None:
+            raise self._read_only(self.read_only)
+
+    def _read_only(self, e: sqlite3.OperationalError) -> ProfileStoreError:
+        return self._error(f"cannot be written ({e})", "it, or its directory (SQLite writes -wal and -shm files "
+                           "beside it), is read-only; give a writable --profile-db")
 
     def _tables(self, conn: sqlite3.Connection) -> set[str]:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
@@ -277,6 +321,8 @@ class ProfileStore:
             except sqlite3.OperationalError as e:
                 if _is_io(e):
                     raise self._io_error(e) from e
+                if _is_readonly(e):
+                    raise self._read_only(e) from e
                 if not _is_busy(e):
                     raise
                 if attempt == WRITE_RETRIES - 1 or time.monotonic() >= deadline:

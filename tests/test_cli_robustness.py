@@ -343,3 +343,28 @@ def test_full_profile_store_is_not_called_corrupt(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL, as on a full disk
         with pytest.raises(ProfileStoreError, match="cannot be written .*full.*free space"):
             st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True, features=[1.0] * 5000)])
+
+
+class _ReadOnlyMount:
+    """What a read-write open of a WAL database on a read-only mount gives."""
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    def close(self) -> None:
+        pass
+
+
+def test_read_only_profile_store_is_read_and_refuses_writes_up_front(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "p.sqlite3"
+    with ProfileStore(path) as st:
+        st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True)])
+    real = sqlite3.connect
+    monkeypatch.setattr(profile_store.sqlite3, "connect",
+                        lambda db, *a, uri=False, **kw: real(db, *a, uri=uri, **kw) if uri else _ReadOnlyMount())
+    with ProfileStore(path) as st:  # was: "is corrupt or not a profile database; move it aside"
+        assert st.count() == 1 and st.summary()[0]["runs"] == 1
+        with pytest.raises(ProfileStoreError, match="read-only"):
+            st.require_writable()
+        with pytest.raises(ProfileStoreError, match="read-only"):
+            st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True)])
