@@ -59,6 +59,21 @@ def load_inputs_module(program: Path) -> ModuleType:
     return mod
 
 
+def check_preset_module(mod: ModuleType, program: Path, preset: str, functions: Any) -> str:
+    """The preset module's ENTRY, once it names a function of the program and the module
+    can make inputs for `preset` (else a usage error, not a KeyError mid-profile)."""
+    entry = getattr(mod, "ENTRY", None)
+    if not isinstance(entry, str) or entry not in functions:
+        raise UsageError(f"{program.with_suffix('.py')}: ENTRY = {entry!r} names no function of {program.name}; "
+                         f"its functions: {', '.join(functions) or 'none'}")
+    if not callable(getattr(mod, "make_inputs", None)):
+        raise UsageError(f"{program.with_suffix('.py')}: defines no make_inputs(preset, seed)")
+    presets = getattr(mod, "PRESETS", {})
+    if preset not in presets:
+        raise UsageError(f"unknown preset {preset!r}; available: {', '.join(presets)}")
+    return entry
+
+
 def make_inputs(mod: ModuleType, preset: str, **kw: Any) -> dict[str, Any]:
     """The preset module's inputs for `preset`; its failures name the module."""
     try:
@@ -176,9 +191,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         dims = None
         if args.preset:  # a preset that cannot be used is an error, not silently no shapes
             mod = load_inputs_module(src_path)
-            if args.preset not in getattr(mod, "PRESETS", {}):
-                raise UsageError(f"unknown preset {args.preset!r}; available: {', '.join(getattr(mod, 'PRESETS', {}))}")
-            dims = dims_from_inputs(module, mod.ENTRY, make_inputs(mod, args.preset))
+            entry = check_preset_module(mod, src_path, args.preset, module.functions)
+            dims = dims_from_inputs(module, entry, make_inputs(mod, args.preset))
         live = live_block_sigs(module)
         stale = [sig for sig in store.stale(live) if sig]
         if stale and args.verbose:
@@ -270,11 +284,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not args.file:
         raise UsageError("mcodec profile needs a program (or --show)")
     store.require_writable()
+    from .driver import frontend
+
     path = Path(args.file)
-    _read(args.file)
+    module = frontend(_read(args.file), args.file)  # its errors come before any profiling
     mod = load_inputs_module(path)
-    if args.preset not in getattr(mod, "PRESETS", {}):
-        raise UsageError(f"unknown preset {args.preset!r}; available: {', '.join(getattr(mod, 'PRESETS', {}))}")
+    check_preset_module(mod, path, args.preset, module.functions)
     print(f"profiling {path.name} at preset {args.preset}: a NumPy baseline and {args.rounds} exploring round(s), "
           f"{args.runs} timed run(s) each", file=sys.stderr)
     rounds = profile_program(path, mod, args.preset, args.rounds, args.runs, store)

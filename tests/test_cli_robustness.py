@@ -368,3 +368,13 @@ def test_read_only_profile_store_is_read_and_refuses_writes_up_front(tmp_path: P
             st.require_writable()
         with pytest.raises(ProfileStoreError, match="read-only"):
             st.record([ProfileRecord("p", "f.b0", "s", "numpy", [], [], 0.1, True)])
+
+
+def test_profile_checks_the_program_and_its_preset_module_first(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "p.sqlite3"
+    src = program(tmp_path, PRESETS.replace("ENTRY = 'f'", "ENTRY = 'g'"))
+    rc, _, err = cli(capsys, "profile", src, "--rounds", "0", "--runs", "1", "--profile-db", db)
+    assert rc == 2 and "ENTRY = 'g' names no function of prog.mc" in err  # was KeyError: 'g'
+    src.write_text("fn f(x: f64[N]) -> f64[N]:\n    return x + y\n")
+    rc, _, err = cli(capsys, "profile", src, "--profile-db", db)
+    assert rc == 1 and "prog.mc:2:16" in err and "profiling" not in err
