@@ -332,7 +332,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     presets = getattr(inputs_mod, "PRESETS", {})
     if args.preset not in presets:
         raise UsageError(f"unknown preset {args.preset!r}; available: {', '.join(presets)}")
-    fn = getattr(program, entry) if entry in program.entries else None
+    fn = program.entries.get(entry)  # not getattr: an entry may be named `info` or `entries`
     if fn is None:
         raise UsageError(f"no entry '{entry}'; entries: {', '.join(program.entries)}")
     times = []

@@ -378,3 +378,11 @@ def test_profile_checks_the_program_and_its_preset_module_first(tmp_path: Path, 
     src.write_text("fn f(x: f64[N]) -> f64[N]:\n    return x + y\n")
     rc, _, err = cli(capsys, "profile", src, "--profile-db", db)
     assert rc == 1 and "prog.mc:2:16" in err and "profiling" not in err
+
+
+def test_run_an_entry_named_like_a_program_attribute(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "prog.mc"
+    src.write_text(PROG.replace("fn f(", "fn info("))
+    src.with_suffix(".py").write_text(PRESETS.replace("ENTRY = 'f'", "ENTRY = 'info'"))
+    rc, out, _ = cli(capsys, "run", src)  # was: TypeError: 'dict' object is not callable
+    assert rc == 0 and "float64[8]" in out
