@@ -32,7 +32,8 @@ def annotate_text(result: BuildResult, decisions: list[Decision], notes: list[st
             out.append(f"//   strategy: {b.built.strategy_id} (fixed)")
         else:
             out.append(f"//   patterns: {', '.join(d.patterns) or 'none'}")
-            out.append(f"//   strategy: {b.built.strategy_id} ({'explored' if d.explored else 'exploited'}, "
+            how = "explored" if d.explored else "measured fastest" if d.from_profiles else "exploited"
+            out.append(f"//   strategy: {b.built.strategy_id} ({how}, "
                        f"confidence {d.confidence:.2f}, decided in {d.decide_ms:.2f} ms)")
             alts = "  ".join(f"{s} {v:+.2f}" for s, v in d.predicted.items())
             out.append(f"//   predicted log-speedup over numpy: {alts}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import statistics
 import time
@@ -43,6 +44,7 @@ class Decision:
     rejected: dict[str, str] = field(default_factory=dict)  # strategy -> why it cannot lower the block
     measured: dict[str, float] = field(default_factory=dict)  # strategy -> median seconds from profiles
     decide_ms: float = 0.0
+    from_profiles: bool = False  # chosen by this block's measured times, not by prediction
 
 
 def user_policy_dir() -> Path:
@@ -204,13 +206,19 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
         explored = explore and rng is not None and rng.random() < max(epsilon, 0.2)
         backed = [s for s in ranked if s in measured_ids]
         chosen = rng.choice(ok) if explored and rng is not None else (backed or ranked)[0]
+        measured = measured_times(store, view.op.attrs["sid"]) if store is not None else {}
+        # Profile-guided: where this very block was timed under several of its candidate
+        # strategies, the fastest measured one wins over any prediction (the model
+        # generalizes across blocks; a measurement of the block itself is better).
+        timed = {s: t for s, t in measured.items() if s in ok}
+        from_profiles = not explored and len(timed) >= 2
+        if from_profiles:
+            chosen = min(timed, key=lambda s: (timed[s], s))
         d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
                      matched_names(matches, PATTERN_LIBRARY), chosen,
                      explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
-                     round(float(conf.get(chosen, 0.0)), 3), rejected)
+                     round(float(conf.get(chosen, 0.0)), 3), rejected, measured, from_profiles=from_profiles)
         d.decide_ms = (t_first + share + time.perf_counter() - t0) * 1e3
-        if store is not None:
-            d.measured = measured_times(store, view.op.attrs["sid"])
         plan[view.id] = chosen
         decisions.append(d)
     return plan, decisions
@@ -222,11 +230,26 @@ def _lines(view: BlockView) -> tuple[int, int]:
 
 
 def measured_times(store: ProfileStore, block_sig: str) -> dict[str, float]:
-    out: dict[str, list[float]] = {}
+    """Per strategy, the median seconds of the block's successful profiled runs on this
+    machine, at the largest inputs it was profiled with: at other sizes strategies rank
+    differently (threads pay off on big inputs only), and big runs are what matters."""
+    runs: dict[str, dict[str, list[float]]] = {}  # input shapes -> strategy -> seconds
+    size: dict[str, int] = {}
     for r in store.query(block_sig=block_sig, machine=machine()["fingerprint"]):
         if r.success and r.seconds is not None:
-            out.setdefault(r.strategy_id, []).append(r.seconds)
-    return {s: statistics.median(v) for s, v in out.items()}
+            key = json.dumps(r.shapes, sort_keys=True)
+            runs.setdefault(key, {}).setdefault(r.strategy_id, []).append(r.seconds)
+            size[key] = _elements(r.shapes)
+    if not runs:
+        return {}
+    largest = max(runs, key=lambda k: (size[k], k))
+    return {s: statistics.median(v) for s, v in runs[largest].items()}
+
+
+def _elements(shapes: Any) -> int:
+    """Total elements of a profiled run's inputs (shapes as recorded: by name, or a list)."""
+    items = shapes.values() if isinstance(shapes, dict) else shapes if isinstance(shapes, list) else []
+    return sum(math.prod(s) for s in items if isinstance(s, list))
 
 
 def train_from_store(learner: Any, store: ProfileStore, time_weight: float | None = None) -> int:

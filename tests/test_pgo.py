@@ -18,7 +18,7 @@ from mcodec.compiler.optimize import decide, live_block_sigs, train_from_store
 from mcodec.compiler.pgo import profile_program
 from mcodec.compiler.strategy import REGISTRY
 from mcodec.passes.policy import ReinforcementLearner
-from mcodec.runtime_shim.profile_store import ProfileStore
+from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore
 
 LOOP = """\
 fn count(x: f64[N]) -> f64:
@@ -74,6 +74,33 @@ def test_pgo_moves_a_wrong_prior_choice(program: Path, tmp_path: Path) -> None:
     loop = _loop_block(after)
     assert loop.chosen != "numpy", loop
     assert loop.measured["numpy"] > loop.measured[loop.chosen]
+
+
+def test_a_blocks_own_measurements_choose_its_strategy(tmp_path: Path) -> None:
+    """Where the store timed this very block under several candidate strategies, the
+    build takes the fastest measured one, whatever the model predicts; the times used
+    are those at the block's largest profiled inputs."""
+    module = frontend(LOOP, "count.mc")
+    loop_sid = next(op for op in module.functions["count"].body.ops if op.attrs.get("kind") == "loop").attrs["sid"]
+    store = ProfileStore(tmp_path / "profiles.sqlite3")
+
+    def runs(shape: list[int], times: dict[str, float]) -> list[ProfileRecord]:
+        return [ProfileRecord(program_sig="p", block_id="count.b1", block_sig=loop_sid, strategy_id=s,
+                              shapes={"x": shape}, dtypes={"x": "float64"}, seconds=t, success=True)
+                for s, t in times.items() for _ in range(3)]
+
+    # small inputs rank numba first; the larger ones (what counts) rank llvm first
+    store.record(runs([100], {"numpy": 1e-3, "numba": 1e-6, "llvm": 5e-6}))
+    store.record(runs([100000], {"numpy": 1e-1, "numba": 2e-4, "llvm": 1e-4}))
+    fresh = ReinforcementLearner(REGISTRY.values())  # predicts nothing: NumPy everywhere
+    _, decisions = decide(module, fresh, store=store)
+    loop = _loop_block(decisions)
+    assert loop.chosen == "llvm" and loop.from_profiles
+    assert loop.measured == {"numpy": 1e-1, "numba": 2e-4, "llvm": 1e-4}
+    assert "measured fastest" in annotate_text(build_module(module, {loop.block_id: loop.chosen}, warn=False),
+                                               decisions, [])
+    _, unprofiled = decide(frontend(LOOP, "count.mc"), fresh)
+    assert _loop_block(unprofiled).chosen == "numpy" and not _loop_block(unprofiled).from_profiles
 
 
 def test_profiles_survive_unrelated_edits(program: Path, tmp_path: Path) -> None:

@@ -175,7 +175,9 @@ def main() -> int:
             decide_ms.append((time.perf_counter() - t0) * 1e3 / max(len(decisions), 1))
         learner_all = ReinforcementLearner(REGISTRY.values())
         train_from_store(learner_all, store)
-        plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims)
+        # (as `mcodec build --optimize` decides: with the store, whose measurements of
+        # the program's own blocks now exist)
+        plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims, store=store)
         blocks = [b.id for fn in module.functions.values() for b in block_views(fn)]
         best_fixed_id = min(fixed[name], key=fixed[name].get)
         t = time_plans(name, args.preset, {
