@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -29,12 +30,15 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus_util import CORPUS, corpus_names, inputs_module  # noqa: E402
+from corpus_util import CORPUS, corpus_names, inputs_module, reference_module  # noqa: E402
 from mcodec.compiler.driver import frontend  # noqa: E402
 from mcodec.compiler.optimize import decide, dims_from_inputs, program_signature, train_from_store  # noqa: E402
 from mcodec.compiler.pgo import build_with_plan, profile_program, time_entry  # noqa: E402
@@ -42,28 +46,59 @@ from mcodec.compiler.stitch import block_views  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
 from mcodec.passes.policy import ReinforcementLearner  # noqa: E402
 from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
+from peers import Peer, jax_available, make_peers  # noqa: E402
+
+NUMPY_PEER = "numpy-peer"
 
 
-def time_plans(name: str, preset: str, plans: dict[str, dict[str, str]], repeat: int) -> dict[str, float]:
-    """Median seconds per named plan. Plans that give every block the same strategy
-    (a block a plan leaves out is NumPy's) are one build, timed once: timing equal
-    builds separately only measured the machine's noise (in one run an identical
-    plan timed 28 and 62 ms). The builds are timed in interleaved rounds, so a slow
-    spell of the machine falls on all of them rather than on one."""
+def time_plans(name: str, preset: str, plans: dict[str, dict[str, str]], repeat: int,
+               peer_kinds: tuple[str, ...] = ()) -> tuple[dict[str, float], dict[str, str]]:
+    """Median seconds per named plan and per peer (the NumPy reference, and those of
+    `peer_kinds` that run the program; with the reasons of those that do not).
+
+    Plans that give every block the same strategy (a block a plan leaves out is
+    NumPy's) are one build, timed once: timing equal builds separately only measured
+    the machine's noise (in one run an identical plan timed 28 and 62 ms). Everything is
+    timed in interleaved rounds, so a slow spell of the machine falls on all of it
+    rather than on one."""
     source = (CORPUS / f"{name}.mc").read_text()
     im = inputs_module(name)
     inputs = im.make_inputs(preset)
     blocks = [b.id for fn in frontend(source, f"{name}.mc").functions.values() for b in block_views(fn)]
-    key_of = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
-    programs = {}
+    key_of: dict[str, Any] = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
+    runs: dict[Any, Callable[[], float]] = {}
     for key in dict.fromkeys(key_of.values()):
-        programs[key] = build_with_plan(source, f"{name}.mc", dict(zip(blocks, key))).program
-        time_entry(programs[key], im.ENTRY, inputs, 1)  # warm-up
-    times: dict[tuple[str, ...], list[float]] = {key: [] for key in programs}
+        program = build_with_plan(source, f"{name}.mc", dict(zip(blocks, key))).program
+        runs[key] = lambda program=program: time_entry(program, im.ENTRY, inputs, 1)[0]
+    missing: dict[str, str] = {}
+    if peer_kinds:
+        ref = reference_module(name)
+        want = ref.reference(copy.deepcopy(inputs))
+        peers = [Peer(NUMPY_PEER, call=ref.reference),
+                 *make_peers(name, inputs, want, list(peer_kinds), Path(tempfile.mkdtemp(prefix="mcodec-peer-")))]
+        for peer in peers:
+            if peer.status == "ok" and peer.call is not None:
+                key_of[peer.name] = runs_key = ("peer", peer.name)
+                runs[runs_key] = lambda peer=peer: _time_peer(peer, inputs)
+            else:
+                missing[peer.name] = peer.reason
+    for run in runs.values():
+        run()  # warm-up (and a peer's first call after its compilation)
+    times: dict[Any, list[float]] = {key: [] for key in runs}
     for _ in range(repeat):
-        for key, program in programs.items():
-            times[key] += time_entry(program, im.ENTRY, inputs, 1)
-    return {label: statistics.median(times[key]) for label, key in key_of.items()}
+        for key, run in runs.items():
+            times[key].append(run())
+    return {label: statistics.median(times[key]) for label, key in key_of.items()}, missing
+
+
+def _time_peer(peer: Peer, inputs: dict[str, Any]) -> float:
+    args = peer.prepare(inputs)  # (copies, outside the clock)
+    assert peer.call is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        peer.call(args)
+        return time.perf_counter() - t0
 
 
 class _Subset:
@@ -123,6 +158,8 @@ def main() -> int:
     ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
     ap.add_argument("--save-prior", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--peers", default="numba,numba-par" + (",jax" if jax_available() else ""),
+                    help="peers timed beside the policy, with the NumPy reference ('none': no peers)")
     ap.add_argument("--skip-profiling", action="store_true",
                     help="with --store: evaluate on the profiles already there (after a change to the learner)")
     ap.add_argument("--prior-only", type=Path, metavar="STORE",
@@ -134,6 +171,7 @@ def main() -> int:
         save_prior(ProfileStore(args.prior_only))
         return 0
     names = args.programs.split(",") if args.programs else corpus_names()
+    peer_kinds = tuple(k for k in args.peers.split(",") if k and k != "none")
     strategies = args.strategies.split(",")
     if args.skip_profiling and not (args.store and args.store.is_file()):
         ap.error("--skip-profiling needs an existing --store")
@@ -180,16 +218,18 @@ def main() -> int:
         plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims, store=store)
         blocks = [b.id for fn in module.functions.values() for b in block_views(fn)]
         best_fixed_id = min(fixed[name], key=fixed[name].get)
-        t = time_plans(name, args.preset, {
+        t, peers_missing = time_plans(name, args.preset, {
             "policy": plan, "own": plan_own, "oracle": oracle_plan(store, psigs[name]),
-            "fixed": dict.fromkeys(blocks, best_fixed_id), "rule": dict.fromkeys(blocks, rule)}, args.repeat)
+            "fixed": dict.fromkeys(blocks, best_fixed_id), "rule": dict.fromkeys(blocks, rule)}, args.repeat,
+            peer_kinds)
         t_policy, t_own, t_oracle, t_fixed, t_rule = t["policy"], t["own"], t["oracle"], t["fixed"], t["rule"]
         rows.append({"program": name, "policy_s": t_policy, "own_round_s": t_own, "oracle_s": t_oracle,
                      "best_fixed": best_fixed_id, "best_fixed_s": t_fixed, "numpy_s": fixed[name]["numpy"],
                      "regret": t_policy / t_oracle, "regret_after_round": t_own / t_oracle,
                      "gain": t_fixed / t_policy, "rule": rule, "rule_s": t_rule, "gain_rule": t_rule / t_policy,
                      "decide_ms_per_block": decide_ms[0],
-                     "decide_ms_per_block_warm": statistics.median(decide_ms[1:]), "plan": plan})
+                     "decide_ms_per_block_warm": statistics.median(decide_ms[1:]), "plan": plan,
+                     "peers": {k: v for k, v in t.items() if k.endswith("-peer")}, "peers_missing": peers_missing})
         r = rows[-1]
         print(f"  {name:<16} policy {t_policy * 1e3:9.2f} ms  oracle {t_oracle * 1e3:9.2f}  best fixed "
               f"{best_fixed_id} {t_fixed * 1e3:9.2f}  {rule} {t_rule * 1e3:9.2f}  regret {r['regret']:.2f}  "
@@ -208,11 +248,33 @@ def main() -> int:
           f"speedup over NumPy {geomean([r['numpy_s'] / r['policy_s'] for r in rows]):.2f}x, "
           f"decision per block (median over programs) {statistics.median(r['decide_ms_per_block'] for r in rows):.2f} ms "
           f"cold, {statistics.median(r['decide_ms_per_block_warm'] for r in rows):.2f} ms warm (median of 5 repeats)")
+    if peer_kinds:
+        print(peer_report(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.save_prior:
         save_prior(store)
     return 0
+
+
+def peer_report(rows: list[dict[str, Any]]) -> str:
+    """Geometric-mean speedups over the NumPy reference (timed in the same rounds) of
+    the policy's builds and of each single peer over all the programs; where a peer
+    cannot run a program, its user keeps NumPy there (1x)."""
+    rows = [r for r in rows if NUMPY_PEER in r["peers"]]
+    if not rows:
+        return "no NumPy reference timings"
+    kinds = sorted({k for r in rows for k in (*r["peers"], *r["peers_missing"])} - {NUMPY_PEER})
+    speed = {k: geomean([r["peers"][NUMPY_PEER] / r["peers"].get(k, r["peers"][NUMPY_PEER]) for r in rows])
+             for k in kinds}
+    lines = [f"speedup over the NumPy reference, geometric mean over {len(rows)} programs: policy "
+             f"{geomean([r['peers'][NUMPY_PEER] / r['policy_s'] for r in rows]):.2f}x, oracle "
+             f"{geomean([r['peers'][NUMPY_PEER] / r['oracle_s'] for r in rows]):.2f}x; single peers: "
+             + ", ".join(f"{k} {v:.2f}x ({sum(k in r['peers'] for r in rows)} programs run)" for k, v in speed.items())]
+    if speed:
+        best = max(speed, key=speed.get)  # type: ignore[arg-type]
+        lines.append(f"best single peer: {best} {speed[best]:.2f}x")
+    return "\n".join(lines)
 
 
 def save_prior(store: ProfileStore) -> None:
