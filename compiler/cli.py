@@ -105,7 +105,7 @@ def describe(value: Any) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from .driver import frontend
 
-    failed = False
+    failed = unreadable = False
     for path in args.files:  # every file is checked, as a compiler checks every unit
         try:
             module = frontend(_read(path), path, passes=[])  # checking needs the IR built, not optimized
@@ -113,12 +113,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(str(e), file=sys.stderr)
             failed = True
             continue
+        except UsageError as e:  # a missing or binary file: the others are still checked
+            print(f"mcodec: error: {e}", file=sys.stderr)
+            unreadable = True
+            continue
         if args.verbose:
             for fn in module.functions.values():
                 print(fn.signature_text)
         if not args.quiet:
             print(f"{path}: ok ({len(module.functions)} function{'s' if len(module.functions) != 1 else ''})")
-    return EXIT_COMPILE if failed else 0
+    return EXIT_USAGE if unreadable else EXIT_COMPILE if failed else 0
 
 
 def cmd_ir(args: argparse.Namespace) -> int:

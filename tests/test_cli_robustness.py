@@ -386,3 +386,11 @@ def test_run_an_entry_named_like_a_program_attribute(tmp_path: Path, capsys) -> 
     src.with_suffix(".py").write_text(PRESETS.replace("ENTRY = 'f'", "ENTRY = 'info'"))
     rc, out, _ = cli(capsys, "run", src)  # was: TypeError: 'dict' object is not callable
     assert rc == 0 and "float64[8]" in out
+
+
+def test_check_goes_on_past_a_missing_file(tmp_path: Path, capsys) -> None:
+    good = program(tmp_path)
+    bad = tmp_path / "bad.mc"
+    bad.write_text("fn g() -> f64:\n    return y\n")
+    rc, out, err = cli(capsys, "check", tmp_path / "missing.mc", good, bad)
+    assert rc == 2 and "missing.mc: no such file" in err and "prog.mc: ok" in out and "bad.mc:2:12" in err
