@@ -44,7 +44,7 @@ class Diagnostic:
         lines = [line.removesuffix("\r") for line in source.split("\n")]
         out = [head]
         if 1 <= self.span.line <= len(lines):
-            text = lines[self.span.line - 1]
+            text = lines[self.span.line - 1].translate(_CONTROL_PICTURES)
             width = 1
             if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
                 width = self.span.end_col - self.span.col
@@ -64,6 +64,9 @@ class Diagnostic:
 
 
 MAX_SHOWN = 100  # characters of a source line shown with a diagnostic
+# control characters shown as their Unicode pictures (one column each, so the caret stays
+# aligned): printed raw, a \r, \b or \x1b rewrote the terminal line and hid the error
+_CONTROL_PICTURES = {c: 0x2400 + c for c in range(32)} | {127: 0x2421}
 
 
 @dataclass

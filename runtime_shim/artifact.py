@@ -203,6 +203,7 @@ def _check_blocks(path: Path, manifest: dict[str, Any]) -> None:
 def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_shim.program.Program
     """Load an artifact directory as a Program (the same interface as compile_file).
     `wrap(block_id, call)` may interpose on block calls (profiling)."""
+    from mcodec.compiler.diagnostics import CompileError
     from mcodec.compiler.driver import frontend
     from mcodec.compiler.stitch import block_views, stitch
 
@@ -210,7 +211,12 @@ def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_
 
     path = Path(path)
     manifest = read_manifest(path)
-    module = frontend((path / "source.mc").read_text(), manifest["source_name"])
+    try:
+        module = frontend((path / "source.mc").read_text(), manifest["source_name"])
+    except CompileError as e:  # another mcodec built it: point at the file read, not the program's name
+        e.filename = str(path / "source.mc")
+        raise ArtifactError(f"{path}: its source does not compile with this mcodec (mcodec "
+                            f"{manifest.get('mcodec_version', '?')} built it); rebuild the artifact\n{e}") from e
     built = {}
     for fn in module.functions.values():
         for view in block_views(fn):

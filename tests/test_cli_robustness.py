@@ -394,3 +394,24 @@ def test_check_goes_on_past_a_missing_file(tmp_path: Path, capsys) -> None:
     bad.write_text("fn g() -> f64:\n    return y\n")
     rc, out, err = cli(capsys, "check", tmp_path / "missing.mc", good, bad)
     assert rc == 2 and "missing.mc: no such file" in err and "prog.mc: ok" in out and "bad.mc:2:12" in err
+
+
+def test_diagnostic_shows_control_characters_visibly() -> None:
+    # a raw \r or escape sequence in the echoed line rewrote the terminal line
+    with pytest.raises(mcodec.CompileError) as ei:
+        mcodec.compile_source("fn f(x: f64) -> f64:\n    return x\x1b[2J + y\r\n")
+    shown = str(ei.value).splitlines()[1]
+    assert "\x1b" not in shown and "\r" not in shown and "\u241b[2J" in shown
+
+
+def test_artifact_whose_source_does_not_compile_names_the_artifact(tmp_path: Path, capsys) -> None:
+    import hashlib
+    import json
+
+    art = built(tmp_path, capsys)
+    (art / "source.mc").write_text("fn f(x: f64[N]) -> f64[N]:\n    return y\n")  # e.g. a newer mcodec's
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["source_sha256"] = hashlib.sha256((art / "source.mc").read_bytes()).hexdigest()
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    rc, _, err = cli(capsys, "run", art)
+    assert rc == 2 and "does not compile with this mcodec" in err and f"{art / 'source.mc'}:2:12" in err
