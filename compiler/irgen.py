@@ -84,15 +84,17 @@ class LoopCtx:
 
 
 def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozenset()) -> list[str]:
-    """Names a statement list rebinds or stores into (in first-seen order), including
-    variables passed to functions that have inout parameters."""
+    """Names a statement list binds, rebinds or stores into (in first-seen order),
+    including variables passed to functions that have inout parameters."""
     seen: dict[str, None] = {}
     for s in stmts:
         scanned: Any = s  # where calls writing inout arguments may be
         if isinstance(s, (A.Assign, A.AugAssign)):
             t = s.target
             seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
-        elif isinstance(s, A.Unpack) and not s.let:
+        elif isinstance(s, A.Let):
+            seen[s.name] = None  # (a `let` of a variable bound before rebinds it, as in an `if`)
+        elif isinstance(s, A.Unpack):
             for t in s.targets:
                 seen[_target_name(t)] = None
         elif isinstance(s, A.If):
@@ -517,32 +519,39 @@ class FunctionBuilder:
     def _loop(self, op_name: str, operands: list[Value], carried: list[str], span: Span,
               lower_body: Callable[[list[Value]], None], extra_args: list[ValueType],
               n_regions: int = 1) -> Op:
-        """Build a loop op twice at most: again with widened types if the body changes a
-        carried array's shape."""
-        inits = [self.env[n].value for n in carried]
-        types = [v.type for v in inits]
-        for attempt in range(2):
-            n_diag = len(self.sink.items)
-            before = dict(self.env)
-            saved_region = self.region
-            regions = [Region([Value(t, "i") for t in extra_args] + [Value(t, n) for n, t in zip(carried, types)])
-                       for _ in range(n_regions)]
-            self.loops.append(LoopCtx(carried))
-            try:
-                lower_body([r for r in regions])  # type: ignore[arg-type]
-                ends = [self.env[n].value.type for n in carried]
-            finally:
-                self.loops.pop()
-                self.region = saved_region
-                body_env = self.env
-                self.env = before
-            widened = [ArrayType(t.dtype, merge_dims(t.shape, e.shape)) if isinstance(t, ArrayType) and isinstance(e, ArrayType) else t
-                       for t, e in zip(types, ends)]
-            if widened == types or attempt == 1:
+        """Build a loop op: again with widened types if the body changes a carried
+        array's shape, and again without the variables that a `let` in the body gives
+        another dtype or rank (a loop cannot change a variable's type: such a `let`
+        makes a variable of the body, as a `let` of a new name does). `carried` is
+        edited in place: the caller's `lower_body` reads it."""
+        n_diag = len(self.sink.items)
+        while True:
+            inits = [self.env[n].value for n in carried]
+            types = [v.type for v in inits]
+            for attempt in range(2):
+                del self.sink.items[n_diag:]
+                before = dict(self.env)
+                saved_region = self.region
+                regions = [Region([Value(t, "i") for t in extra_args] + [Value(t, n) for n, t in zip(carried, types)])
+                           for _ in range(n_regions)]
+                self.loops.append(LoopCtx(carried))
+                try:
+                    lower_body([r for r in regions])  # type: ignore[arg-type]
+                    ends = [self.env[n].value.type for n in carried]
+                finally:
+                    self.loops.pop()
+                    self.region = saved_region
+                    self.env = before
+                widened = [ArrayType(t.dtype, merge_dims(t.shape, e.shape)) if isinstance(t, ArrayType) and isinstance(e, ArrayType) else t
+                           for t, e in zip(types, ends)]
+                if widened == types or attempt == 1:
+                    break
+                types = widened
+            retyped = [n for n, t, e in zip(carried, types, ends)
+                       if type(t) is not type(e) or t.dtype != e.dtype or len(shape_of(t)) != len(shape_of(e))]
+            if not retyped:
                 break
-            del self.sink.items[n_diag:]
-            types = widened
-        del body_env
+            carried[:] = [n for n in carried if n not in retyped]
         op = self.emit(op_name, operands + inits, types, span, regions=regions, hints=carried)
         for n, v in zip(carried, op.results):
             self.env[n] = Binding(v, self.env[n].kind)

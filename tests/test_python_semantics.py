@@ -142,3 +142,39 @@ def test_a_loop_over_an_existing_local_rebinds_it(strategy: str) -> None:
     np.testing.assert_array_equal(program.row_at_negative(a), [-1.0, 5.0])
     np.testing.assert_array_equal(program.row_at_negative(a[1:][::-1].copy()), [-1.0, 5.0])
     np.testing.assert_array_equal(program.row_at_negative(a[:0]), [0.0, 0.0])
+
+
+LETS_IN_LOOPS = """fn in_for(n: i64) -> i64:
+    let s = 0
+    for i in range(n):
+        let s = s + i
+    return s
+
+fn in_while(n: i64) -> (i64, i64):
+    let k = 0
+    let t = 100
+    while k < n:
+        let t = k * 10
+        k += 1
+    return k, t
+
+fn retyped(n: i64) -> (i64, f64):
+    let t = 7
+    let acc = 0.0
+    for i in range(n):
+        let t = f64(i) * 0.5
+        acc += t
+    return t, acc
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_let_in_a_loop_rebinds_as_in_an_if(strategy: str) -> None:
+    """A `let` of a variable bound before the loop rebinds it, as the same `let` in an
+    `if` does and as Python's assignment would; one that gives it another dtype makes
+    a variable of the body (a loop cannot change a variable's type)."""
+    program = build_source(LETS_IN_LOOPS, strategy, "lets.mc")
+    assert program.in_for(4) == 6 and program.in_for(0) == 0
+    assert tuple(program.in_while(3)) == (3, 20) and tuple(program.in_while(0)) == (0, 100)
+    t, acc = program.retyped(4)
+    assert t == 7 and acc == 3.0
