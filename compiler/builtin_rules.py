@@ -203,9 +203,8 @@ def eye(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 
 def _diagonal(fb: FunctionBuilder, b: Builtin, args: Args, operands: list[Value]) -> int | None:
-    """The diagonal offset `k` of eye/triu/tril: its value when it is a literal, else
-    None and the run-time value appended to `operands` (as NumPy, any integer; the
-    result's shape does not depend on it)."""
+    """The diagonal offset `k` of eye/triu/tril/diag: its value when it is a literal,
+    else None and the run-time value appended to `operands` (as NumPy, any integer)."""
     expr, default = args["k"]
     if expr is None:
         return default
@@ -370,17 +369,18 @@ def stack(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "v", b)
-    k = _static(fb, args, "k", b, "int")
+    operands = [a]
+    k = _diagonal(fb, b, args, operands)  # (a run-time k: the result's size is known at run time)
     if a.type.rank == 1:
         n = a.type.shape[0]
-        m = None if n is None else n + abs(k)
+        m = None if n is None or k is None else n + abs(k)
         shape: tuple[DimT, ...] = (m, m)
     elif a.type.rank == 2:
         r, c = a.type.shape
-        shape = ((r - abs(k)) if r is not None and r == c else None,)
+        shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
     else:
         raise fb.error("diag() takes a 1-D or 2-D array", e.span)
-    return _emit(fb, b, [a], ArrayType(a.type.dtype, shape), e, k=k)
+    return _emit(fb, b, operands, ArrayType(a.type.dtype, shape), e, k=k)
 
 
 def trace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:

@@ -39,13 +39,16 @@ DIAGONAL_OFFSETS = """fn band(A: f64[N, N], w: i64) -> f64[N, N]:
 
 fn shifted_eye(n: i64, k: i64) -> f64[?, ?]:
     return eye(n, n + 1, k) + eye(n, n + 1, k=1 - k)
+
+fn diagonals(A: f64[N, N], v: f64[M], k: i64) -> (f64[?], f64[?, ?]):
+    return diag(A, k) * 2.0, diag(v, -k)
 """
 
 
 @pytest.mark.parametrize("strategy", ["numpy", "numpy-mem", "numba", "numba-par", "mlx-cpu"])
 def test_diagonal_offsets_computed_at_run_time(strategy: str) -> None:
-    """triu/tril/eye take any integer `k`, as NumPy's do (the result's shape does not
-    depend on it): a run-time value is an operand, not a compile error."""
+    """triu/tril/eye/diag take any integer `k`, as NumPy's do: a run-time value is an
+    operand, not a compile error (diag's result size is then known at run time)."""
     program = build_source(DIAGONAL_OFFSETS, strategy, "diag.mc")
     a = np.random.default_rng(0).standard_normal((6, 6))
     for w in (-2, 0, 1, 4, 9):
@@ -53,6 +56,11 @@ def test_diagonal_offsets_computed_at_run_time(strategy: str) -> None:
         np.testing.assert_allclose(program.band(a, w), want, rtol=1e-15, atol=0)
     for n, k in ((4, 0), (4, 2), (3, -1), (5, 7)):
         np.testing.assert_array_equal(program.shifted_eye(n, k), np.eye(n, n + 1, k) + np.eye(n, n + 1, k=1 - k))
+    v = np.arange(1.0, 4.0)
+    for k in (-2, 0, 1, 5):
+        d, m = program.diagonals(a, v, k)
+        np.testing.assert_array_equal(d, np.diag(a, k) * 2.0)
+        np.testing.assert_array_equal(m, np.diag(v, -k))
 
 
 LITERAL_POWERS = """fn cbrt_neg() -> f64:

@@ -235,7 +235,7 @@ def _op_problem(block: BlockView, static: set[Value]) -> str:
             return f"{n} on integers"
         if n in ("mc.triu", "mc.tril") and op.operands[0].type.rank != 2:
             return f"{n} only for 2-D arrays"
-        if n in ("mc.triu", "mc.tril") and any(v not in static for v in op.operands[1:]):
+        if n in ("mc.triu", "mc.tril", "mc.diag") and any(v not in static for v in op.operands[1:]):
             return f"{n}: k computed from data"
         if n in ("mc.std", "mc.var") and op.attrs.get("ddof", 0) not in (0, None):
             return f"{n} with ddof"
@@ -483,7 +483,7 @@ class MLXEmitter(PythonEmitter):
             self.set(op, f"mx.concatenate({self._list(op)}, axis=0)")
 
     def op_diag(self, op: Op) -> None:
-        self.set(op, f"mx.diag({self.mxv(op.operands[0])}, k={op.attrs['k']})")
+        self.set(op, f"mx.diag({self.mxv(op.operands[0])}, k={self.diagonal_offset(op)})")
 
     def op_trace(self, op: Op) -> None:
         self.set(op, f"mx.trace({self.mxv(op.operands[0], _dtype(op.result))})")

@@ -207,7 +207,7 @@ class PythonEmitter:
         self._make_like(op, "full_like")
 
     def diagonal_offset(self, op: Op) -> str:
-        """eye/triu/tril's `k`: the literal, or the run-time value (their last operand)."""
+        """eye/triu/tril/diag's `k`: the literal, or the run-time value (the last operand)."""
         k = op.attrs["k"]
         return str(k) if k is not None else f"int({self.name(op.operands[-1])})"
 
@@ -265,7 +265,7 @@ class PythonEmitter:
     def op_diag(self, op: Op) -> None:
         x = self.name(op.operands[0])
         copy = ".copy()" if op.operands[0].type.rank == 2 else ""  # 2-D input gives a read-only view
-        self.line(f"{self.name(op.result)} = np.diag({x}, {op.attrs['k']}){copy}")
+        self.line(f"{self.name(op.result)} = np.diag({x}, {self.diagonal_offset(op)}){copy}")
 
     def op_trace(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.trace({self.name(op.operands[0])})")
