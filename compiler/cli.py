@@ -165,8 +165,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .strategy import REGISTRY
 
     for sid in [args.strategy, *plan.values()]:
-        if sid not in REGISTRY:
+        if not isinstance(sid, str) or sid not in REGISTRY:  # (a list there was "unhashable type")
             raise UsageError(f"unknown strategy {sid!r}; known: {', '.join(REGISTRY)}")
+    if plan and args.optimize:  # the policy's plan would silently replace it
+        raise UsageError("--plan and --optimize both choose the strategies: give one of them")
     if plan:  # a misspelt block id would silently get the default strategy
         from .stitch import block_views
 

@@ -415,3 +415,14 @@ def test_artifact_whose_source_does_not_compile_names_the_artifact(tmp_path: Pat
     (art / "manifest.json").write_text(json.dumps(manifest))
     rc, _, err = cli(capsys, "run", art)
     assert rc == 2 and "does not compile with this mcodec" in err and f"{art / 'source.mc'}:2:12" in err
+
+
+def test_plan_with_a_non_string_strategy_or_with_optimize_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"f.b0": ["numba"]}')
+    rc, _, err = cli(capsys, "build", program(tmp_path), "--plan", plan, "-o", tmp_path / "x.mcx")
+    assert rc == 2 and "unknown strategy ['numba']" in err  # was: TypeError: unhashable type: 'list'
+    plan.write_text('{"f.b0": "numba"}')
+    rc, _, err = cli(capsys, "build", tmp_path / "prog.mc", "--plan", plan, "--optimize",
+                     "--profile-db", tmp_path / "p.sqlite3", "-o", tmp_path / "x.mcx")
+    assert rc == 2 and "--plan and --optimize" in err and not (tmp_path / "x.mcx").exists()
