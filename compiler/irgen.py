@@ -102,6 +102,8 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
                 seen[n] = None
             scanned = s.cond  # (the bodies were scanned above; an elif is an If in orelse)
         elif isinstance(s, (A.For, A.While)):
+            if isinstance(s, A.For):
+                seen[s.var] = None  # (a for loop over an existing local rebinds it)
             for n in _assigned_names(s.body, inout_callees):
                 seen[n] = None
             scanned = s.iter if isinstance(s, A.For) else s.cond
@@ -118,15 +120,6 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
 
 def _target_name(t: A.Expr) -> str:
     return t.id if isinstance(t, A.Name) else _target_name(t.base)  # type: ignore[attr-defined]
-
-
-def _let_names(s: A.Stmt) -> list[str]:
-    """The names a statement binds with `let`."""
-    if isinstance(s, A.Let):
-        return [s.name]
-    if isinstance(s, A.Unpack) and s.let:
-        return [t.id for t in s.targets]  # type: ignore[attr-defined]
-    return []
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -239,7 +232,7 @@ class FunctionBuilder:
                 if isinstance(e, RecursionError):  # (lowering recurses once per operand and nested block)
                     self.error("nested too deeply to compile", s.span,
                                "split the expression into steps with `let` temporaries, or flatten the blocks")
-                for n in _assigned_names([s], self.gen.inout_callees) + _let_names(s):
+                for n in _assigned_names([s], self.gen.inout_callees):
                     self.poisoned.add(n)
         return False
 

@@ -118,6 +118,15 @@ fn last(n: i64) -> i32:
         pass
     return k
 
+fn nested(n: i64) -> i64:
+    let i = -1
+    let c = 0
+    while c < n:
+        for i in range(c + 2):
+            pass
+        c += 1
+    return i
+
 fn row_at_negative(A: f64[N, M]) -> f64[M]:
     let r = zeros((A.shape[1],), dtype=f64)
     for r in A:
@@ -138,6 +147,7 @@ def test_a_loop_over_an_existing_local_rebinds_it(strategy: str) -> None:
     got = program.last(6)
     assert got == 5 and isinstance(got, np.int32)  # the local keeps its dtype
     assert program.last(1) == -1
+    assert program.nested(3) == 3 and program.nested(0) == -1  # the rebinding is carried by the outer loop
     a = np.array([[1.0, 2.0], [-1.0, 5.0], [3.0, 4.0]])
     np.testing.assert_array_equal(program.row_at_negative(a), [-1.0, 5.0])
     np.testing.assert_array_equal(program.row_at_negative(a[1:][::-1].copy()), [-1.0, 5.0])
