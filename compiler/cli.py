@@ -133,6 +133,8 @@ def cmd_ir(args: argparse.Namespace) -> int:
     module = frontend(_read(args.file), args.file, passes=passes)
     text = print_module(module, with_locs=not args.no_locs)
     if args.output:
+        if Path(args.output).resolve() == Path(args.file).resolve():  # as gcc: never write over the input
+            raise UsageError(f"{args.output}: the output would overwrite the program")
         try:
             Path(args.output).write_text(text)
         except OSError as e:

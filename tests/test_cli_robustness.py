@@ -426,3 +426,10 @@ def test_plan_with_a_non_string_strategy_or_with_optimize_is_a_usage_error(tmp_p
     rc, _, err = cli(capsys, "build", tmp_path / "prog.mc", "--plan", plan, "--optimize",
                      "--profile-db", tmp_path / "p.sqlite3", "-o", tmp_path / "x.mcx")
     assert rc == 2 and "--plan and --optimize" in err and not (tmp_path / "x.mcx").exists()
+
+
+def test_ir_never_writes_over_its_program(tmp_path: Path, capsys, monkeypatch) -> None:
+    src = program(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = cli(capsys, "ir", src, "-o", "./prog.mc")
+    assert rc == 2 and "overwrite the program" in err and src.read_text() == PROG
