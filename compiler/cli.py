@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -251,8 +252,14 @@ def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path) ->
     elif kind == "dot":
         dot = out / "blocks.dot"
         dot.write_text(annotate_dot(result, decisions))
-        png = render_png(dot)
-        print(f"wrote {dot}" + (f" and {png}" if png else " (install Graphviz for a PNG)"))
+        try:
+            png = render_png(dot)
+            note = f" and {png}" if png else " (install Graphviz for a PNG)"
+        except (OSError, subprocess.CalledProcessError) as e:  # the .dot is written: a warning, not a failure
+            detail = (getattr(e, "stderr", b"") or b"").decode(errors="replace").strip()
+            print(f"mcodec: warning: Graphviz could not render {dot}: {detail or e}", file=sys.stderr)
+            note = ""
+        print(f"wrote {dot}{note}")
     else:
         raise UsageError(f"--emit-ir takes text, json or dot, not {kind!r}")
 

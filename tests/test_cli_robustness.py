@@ -4,6 +4,7 @@ user's file lost."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -433,3 +434,13 @@ def test_ir_never_writes_over_its_program(tmp_path: Path, capsys, monkeypatch) -
     monkeypatch.chdir(tmp_path)
     rc, _, err = cli(capsys, "ir", src, "-o", "./prog.mc")
     assert rc == 2 and "overwrite the program" in err and src.read_text() == PROG
+
+
+def test_a_failing_graphviz_is_a_warning(tmp_path: Path, capsys, monkeypatch) -> None:
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Error: bad dot' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    rc, out, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "x.mcx", "--emit-ir=dot", "-q")
+    assert rc == 0 and "Error: bad dot" in err and (tmp_path / "x.mcx" / "blocks.dot").is_file()
