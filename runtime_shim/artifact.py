@@ -130,7 +130,11 @@ def _check_replaceable(out_dir: Path) -> None:
         if not is_artifact and not names <= _ARTIFACT_NAMES:
             raise ArtifactError(f"{out_dir}: a non-empty directory that is not an mcodec artifact; "
                                 "it would be replaced whole, so choose another output path (-o)")
-    if Path.cwd().resolve().is_relative_to(out_dir.resolve()):
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:  # a deleted working directory: nothing to protect
+        return
+    if cwd.is_relative_to(out_dir.resolve()):
         raise ArtifactError(f"{out_dir}: contains the current directory; choose another output path (-o)")
 
 

@@ -71,6 +71,10 @@ def test_build_over_the_current_directory_is_refused(tmp_path: Path, capsys, mon
     monkeypatch.chdir(tmp_path)
     rc, _, err = cli(capsys, "build", src, "-o", ".", "-q")
     assert rc == 2 and "mcodec: error:" in err and src.is_file()
+    (tmp_path / "gone").mkdir()
+    monkeypatch.chdir(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()  # a deleted working directory is no reason to fail
+    assert cli(capsys, "build", src, "-o", tmp_path / "x.mcx", "-q")[0] == 0
 
 
 def _rebuild(out: str, src: str, n: int) -> None:
