@@ -85,18 +85,24 @@ def _move_into_place(tmp: Path, out_dir: Path) -> None:
     directory (a shared `X.old` made them fail with ENOTEMPTY), and one that finds a
     newer artifact arrived meanwhile moves that aside in turn (the last build wins)."""
     for _ in range(100):
-        old = None
+        old, moved = None, False
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             try:
                 os.replace(out_dir, old)  # (a directory may be renamed over an empty one)
+                moved = True
             except FileNotFoundError:
                 pass  # another build moved it aside
         try:
             os.replace(tmp, out_dir)
             return
-        except OSError as e:
-            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+        except BaseException as e:
+            if moved:  # failed or interrupted (Ctrl-C) between the renames: the old artifact goes back
+                try:
+                    os.replace(old, out_dir)  # type: ignore[arg-type]
+                except OSError:
+                    pass  # another build's artifact is there now
+            if not (isinstance(e, OSError) and e.errno in (errno.ENOTEMPTY, errno.EEXIST)):
                 raise
         finally:
             if old is not None:

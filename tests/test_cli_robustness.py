@@ -448,3 +448,21 @@ def test_a_failing_graphviz_is_a_warning(tmp_path: Path, capsys, monkeypatch) ->
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     rc, out, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "x.mcx", "--emit-ir=dot", "-q")
     assert rc == 0 and "Error: bad dot" in err and (tmp_path / "x.mcx" / "blocks.dot").is_file()
+
+
+def test_interrupted_rebuild_keeps_the_previous_artifact(tmp_path: Path, capsys, monkeypatch) -> None:
+    from mcodec.runtime_shim import artifact
+
+    art = built(tmp_path, capsys)
+    real = os.replace
+
+    def interrupted(a: Path, b: Path) -> None:
+        if Path(b) == art.resolve() and ".old." not in Path(a).name:
+            raise KeyboardInterrupt  # Ctrl-C after the old artifact was moved aside
+        real(a, b)
+
+    monkeypatch.setattr(artifact.os, "replace", interrupted)
+    assert main(["build", str(tmp_path / "prog.mc"), "-o", str(art), "-q"]) == 130
+    monkeypatch.setattr(artifact.os, "replace", real)
+    assert mcodec.load(art).f(np.ones(2)).tolist() == [2.0, 2.0]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
