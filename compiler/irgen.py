@@ -794,16 +794,18 @@ class FunctionBuilder:
                              f"NumPy raises this too; for a float result write a float: `{float(va)} ** {vb}`"
                              if va is not None else "NumPy raises this too; convert the base: `f64(x) ** ...`")
         if va is not None and vb is not None:
+            # `10 ** 1000000000` or `1 << 10**11` would take Python minutes and gigabytes:
+            # any such result beyond 64 bits is an overflow, known without computing it
+            huge = (op == "**" and abs(va) >= 2 and vb > 64) or (op == "<<" and va != 0 and vb > 64)
             try:
-                out = fn(va, vb)
+                out = None if huge else fn(va, vb)
             except (ZeroDivisionError, ValueError, OverflowError):
                 return None
-            if isinstance(out, int) and not isinstance(out, bool):
-                if not -(2**63) <= out < 2**63:
-                    raise self.error(f"constant expression overflows i64 ({out})", span,
-                                     "M-CODE integers are 64-bit; use a float or a smaller value")
-                return out
-            return None
+            if huge or (isinstance(out, int) and not isinstance(out, bool) and not -(2**63) <= out < 2**63):
+                shown = "" if huge or len(str(out)) > 40 else f" ({out})"
+                raise self.error(f"constant expression overflows i64{shown}", span,
+                                 "M-CODE integers are 64-bit; use a float or a smaller value")
+            return out if isinstance(out, int) and not isinstance(out, bool) else None
         for lit, other in ((va, b), (vb, a)):
             if lit is not None and is_int(other.type.dtype) and not getattr(other.type, "weak", False):
                 info = np.iinfo(np_dtype(other.type.dtype))

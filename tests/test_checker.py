@@ -601,6 +601,15 @@ def test_cli_check_reports_every_file(tmp_path):
     assert f"{good}: ok" in r.stdout
 
 
+@pytest.mark.parametrize("expr", ["10 ** 1000000000", "1 << 100000000000", "2 ** 63", "1 << 63"])
+def test_constant_overflow_is_an_error_without_computing_huge_values(expr: str):
+    """Beyond 64 bits is an error, found without evaluating `10 ** 1000000000` (Python
+    would take minutes and gigabytes) and without printing a thousand-digit number."""
+    d = one_error(f"fn f() -> i64:\n    return {expr}\n", "constant expression overflows i64", 2, 12, "64-bit")
+    assert len(d.message) < 80
+    assert "f" in frontend("fn f() -> i64:\n    return (-2) ** 63 + (1 << 62)\n", "ok.mc").functions
+
+
 def test_arithmetic_with_out_of_range_literal_is_an_error_but_comparison_is_not():
     # NumPy 2 raises OverflowError for `u8_array + 300` but compares `u8_array < 300` exactly
     one_error("fn f(a: u8[N]) -> u8[N]:\n    return a + 300\n", "integer literal 300 does not fit u8", 2, 12, "0..255")
