@@ -79,6 +79,27 @@ def load_learner(notes: list[str]) -> Any:
     return ReinforcementLearner(REGISTRY.values())
 
 
+def set_aside_unusable_policy() -> str | None:
+    """Before a trained policy is saved over the user's: one there that cannot be
+    loaded (corrupt, from another mcodec version, or a file where the directory goes)
+    is renamed aside, not overwritten; returns a note saying where, else None."""
+    d = user_policy_dir()
+    if not d.exists() and not d.is_symlink():
+        return None
+    why = "is not a directory" if not d.is_dir() else None
+    if why is None:
+        if not (d / "policy.json").is_file():
+            return None
+        try:
+            load_policy(d)
+            return None
+        except Exception as e:  # noqa: BLE001 - any reason it cannot be loaded
+            why = f"cannot be loaded ({e})"
+    aside = d.with_name(f"{d.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+    d.rename(aside)
+    return f"the trained policy at {d} {why}: moved to {aside}; a new one is saved in its place"
+
+
 def live_block_sigs(module: Module) -> set[str]:
     """Structural ids of the module's blocks: what profiles are keyed on."""
     return {view.op.attrs["sid"] for fn in module.functions.values() for view in block_views(fn)}

@@ -25,6 +25,7 @@ from .optimize import (
     dims_from_inputs,
     load_learner,
     profile_records,
+    set_aside_unusable_policy,
     train_from_store,
     user_policy_dir,
 )
@@ -84,6 +85,8 @@ def profile_program(path: Path, inputs_mod: Any, preset: str, rounds: int, runs:
     inputs = inputs_mod.make_inputs(preset)
     notes: list[str] = []
     learner = load_learner(notes)
+    if save:  # (the policy trained here is saved at the end: never over one it could not read)
+        notes += [n for n in [set_aside_unusable_policy()] if n]
     for n in notes:
         print(f"note: {n}", file=log)
     train_from_store(learner, store)

@@ -155,6 +155,33 @@ def test_cli_profile_show_and_optimize(program: Path, tmp_path: Path) -> None:
     assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > before
 
 
+@pytest.mark.parametrize("damage", ["foreign", "file"])
+def test_profile_never_saves_over_a_policy_it_cannot_read(program: Path, tmp_path: Path, damage: str) -> None:
+    """A user policy that cannot be loaded (here: a newer format, or a file where the
+    directory goes) is moved aside with a note, not overwritten by the retrained one."""
+    cache = tmp_path / "cache"
+    policy = cache / "policy"
+    cache.mkdir()
+    if damage == "file":
+        policy.write_text("not a policy\n")
+    else:
+        ReinforcementLearner(REGISTRY.values()).save(policy)
+        meta = policy / "policy.json"
+        meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
+    def contents(d: Path) -> dict[str, bytes]:
+        return {"": d.read_bytes()} if d.is_file() else {p.name: p.read_bytes() for p in d.iterdir()}
+
+    original = contents(policy)
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(cache)}
+    r = subprocess.run([sys.executable, "-m", "mcodec", "profile", str(program), "--rounds", "0", "--runs", "1"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    (aside,) = cache.glob("policy.unusable-*")
+    assert "moved to" in r.stderr and str(aside) in r.stderr
+    assert contents(aside) == original
+    assert (policy / "policy.json").is_file()  # the retrained policy, saved in its place
+
+
 def test_training_weighs_runs_by_their_block_share_of_program_time(tmp_path: Path) -> None:
     from mcodec.passes.features import FEATURE_NAMES
     from mcodec.runtime_shim.profile_store import ProfileRecord
