@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 
 def compile_source(text: str, filename: str = "<string>") -> Program:
     """Compile M-CODE text with the NumPy reference lowering."""
+    if not isinstance(text, str):
+        raise TypeError(f"compile_source() takes M-CODE text (a str), not {type(text).__name__}")
     from .compiler.driver import frontend
     from .compiler.reference import reference_program
 

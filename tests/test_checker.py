@@ -484,6 +484,9 @@ def test_tuple_result(prog):
 def test_compile_source_raises_compile_error():
     with pytest.raises(mcodec.CompileError):
         mcodec.compile_source("fn f() -> i64:\n    return nope\n")
+    for not_text in (None, b"fn f() -> i64:\n    return 1\n", 5):
+        with pytest.raises(TypeError, match="takes M-CODE text"):
+            mcodec.compile_source(not_text)  # type: ignore[arg-type]
 
 
 # ---- command line -------------------------------------------------------------------------
