@@ -67,13 +67,21 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         entry: dict[str, Any] = store_block(built, tmp)
         (tmp / "entry.json").write_text(json.dumps(entry))
-        if final.exists():
+        if final.exists() and _entry_readable(final):
             shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        else:  # new, or an entry that cannot be read (torn, edited): replaced
+            shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
     except OSError:
         return None  # a read-only or full cache never fails a build
     return final
+
+
+def _entry_readable(d: Path) -> bool:
+    try:
+        return isinstance(json.loads((d / "entry.json").read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def build_in_cache(view: BlockView, strategy: OptimizationStrategy, source_only: BuiltBlock) -> BuiltBlock | None:

@@ -113,6 +113,23 @@ def test_rebuild_reuses_cached_blocks(tmp_path: Path, monkeypatch: pytest.Monkey
     assert second.program.crc16(**data) == first.program.crc16(**data)
 
 
+def test_a_torn_cache_entry_is_rebuilt_not_a_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache entry that cannot be read is replaced: the block is built with its
+    strategy again (it fell back to NumPy, 'lowering failed: JSONDecodeError')."""
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    src = (CORPUS / "crc16.mc").read_text()
+    build_module(frontend(src, "crc16.mc"), default="numba", warn=False)
+    entries = list((tmp_path / "cache" / "blocks").glob("*/entry.json"))
+    assert entries
+    for e in entries:
+        e.write_text("{torn")
+    again = build_module(frontend(src, "crc16.mc"), default="numba", warn=False)
+    assert not again.fallbacks
+    assert again.blocks["crc16.b1"].built.strategy_id == "numba"
+    data = inputs_module("crc16").make_inputs("S")
+    assert again.program.crc16(**data) == reference_module("crc16").reference(data)["return"]
+
+
 def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
     """A moved artifact whose loop block is native code loads in a fresh process with
     neither llvmlite nor Numba imported, and computes the reference result."""
