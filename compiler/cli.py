@@ -305,12 +305,18 @@ def cmd_profile(args: argparse.Namespace) -> int:
     module = frontend(_read(args.file), args.file)  # its errors come before any profiling
     mod = load_inputs_module(path)
     check_preset_module(mod, path, args.preset, module.functions)
-    print(f"profiling {path.name} at preset {args.preset}: a NumPy baseline and {args.rounds} exploring round(s), "
-          f"{args.runs} timed run(s) each", file=sys.stderr)
-    rounds = profile_program(path, mod, args.preset, args.rounds, args.runs, store)
+    progress = open(os.devnull, "w") if args.quiet else sys.stderr  # noqa: SIM115 - closed below
+    try:
+        print(f"profiling {path.name} at preset {args.preset}: a NumPy baseline and {args.rounds} exploring "
+              f"round(s), {args.runs} timed run(s) each", file=progress)
+        rounds = profile_program(path, mod, args.preset, args.rounds, args.runs, store, log=progress)
+    finally:
+        if progress is not sys.stderr:
+            progress.close()
     best = min(rounds, key=lambda r: r["ms"])
-    print(f"best round {best['round']}: {best['ms']:.2f} ms (baseline {rounds[0]['ms']:.2f} ms); "
-          f"profiles in {store.path}; rebuild with `mcodec build --optimize {path}`")
+    if not args.quiet:
+        print(f"best round {best['round']}: {best['ms']:.2f} ms (baseline {rounds[0]['ms']:.2f} ms); "
+              f"profiles in {store.path}; rebuild with `mcodec build --optimize {path}`")
     return 0
 
 

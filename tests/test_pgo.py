@@ -155,6 +155,15 @@ def test_cli_profile_show_and_optimize(program: Path, tmp_path: Path) -> None:
     assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > before
 
 
+def test_profile_quiet_prints_nothing(program: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-m", "mcodec", "profile", "-q", str(program), "--rounds", "1", "--runs", "1"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+    assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > 0  # it profiled all the same
+
+
 @pytest.mark.parametrize("damage", ["foreign", "file"])
 def test_profile_never_saves_over_a_policy_it_cannot_read(program: Path, tmp_path: Path, damage: str) -> None:
     """A user policy that cannot be loaded (here: a newer format, or a file where the
