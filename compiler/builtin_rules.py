@@ -20,7 +20,17 @@ from .typerules import (
     reduce_shape,
     shape_of,
 )
-from .types import ArrayType, Dim, DimT, DTypeRef, ScalarType, ValueType, is_complex, probe_dtype
+from .types import (
+    DTYPES,
+    ArrayType,
+    Dim,
+    DimT,
+    DTypeRef,
+    ScalarType,
+    ValueType,
+    is_complex,
+    probe_dtype,
+)
 
 if TYPE_CHECKING:
     from .irgen import FunctionBuilder
@@ -51,12 +61,14 @@ def _static(fb: FunctionBuilder, args: Args, name: str, b: Builtin, kind: str) -
     if kind == "dtype":
         v = fb.expr(expr)
         if not isinstance(v, DTypeRef):
-            raise fb.error(f"{b.name}(): '{name}' must be a dtype such as f64", expr.span)
+            raise fb.error(f"{b.name}(): '{name}' must be a dtype such as f64", expr.span,
+                           f"write a dtype name, e.g. `{name}=f64`; dtypes: {' '.join(DTYPES)}")
         return v.dtype
     if kind == "bool":
         if isinstance(expr, A.BoolLit):
             return expr.value
-        raise fb.error(f"{b.name}(): '{name}' must be true or false", expr.span)
+        raise fb.error(f"{b.name}(): '{name}' must be true or false", expr.span,
+                       f"write the literal `{name}=true` or `{name}=false`")
     items = expr.items if isinstance(expr, A.TupleExpr) and kind == "axes" else [expr]
     vals = [fb.static_int(i) for i in items]
     if any(v is None for v in vals):
@@ -158,7 +170,7 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     except ShapeError as err:
         raise fb.error(err.args[0], args["axis"][0].span if args["axis"][0] else e.span, err.hint) from None
     if axis is not None and not isinstance(a.type, ArrayType):
-        raise fb.error(f"{b.name}() of a scalar has no axis", e.span)
+        raise fb.error(f"{b.name}() of a scalar has no axis", e.span, f"drop the axis: `{b.name}(x)`")
     d = _dtype_of(fb, b, e, b.numpy, a.type)
     shape = reduce_shape(shape_of(a.type), axes, keepdims)
     return _emit(fb, b, [a], make_type(d, shape), e, axis=list(axes) if axes is not None else None,

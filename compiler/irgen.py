@@ -631,8 +631,17 @@ class FunctionBuilder:
 
     def _value(self, v: Any, span: Span) -> Value:
         if not isinstance(v, Value):
-            raise self.error(f"expected a scalar or array value, got {self._describe(v)}", span)
+            raise self.error(f"expected a scalar or array value, got {self._describe(v)}", span,
+                             self._value_hint(v))
         return v
+
+    def _value_hint(self, v: Any) -> str:
+        """What to write instead of a non-value (dtype, shape tuple, result-less call)."""
+        if isinstance(v, DTypeRef):
+            return f"a dtype is not a value; to convert, call it: `{v.dtype}(x)`"
+        if isinstance(v, tuple):
+            return "a tuple is not a value; take one item, e.g. `x.shape[0]`"
+        return "the called function returns nothing"
 
     def _describe(self, v: Any) -> str:
         if isinstance(v, DTypeRef):
@@ -680,7 +689,7 @@ class FunctionBuilder:
         if n in DTYPES:
             return DTypeRef(n)
         if n in BUILTINS or n in SPECIAL_NAMES or n in self.gen.signatures:
-            raise self.error(f"'{n}' is a function; call it", e.span)
+            raise self.error(f"'{n}' is a function; call it", e.span, f"write `{n}(...)`")
         close = self._suggest(n)
         raise self.error(f"'{n}' is not defined", e.span, f"did you mean '{close}'?" if close else
                          "declare variables with `let`; built-ins follow NumPy's names")
@@ -933,7 +942,8 @@ class FunctionBuilder:
     def expr_Attr(self, e: A.Attr) -> Any:
         base = self.expr(e.base)
         if not isinstance(base, Value) or not isinstance(base.type, ArrayType):
-            raise self.error(f"'.{e.name}' needs an array, not {self._describe(base) if not isinstance(base, Value) else base.type}", e.span)
+            raise self.error(f"'.{e.name}' needs an array, not {self._describe(base) if not isinstance(base, Value) else base.type}", e.span,
+                             "attributes (.T, .shape, .size, .ndim) apply to arrays only")
         t = base.type
         if e.name == "T":
             return self.emit("mc.transpose", [base], [ArrayType(t.dtype, t.shape[::-1])], e.span).result
@@ -962,12 +972,15 @@ class FunctionBuilder:
                 raise self.error("a shape tuple is indexed by an integer literal", e.span, "e.g. A.shape[0]")
             k = self.static_int(e.items[0])
             if k is None or not -len(base) <= k < len(base):
-                raise self.error(f"index out of range for a shape of {len(base)} dims", e.items[0].span)
+                raise self.error(f"index out of range for a shape of {len(base)} dims", e.items[0].span,
+                                 f"valid indices are {-len(base)}..{len(base) - 1}" if base else
+                                 "the array has rank 0: its shape is empty")
             return base[k]
         if not isinstance(base, Value):
-            raise self.error(f"cannot index {self._describe(base)}", e.span)
+            raise self.error(f"cannot index {self._describe(base)}", e.span, self._value_hint(base))
         if not isinstance(base.type, ArrayType):
-            raise self.error(f"cannot index a scalar of type {base.type}", e.span)
+            raise self.error(f"cannot index a scalar of type {base.type}", e.span,
+                             "only arrays can be indexed; use the scalar itself")
         index, operands, sel = self.index_spec(base, e.items, e.span)
         return self.emit("mc.getitem", [base, *operands], [sel], e.span, {"index": index}).result
 
@@ -1089,7 +1102,7 @@ class FunctionBuilder:
     # ---- calls -------------------------------------------------------------------------
     def expr_Call(self, e: A.Call) -> Any:
         if not isinstance(e.func, A.Name):
-            hint = ""
+            hint = "call a function by its name: `f(...)`"
             if isinstance(e.func, A.Attr):  # x.sum() or np.sum(x)
                 base = e.func.base.id if isinstance(e.func.base, A.Name) else "x"
                 hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if base in ("np", "numpy") else
@@ -1097,10 +1110,12 @@ class FunctionBuilder:
             raise self.error("only named functions can be called", e.func.span, hint)
         name = e.func.id
         if name in self.env:
-            raise self.error(f"'{name}' is a variable, not a function", e.func.span)
+            raise self.error(f"'{name}' is a variable, not a function", e.func.span,
+                             f"index it with `{name}[...]`, or rename the variable if it hides a function")
         if name in DTYPES:
             if len(e.args) != 1 or e.kwargs:
-                raise self.error(f"the cast {name}(x) takes one argument", e.span)
+                raise self.error(f"the cast {name}(x) takes one argument", e.span,
+                                 f"convert one value at a time: `{name}(x)`")
             return self.cast(self.value_expr(e.args[0]), name, e.span)
         if name in self.gen.signatures:
             return self.user_call(name, e)
@@ -1137,7 +1152,8 @@ class FunctionBuilder:
             if kw.name not in b.params:
                 raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
             if kw.name in bound:
-                raise self.error(f"{b.name}() got '{kw.name}' twice", kw.span)
+                raise self.error(f"{b.name}() got '{kw.name}' twice", kw.span,
+                                 f"pass '{kw.name}' once, either by position or by keyword")
             bound[kw.name] = (kw.value, None)
         for p in b.params:
             if p not in bound:
@@ -1269,7 +1285,8 @@ class ModuleBuilder:
                 dims.append(Dim(d.value))
             else:
                 if d.value in DTYPES or d.value in BUILTINS:
-                    self.sink.error(f"'{d.value}' cannot name a dimension", d.span)
+                    self.sink.error(f"'{d.value}' cannot name a dimension", d.span,
+                                    f"'{d.value}' is a built-in name; name the dimension N, M, ... or give an integer")
                 dims_seen.setdefault(d.value, d.span)
                 dims.append(Dim.sym(d.value))
         return ArrayType(t.dtype, tuple(dims))
@@ -1282,7 +1299,7 @@ class ModuleBuilder:
         names: set[str] = set()
         for p in f.params:
             if p.name in names:
-                self.sink.error(f"duplicate parameter '{p.name}'", p.span)
+                self.sink.error(f"duplicate parameter '{p.name}'", p.span, "give each parameter its own name")
                 ok = False
             names.add(p.name)
             t = self.resolve_type(p.type, dims)
@@ -1314,16 +1331,21 @@ class ModuleBuilder:
             values.append(Value(t, p.name))
         for d, span in dims.items():
             if d in names:
-                self.sink.error(f"'{d}' is both a parameter and a dimension", span)
+                self.sink.error(f"'{d}' is both a parameter and a dimension", span,
+                                f"rename one; the dimension's size is already available as `{d}`")
                 ok = False
         results: list[ValueType] = []
         is_tuple = isinstance(f.result, A.TupleTypeExpr)
         if f.result is not None:
             items = f.result.items if isinstance(f.result, A.TupleTypeExpr) else [f.result]
             for it in items:
+                n_before = len(self.sink.items)
                 t = self.resolve_type(it, {})
                 if t is None:
                     ok = False
+                    continue
+                if len(self.sink.items) > n_before:
+                    ok = False  # a bad dim name is reported once, not again as "not a dimension"
                     continue
                 for d in shape_of(t):
                     if d is not None and d.terms and d.terms[0][0] not in dims:

@@ -655,3 +655,33 @@ def test_a_400_term_expression_compiles_and_long_lines_are_shown_as_a_window() -
     shown = str(ei.value).splitlines()
     assert "'z' is not defined" in shown[0] and shown[1].startswith("    2 | ...") and len(shown[1]) < 120
     assert shown[2].index("^") == shown[1].index(" z") + 1
+
+
+@pytest.mark.parametrize(("src", "text", "line", "col", "hint"), [
+    ("fn f(x: f64[u8]) -> f64:\n    return 1.0\n", "'u8' cannot name a dimension", 1, 13, "name the dimension N"),
+    ("fn durbin(r: f64[N]) -> f64[flip]:\n    return r\n", "'flip' cannot name a dimension", 1, 29, "built-in name"),
+    ("fn f(p: f64) -> f64:\n    return p(1.0)\n", "'p' is a variable, not a function", 2, 12, "`p[...]`"),
+    ("fn f(x: f64[N], N: i64) -> f64:\n    return 1.0\n", "'N' is both a parameter and a dimension", 1, 13,
+     "already available as `N`"),
+    ("fn f(x: f64[N]) -> f64[N]:\n    return zeros\n", "'zeros' is a function; call it", 2, 12, "`zeros(...)`"),
+    ("fn f(n: i64) -> i64:\n    return n[0]\n", "cannot index a scalar of type i64", 2, 12, "only arrays"),
+    ("fn f(x: f64) -> f64:\n    return x + f64\n", "got the dtype 'f64'", 2, 16, "call it: `f64(x)`"),
+    ("fn f(B: f64, B: f64) -> f64:\n    return B\n", "duplicate parameter 'B'", 1, 14, "its own name"),
+    ("fn f(x: f64[N]) -> f64:\n    return x[0](1.0)\n", "only named functions can be called", 2, 12, "`f(...)`"),
+    ("fn f(x: f64[N]) -> f64:\n    return x.shape + 1.0\n", "got a tuple", 2, 12, "`x.shape[0]`"),
+    ("fn f(x: f64) -> f64:\n    return f64[0]\n", "cannot index the dtype 'f64'", 2, 12, "`f64(x)`"),
+    ("fn f(n: i64) -> i64:\n    return n.size\n", "'.size' needs an array, not i64", 2, 12, "arrays only"),
+    ("fn f(x: f64[N]) -> f64:\n    return max(x, keepdims=1)\n", "'keepdims' must be true or false", 2, 28,
+     "`keepdims=true`"),
+    ("fn f(x: f64[N]) -> f64[N]:\n    return zeros((3,), dtype=3)\n", "'dtype' must be a dtype such as f64", 2, 30,
+     "dtypes: bool i8"),
+    ("fn f(x: f64) -> f32:\n    return f32(x, x)\n", "the cast f32(x) takes one argument", 2, 12, "one value at a time"),
+    ("fn f(x: f64[N, M]) -> i64:\n    return x.shape[2]\n", "index out of range for a shape of 2 dims", 2, 20,
+     "valid indices are -2..1"),
+    ("fn f(x: f64) -> f64:\n    return std(x, axis=0)\n", "std() of a scalar has no axis", 2, 12, "`std(x)`"),
+    ("fn f(x: f64[N]) -> f64:\n    return max(x, axis=0, axis=0)\n", "max() got 'axis' twice", 2, 27, "pass 'axis' once"),
+])
+def test_every_diagnostic_says_what_to_write_instead(src: str, text: str, line: int, col: int, hint: str) -> None:
+    """These errors had no hint (found by mutating the corpus); the durbin case also
+    reported one bad result dim twice."""
+    one_error(src, text, line, col, hint)
