@@ -62,18 +62,20 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
 
     root = cache_root() / "blocks"
     final = root / block_key(view, strategy)
+    tmp: Path | None = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         entry: dict[str, Any] = store_block(built, tmp)
         (tmp / "entry.json").write_text(json.dumps(entry))
-        if final.exists() and _entry_readable(final):
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:  # new, or an entry that cannot be read (torn, edited): replaced
+        if not (final.exists() and _entry_readable(final)):  # new, or torn/edited: replaced
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
     except OSError:
         return None  # a read-only or full cache never fails a build
+    finally:  # (also on Ctrl-C: no half-written entry stays behind)
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 

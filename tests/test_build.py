@@ -130,6 +130,20 @@ def test_a_torn_cache_entry_is_rebuilt_not_a_fallback(tmp_path: Path, monkeypatc
     assert again.program.crc16(**data) == reference_module("crc16").reference(data)["return"]
 
 
+def test_an_interrupted_cache_store_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcodec.runtime_shim.stored_block as stored_block
+
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stored_block, "store_block", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_module(frontend((CORPUS / "crc16.mc").read_text(), "crc16.mc"), default="numpy", warn=False)
+    assert list((tmp_path / "cache" / "blocks").iterdir()) == []
+
+
 def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
     """A moved artifact whose loop block is native code loads in a fresh process with
     neither llvmlite nor Numba imported, and computes the reference result."""
