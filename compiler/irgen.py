@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -690,6 +691,12 @@ class FunctionBuilder:
             return DTypeRef(n)
         if n in BUILTINS or n in SPECIAL_NAMES or n in self.gen.signatures:
             raise self.error(f"'{n}' is a function; call it", e.span, f"write `{n}(...)`")
+        if n == "None":
+            raise self.error("'None' is not defined", e.span,
+                             "M-CODE has no None; to add an axis in an index write `newaxis`")
+        dtype_hint = _dtype_like_hint(n)  # `float`, `f128`: difflib would say 'floor'
+        if dtype_hint:
+            raise self.error(f"'{n}' is not defined", e.span, dtype_hint)
         close = self._suggest(n)
         raise self.error(f"'{n}' is not defined", e.span, f"did you mean '{close}'?" if close else
                          "declare variables with `let`; built-ins follow NumPy's names")
@@ -1018,6 +1025,8 @@ class FunctionBuilder:
                 index.append(("newaxis",))
                 out_shape.append(Dim(1))
                 continue
+            if isinstance(it, A.Name) and it.id == "None":  # NumPy's x[:, None]
+                raise self.error("'None' is not an index in M-CODE", it.span, "to add an axis write `newaxis`")
             if axis >= t.rank:
                 raise self.error(f"too many indices for {t} (rank {t.rank})", it.span,
                                  f"index at most {t.rank} dims")
@@ -1420,6 +1429,26 @@ def _default_mismatch(val: Any, dtype: str) -> tuple[str, str] | None:
         if not info.min <= val <= info.max:
             return f"{val} does not fit it", f"{dtype} holds {info.min}..{info.max}"
     return None
+
+
+_DTYPE_ALIASES = {"float": "f64", "double": "f64", "int": "i64", "complex": "c128", "bool_": "bool"}
+_DTYPE_LIKE = re.compile(r"(?:float|int|uint|complex|[fiuc])(8|16|32|64|128|256)")
+
+
+def _dtype_like_hint(name: str) -> str:
+    """A hint for an undefined name that looks like a dtype (Python's `float`, NumPy's
+    `float32`, a width M-CODE lacks such as `f128`), else ""."""
+    listing = f"dtypes: {' '.join(DTYPES)}"
+    if name in _DTYPE_ALIASES:
+        return f"M-CODE spells this dtype `{_DTYPE_ALIASES[name]}`; {listing}"
+    m = _DTYPE_LIKE.fullmatch(name)
+    if m is None:
+        return ""
+    kind = name[:-len(m.group(1))]
+    short = {"float": "f", "int": "i", "uint": "u", "complex": "c"}.get(kind, kind) + m.group(1)
+    if short in DTYPES and short != name:
+        return f"M-CODE spells this dtype `{short}`; {listing}"
+    return f"not a dtype of M-CODE; {listing}"
 
 
 def _literal_value(e: A.Expr) -> Any:

@@ -685,3 +685,18 @@ def test_every_diagnostic_says_what_to_write_instead(src: str, text: str, line: 
     """These errors had no hint (found by mutating the corpus); the durbin case also
     reported one bad result dim twice."""
     one_error(src, text, line, col, hint)
+
+
+@pytest.mark.parametrize(("body", "text", "col", "hint"), [
+    ("zeros((N,), dtype=f128)", "'f128' is not defined", 30, "not a dtype of M-CODE; dtypes: bool i8 i16"),
+    ("astype(x, float)", "'float' is not defined", 22, "M-CODE spells this dtype `f64`"),
+    ("astype(x, float32)", "'float32' is not defined", 22, "spells this dtype `f32`"),
+    ("astype(x, int)", "'int' is not defined", 22, "spells this dtype `i64`"),
+    ("x[:, None]", "'None' is not an index in M-CODE", 17, "write `newaxis`"),
+    ("x + None", "'None' is not defined", 16, "write `newaxis`"),
+])
+def test_dtype_like_names_and_none_get_the_right_hint(body: str, text: str, col: int, hint: str) -> None:
+    """These were "declare variables with `let`", "did you mean 'floor'?" and "too many
+    indices"."""
+    d = one_error(f"fn f(x: f64[N]) -> f64[N]:\n    return {body}\n", text, 2, col, hint)
+    assert "floor" not in d.hint and "let" not in d.hint
