@@ -31,9 +31,14 @@ from .optimize import (
 )
 
 
+def _entry(program: Any, name: str) -> Any:
+    """An entry by name (by attribute, an entry named `info` would be the Program's)."""
+    return program.entries[name] if hasattr(program, "entries") else getattr(program, name)
+
+
 def call_entry(program: Any, entry: str, inputs: dict[str, Any]) -> list[Any]:
     """Run an entry on a copy of the inputs; the result plus final inout arrays."""
-    fn = getattr(program, entry)
+    fn = _entry(program, entry)
     args = copy.deepcopy(inputs)
     result = fn(**args)
     outs = list(result) if isinstance(result, tuple) else [result]
@@ -43,7 +48,7 @@ def call_entry(program: Any, entry: str, inputs: dict[str, Any]) -> list[Any]:
 def time_entry(program: Any, entry: str, inputs: dict[str, Any], runs: int) -> list[float]:
     """Seconds of each of `runs` calls of an entry, each on a fresh copy of the inputs
     made before its clock starts (copying a big input can cost more than the kernel)."""
-    fn = getattr(program, entry)
+    fn = _entry(program, entry)
     times = []
     for _ in range(runs):
         args = copy.deepcopy(inputs)

@@ -155,6 +155,18 @@ def test_cli_profile_show_and_optimize(program: Path, tmp_path: Path) -> None:
     assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > before
 
 
+def test_profile_an_entry_named_like_a_program_attribute(tmp_path: Path) -> None:
+    """An entry called `info` is the program's entry, not Program.info."""
+    (tmp_path / "kw.mc").write_text("fn info(x: f64[N]) -> f64:\n    return sum(x)\n")
+    (tmp_path / "kw.py").write_text('import numpy as np\nENTRY = "info"\nPRESETS = {"S": 1}\n'
+                                     'def make_inputs(preset, seed=0):\n    return {"x": np.arange(1000.0)}\n')
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-m", "mcodec", "profile", str(tmp_path / "kw.mc"), "--rounds", "1",
+                        "--runs", "1"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "round 1/1" in r.stderr and "best round" in r.stdout
+
+
 def test_profile_quiet_prints_nothing(program: Path, tmp_path: Path) -> None:
     env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
     r = subprocess.run([sys.executable, "-m", "mcodec", "profile", "-q", str(program), "--rounds", "1", "--runs", "1"],
