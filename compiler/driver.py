@@ -29,6 +29,10 @@ def default_passes() -> list[ModulePass]:
 
 def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] | None = None) -> Module:
     """Parse, check and build the canonicalized, partitioned IR; raises CompileError."""
+    # Editors on Windows save UTF-8 with a byte-order mark; Python skips it, so do we
+    # (before parsing, so columns on line 1 match what the editor shows).
+    if source.startswith("\ufeff"):
+        source = source[1:]
     # The front end allocates many small objects and frees few: the cyclic GC would
     # rescan them over and over (quadratic in program size), so it pauses here.
     was_enabled = gc.isenabled()

@@ -700,3 +700,9 @@ def test_dtype_like_names_and_none_get_the_right_hint(body: str, text: str, col:
     indices"."""
     d = one_error(f"fn f(x: f64[N]) -> f64[N]:\n    return {body}\n", text, 2, col, hint)
     assert "floor" not in d.hint and "let" not in d.hint
+
+
+def test_a_utf8_byte_order_mark_is_skipped_and_columns_ignore_it() -> None:
+    """Windows editors save one; it was "unexpected character '\\ufeff'"."""
+    assert mcodec.compile_source("\ufefffn f(x: f64) -> f64:\n    return x + 1.0\n").f(2.0) == 3.0
+    one_error("\ufefffn f(x: f64) -> f6:\n    return x\n", "unknown dtype 'f6'", 1, 17, "f64")
