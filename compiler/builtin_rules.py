@@ -94,6 +94,17 @@ def _shape(fb: FunctionBuilder, args: Args, name: str, b: Builtin) -> tuple[list
     return items, tuple(fb.static.get(it) for it in items)
 
 
+def _no_negative_size(fb: FunctionBuilder, args: Args, name: str, b: Builtin, shape: tuple[DimT, ...]) -> None:
+    """A constant negative size fails in NumPy at run time ("negative dimensions are
+    not allowed"): report it here, at the offending item."""
+    expr = args[name][0]
+    for k, d in enumerate(shape):
+        if d is not None and d.is_const and d.const < 0:
+            span = expr.items[k].span if isinstance(expr, A.TupleExpr) else expr.span  # type: ignore[union-attr]
+            raise fb.error(f"{b.name}(): size {d.const} is negative", span,
+                           "array sizes must be 0 or more, e.g. zeros((N,), dtype=f64)")
+
+
 def _emit(fb: FunctionBuilder, b: Builtin, operands: list[Value], t: ValueType, e: A.Call,
           **attrs: Any) -> Value:
     return fb.emit("mc." + b.name, operands, [t], e.span, {k: v for k, v in attrs.items()}).result
@@ -179,6 +190,7 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dims, shape = _shape(fb, args, "shape", b)
+    _no_negative_size(fb, args, "shape", b, shape)
     dtype = _static(fb, args, "dtype", b, "dtype")
     operands = list(dims)
     if b.name == "full":
@@ -255,6 +267,7 @@ def linspace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 def random(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dims, shape = _shape(fb, args, "shape", b)
+    _no_negative_size(fb, args, "shape", b, shape)
     seed = fb.int_scalar(args["seed"][0], "seed") if args["seed"][0] is not None else fb.const(0, ScalarType("i64"), e.span)
     return _emit(fb, b, [*dims, seed], ArrayType("f64", shape), e, ndim=len(dims))
 

@@ -810,6 +810,9 @@ class FunctionBuilder:
                              f"NumPy raises this too; for a float result write a float: `{float(va)} ** {vb}`"
                              if va is not None else "NumPy raises this too; convert the base: `f64(x) ** ...`")
         if va is not None and vb is not None:
+            if op in ("<<", ">>") and vb < 0:  # Python ints raise "negative shift count" at run time
+                raise self.error("negative shift count", span,
+                                 f"shift by 0 or more; to shift the other way write `{va} {'>>' if op == '<<' else '<<'} {-vb}`")
             # `10 ** 1000000000` or `1 << 10**11` would take Python minutes and gigabytes:
             # any such result beyond 64 bits is an overflow, known without computing it
             huge = (op == "**" and abs(va) >= 2 and vb > 64) or (op == "<<" and va != 0 and vb > 64)
@@ -1291,6 +1294,9 @@ class ModuleBuilder:
             if d.value is None:
                 dims.append(None)
             elif isinstance(d.value, int):
+                if not 0 <= d.value < 2**63:  # not an array size NumPy can make (nor one to print)
+                    self.sink.error("dimension literal out of range", d.span,
+                                    "a size is at most 2**63 - 1; for a size known only at run time use a name such as N")
                 dims.append(Dim(d.value))
             else:
                 if d.value in DTYPES or d.value in BUILTINS:

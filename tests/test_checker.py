@@ -706,3 +706,18 @@ def test_a_utf8_byte_order_mark_is_skipped_and_columns_ignore_it() -> None:
     """Windows editors save one; it was "unexpected character '\\ufeff'"."""
     assert mcodec.compile_source("\ufefffn f(x: f64) -> f64:\n    return x + 1.0\n").f(2.0) == 3.0
     one_error("\ufefffn f(x: f64) -> f6:\n    return x\n", "unknown dtype 'f6'", 1, 17, "f64")
+
+
+@pytest.mark.parametrize(("src", "text", "line", "col", "hint"), [
+    ("fn f(x: f64[99999999999999999999999]) -> f64:\n    return 1.0\n", "dimension literal out of range", 1, 13,
+     "at most 2**63 - 1"),
+    ("fn f(x: f64[N]) -> f64[N]:\n    return zeros((-1,))\n", "zeros(): size -1 is negative", 2, 19, "0 or more"),
+    ("fn f(x: f64[N]) -> f64[N, ?]:\n    return full((N, 2 - 5), 1.0)\n", "full(): size -3 is negative", 2, 21,
+     "0 or more"),
+    ("fn f() -> i64:\n    return 1 << -1\n", "negative shift count", 2, 12, "`1 >> 1`"),
+])
+def test_constant_sizes_and_shifts_that_numpy_rejects_are_compile_errors(src: str, text: str, line: int, col: int,
+                                                                           hint: str) -> None:
+    """These compiled, then failed at run time ("negative dimensions are not allowed",
+    "negative shift count"), or were accepted as a type at all."""
+    one_error(src, text, line, col, hint)
