@@ -635,10 +635,15 @@ def parse(source: str, filename: str = "<string>") -> A.Module:
     raise CompileError([_clamp(diag, text)], source, filename)
 
 
+_NOT_WORD = re.compile(r"\bnot\b")
+
+
 def _densest_line(text: str) -> Span:
-    """The line with the most operators and brackets: where a too-deep expression is."""
+    """The line with the most operators and brackets: where a too-deep expression is.
+    `not` is a word, not a character: counted apart, or `not not ... x` pointed at line 1."""
     lines = text.splitlines() or [""]
-    k = max(range(len(lines)), key=lambda i: sum(map(lines[i].count, "+-*/~()[]")))
+    k = max(range(len(lines)), key=lambda i: sum(map(lines[i].count, "+-*/~()[]"))
+            + len(_NOT_WORD.findall(lines[i])))
     line = lines[k]
     start = len(line) - len(line.lstrip()) + 1
     return Span(k + 1, start, k + 1, max(len(line) + 1, start + 1))

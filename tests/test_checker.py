@@ -638,6 +638,7 @@ def test_negative_powers_of_floats_and_positive_powers_of_ints_are_fine() -> Non
 @pytest.mark.parametrize(("body", "message"), [
     (" + ".join(["x"] * 20000), "nested too deeply to compile"),
     ("-" * 20000 + "x", "expression nested too deeply to parse"),
+    ("not " * 30000 + "x", "expression nested too deeply to parse"),  # was located at 1:1
 ])
 def test_too_deep_expressions_are_diagnosed_not_crashes(body: str, message: str) -> None:
     """Python recursion depth is not a crash: the statement (or, while parsing, the
