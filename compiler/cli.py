@@ -504,7 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # an error raised by the running program (e.g. an index out of range)
         if getattr(args, "verbose", False):
             raise
-        print(f"mcodec: run-time error: {type(e).__name__}: {e} (use -v for the traceback)", file=sys.stderr)
+        where = "".join(f" ({n})" for n in getattr(e, "__notes__", ())[:1])  # (the innermost block)
+        print(f"mcodec: run-time error: {type(e).__name__}: {str(e).rstrip()}{where} (use -v for the traceback)",
+              file=sys.stderr)
         return EXIT_RUNTIME
 
 

@@ -4,6 +4,7 @@ machine has; the other back ends have their own test files)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -303,3 +304,27 @@ def test_block_that_numba_cannot_compile_falls_back_and_leaves_no_cache_entry(
     assert all(json.loads((p / "entry.json").read_text())["strategy"] != "numba" for p in entries)
     data = inputs_module("crc16").make_inputs("S")
     assert result.program.crc16(**data) == reference_module("crc16").reference(data)["return"]
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba"])
+def test_run_time_errors_say_which_block_and_lines(tmp_path: Path, strategy: str) -> None:
+    """A shape mismatch found at run time names the block and its source lines (the
+    back end's own message names none), in the API's exception and in `mcodec run`."""
+    src = "fn f(x: f64[N], y: f64[M]) -> f64[N]:\n    let z = x * 2.0\n    return z + y\n"
+    result = build_module(frontend(src, "bc.mc"), default=strategy, warn=False)
+    with pytest.raises(ValueError) as info:
+        result.program.f(np.ones(3), np.ones(5))
+    if sys.version_info >= (3, 11):
+        assert info.value.__notes__ == ["in block f.b0, lines 2-3"]
+    (tmp_path / "bc.mc").write_text(src)
+    (tmp_path / "bc.py").write_text('import numpy as np\nENTRY = "f"\nPRESETS = {"S": 1}\n'
+                                    'def make_inputs(preset, seed=0):\n    return {"x": np.ones(3), "y": np.ones(5)}\n')
+    cmd = [sys.executable, "-m", "mcodec"]
+    env = {**os.environ, "MCODEC_CACHE_DIR": str(tmp_path / "cache")}
+    art = tmp_path / "bc.mcx"
+    assert subprocess.run(cmd + ["build", str(tmp_path / "bc.mc"), "--strategy", strategy, "-o", str(art)],
+                          env=env, capture_output=True).returncode == 0
+    r = subprocess.run(cmd + ["run", str(art)], env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "run-time error: ValueError" in r.stderr and "Traceback" not in r.stderr
+    if sys.version_info >= (3, 11):
+        assert "(in block f.b0, lines 2-3)" in r.stderr
