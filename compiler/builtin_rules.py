@@ -49,7 +49,8 @@ def _value(fb: FunctionBuilder, args: Args, name: str) -> Value:
 def _array(fb: FunctionBuilder, args: Args, name: str, b: Builtin) -> Value:
     v = _value(fb, args, name)
     if not isinstance(v.type, ArrayType):
-        raise fb.error(f"{b.name}() needs an array for '{name}', got {v.type}", args[name][0].span)  # type: ignore[union-attr]
+        raise fb.error(f"{b.name}() needs an array for '{name}', got {v.type}", args[name][0].span,  # type: ignore[union-attr]
+                       "pass an array here, not a scalar")
     return v
 
 
@@ -333,7 +334,8 @@ def flip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 def tri(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "m", b)
     if a.type.rank < 2:
-        raise fb.error(f"{b.name}() needs an array of rank 2 or more, got {a.type}", e.span)
+        raise fb.error(f"{b.name}() needs an array of rank 2 or more, got {a.type}", e.span,
+                       "pass a matrix, e.g. a parameter declared `a: f64[N, M]`")
     operands = [a]
     return _emit(fb, b, operands, a.type, e, k=_diagonal(fb, b, args, operands))
 
@@ -346,7 +348,8 @@ def _sequence(fb: FunctionBuilder, args: Args, name: str, b: Builtin, e: A.Call)
     vals = [fb.value_expr(x) for x in expr.items]
     for v, x in zip(vals, expr.items):
         if not isinstance(v.type, ArrayType):
-            raise fb.error(f"{b.name}() needs arrays, got {v.type}", x.span)
+            raise fb.error(f"{b.name}() needs arrays, got {v.type}", x.span,
+                           "pass arrays here, not scalars")
     return vals
 
 

@@ -1222,7 +1222,8 @@ class FunctionBuilder:
                 inout_idx.append(len(operands))
             if isinstance(p.type, ArrayType):
                 if not isinstance(v.type, ArrayType) or v.type.rank != p.type.rank:
-                    raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span)
+                    raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span,
+                                     f"{name}() declares `{p.name}: {p.type}`; pass an array of rank {p.type.rank}")
                 if v.type.dtype != p.type.dtype:
                     raise self.error(f"argument '{p.name}' of {name}() must have dtype {p.type.dtype}, got {v.type.dtype}",
                                      a.span, f"convert with astype(x, {p.type.dtype})")
@@ -1230,11 +1231,13 @@ class FunctionBuilder:
                     if pd is not None and len(pd.terms) == 1 and pd.const == 0 and pd.terms[0][1] == 1:
                         sym = pd.terms[0][0]
                         if sym in subst and known_different(subst[sym], ad):
-                            raise self.error(f"argument '{p.name}' of {name}(): dim {sym} is {dim_str(subst[sym])} elsewhere but {dim_str(ad)} here", a.span)
+                            raise self.error(f"argument '{p.name}' of {name}(): dim {sym} is {dim_str(subst[sym])} elsewhere but {dim_str(ad)} here", a.span,
+                                             f"every array that {name}() sizes by {sym} must have the same size there")
                         if ad is not None:
                             subst.setdefault(sym, ad)
                     elif pd is not None and pd.is_const and known_different(pd, ad):
-                        raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span)
+                        raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span,
+                                         f"{name}() declares `{p.name}: {p.type}`; pass an array of that shape")
             else:
                 v = self.convert(v, p.type, a.span, f"argument '{p.name}'")
             operands.append(v)

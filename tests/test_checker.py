@@ -722,3 +722,20 @@ def test_constant_sizes_and_shifts_that_numpy_rejects_are_compile_errors(src: st
     """These compiled, then failed at run time ("negative dimensions are not allowed",
     "negative shift count"), or were accepted as a type at all."""
     one_error(src, text, line, col, hint)
+
+
+@pytest.mark.parametrize(("src", "text", "line", "col", "hint"), [
+    ("fn g(a: f64[N, N]) -> f64:\n    return 1.0\nfn f(x: f64[N]) -> f64:\n    return g(x)\n",
+     "argument 'a' of g() must be f64[N, N], got f64[N]", 4, 14, "pass an array of rank 2"),
+    ("fn g(a: f64[N], b: f64[N]) -> f64:\n    return 1.0\nfn f(x: f64[3], y: f64[4]) -> f64:\n    return g(x, y)\n",
+     "dim N is 3 elsewhere but 4 here", 4, 17, "must have the same size"),
+    ("fn g(a: f64[3]) -> f64:\n    return 1.0\nfn f(x: f64[4]) -> f64:\n    return g(x)\n",
+     "argument 'a' of g() must be f64[3], got f64[4]", 4, 14, "pass an array of that shape"),
+    ("fn f(n: i64) -> f64:\n    return trace(n)\n", "trace() needs an array for 'a', got i64", 2, 18, "not a scalar"),
+    ("fn f(x: f64[N]) -> f64[N]:\n    return triu(x)\n", "triu() needs an array of rank 2 or more", 2, 12, "a matrix"),
+    ("fn f(x: f64[N]) -> f64[?]:\n    return concatenate((x, 1.0))\n", "concatenate() needs arrays, got f64", 2, 28,
+     "not scalars"),
+])
+def test_argument_errors_say_what_to_pass(src: str, text: str, line: int, col: int, hint: str) -> None:
+    """The last diagnostics the mutation hunt found without a hint."""
+    one_error(src, text, line, col, hint)
