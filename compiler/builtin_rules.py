@@ -414,7 +414,7 @@ def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 def trace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "a", b)
     if a.type.rank != 2:
-        raise fb.error("trace() takes a 2-D array", e.span)
+        raise fb.error("trace() takes a 2-D array", e.span, f"pass a matrix (declared like `a: f64[N, N]`), not {a.type}")
     return _emit(fb, b, [a], ScalarType(_dtype_of(fb, b, e, np.trace, ArrayType(a.type.dtype, (None, None)))), e)
 
 

@@ -1132,7 +1132,8 @@ class FunctionBuilder:
         if name in self.gen.signatures:
             return self.user_call(name, e)
         if name == "range":
-            raise self.error("range(...) is only valid as a for-loop iterable", e.span)
+            raise self.error("range(...) is only valid as a for-loop iterable", e.span,
+                             "loop with `for i in range(n):`; for an array of 0..n-1 write arange(n)")
         b = BUILTINS.get(name)
         if b is None:
             close = self._suggest(name)

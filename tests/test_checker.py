@@ -739,3 +739,11 @@ def test_constant_sizes_and_shifts_that_numpy_rejects_are_compile_errors(src: st
 def test_argument_errors_say_what_to_pass(src: str, text: str, line: int, col: int, hint: str) -> None:
     """The last diagnostics the mutation hunt found without a hint."""
     one_error(src, text, line, col, hint)
+
+
+@pytest.mark.parametrize(("body", "text", "col", "hint"), [
+    ("let r = range(3)\n    return x", "range(...) is only valid as a for-loop iterable", 13, "arange(n)"),
+    ("return x + trace(x)", "trace() takes a 2-D array", 16, "not f64[N]"),
+])
+def test_range_outside_a_loop_and_trace_of_a_vector_have_hints(body: str, text: str, col: int, hint: str) -> None:
+    one_error(f"fn f(x: f64[N]) -> f64[N]:\n    {body}\n", text, 2, col, hint)
