@@ -400,7 +400,8 @@ class FunctionBuilder:
         b = self._mutable(name, target.base.span)
         base = b.value
         if not isinstance(base.type, ArrayType):
-            raise self.error(f"'{name}' is a scalar and cannot be indexed", target.span)
+            raise self.error(f"'{name}' is a scalar and cannot be indexed", target.span,
+                             f"assign the scalar itself: `{name} = ...`")
         index, operands, sel = self.index_spec(base, target.items, target.span)
         sel_shape = shape_of(sel)
         vshape = shape_of(v.type)

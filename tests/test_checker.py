@@ -747,3 +747,8 @@ def test_argument_errors_say_what_to_pass(src: str, text: str, line: int, col: i
 ])
 def test_range_outside_a_loop_and_trace_of_a_vector_have_hints(body: str, text: str, col: int, hint: str) -> None:
     one_error(f"fn f(x: f64[N]) -> f64[N]:\n    {body}\n", text, 2, col, hint)
+
+
+def test_assigning_into_an_indexed_scalar_has_a_hint() -> None:
+    one_error("fn f(a: f64) -> f64:\n    let s = a\n    s[0] = 1.0\n    return s\n",
+              "'s' is a scalar and cannot be indexed", 3, 5, "`s = ...`")
