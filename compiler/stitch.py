@@ -27,15 +27,8 @@ class StitchEmitter(PythonEmitter):
         args = ", ".join(self.name(v) for v in view.live_ins)
         outs = [self.name(r) for r in op.results]
         lhs = (", ".join(outs) + ("," if len(outs) == 1 else "") + " = ") if outs else ""
-        lines = [o.loc.line for o in view.ops() if o.loc.line]
-        where = f"in block {bid}, lines {min(lines)}-{max(lines)}" if lines else f"in block {bid}"
-        # a run-time error (a shape mismatch, an index out of range) says where in the
-        # M-CODE program it happened: the back end's own message names no source line
-        self.line("try:")
-        self.line(f"    {lhs}BLOCKS[{bid!r}]({args})")
-        self.line("except Exception as _exc:")
-        self.line(f"    _note(_exc, {where!r})")
-        self.line("    raise")
+        with self.located(op):
+            self.line(f"{lhs}BLOCKS[{bid!r}]({args})")
 
 
 def stitched_source(module: Module, built: dict[str, BuiltBlock]) -> str:
@@ -53,18 +46,12 @@ def stitch(module: Module, built: dict[str, BuiltBlock],
     source = stitched_source(module, built)
     ns = exec_source(source, f"{module.filename}:stitched")
     ns["BLOCKS"] = {bid: (wrap(bid, b.call) if wrap else b.call) for bid, b in built.items()}
-    ns["_note"] = _note
     entries = {name: ns["mc_" + name] for name in module.functions}
     for b in built.values():  # blocks that call other M-CODE functions find them here
         block_ns = b.info.get("namespace")
         if block_ns is not None:
             block_ns.update({"mc_" + n: f for n, f in entries.items()})
     return entries, source
-
-
-def _note(exc: BaseException, where: str) -> None:
-    if hasattr(exc, "add_note"):  # (Python 3.11+)
-        exc.add_note(where)
 
 
 def block_views(fn: Function) -> list[BlockView]:

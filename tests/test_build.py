@@ -324,7 +324,8 @@ def test_run_time_errors_say_which_block_and_lines(tmp_path: Path, strategy: str
     art = tmp_path / "bc.mcx"
     assert subprocess.run(cmd + ["build", str(tmp_path / "bc.mc"), "--strategy", strategy, "-o", str(art)],
                           env=env, capture_output=True).returncode == 0
-    r = subprocess.run(cmd + ["run", str(art)], env=env, capture_output=True, text=True)
-    assert r.returncode != 0 and "run-time error: ValueError" in r.stderr and "Traceback" not in r.stderr
-    if sys.version_info >= (3, 11):
-        assert "(in block f.b0, lines 2-3)" in r.stderr
+    for target in (art, tmp_path / "bc.mc"):  # a built artifact, and a program run by the reference
+        r = subprocess.run(cmd + ["run", str(target)], env=env, capture_output=True, text=True)
+        assert r.returncode != 0 and "run-time error: ValueError" in r.stderr and "Traceback" not in r.stderr
+        if sys.version_info >= (3, 11):
+            assert "(in block f.b0, lines 2-3)" in r.stderr

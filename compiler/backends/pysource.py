@@ -5,6 +5,8 @@ the ops they lower differently."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -489,8 +491,24 @@ class PythonEmitter:
     def op_block(self, op: Op) -> None:
         self.line(f"# block {op.attrs.get('id')} ({op.attrs.get('kind')}) sid={op.attrs.get('sid')}")
         self._push([self.name(r) for r in op.results], loop=False)
-        self.region(op.regions[0])
+        with self.located(op):
+            self.region(op.regions[0])
         self._pop(loop=False)
+
+    @contextmanager
+    def located(self, block: Op) -> Iterator[None]:
+        """Code emitted inside runs in a try whose handler adds to any exception a note
+        naming the block and its M-CODE source lines: a back end's own message (a shape
+        mismatch, an index out of range) names no line of the program."""
+        lines = [o.loc.line for o in block.regions[0].walk() if o.loc.line]
+        where = f"in block {block.attrs.get('id')}" + (f", lines {min(lines)}-{max(lines)}" if lines else "")
+        self.line("try:")
+        self.depth += 1
+        yield
+        self.depth -= 1
+        self.line("except Exception as _exc:")
+        self.line(f"    if hasattr(_exc, 'add_note'): _exc.add_note({where!r})  # (Python 3.11+)")
+        self.line("    raise")
 
 
 def module_source(module: Module, emitter_cls: type[PythonEmitter] = PythonEmitter) -> str:
