@@ -228,13 +228,9 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
         backed = [s for s in ranked if s in measured_ids]
         chosen = rng.choice(ok) if explored and rng is not None else (backed or ranked)[0]
         measured = measured_times(store, view.op.attrs["sid"]) if store is not None else {}
-        # Profile-guided: where this very block was timed under several of its candidate
-        # strategies, the fastest measured one wins over any prediction (the model
-        # generalizes across blocks; a measurement of the block itself is better).
-        timed = {s: t for s, t in measured.items() if s in ok}
-        from_profiles = not explored and len(timed) >= 2
-        if from_profiles:
-            chosen = min(timed, key=lambda s: (timed[s], s))
+        from_profiles = False
+        if not explored and measured:
+            chosen, from_profiles = _profile_guided(chosen, ok, measured, preds, pref, measured_ids)
         d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
                      matched_names(matches, PATTERN_LIBRARY), chosen,
                      explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
@@ -243,6 +239,26 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
         plan[view.id] = chosen
         decisions.append(d)
     return plan, decisions
+
+
+def _profile_guided(chosen: str, ok: list[str], measured: dict[str, float], preds: dict[str, float],
+                    pref: dict[str, float], backed: frozenset[str] | set[str]) -> tuple[str, bool]:
+    """The choice for a block with profiles of its own: measured times where the block
+    was timed, and where not, the time the model predicts from the block's measured
+    NumPy time (its prediction is a log-speedup over NumPy); the fastest wins. A
+    measurement of the block itself beats a model that generalizes across blocks, but
+    a strategy no round happened to explore is not passed over for one that was. Also
+    whether a measured strategy won."""
+    est = {s: t for s, t in measured.items() if s in ok}
+    if "numpy" in est:
+        base = est["numpy"]
+        for s in ok:
+            if s not in est and s in backed:
+                est[s] = base / math.exp(min(preds.get(s, 0.0) + pref.get(s, 0.0), 50.0))
+    elif chosen not in est or len(est) < 2:
+        return chosen, False  # nothing to compare the prediction with
+    best = min(est, key=lambda s: (est[s], s))
+    return best, best in measured
 
 
 def _lines(view: BlockView) -> tuple[int, int]:

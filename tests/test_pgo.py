@@ -103,6 +103,25 @@ def test_a_blocks_own_measurements_choose_its_strategy(tmp_path: Path) -> None:
     assert _loop_block(unprofiled).chosen == "numpy" and not _loop_block(unprofiled).from_profiles
 
 
+def test_measured_and_predicted_times_compare_on_the_blocks_numpy_time() -> None:
+    """A strategy no round explored is judged by its predicted speedup over the block's
+    measured NumPy time, so one measured alternative does not hide a better unmeasured
+    one; an unbacked prediction (a strategy nothing measured anywhere) is not used."""
+    from math import log
+
+    from mcodec.compiler.optimize import _profile_guided
+
+    ok = ["numpy", "numba", "mlx-cpu"]
+    preds = {"numba": log(10.0), "mlx-cpu": 0.0}
+    backed = {"numpy", "numba", "mlx-cpu"}
+    assert _profile_guided("numba", ok, {"numpy": 1.0, "mlx-cpu": 0.5}, preds, {}, backed) == ("numba", False)
+    assert _profile_guided("numba", ok, {"numpy": 1.0, "mlx-cpu": 0.05}, preds, {}, backed) == ("mlx-cpu", True)
+    assert _profile_guided("numba", ok, {"numpy": 1.0, "mlx-cpu": 0.5}, preds, {}, {"numpy", "mlx-cpu"}) \
+        == ("mlx-cpu", True)
+    assert _profile_guided("numba", ok, {"mlx-cpu": 0.5}, preds, {}, backed) == ("numba", False)
+    assert _profile_guided("numba", ok, {"numba": 0.5, "mlx-cpu": 0.4}, preds, {}, backed) == ("mlx-cpu", True)
+
+
 def test_profiles_survive_unrelated_edits(program: Path, tmp_path: Path) -> None:
     store = ProfileStore(tmp_path / "profiles.sqlite3")
     profile_program(program, _inputs_module(program), "S", rounds=0, runs=1, store=store, save=False,
