@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
-from mcodec.compiler.types import ValueType
 
 from .canonicalize import rename_operands
 from .manager import ModulePass
@@ -26,38 +25,43 @@ _UNSTRUCTURAL = ("id", "sid")  # names a block, not its structure
 def structural_text(ops: list[Op]) -> str:
     """A region's structure as text, given its ops in walk order: values numbered locally
     and no names or locations, so it is equal for renamed or moved code. In SSA a value
-    first met as an operand is defined outside (captured); its type leads the text."""
+    first met as an operand is defined outside (captured); its type leads the text.
+    (Every block of every function is hashed once: the common shapes, one result and
+    at most one attribute, take the short paths.)"""
     ids: dict[Value, str] = {}  # local number, as text
-    type_text: dict[int, str] = {}  # by the type object's id: few types, many values
     captured: list[str] = []
     lines: list[str] = []
-
-    def text_of(t: ValueType) -> str:
-        s = type_text.get(id(t))
-        if s is None:
-            s = type_text[id(t)] = str(t)
-        return s
-
     for op in ops:
         refs = []
         for v in op.operands:
             i = ids.get(v)
             if i is None:
                 i = ids[v] = str(len(ids))
-                captured.append(text_of(v.type))
+                captured.append(str(v.type))
             refs.append(i)
-        attrs = ";".join([f"{k}={a!r}" for k, a in sorted(op.attrs.items()) if k not in _UNSTRUCTURAL]) \
-            if op.attrs else ""
-        results = []
-        for v in op.results:
-            ids[v] = str(len(ids))
-            results.append(text_of(v.type))
-        nargs = []
-        for r in op.regions:
-            nargs.append(str(len(r.args)))
-            for a in r.args:
-                ids[a] = str(len(ids))
-        lines.append(f"{op.name}({','.join(refs)}){{{attrs}}}:{','.join(results)}/{','.join(nargs)}")
+        attrs = op.attrs
+        if not attrs:
+            text = ""
+        elif len(attrs) == 1:
+            ((k, a),) = attrs.items()
+            text = "" if k in _UNSTRUCTURAL else f"{k}={a!r}"
+        else:
+            text = ";".join([f"{k}={a!r}" for k, a in sorted(attrs.items()) if k not in _UNSTRUCTURAL])
+        res = op.results
+        if len(res) == 1:
+            ids[res[0]] = str(len(ids))
+            results = str(res[0].type)
+        else:
+            for v in res:
+                ids[v] = str(len(ids))
+            results = ",".join([str(v.type) for v in res])
+        nargs = ""
+        if op.regions:
+            nargs = ",".join([str(len(r.args)) for r in op.regions])
+            for r in op.regions:
+                for a in r.args:
+                    ids[a] = str(len(ids))
+        lines.append(f"{op.name}({','.join(refs)}){{{text}}}:{results}/{nargs}")
     return ",".join(captured) + "\n" + "\n".join(lines)
 
 
