@@ -39,9 +39,7 @@ class Diagnostic:
 
     def render(self, source: str, filename: str) -> str:
         head = f"{filename}:{self.span.line}:{self.span.col}: {self.severity}: {self.message}"
-        # lines as the lexer counts them: splitlines() also breaks at \f, \v, \x1c-\x1e,
-        # \x85 and \u2028/9, which a comment may hold, and then showed the wrong line
-        lines = [line.removesuffix("\r") for line in source.split("\n")]
+        lines = source_lines(source)
         out = [head]
         if 1 <= self.span.line <= len(lines):
             text = lines[self.span.line - 1].translate(_CONTROL_PICTURES)
@@ -61,6 +59,13 @@ class Diagnostic:
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a source as the lexer counts them, at "\n" only (a "\r" before it
+    dropped): str.splitlines() also breaks at \f, \v, \x1c-\x1e, \x85 and \u2028/9,
+    which a comment may hold, and then numbered the lines after it wrongly."""
+    return [line.removesuffix("\r") for line in source.split("\n")]
 
 
 MAX_SHOWN = 100  # characters of a source line shown with a diagnostic

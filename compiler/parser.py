@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import Lexer
 
 from . import ast as A
-from .diagnostics import UNKNOWN_SPAN, CompileError, Diagnostic, Span
+from .diagnostics import UNKNOWN_SPAN, CompileError, Diagnostic, Span, source_lines
 
 KEYWORDS = frozenset(
     "fn let inout for in while if elif else break continue pass return and or not true false".split()
@@ -557,7 +557,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
     if isinstance(err, UnexpectedToken):
         tok = err.token
         if tok.type == "$END":
-            lines = source.rstrip("\n").splitlines() or [""]
+            lines = source_lines(source.rstrip("\n"))
             return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1),
                               "a block or expression is unfinished")
         what = f"{tok.type.lower()} '{tok}'" if tok.type in ("NAME", "INT", "FLOAT", "IMAG") else \
@@ -581,7 +581,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
             hint = "M-CODE uses ':' and indentation for blocks"
         return Diagnostic(f"unexpected {what}", span, hint)
     if isinstance(err, UnexpectedEOF):
-        lines = source.rstrip("\n").splitlines() or [""]
+        lines = source_lines(source.rstrip("\n"))
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
 
@@ -611,7 +611,7 @@ def _open_bracket_at(source: str, pos: int) -> Token | None:
 
 def _clamp(diag: Diagnostic, source: str) -> Diagnostic:
     """Errors found at end of input point at the last line, where the caret can show."""
-    lines = source.rstrip("\n").splitlines() or [""]
+    lines = source_lines(source.rstrip("\n"))
     if diag.span.line > len(lines):
         end = len(lines[-1]) + 1
         diag.span = Span(len(lines), end, len(lines), end + 1)
@@ -641,7 +641,7 @@ _NOT_WORD = re.compile(r"\bnot\b")
 def _densest_line(text: str) -> Span:
     """The line with the most operators and brackets: where a too-deep expression is.
     `not` is a word, not a character: counted apart, or `not not ... x` pointed at line 1."""
-    lines = text.splitlines() or [""]
+    lines = source_lines(text.rstrip("\n"))
     k = max(range(len(lines)), key=lambda i: sum(map(lines[i].count, "+-*/~()[]"))
             + len(_NOT_WORD.findall(lines[i])))
     line = lines[k]

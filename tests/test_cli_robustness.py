@@ -281,6 +281,11 @@ def test_diagnostic_shows_the_line_it_points_at(sep: str) -> None:
     with pytest.raises(mcodec.CompileError) as ei:
         mcodec.compile_source(src, "p.mc")
     assert "p.mc:3:16" in str(ei.value) and "    3 |     return x + y" in str(ei.value)
+    # the parser's own line counting too: an error at the end of the file is on its last line
+    with pytest.raises(mcodec.CompileError) as ei:
+        mcodec.compile_source(f"# page{sep}break\nfn f(x: f64) -> f64:", "p.mc")
+    assert "p.mc:2:21: error: unexpected end of file" in str(ei.value)
+    assert "    2 | fn f(x: f64) -> f64:" in str(ei.value)
 
 
 def test_verbose_and_quiet_are_accepted_before_the_command(tmp_path: Path, capsys) -> None:
