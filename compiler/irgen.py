@@ -637,20 +637,20 @@ class FunctionBuilder:
                              self._value_hint(v))
         return v
 
-    def _value_hint(self, v: Any) -> str:
-        """What to write instead of a non-value (dtype, shape tuple, result-less call)."""
+    def _non_value(self, v: Any) -> tuple[str, str]:
+        """What a non-value is (a dtype, a shape tuple, a result-less call's None) and
+        what to write instead."""
         if isinstance(v, DTypeRef):
-            return f"a dtype is not a value; to convert, call it: `{v.dtype}(x)`"
+            return f"the dtype '{v.dtype}'", f"a dtype is not a value; to convert, call it: `{v.dtype}(x)`"
         if isinstance(v, tuple):
-            return "a tuple is not a value; take one item, e.g. `x.shape[0]`"
-        return "the called function returns nothing"
+            return "a tuple", "a tuple is not a value; take one item, e.g. `x.shape[0]`"
+        return "nothing (a call without result)", "the called function returns nothing"
 
     def _describe(self, v: Any) -> str:
-        if isinstance(v, DTypeRef):
-            return f"the dtype '{v.dtype}'"
-        if isinstance(v, tuple):
-            return "a tuple"
-        return "nothing (a call without result)"
+        return self._non_value(v)[0]
+
+    def _value_hint(self, v: Any) -> str:
+        return self._non_value(v)[1]
 
     def int_scalar(self, e: A.Expr, what: str) -> Value:
         v = self.value_expr(e)
