@@ -55,8 +55,9 @@ def shipped_prior_dir() -> Path:
     return Path(str(resources.files("mcodec.passes").joinpath("prior")))
 
 
-def load_learner(notes: list[str]) -> Any:
-    """The user's trained policy, else the prior shipped with mcodec, else a fresh one."""
+def load_learner(notes: list[str], unusable: list[Path] | None = None) -> Any:
+    """The user's trained policy, else the prior shipped with mcodec, else a fresh one.
+    `unusable` gets each policy directory that is there but could not be used."""
     for where, d in (("trained policy", user_policy_dir()), ("shipped prior", shipped_prior_dir())):
         if not (d / "policy.json").is_file():
             continue
@@ -64,9 +65,13 @@ def load_learner(notes: list[str]) -> Any:
             learner = load_policy(d)
         except Exception as e:
             notes.append(f"{where} at {d} not used: {e}")
+            if unusable is not None:
+                unusable.append(d)
             continue
         if learner.n_features not in (None, len(FEATURE_NAMES)):
             notes.append(f"{where} at {d} has {learner.n_features} features, this mcodec {len(FEATURE_NAMES)}: not used")
+            if unusable is not None:
+                unusable.append(d)
             continue
         if learner.machine_fingerprint != machine()["fingerprint"]:
             notes.append(f"{where} was trained on machine {learner.machine_fingerprint}, this is "
@@ -79,22 +84,16 @@ def load_learner(notes: list[str]) -> Any:
     return ReinforcementLearner(REGISTRY.values())
 
 
-def set_aside_unusable_policy() -> str | None:
-    """Before a trained policy is saved over the user's: one there that cannot be
-    loaded (corrupt, from another mcodec version, or a file where the directory goes)
-    is renamed aside, not overwritten; returns a note saying where, else None."""
+def set_aside_unusable_policy(unusable: list[Path]) -> str | None:
+    """Before a trained policy is saved over the user's: one that `load_learner` could
+    not use (`unusable`: corrupt, from another mcodec, other features), or a file where
+    the directory goes, is renamed aside, not overwritten; a note saying where, else None."""
     d = user_policy_dir()
     if not d.exists() and not d.is_symlink():
         return None
-    why = "is not a directory" if not d.is_dir() else None
-    if why is None:
-        if not (d / "policy.json").is_file():
-            return None
-        try:
-            load_policy(d)
-            return None
-        except Exception as e:  # noqa: BLE001 - any reason it cannot be loaded
-            why = f"cannot be loaded ({e})"
+    if d.is_dir() and d not in unusable:
+        return None  # usable (or empty)
+    why = "was not used (see above)" if d.is_dir() else "is not a directory"
     aside = d.with_name(f"{d.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
     d.rename(aside)
     return f"the trained policy at {d} {why}: moved to {aside}; a new one is saved in its place"

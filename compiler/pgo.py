@@ -89,9 +89,12 @@ def profile_program(path: Path, inputs_mod: Any, preset: str, rounds: int, runs:
     entry = inputs_mod.ENTRY
     inputs = inputs_mod.make_inputs(preset)
     notes: list[str] = []
-    learner = load_learner(notes)
-    if save:  # (the policy trained here is saved at the end: never over one it could not read)
-        notes += [n for n in [set_aside_unusable_policy()] if n]
+    unusable: list[Path] = []
+    learner = load_learner(notes, unusable)
+    # (the policy trained here is saved at the end: never over one that could not be used)
+    aside = set_aside_unusable_policy(unusable) if save else None
+    if aside:
+        notes.append(aside)
     for n in notes:
         print(f"note: {n}", file=log)
     train_from_store(learner, store)

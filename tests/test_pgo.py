@@ -195,10 +195,11 @@ def test_profile_quiet_prints_nothing(program: Path, tmp_path: Path) -> None:
     assert ProfileStore(tmp_path / "cache" / "profiles.sqlite3").count() > 0  # it profiled all the same
 
 
-@pytest.mark.parametrize("damage", ["foreign", "file"])
+@pytest.mark.parametrize("damage", ["foreign", "features", "file"])
 def test_profile_never_saves_over_a_policy_it_cannot_read(program: Path, tmp_path: Path, damage: str) -> None:
-    """A user policy that cannot be loaded (here: a newer format, or a file where the
-    directory goes) is moved aside with a note, not overwritten by the retrained one."""
+    """A user policy that cannot be used (here: a newer format, another feature set, or
+    a file where the directory goes) is moved aside with a note, not overwritten by the
+    retrained one."""
     cache = tmp_path / "cache"
     policy = cache / "policy"
     cache.mkdir()
@@ -207,7 +208,10 @@ def test_profile_never_saves_over_a_policy_it_cannot_read(program: Path, tmp_pat
     else:
         ReinforcementLearner(REGISTRY.values()).save(policy)
         meta = policy / "policy.json"
-        meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
+        if damage == "foreign":
+            meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
+        else:  # trained on another feature set (another mcodec): loadable, but not used
+            meta.write_text(meta.read_text().replace('"n_features": null', '"n_features": 3'))
     def contents(d: Path) -> dict[str, bytes]:
         return {"": d.read_bytes()} if d.is_file() else {p.name: p.read_bytes() for p in d.iterdir()}
 
