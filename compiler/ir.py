@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,6 +274,12 @@ def print_function(fn: Function, with_locs: bool = True) -> str:
 
 def print_module(module: Module, with_locs: bool = True) -> str:
     return "\n\n".join(print_function(f, with_locs) for f in module.functions.values()) + "\n"
+
+
+def line_range(ops: Iterable[Op]) -> tuple[int, int] | None:
+    """The first and last source lines of `ops` (None when none has a location)."""
+    lines = [o.loc.line for o in ops if o.loc.line]
+    return (min(lines), max(lines)) if lines else None
 
 
 def uses_in(region: Region) -> set[Value]:

@@ -25,7 +25,7 @@ from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, cache
 
 from .backends.base import BlockView
 from .build import backend
-from .ir import Module, Op, Value
+from .ir import Module, Op, Value, line_range
 from .stitch import block_views
 from .strategy import REGISTRY
 
@@ -230,7 +230,7 @@ def decide(module: Module, learner: Any, explore: bool = False, dims: dict[str, 
         from_profiles = False
         if not explored and measured:
             chosen, from_profiles = _profile_guided(chosen, ok, measured, preds, pref, measured_ids)
-        d = Decision(view.id, view.kind, _lines(view), view.op.attrs["sid"],
+        d = Decision(view.id, view.kind, line_range(view.ops()) or (0, 0), view.op.attrs["sid"],
                      matched_names(matches, PATTERN_LIBRARY), chosen,
                      explored, {s: round(float(preds.get(s, 0.0)), 3) for s in ranked},
                      round(float(conf.get(chosen, 0.0)), 3), rejected, measured, from_profiles=from_profiles)
@@ -258,11 +258,6 @@ def _profile_guided(chosen: str, ok: list[str], measured: dict[str, float], pred
         return chosen, False  # nothing to compare the prediction with
     best = min(est, key=lambda s: (est[s], s))
     return best, best in measured
-
-
-def _lines(view: BlockView) -> tuple[int, int]:
-    lines = [o.loc.line for o in view.ops() if o.loc.line]
-    return (min(lines), max(lines)) if lines else (0, 0)
 
 
 def measured_times(store: ProfileStore, block_sig: str) -> dict[str, float]:

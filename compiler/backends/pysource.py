@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.ir import Function, Module, Op, Region, Value, line_range
 from mcodec.compiler.semantics import (
     ELEMENTWISE_BINARY,
     ELEMENTWISE_UNARY,
@@ -500,8 +500,8 @@ class PythonEmitter:
         """Code emitted inside runs in a try whose handler adds to any exception a note
         naming the block and its M-CODE source lines: a back end's own message (a shape
         mismatch, an index out of range) names no line of the program."""
-        lines = [o.loc.line for o in block.regions[0].walk() if o.loc.line]
-        where = f"in block {block.attrs.get('id')}" + (f", lines {min(lines)}-{max(lines)}" if lines else "")
+        lines = line_range(block.regions[0].walk())
+        where = f"in block {block.attrs.get('id')}" + (f", lines {lines[0]}-{lines[1]}" if lines else "")
         self.line("try:")
         self.depth += 1
         yield
