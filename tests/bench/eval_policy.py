@@ -51,10 +51,11 @@ from peers import Peer, jax_available, make_peers  # noqa: E402
 NUMPY_PEER = "numpy-peer"
 
 
-def time_plans(name: str, preset: str, plans: dict[str, dict[str, str]], repeat: int,
-               peer_kinds: tuple[str, ...] = ()) -> tuple[dict[str, float], dict[str, str]]:
-    """Median seconds per named plan and per peer (the NumPy reference, and those of
-    `peer_kinds` that run the program; with the reasons of those that do not).
+def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict[str, dict[str, str]],
+               repeat: int, peer_kinds: tuple[str, ...] = ()) -> tuple[dict[str, float], dict[str, str]]:
+    """Median seconds per named plan (over the program's `blocks`) and per peer (the
+    NumPy reference, and those of `peer_kinds` that run the program; with the reasons
+    of those that do not), on `inputs` (copied before each call, outside the clock).
 
     Plans that give every block the same strategy (a block a plan leaves out is
     NumPy's) are one build, timed once: timing equal builds separately only measured
@@ -62,14 +63,12 @@ def time_plans(name: str, preset: str, plans: dict[str, dict[str, str]], repeat:
     timed in interleaved rounds, so a slow spell of the machine falls on all of it
     rather than on one."""
     source = (CORPUS / f"{name}.mc").read_text()
-    im = inputs_module(name)
-    inputs = im.make_inputs(preset)
-    blocks = [b.id for fn in frontend(source, f"{name}.mc").functions.values() for b in block_views(fn)]
+    entry = inputs_module(name).ENTRY
     key_of: dict[str, Any] = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
     runs: dict[Any, Callable[[], float]] = {}
     for key in dict.fromkeys(key_of.values()):
         program = build_with_plan(source, f"{name}.mc", dict(zip(blocks, key))).program
-        runs[key] = lambda program=program: time_entry(program, im.ENTRY, inputs, 1)[0]
+        runs[key] = lambda program=program: time_entry(program, entry, inputs, 1)[0]
     missing: dict[str, str] = {}
     if peer_kinds:
         ref = reference_module(name)
@@ -201,7 +200,8 @@ def main() -> int:
         source = (CORPUS / f"{name}.mc").read_text()
         im = inputs_module(name)
         module = frontend(source, f"{name}.mc")
-        dims = dims_from_inputs(module, im.ENTRY, im.make_inputs(args.preset))
+        inputs = im.make_inputs(args.preset)
+        dims = dims_from_inputs(module, im.ENTRY, inputs)
         learner = ReinforcementLearner(REGISTRY.values())
         train_from_store(learner, _Subset(store, {psigs[name]}))  # type: ignore[arg-type]
         # decision time per block: the build's one call (cold: right after training, its
@@ -218,7 +218,7 @@ def main() -> int:
         plan_own, _ = decide(frontend(source, f"{name}.mc"), learner_all, dims=dims, store=store)
         blocks = [b.id for fn in module.functions.values() for b in block_views(fn)]
         best_fixed_id = min(fixed[name], key=fixed[name].get)
-        t, peers_missing = time_plans(name, args.preset, {
+        t, peers_missing = time_plans(name, inputs, blocks, {
             "policy": plan, "own": plan_own, "oracle": oracle_plan(store, psigs[name]),
             "fixed": dict.fromkeys(blocks, best_fixed_id), "rule": dict.fromkeys(blocks, rule)}, args.repeat,
             peer_kinds)
