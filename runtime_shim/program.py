@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import keyword
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -73,15 +74,24 @@ def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]
         raise ArgumentError(f"{where} must be {t}; got {value!r}")
     # a value the dtype cannot hold is an error, not an OverflowError from NumPy (Python
     # ints) or a silent wrap-around / inf (NumPy scalars, floats)
-    if dt.kind in "iu" and not isinstance(value, bool) and not np.iinfo(dt).min <= int(value) <= np.iinfo(dt).max:
-        raise ArgumentError(f"{where} must be {t}; {value!r} is out of its range "
-                            f"{np.iinfo(dt).min}..{np.iinfo(dt).max}")
+    if dt.kind in "iu" and not isinstance(value, bool):
+        lo, hi = _int_range(dt)
+        if not lo <= int(value) <= hi:
+            raise ArgumentError(f"{where} must be {t}; {value!r} is out of its range {lo}..{hi}")
     try:
         with np.errstate(over="raise"):
             out = dt.type(value)
     except (OverflowError, FloatingPointError):
         raise ArgumentError(f"{where} must be {t}; {value!r} is out of its range") from None
     return out
+
+
+@cache
+def _int_range(dt: np.dtype) -> tuple[int, int]:
+    """(min, max) of an integer dtype (np.iinfo is built anew on each call: every call
+    of an entry checks its integer scalars)."""
+    info = np.iinfo(dt)
+    return int(info.min), int(info.max)
 
 
 class Entry:
