@@ -372,20 +372,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         if p.inout:
             print(f"  inout {p.name}: {describe(inputs[p.name])}")
     if timer is not None:
-        _record_profile(args, path, program, timer, inputs_mod, entry, store)
+        _record_profile(args, path, program, timer, inputs, entry, store)
     return 0
 
 
-def _record_profile(args: argparse.Namespace, path: Path, program: Any, timer: Any, inputs_mod: Any,
+def _record_profile(args: argparse.Namespace, path: Path, program: Any, timer: Any, inputs: dict[str, Any],
                     entry: str, store: Any) -> None:
+    """Record the timed runs; `inputs`: the last run's (their shapes and dtypes are what
+    the records keep: made again, a preset's inputs can take seconds)."""
     from types import SimpleNamespace
 
     from .optimize import profile_records
 
     blocks = {bid: SimpleNamespace(built=b) for bid, b in program.info["built"].items()}
     source = (path / "source.mc").read_text()
-    recs = profile_records(source, program.info["module"], blocks, timer, args.repeat,
-                           make_inputs(inputs_mod, args.preset, seed=args.seed), entry)
+    recs = profile_records(source, program.info["module"], blocks, timer, args.repeat, inputs, entry)
     store.record(recs)
     print(f"  profiled {len(recs)} block(s) into {store.path}")
     for r in recs:
