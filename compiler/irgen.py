@@ -863,20 +863,23 @@ class FunctionBuilder:
         if len(e.operands) > 2 and self._writes_inout(e.operands[2:]):
             return self._lazy_chain(e, 0, self.value_expr(e.operands[0]))
         vals = [self.value_expr(x) for x in e.operands]
-        if len(vals) > 2 and any(isinstance(v.type, ArrayType) for v in vals):
-            raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
+        if len(vals) > 2:
+            self._no_array_chain(e, vals)
         result = None
         for op, a, b in zip(e.ops, vals, vals[1:]):
             c = self.binary(op, a, b, e.span)
             result = c if result is None else self.emit("mc.and", [result, c], [ScalarType("bool")], e.span).result
         return result  # type: ignore[return-value]
 
+    def _no_array_chain(self, e: A.Compare, vals: list[Value]) -> None:
+        if any(isinstance(v.type, ArrayType) for v in vals):
+            raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
+
     def _lazy_chain(self, e: A.Compare, k: int, left: Value) -> Value:
         """Comparisons k.. of a chain, as Python evaluates them: an operand only when the
         comparisons before it hold (here: later operands write inout arguments)."""
         right = self.value_expr(e.operands[k + 1])
-        if isinstance(left.type, ArrayType) or isinstance(right.type, ArrayType):
-            raise self.error("chained comparison of arrays", e.span, "combine with logical_and(a < b, b < c)")
+        self._no_array_chain(e, [left, right])
         c = self.binary(e.ops[k], left, right, e.span)
         if k + 1 == len(e.ops):
             return c
