@@ -28,7 +28,9 @@ def codegen_digest() -> str:
     """A hash of the back ends' own source: a changed lowering must not reuse blocks
     that the old one built (the version number is not bumped for every change)."""
     h = hashlib.sha1()
-    for p in sorted((Path(__file__).resolve().parent / "backends").glob("*.py")):
+    here = Path(__file__).resolve().parent
+    # (and the analyses they lower by: what bounds checks a block needs, ...)
+    for p in [*sorted((here / "backends").glob("*.py")), here / "index_bounds.py", here / "ir_facts.py"]:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:12]
 

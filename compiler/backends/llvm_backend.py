@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mcodec.compiler.index_bounds import IndexRanges, access_is_safe
 from mcodec.compiler.ir import Op, Region, Value, is_inside
 from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
@@ -142,6 +143,11 @@ def _check_types(v: Value) -> str | None:
     return f"type {t}"
 
 
+def _step_nonzero(ranges: IndexRanges, step: Value) -> bool:
+    lo, hi = ranges.of(step)
+    return (lo is not None and lo.is_const and lo.const >= 1) or (hi is not None and hi.is_const and hi.const <= -1)
+
+
 def analyze(block: BlockView) -> tuple[_Plan | None, str]:
     if block.has_early_exit():
         return None, "early return"
@@ -156,6 +162,7 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
         if why:
             return None, f"live-out of {why}"
     ops = block.ops()
+    ranges = IndexRanges()
     for op in ops:
         if op.name not in SUPPORTED:
             return None, f"unsupported op {op.name}"
@@ -163,6 +170,8 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
             why = _check_types(v)
             if why:
                 return None, f"{op.name} with {why}"
+        if op.name == "mc.for" and not _step_nonzero(ranges, op.operands[2]):
+            return None, f"the range step at line {op.loc.line} may be 0 (Python raises; native code cannot)"
         if op.name in ("mc.getitem", "mc.setitem"):
             base = op.operands[0]
             idx = op.attrs["index"]
@@ -170,6 +179,8 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
                 return None, f"{op.name} with a slice, mask or partial index"
             if op.name == "mc.getitem" and op.result.is_array:
                 return None, "array-valued getitem"
+            if not access_is_safe(ranges, op):  # (Numba checks it, as NumPy does)
+                return None, f"an index at line {op.loc.line} may be out of bounds: native code has no bounds checks"
             if op.name == "mc.setitem":
                 if op.operands[-1].is_array:
                     return None, "setitem of an array value"

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mcodec.compiler.index_bounds import unchecked_accesses
 from mcodec.compiler.ir import Op, Region, Value, defined_in
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
@@ -1370,14 +1371,18 @@ class NumbaBackend:
                    f"    except TypeError:\n"
                    f"        r = JIT_{name}(*_writable(({''.join(p + ', ' for p in params)})))\n"
                    f"    return ({outs})\n")
-        # level 1: only the loops we emit as prange run in threads (Numba's own array-op
+        # An index not proven in range is checked, as NumPy does (IndexError, not a stray
+        # access); Numba checks none inside parallel loops, so such a block runs serially.
+        # Level 1: only the loops we emit as prange run in threads (Numba's own array-op
         # parallelism would put a thread fork/join inside sequential loops); level 2: all.
+        checks = bool(unchecked_accesses(block.region))
+        level = 0 if checks else strategy.parallelization_level
         parallel: Any = False
-        if strategy.parallelization_level >= 2:
+        if level >= 2:
             parallel = True
-        elif strategy.parallelization_level == 1 and em.stats["prange_loops"]:
+        elif level == 1 and em.stats["prange_loops"]:
             parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
-        options = dict(cache=False, parallel=parallel,
+        options = dict(cache=False, parallel=parallel, boundscheck=checks,
                        fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
         info = {"signature": [str(numba_type(v.type)) for v in block.live_ins], "options": options,
                 "parallel": parallel, "python_function": name, **em.stats}
