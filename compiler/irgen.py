@@ -1152,6 +1152,13 @@ class FunctionBuilder:
         if is_complex(v.type.dtype) and not is_complex(dtype):
             raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
         t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
+        lit = self._weak_int(v)
+        if lit is not None and not -(2**63) <= lit < 2**63:
+            # beyond i64 only as a constant of the type it is cast to, as np.uint64(2**64 - 1)
+            if (dtype == "u64" and 0 <= lit < 2**64) or dtype[0] in "fc":
+                return self.const(np_dtype(dtype).type(lit).item(), t, span)
+            raise self.error(f"integer literal {lit} does not fit i64", span,
+                             "M-CODE integers are 64-bit; a larger constant can be written as u64(...) or a float")
         out = self.emit("mc.cast", [v], [t], span, {"dtype": dtype}).result
         if v in self.static and is_int(dtype):
             self.static[out] = self.static[v]
