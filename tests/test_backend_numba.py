@@ -403,7 +403,10 @@ def test_float64_math_is_inlined_and_within_2_ulp(name: str, x: np.ndarray) -> N
     with np.errstate(all="ignore"):
         sg, sw = _apply_f32(f"{name}_f64", special), getattr(np, name)(special)
     np.testing.assert_array_equal(sg, sw)
-    np.testing.assert_array_equal(np.signbit(sg), np.signbit(sw))
+    # (a NaN's sign is not specified, and NumPy's own differs: -nan for log(-1) where
+    # it runs its AVX-512 loops, nan elsewhere)
+    num = ~np.isnan(sw)
+    np.testing.assert_array_equal(np.signbit(sg[num]), np.signbit(sw[num]))
     # under fastmath (reassociation may undo the two-part ln 2 and regroup the scaling):
     # special values still exact, the rest within 1e-13
     from mcodec.compiler.backends.numba_backend import FAST_FLAGS
