@@ -76,7 +76,8 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
-           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas"}
+           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
+           "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
 
 def prelude(fn_text: str) -> str:
@@ -202,6 +203,7 @@ class NumbaEmitter(PythonEmitter):
         self.mask_concat: dict[Op, Op] = {}  # mask select -> the concatenation whose buffer it fills
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.loop_depth = 0
+        self.unchecked = frozenset(unchecked_accesses(block.region))  # (getitem/setitem ops)
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
                       "prange_loops": 0, "matmul_blas": 0}
         self._plan(block.region)
@@ -211,6 +213,23 @@ class NumbaEmitter(PythonEmitter):
         plan_all(self)
         if HAVE_BLAS:
             plan_gemm(self)
+
+    def index_int(self, op: Op, axis: int, x: Any) -> str:
+        i = super().index_int(op, axis, x)
+        return f"checked_index({i}, {self.name(op.operands[0])}.shape[{axis}])" if op in self.unchecked else i
+
+    def index_array(self, op: Op, x: Any) -> str:
+        ix = super().index_array(op, x)
+        if op not in self.unchecked:
+            return ix
+        axis = 0  # the base's axis the index array indexes
+        for it in op.attrs["index"]:
+            if it[0] == "array" and it[1] == x:
+                break
+            if it[0] != "newaxis":
+                t = op.operands[it[1][1]].type if it[0] == "array" and isinstance(it[1], tuple) else None
+                axis += t.rank if isinstance(t, ArrayType) and t.dtype == "bool" else 1
+        return f"checked_indices({ix}, {self.name(op.operands[0])}.shape[{axis}])"
 
     def index_items(self, op: Op) -> list:
         """Trailing full slices dropped (a no-op in NumPy's indexing): Numba types
@@ -472,8 +491,9 @@ class NumbaEmitter(PythonEmitter):
             if it[0] == "newaxis":
                 k += 1  # a unit dim of the view only
                 continue
-            if it[0] == "int":
-                out.append(self.index_bound(op, it[1]))  # Numba wraps a negative index as NumPy does
+            if it[0] == "int":  # (Numba wraps a negative index as NumPy does)
+                i = self.index_bound(op, it[1])
+                out.append(f"checked_index({i}, {b}.shape[{axis}])" if op in self.unchecked else i)
             elif it[0] == "slice" and it[3] in (None, 1):
                 start = self._slice_start(op, it[1], f"{b}.shape[{axis}]")
                 out.append(f"{idx[k]} + {start}" if start != "0" else idx[k])
@@ -1371,18 +1391,14 @@ class NumbaBackend:
                    f"    except TypeError:\n"
                    f"        r = JIT_{name}(*_writable(({''.join(p + ', ' for p in params)})))\n"
                    f"    return ({outs})\n")
-        # An index not proven in range is checked, as NumPy does (IndexError, not a stray
-        # access); Numba checks none inside parallel loops, so such a block runs serially.
-        # Level 1: only the loops we emit as prange run in threads (Numba's own array-op
+        # level 1: only the loops we emit as prange run in threads (Numba's own array-op
         # parallelism would put a thread fork/join inside sequential loops); level 2: all.
-        checks = bool(unchecked_accesses(block.region))
-        level = 0 if checks else strategy.parallelization_level
         parallel: Any = False
-        if level >= 2:
+        if strategy.parallelization_level >= 2:
             parallel = True
-        elif level == 1 and em.stats["prange_loops"]:
+        elif strategy.parallelization_level == 1 and em.stats["prange_loops"]:
             parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
-        options = dict(cache=False, parallel=parallel, boundscheck=checks,
+        options = dict(cache=False, parallel=parallel,
                        fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
         info = {"signature": [str(numba_type(v.type)) for v in block.live_ins], "options": options,
                 "parallel": parallel, "python_function": name, **em.stats}
