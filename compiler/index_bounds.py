@@ -270,9 +270,14 @@ def _r_mod(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
 
 def _r_cast(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
     src, dst = _dtype(o.operands[0]), _dtype(v)
-    widening = src in ("bool", "u8", "u16", "u32") and dst in _SIGNED[1:] or (
-        src in _SIGNED and dst in _SIGNED and _SIGNED.index(src) <= _SIGNED.index(dst))
-    return rs.of(o.operands[0], depth) if widening else _UNKNOWN
+    if dst in ("u8", "u16", "u32"):  # (wraps into its range)
+        return Dim(0), Dim((1 << int(dst[1:])) - 1)
+    if dst not in _SIGNED or src not in _INTS:
+        return _UNKNOWN
+    bits = {"bool": 1, "u8": 9, "u16": 17, "u32": 33, "u64": 65, "i8": 8, "i16": 16, "i32": 32, "i64": 64}
+    # a cast to a signed type that holds every value of the source (bits of an unsigned
+    # type counted with a sign bit) keeps the value
+    return rs.of(o.operands[0], depth) if bits[src] <= bits[dst] else _UNKNOWN
 
 
 def _r_block(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:

@@ -37,6 +37,10 @@ def unproven_lines(src: str) -> list[int]:
     ("for i in range(N):\n        s += t[k & 255]", True),          # a mask below t's 256
     ("for i in range(N):\n        s += t[k & 256]", False),
     ("for i in range(N):\n        s += x[idx[i]]", False),          # an index read from data
+    ("s += t[u8(k)]", True),                                       # a u8 is below 256
+    ("s += t[i64(u8(k))]", True),
+    ("s += t[i8(u8(k))]", False),                                  # a narrowing cast: not followed
+    ("for i in range(N):\n        s += x[i16(i)]", False),         # (i16(40000) wraps)
     ("for i in range(N):\n        s += x[-N + i]", True),           # negative, wraps as NumPy
     ("for i in range(N):\n        s += x[-N - 1 + i]", False),
 ])
