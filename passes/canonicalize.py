@@ -93,11 +93,12 @@ class ConstantFold(ModulePass):
             op.attrs = {"value": value, "weak": t.weak}
 
 
-# Not merged: random draws, and the constructors of fresh arrays. Two `zeros((n,))` are
+# Not merged: random draws, and the constructors of fresh arrays (copies too). Two `zeros((n,))` are
 # equal values, but a program that makes two means to update both: merged, they would
 # share one buffer and every update of either would need a copy.
 FRESH = frozenset({"mc.random", "mc.randn", "mc.empty", "mc.empty_like", "mc.zeros", "mc.zeros_like",
-                   "mc.ones", "mc.ones_like", "mc.full", "mc.full_like", "mc.eye", "mc.arange", "mc.linspace"})
+                   "mc.ones", "mc.ones_like", "mc.full", "mc.full_like", "mc.eye", "mc.arange", "mc.linspace",
+                   "mc.copy"})
 
 
 class CSE(ModulePass):
