@@ -3,7 +3,7 @@
 NumPy raises IndexError for an integer index outside [-n, n) (and for an index array
 holding one); compiled code without checks reads or writes outside the buffer. A
 lowering asks `unchecked_accesses(region)` for the accesses it cannot prove safe and
-checks those (Numba's `boundscheck`), or declines the block (native code).
+checks those alone, or declines the block (MLX's gather).
 
 An integer scalar is an interval whose ends are affine forms (`Dim`) over two kinds of
 symbol: sizes (the dims of signatures, and `?` axes), which are never negative, and

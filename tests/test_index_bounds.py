@@ -127,11 +127,14 @@ def test_out_of_range_index_raises_index_error(built: dict, strategy: str) -> No
     assert y[0] == 1.0
 
 
-def test_native_code_declines_unproven_blocks_and_keeps_proven_ones(built: dict) -> None:
-    blocks = built["llvm"].blocks
-    assert blocks["at.b0"].built.strategy_id == "numba"
-    assert "may be out of bounds" in blocks["at.b0"].fallbacks[0].reason
-    assert blocks["gather_loop.b0"].built.strategy_id == "llvm"  # (the loop's bounds: no data index)
+def test_only_unproven_indices_are_checked(built: dict) -> None:
+    for strategy in ("llvm", "llvm-fast"):
+        blocks = built[strategy].blocks
+        assert all(blocks[b].built.strategy_id == strategy for b in ("at.b0", "put.b0", "gather_loop.b1"))
+        # native code: one check (its compare and branch to the status return) per unproven index
+        assert blocks["gather_loop.b1"].built.source.count("br i1") >= 2  # (the loop's, the check's)
+        assert "fail1" in blocks["gather_loop.b1"].built.source and "fail1" in blocks["at.b0"].built.source
+        assert "fail" not in blocks["gather_loop.b0"].built.source
     # Numba checks the unproven index alone: x[idx[k]], not idx[k] for k in range(K)
     source = built["numba"].blocks["gather_loop.b1"].built.source
     assert source.count("checked_index(") == 1 and "checked_index(idx" not in source

@@ -4,8 +4,11 @@ A block whose ops are all scalar (arithmetic, comparisons, casts, bitwise ops, m
 functions), element loads/stores with integer indices, `mc.dim`/`mc.size` and
 structured control flow becomes one LLVM function::
 
-    void blk(<per array live-in: i8* data, i64 shape[0..r), i64 strides[0..r)>,
-             <per scalar live-in: the value>, <per scalar live-out: pointer>)
+    i32 blk(<per array live-in: i8* data, i64 shape[0..r), i64 strides[0..r)>,
+            <per scalar live-in: the value>, <per scalar live-out: pointer>)
+
+returning 0, or the error its caller raises (STATUS_ERRORS: an index that
+compiler/index_bounds.py could not prove in range and was not, a range step of 0).
 
 It is optimized with the new pass manager (O2 for jit_level 1; O3 and fast-math flags
 without nnan/ninf/arcp for jit_level 2), emitted as an object file at build time, linked
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mcodec.compiler.index_bounds import IndexRanges, access_is_safe
+from mcodec.compiler.index_bounds import IndexRanges, unchecked_accesses
 from mcodec.compiler.ir import Op, Region, Value, is_inside
 from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.strategy import OptimizationStrategy
@@ -148,6 +151,10 @@ def _step_nonzero(ranges: IndexRanges, step: Value) -> bool:
     return (lo is not None and lo.is_const and lo.const >= 1) or (hi is not None and hi.is_const and hi.const <= -1)
 
 
+# the status a block function returns: 0, or the error the caller raises
+STATUS_ERRORS = {1: (IndexError, "index out of bounds"), 2: (ValueError, "range() arg 3 must not be zero")}
+
+
 def analyze(block: BlockView) -> tuple[_Plan | None, str]:
     if block.has_early_exit():
         return None, "early return"
@@ -162,7 +169,6 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
         if why:
             return None, f"live-out of {why}"
     ops = block.ops()
-    ranges = IndexRanges()
     for op in ops:
         if op.name not in SUPPORTED:
             return None, f"unsupported op {op.name}"
@@ -170,8 +176,6 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
             why = _check_types(v)
             if why:
                 return None, f"{op.name} with {why}"
-        if op.name == "mc.for" and not _step_nonzero(ranges, op.operands[2]):
-            return None, f"the range step at line {op.loc.line} may be 0 (Python raises; native code cannot)"
         if op.name in ("mc.getitem", "mc.setitem"):
             base = op.operands[0]
             idx = op.attrs["index"]
@@ -179,8 +183,6 @@ def analyze(block: BlockView) -> tuple[_Plan | None, str]:
                 return None, f"{op.name} with a slice, mask or partial index"
             if op.name == "mc.getitem" and op.result.is_array:
                 return None, "array-valued getitem"
-            if not access_is_safe(ranges, op):  # (Numba checks it, as NumPy does)
-                return None, f"an index at line {op.loc.line} may be out of bounds: native code has no bounds checks"
             if op.name == "mc.setitem":
                 if op.operands[-1].is_array:
                     return None, "setitem of an array value"
@@ -381,6 +383,10 @@ class _Codegen:
         self.slots: dict[Value, Any] = {}
         self.yield_stack: list[tuple[list[Value], Any]] = []  # (targets, continuation block)
         self.loop_stack: list[tuple[list[Value], Any, Any]] = []  # (targets, continue block, exit block)
+        self.i32 = ir.IntType(32)
+        self.ranges = IndexRanges()
+        self.unchecked = frozenset(unchecked_accesses(plan.block.region))  # (checked, as NumPy does)
+        self.fail_blocks: dict[int, Any] = {}
 
     # types
     def lty(self, dtype: str):  # noqa: ANN201
@@ -421,7 +427,7 @@ class _Codegen:
             else:
                 arg_tys.append(self.ir.PointerType(self.mem_ty(_dtype(v))))
                 out_specs.append({"kind": "scalar", "dtype": _dtype(v)})
-        fnty = ir.FunctionType(ir.VoidType(), arg_tys)
+        fnty = ir.FunctionType(self.i32, arg_tys)
         self.fn = ir.Function(self.module, fnty, name=symbol_name(block.id))
         self.entry = self.fn.append_basic_block("entry")
         body = self.fn.append_basic_block("body")
@@ -457,7 +463,7 @@ class _Codegen:
                     val = self.b.zext(val, self.i8)
                 self.b.store(val, out_ptrs[j])
                 j += 1
-        self.b.ret_void()
+        self.b.ret(ir.Constant(self.i32, 0))
         self.alloca_builder.branch(body)
         text = str(self.module)
         if self.fast:
@@ -809,6 +815,16 @@ class _Codegen:
             return b.call(self.libm(LIBM_UNARY[n], d), [x])
         raise LoweringError(f"unary {n}")
 
+    def fail_if(self, cond: Any, status: int) -> None:
+        """Return `status` (see STATUS_ERRORS) when `cond` holds; go on otherwise."""
+        blk = self.fail_blocks.get(status)
+        if blk is None:
+            blk = self.fail_blocks[status] = self.fn.append_basic_block(f"fail{status}")
+            self.ir.IRBuilder(blk).ret(self.ir.Constant(self.i32, status))
+        ok = self.fn.append_basic_block("ok")
+        self.b.cbranch(cond, blk, ok)
+        self.b.position_at_end(ok)
+
     # ---- memory ------------------------------------------------------------------------
     def address(self, op: Op):  # noqa: ANN201
         b, ir = self.b, self.ir
@@ -819,10 +835,14 @@ class _Codegen:
             if isinstance(ref, tuple):
                 v = op.operands[ref[1]]
                 i = self.convert(self.get(v), _dtype(v), "i64")
+                if op in self.unchecked:  # NumPy's IndexError outside [-n, n)
+                    self.fail_if(b.or_(b.icmp_signed("<", i, b.neg(shape[k])), b.icmp_signed(">=", i, shape[k])), 1)
                 if _dtype(v)[0] == "i" and not non_negative(v):
                     i = b.select(b.icmp_signed("<", i, ir.Constant(self.i64, 0)), b.add(i, shape[k]), i)
             else:
                 c = int(ref)
+                if op in self.unchecked:
+                    self.fail_if(b.icmp_signed("<=", shape[k], ir.Constant(self.i64, c if c >= 0 else -c - 1)), 1)
                 i = ir.Constant(self.i64, c) if c >= 0 else b.add(shape[k], ir.Constant(self.i64, c))
             term = b.mul(i, strides[k])
             offset = term if offset is None else b.add(offset, term)
@@ -882,6 +902,8 @@ class _Codegen:
         b, ir = self.b, self.ir
         body_r = op.regions[0]
         lb, ub, st = (self.operand(op, i, "i64") for i in range(3))
+        if not _step_nonzero(self.ranges, op.operands[2]):  # Python's range raises for a step of 0
+            self.fail_if(b.icmp_signed("==", st, ir.Constant(self.i64, 0)), 2)
         iv_v, carried = body_r.args[0], body_r.args[1:]
         self.assign(carried, op.operands[3:])
         iv_slot = self.slot(iv_v)
@@ -1054,7 +1076,7 @@ def c_signature(symbol: str, in_specs: list[dict[str, Any]], out_specs: list[dic
         else:
             params.append(f"{C_NAMES[s['dtype']]} s{k}")
     params += [f"{C_NAMES[s['dtype']]} *out{k}" for k, s in enumerate(out_specs) if s["kind"] == "scalar"]
-    return f"void {symbol}({', '.join(params) or 'void'});"
+    return f"int32_t {symbol}({', '.join(params) or 'void'});"
 
 
 def _host_cpu() -> str:
@@ -1080,7 +1102,7 @@ def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
     out_ctypes = [getattr(ctypes, CTYPE_NAMES[s["dtype"]]) for s in out_specs if s["kind"] == "scalar"]
     argtypes += [ctypes.c_void_p] * len(out_ctypes)
     cfn.argtypes = argtypes
-    cfn.restype = None
+    cfn.restype = ctypes.c_int32 if info["abi"] != "mcodec-llvm-1" else None  # (1: built before the status)
     convs = [None if s["kind"] == "array" else _scalar_converter(s["dtype"]) for s in in_specs]
     np_dtypes = [np.dtype(NUMPY_NAME[s["dtype"]]) for s in in_specs]
     out_np = [np.dtype(NUMPY_NAME[s["dtype"]]).type if s["kind"] == "scalar" else None for s in out_specs]
@@ -1103,7 +1125,10 @@ def load_built(so_path: str | Path, info: dict[str, Any]):  # noqa: ANN201
             arrays.append(a)
         outs = [t() for t in out_ctypes]
         cargs.extend(ctypes.addressof(o) for o in outs)
-        cfn(*cargs)
+        status = cfn(*cargs)
+        if status:
+            error, message = STATUS_ERRORS[status]
+            raise error(message)
         res: list[Any] = []
         k = 0
         for s, t in zip(out_specs, out_np):
@@ -1158,7 +1183,7 @@ class LLVMBackend:
         if not so_path.is_file():  # content-addressed: never overwrite a library that may be loaded
             so_path = link_shared(compile_object(ir_text, strategy.jit_level), Path(workdir), stem)
         info = {"symbol": symbol_name(block.id), "inputs": in_specs, "outputs": out_specs,
-                "so": f"lib/{block.id}.so", "ll": f"blocks/{block.id}.ll", "abi": "mcodec-llvm-1",
+                "so": f"lib/{block.id}.so", "ll": f"blocks/{block.id}.ll", "abi": "mcodec-llvm-2",
                 "c_signature": c_signature(symbol_name(block.id), in_specs, out_specs),
                 "target_cpu": _host_cpu(), "jit_level": strategy.jit_level}
         try:
