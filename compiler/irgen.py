@@ -327,6 +327,7 @@ class FunctionBuilder:
             for a, b in zip(target.shape, t.shape):
                 if known_different(a, b):
                     raise self.error(f"{what} has shape {target} but the value is {t}", span)
+            self.check_shape(v, target, span, what)
         if t.dtype == target.dtype and not (isinstance(t, ScalarType) and t.weak):
             return v
         weak = isinstance(t, ScalarType) and t.weak
@@ -346,6 +347,24 @@ class FunctionBuilder:
         if weak and v.owner is not None and isinstance(v.owner, Op) and v.owner.name == "mc.const":
             return self.const(np_dtype(target.dtype).type(v.owner.attrs["value"]).item(), new_t, span)
         return self.emit("mc.cast", [v], [new_t], span, {"dtype": target.dtype}).result
+
+    def check_shape(self, v: Value, target: ArrayType, span: Span, what: str) -> None:
+        """Run-time checks that `v` has the declared dims it is not known to have (a `?`
+        axis, another symbol): a size the signature names is one size, as at the entry."""
+        for axis, (want, have) in enumerate(zip(target.shape, v.type.shape)):
+            if want is None or want == have:
+                continue
+            if want.is_const:
+                expected = self.const(want.const, ScalarType("i64"), span)
+            elif len(want.terms) == 1 and want.const == 0 and want.terms[0][1] == 1 and want.terms[0][0] in self.dim_sources:
+                expected = self.dim_value(want.terms[0][0], span)
+            else:
+                continue  # (an expression of dims: not checked)
+            self.check_dim(v, axis, expected, span, f"{what} has shape {target}: its dim {axis} is another size")
+
+    def check_dim(self, v: Value, axis: int, expected: Value, span: Span, message: str) -> None:
+        actual = self.emit("mc.dim", [v], [ScalarType("i64")], span, {"axis": axis}).result
+        self.emit("mc.check_dim", [actual, expected], [], span, {"message": message})
 
     def _mutable(self, name: str, span: Span) -> Binding:
         if name in self.poisoned:
@@ -1218,6 +1237,7 @@ class FunctionBuilder:
             bound[kw.name] = kw.value
         operands: list[Value] = []
         subst: dict[str, Dim] = {}
+        sized_by: dict[str, Value] = {}  # callee dim symbol -> its size in the first argument it sizes
         inout_args: list[A.Name | A.Index] = []
         inout_idx: list[int] = []
         for p in callee.params:
@@ -1239,17 +1259,25 @@ class FunctionBuilder:
                 if v.type.dtype != p.type.dtype:
                     raise self.error(f"argument '{p.name}' of {name}() must have dtype {p.type.dtype}, got {v.type.dtype}",
                                      a.span, f"convert with astype(x, {p.type.dtype})")
-                for pd, ad in zip(p.type.shape, v.type.shape):
+                for axis, (pd, ad) in enumerate(zip(p.type.shape, v.type.shape)):
                     if pd is not None and len(pd.terms) == 1 and pd.const == 0 and pd.terms[0][1] == 1:
                         sym = pd.terms[0][0]
                         if sym in subst and known_different(subst[sym], ad):
                             raise self.error(f"argument '{p.name}' of {name}(): dim {sym} is {dim_str(subst[sym])} elsewhere but {dim_str(ad)} here", a.span,
                                              f"every array that {name}() sizes by {sym} must have the same size there")
+                        if sym in sized_by and (ad is None or subst.get(sym) != ad):
+                            self.check_dim(v, axis, sized_by[sym], a.span,
+                                           f"argument '{p.name}' of {name}(): dim {sym} is another size elsewhere")
+                        if sym not in sized_by:
+                            sized_by[sym] = self.emit("mc.dim", [v], [ScalarType("i64")], a.span, {"axis": axis}).result
                         if ad is not None:
                             subst.setdefault(sym, ad)
                     elif pd is not None and pd.is_const and known_different(pd, ad):
                         raise self.error(f"argument '{p.name}' of {name}() must be {p.type}, got {v.type}", a.span,
                                          f"{name}() declares `{p.name}: {p.type}`; pass an array of that shape")
+                    elif pd is not None and pd.is_const and pd != ad:
+                        self.check_dim(v, axis, self.const(pd.const, ScalarType("i64"), a.span), a.span,
+                                       f"argument '{p.name}' of {name}() must be {p.type}")
             else:
                 v = self.convert(v, p.type, a.span, f"argument '{p.name}'")
             operands.append(v)

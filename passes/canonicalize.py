@@ -166,6 +166,9 @@ def _has_effects(op: Op) -> bool:
     return any(_exits(r, op.name in LOOPS) for r in op.regions)
 
 
+CHECKS = frozenset({"mc.check_dim"})
+
+
 class DCE(ModulePass):
     """Removes ops whose results are unused; loops and ifs too, unless they hold an
     early exit (return, or a break/continue of an enclosing loop). One backward pass
@@ -191,7 +194,9 @@ class DCE(ModulePass):
                     if uses.get(r):
                         break
                 else:  # no result is used
-                    if not op.regions or not _has_effects(op):
+                    if op.name in CHECKS:
+                        pass  # (a run-time check has no result and must stay)
+                    elif not op.regions or not _has_effects(op):
                         for inner in op.walk():
                             for v in inner.operands:
                                 uses[v] -= 1

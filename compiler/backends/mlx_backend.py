@@ -220,6 +220,8 @@ def _op_problem(block: BlockView, static: set[Value]) -> str:
             return f"{n}: control flow"
         if op.results and all(r in static for r in op.results):
             continue  # computed with NumPy at trace time
+        if n == "mc.check_dim" and all(v in static for v in op.operands):
+            continue  # (checked at trace time: sizes are static)
         in_dts = [_dtype(v) for v in op.operands]
         if n in ("mc.floordiv", "mc.mod", "mc.shl", "mc.shr"):
             return f"{n} on arrays: MLX's integer division/shift semantics differ from NumPy's at the edges"

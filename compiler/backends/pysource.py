@@ -279,6 +279,10 @@ class PythonEmitter:
     def op_dim(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.int64({self.name(op.operands[0])}.shape[{op.attrs['axis']}])")
 
+    def op_check_dim(self, op: Op) -> None:
+        a, b = (self.name(v) for v in op.operands)
+        self.line(f"if {a} != {b}: raise ValueError({op.attrs['message']!r})")
+
     def op_size(self, op: Op) -> None:
         self.line(f"{self.name(op.result)} = np.int64({self.name(op.operands[0])}.size)")
 
