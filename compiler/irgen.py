@@ -91,8 +91,7 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     for s in stmts:
         scanned: Any = s  # where calls writing inout arguments may be
         if isinstance(s, (A.Assign, A.AugAssign)):
-            t = s.target
-            seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
+            seen[_target_name(s.target)] = None
         elif isinstance(s, A.Let):
             seen[s.name] = None  # (a `let` of a variable bound before rebinds it, as in an `if`)
         elif isinstance(s, A.Unpack):
@@ -114,13 +113,20 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
                     for a in [*call.args, *(k.value for k in call.kwargs)]:
                         if isinstance(a, A.Name):
                             seen[a.id] = None
-                        elif isinstance(a, A.Index) and isinstance(a.base, A.Name):
-                            seen[a.base.id] = None  # (a slice argument, written back)
+                        elif isinstance(a, A.Index) and isinstance(_view_root(a), A.Name):
+                            seen[_target_name(a)] = None  # (a slice argument, written back)
     return list(seen)
 
 
 def _target_name(t: A.Expr) -> str:
     return t.id if isinstance(t, A.Name) else _target_name(t.base)  # type: ignore[attr-defined]
+
+
+def _view_root(t: A.Expr) -> A.Expr:
+    """The expression under a chain of subscripts (`A` of `A[i][1:]`)."""
+    while isinstance(t, A.Index):
+        t = t.base
+    return t
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -396,9 +402,39 @@ class FunctionBuilder:
             self.store(target, self.binary(s.op, cur, rhs, s.span), s.span)
 
     def store(self, target: A.Index, v: Value, span: Span) -> None:
+        if isinstance(target.base, A.Index):
+            # `A[i][j] = v` writes through the view A[i] (NumPy's meaning): the view's
+            # new value is stored back into A[i]
+            view = self.basic_view(target.base, (
+                "this store would be lost: indexing with an array or a mask makes a copy",
+                "NumPy writes to that copy, not to the variable; index once: `A[idx, j] = ...`"))
+            if not isinstance(view.type, ArrayType):
+                raise self.error(f"{_target_name(target)}[...] is a scalar and cannot be indexed", target.span,
+                                 "store the element with one subscript: `A[i] = ...`")
+            self.store(target.base, self.setitem(view, f"{_target_name(target)}[...]", target, v, span), span)
+            return
         name = target.base.id  # type: ignore[attr-defined]
         b = self._mutable(name, target.base.span)
-        base = b.value
+        self.env[name] = Binding(self.setitem(b.value, name, target, v, span), b.kind)
+
+    def basic_view(self, e: A.Index, copied: tuple[str, str], v: Value | None = None) -> Value:
+        """The value of `e` (`v`, when evaluated already), a subscript chain of a writable
+        variable made by basic indexing only, so that writes to it reach the variable (as
+        through a NumPy view); `copied`: the error and hint when a subscript copies."""
+        self._mutable(_target_name(e), _view_root(e).span)
+        v = self._value(self.expr(e), e.span) if v is None else v
+        node: A.Expr = e
+        val = v
+        while isinstance(node, A.Index):  # each subscript of the chain made one getitem
+            owner = val.owner
+            assert isinstance(owner, Op) and owner.name == "mc.getitem"
+            if any(it[0] == "array" for it in owner.attrs["index"]):
+                raise self.error(copied[0], node.span, copied[1])
+            node, val = node.base, owner.operands[0]
+        return v
+
+    def setitem(self, base: Value, name: str, target: A.Index, v: Value, span: Span) -> Value:
+        """`base[target.items] = v` as a new value of base."""
         if not isinstance(base.type, ArrayType):
             raise self.error(f"'{name}' is a scalar and cannot be indexed", target.span,
                              f"assign the scalar itself: `{name} = ...`")
@@ -415,9 +451,8 @@ class FunctionBuilder:
             raise self.error(e.args[0], span, e.hint) from None
         if is_complex(v.type.dtype) and not is_complex(base.type.dtype):
             raise self.error(f"cannot store complex values into {base.type}", span, "take real(...) first")
-        new = self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
-                        hints=[name]).result
-        self.env[name] = Binding(new, b.kind)
+        return self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
+                         hints=[name]).result
 
     def stmt_Return(self, s: A.Return) -> bool:
         want = self.fn.result_types
@@ -1183,14 +1218,10 @@ class FunctionBuilder:
     def _check_inout_arg(self, a: A.Expr, v: Value, param: str, callee: str) -> None:
         """An inout argument is a writable variable, or a view of one made by basic
         indexing (`A[i]`, `A[1:-1, j]`), which NumPy would pass by reference."""
-        if isinstance(a, A.Index) and isinstance(a.base, A.Name):
-            owner = v.owner
-            items = owner.attrs["index"] if isinstance(owner, Op) and owner.name == "mc.getitem" else ()
-            if any(it[0] == "array" for it in items):
-                raise self.error(f"inout argument '{param}' of {callee}() indexes with an array or a mask", a.span,
-                                 "that selection is a copy (NumPy's too): the callee's writes would be lost; "
-                                 "pass a slice or the whole variable")
-            self._mutable(a.base.id, a.base.span)
+        if isinstance(a, A.Index) and isinstance(_view_root(a), A.Name):
+            self.basic_view(a, (f"inout argument '{param}' of {callee}() indexes with an array or a mask",
+                                "that selection is a copy (NumPy's too): the callee's writes would be lost; "
+                                "pass a slice or the whole variable"), v)
             return
         if not isinstance(a, A.Name):
             raise self.error(f"inout argument '{param}' of {callee}() must be a variable", a.span,

@@ -362,7 +362,12 @@ class _ToAST(Transformer):
         return self._let(kw, name, ty, value)
 
     def _target(self, e: A.Expr) -> A.Expr:
-        if isinstance(e, A.Name) or (isinstance(e, A.Index) and isinstance(e.base, A.Name)):
+        # `A[i][j] = e` stores through the view `A[i]`, as in NumPy: any chain of
+        # subscripts of a variable is a target (irgen rejects chains that copy)
+        base = e
+        while isinstance(base, A.Index):
+            base = base.base
+        if isinstance(base, A.Name):
             return e
         raise _Syntax("cannot assign to this expression", e.span,
                       "assign to a variable (`x = e`) or an element or slice of one (`A[i] = e`)")
