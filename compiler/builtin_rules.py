@@ -145,6 +145,28 @@ def unary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     return _emit(fb, b, [x], t, e)
 
 
+def round_(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    """round(x, decimals) as NumPy computes it: rint(x * 10**d) / 10**d for d > 0 and
+    rint(x / 10**-d) * 10**-d for d < 0, with 10**d a Python float (so f32 stays f32);
+    integers are returned as they are for d >= 0 and go through f64 for d < 0."""
+    decimals = _static(fb, args, "decimals", b, "int")
+    x = _value(fb, args, "x")
+    if decimals == 0:
+        return unary(fb, b, args, e)
+    if x.type.dtype == "bool":
+        raise fb.error("round() of bool with decimals: NumPy cannot cast the result back to bool", e.span,
+                       "convert first: `round(f64(x), ...)`")
+    integer = x.type.dtype[0] in "iu"
+    if integer and decimals > 0:
+        return x
+    scale = fb.const(10.0 ** abs(decimals), ScalarType("f64", weak=True), e.span)
+    first, then = ("*", "/") if decimals > 0 else ("/", "*")
+    y = fb.binary(first, x, scale, e.span)
+    y = fb.emit("mc.round", [y], [y.type], e.span).result
+    y = fb.binary(then, y, scale, e.span)
+    return fb.cast(y, x.type.dtype, e.span) if integer else y
+
+
 def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT, ...]:
     try:
         return broadcast(*types)
@@ -432,7 +454,7 @@ def astype(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 
 RULES: dict[str, Callable[[FunctionBuilder, Builtin, Args, A.Call], Value]] = {
-    "unary": unary, "binary": binary, "where": where, "clip": clip, "reduce": reduce,
+    "unary": unary, "round": round_, "binary": binary, "where": where, "clip": clip, "reduce": reduce,
     "make": make, "make_like": make_like, "eye": eye, "arange": arange, "linspace": linspace,
     "random": random, "matmul": matmul, "outer": outer, "transpose": transpose,
     "reshape": reshape, "flip": flip, "tri": tri, "concat": concat, "stack": stack,

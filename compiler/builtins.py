@@ -36,8 +36,9 @@ def _table() -> dict[str, Builtin]:
                           numpy if numpy is not None else getattr(np, name, None))
 
     for n in ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs "
-              "sign floor ceil round isnan isinf logical_not real imag conj").split():
+              "sign floor ceil isnan isinf logical_not real imag conj").split():
         add(n, "unary", "x")
+    add("round", "round", "x decimals", decimals=0)
     for n in "arctan2 maximum minimum logical_and logical_or".split():
         add(n, "binary", "x1 x2")
     add("where", "where", "condition x y")

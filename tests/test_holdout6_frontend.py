@@ -88,3 +88,31 @@ def test_chained_subscript_stores_write_the_variable(strategy: str) -> None:
 def test_chained_stores_through_copies_or_scalars_are_errors(body: str, text: str, col: int) -> None:
     d = error_of(f"fn f(A: f64[N], idx: i64[K]) -> f64[N]:\n    let B = copy(A)\n    {body}\n    return B\n")
     assert text in d.message and (d.line, d.col) == (3, col) and d.hint
+
+
+# ---- round(x, decimals): NumPy's second argument was "takes at most 1 arguments" ----------------
+ROUND_SRC = """fn rd(x: f64[N], f: f32[N], k: i64[N], b: i8[N], s: f64) -> (f64[N], f32[N], f64[N], i64[N], i64[N], i8[N], f64):
+    return round(x, 2), round(f, decimals=1), round(x, -1), round(k, -2), round(k, 3), round(b, -1), round(s, 3)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_round_with_decimals_is_numpys(strategy: str) -> None:
+    x = np.array([1.2345, -2.675, 0.125, 15.0, 25.0, -35.0, 2.5e10])
+    f = x.astype(np.float32)
+    k = np.array([1234, 1250, -1350, 5, 49, 50, -150])
+    b = np.array([127, -128, 14, 15, 25, -25, 0], np.int8)
+    with np.errstate(all="ignore"):
+        want = (np.round(x, 2), np.round(f, 1), np.round(x, -1), np.round(k, -2), np.round(k, 3), np.round(b, -1),
+                np.round(np.float64(-1.23456), 3))
+    got, _ = run(ROUND_SRC, strategy, "rd", {"x": x, "f": f, "k": k, "b": b, "s": -1.23456})
+    assert_same(got, want, strategy)
+
+
+@pytest.mark.parametrize(("call", "text"), [
+    ("round(x, n)", "'decimals' must be an integer literal"),
+    ("round(x > 0.0, 1)", "round() of bool with decimals"),
+])
+def test_round_decimals_errors(call: str, text: str) -> None:
+    d = error_of(f"fn f(x: f64[N], n: i64) -> f64[N]:\n    return f64({call})\n")
+    assert text in d.message and d.line == 2 and d.hint is not None
