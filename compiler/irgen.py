@@ -340,8 +340,11 @@ class FunctionBuilder:
             raise self.error(f"{what} has dtype {target.dtype} but the value is a {t.dtype} literal", span,
                              f"write an integer literal, or convert explicitly: `{target.dtype}(...)`")
         if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
-            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
-                             f"convert explicitly, e.g. `{target.dtype}(...)`")
+            hint = f"convert explicitly, e.g. `{target.dtype}(...)`"
+            if what.startswith("'") and np_dtype(t.dtype).kind in "fc" and np_dtype(target.dtype).kind in "iub":
+                # `let total = 0` then `total += a[i]`: the variable was meant to be a float
+                hint = f"start {what} as a float to hold {t.dtype} values: `let {what[1:-1]} = 0.0`; or {hint}"
+            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span, hint)
         new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
         lit = self._weak_int(v)
         if lit is not None and is_int(target.dtype):

@@ -116,3 +116,11 @@ def test_round_with_decimals_is_numpys(strategy: str) -> None:
 def test_round_decimals_errors(call: str, text: str) -> None:
     d = error_of(f"fn f(x: f64[N], n: i64) -> f64[N]:\n    return f64({call})\n")
     assert text in d.message and d.line == 2 and d.hint is not None
+
+
+# ---- `let total = 0` then `total += a[i]` (a float): the hint suggested `i64(...)`, which truncates ----
+def test_int_accumulator_of_floats_hints_a_float_start() -> None:
+    d = error_of("fn f(a: f64[N]) -> f64:\n    let total = 0\n    for i in range(N):\n        total += a[i]\n"
+                 "    return total\n")
+    assert "'total' has dtype i64 but the value is f64" in d.message and (d.line, d.col) == (4, 9)
+    assert "`let total = 0.0`" in d.hint
