@@ -365,6 +365,9 @@ class FunctionBuilder:
         if b is None:
             raise self.error(f"'{name}' is not defined", span, "declare it first with `let`")
         if b.kind == "param":
+            if not isinstance(b.value.type, ArrayType):  # (inout is for arrays only)
+                raise self.error(f"cannot write parameter '{name}': parameters are read-only", span,
+                                 f"copy it into a local and change that: `let {name}2 = {name}`")
             raise self.error(f"cannot write parameter '{name}': it is not inout", span,
                              f"mark it `inout {name}` to write the caller's array, or copy it: `let {name}2 = copy({name})`")
         if b.kind in ("dim", "loopvar"):

@@ -124,3 +124,10 @@ def test_int_accumulator_of_floats_hints_a_float_start() -> None:
                  "    return total\n")
     assert "'total' has dtype i64 but the value is f64" in d.message and (d.line, d.col) == (4, 9)
     assert "`let total = 0.0`" in d.hint
+
+
+# ---- writing a scalar parameter: the hint said `inout k` (arrays only) and `copy(k)` -------------------
+def test_writing_a_scalar_parameter_hints_a_local_copy() -> None:
+    d = error_of("fn f(k: i64) -> i64:\n    while k > 0:\n        k -= 1\n    return k\n")
+    assert "cannot write parameter 'k'" in d.message and (d.line, d.col) == (3, 9)
+    assert "`let k2 = k`" in d.hint and "inout" not in d.hint
