@@ -207,8 +207,30 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         raise fb.error(f"{b.name}() of a scalar has no axis", e.span, f"drop the axis: `{b.name}(x)`")
     d = _dtype_of(fb, b, e, b.numpy, a.type)
     shape = reduce_shape(shape_of(a.type), axes, keepdims)
+    ddof = args.get("ddof", (None, 0))[0]
+    if ddof is not None and fb.static_int(ddof) != 0:
+        return _with_ddof(fb, b, a, axes, keepdims, fb.int_scalar(ddof, "ddof"), make_type(d, shape), e)
     return _emit(fb, b, [a], make_type(d, shape), e, axis=list(axes) if axes is not None else None,
                  keepdims=keepdims)
+
+
+def _with_ddof(fb: FunctionBuilder, b: Builtin, a: Value, axes: tuple[int, ...] | None, keepdims: bool,
+               ddof: Value, t: ValueType, e: A.Call) -> Value:
+    """std/var with NumPy's divisor max(n - ddof, 0) for the n reduced items, from the
+    variance that divides by n: var * n / max(n - ddof, 0) (sqrt of it for std)."""
+    span = e.span
+    if axes is None:
+        n = fb.emit("mc.size", [a], [ScalarType("i64")], span).result
+    else:
+        n = fb.const(1, ScalarType("i64"), span)
+        for ax in axes:
+            n = fb.binary("*", n, fb.emit("mc.dim", [a], [ScalarType("i64")], span, {"axis": ax}).result, span)
+    zero = fb.const(0, ScalarType("i64"), span)
+    den = fb.emit("mc.maximum", [fb.binary("-", n, ddof, span), zero], [ScalarType("i64")], span).result
+    var = fb.emit("mc.var", [a], [t], span, {"axis": list(axes) if axes is not None else None,
+                                              "keepdims": keepdims}).result
+    scaled = fb.binary("/", fb.binary("*", var, fb.cast(n, t.dtype, span), span), fb.cast(den, t.dtype, span), span)
+    return fb.emit("mc.sqrt", [scaled], [t], span).result if b.name == "std" else scaled
 
 
 def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:

@@ -43,8 +43,10 @@ def _table() -> dict[str, Builtin]:
         add(n, "binary", "x1 x2")
     add("where", "where", "condition x y")
     add("clip", "clip", "a a_min a_max")
-    for n in "sum mean prod max min any all std var".split():
+    for n in "sum mean prod max min any all".split():
         add(n, "reduce", "a axis keepdims", axis=None, keepdims=False)
+    for n in "std var".split():  # (NumPy's ddof: the divisor is n - ddof)
+        add(n, "reduce", "a axis keepdims ddof", axis=None, keepdims=False, ddof=0)
     for n in "argmax argmin".split():
         add(n, "reduce", "a axis keepdims", axis=None, keepdims=False)
     for n in ("zeros", "ones", "empty"):

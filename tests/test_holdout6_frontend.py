@@ -131,3 +131,21 @@ def test_writing_a_scalar_parameter_hints_a_local_copy() -> None:
     d = error_of("fn f(k: i64) -> i64:\n    while k > 0:\n        k -= 1\n    return k\n")
     assert "cannot write parameter 'k'" in d.message and (d.line, d.col) == (3, 9)
     assert "`let k2 = k`" in d.hint and "inout" not in d.hint
+
+
+# ---- std/var with NumPy's ddof (sample statistics): "std() has no parameter 'ddof'" ----------------
+DDOF_SRC = """fn dd(x: f64[N], A: f32[N, M], k: i64[N], d: i64) -> (f64, f64, f32[M], f32[N, 1], f64, f32, f64, f64):
+    return std(x, ddof=1), var(x, ddof=d), std(A, axis=0, ddof=1), var(A, axis=1, keepdims=true, ddof=2), var(k, ddof=1), std(A, ddof=1), var(x, ddof=N), std(x[0:1], ddof=1)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_std_and_var_take_ddof(strategy: str) -> None:
+    rng = np.random.default_rng(5)
+    x, A, k = rng.standard_normal(5), rng.standard_normal((5, 3)).astype(np.float32), rng.integers(-9, 9, 5)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # ddof >= n: NumPy warns and answers inf/nan
+        want = (np.float64(x.std(ddof=1)), np.float64(x.var(ddof=3)), A.std(0, ddof=1), A.var(1, keepdims=True, ddof=2),
+                np.float64(k.var(ddof=1)), np.float32(A.std(ddof=1)), np.float64(x.var(ddof=5)), np.float64(x[0:1].std(ddof=1)))
+        got, _ = run(DDOF_SRC, strategy, "dd", {"x": x, "A": A, "k": k, "d": 3})
+    assert_same(got, want, strategy)
