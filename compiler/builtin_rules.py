@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ast as A
-from .builtins import Builtin
+from .builtins import BUILTINS, Builtin
 from .ir import Value
 from .typerules import (
     ShapeError,
@@ -459,6 +459,12 @@ def trace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "a", b)
     if a.type.rank != 2:
         raise fb.error("trace() takes a 2-D array", e.span, f"pass a matrix (declared like `a: f64[N, N]`), not {a.type}")
+    offset = args["offset"][0]
+    if offset is not None and fb.static_int(offset) != 0:
+        # NumPy's trace(a, offset) is the sum of diag(a, offset)
+        d = diag(fb, BUILTINS["diag"], {"v": args["a"], "k": (offset, 0)}, e)
+        return _emit(fb, BUILTINS["sum"], [d], ScalarType(_dtype_of(fb, b, e, np.sum, d.type)), e, axis=None,
+                     keepdims=False)
     return _emit(fb, b, [a], ScalarType(_dtype_of(fb, b, e, np.trace, ArrayType(a.type.dtype, (None, None)))), e)
 
 

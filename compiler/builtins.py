@@ -73,7 +73,7 @@ def _table() -> dict[str, Builtin]:
     add("vstack", "concat", "tup")
     add("stack", "stack", "arrays axis", axis=0)
     add("diag", "diag", "v k", k=0)
-    add("trace", "trace", "a")
+    add("trace", "trace", "a offset", offset=0)
     add("copy", "copy", "a")
     add("astype", "astype", "x dtype")
     return t

@@ -149,3 +149,18 @@ def test_std_and_var_take_ddof(strategy: str) -> None:
                 np.float64(k.var(ddof=1)), np.float32(A.std(ddof=1)), np.float64(x.var(ddof=5)), np.float64(x[0:1].std(ddof=1)))
         got, _ = run(DDOF_SRC, strategy, "dd", {"x": x, "A": A, "k": k, "d": 3})
     assert_same(got, want, strategy)
+
+
+# ---- trace(A, offset): NumPy's second argument was "takes at most 1 arguments" ---------------------
+TRACE_SRC = """fn tr(A: f64[N, M], K: i32[N, N], k: i64) -> (f64, f64, i64, i64, f64):
+    return trace(A, 1), trace(A, offset=-1), trace(K, k), trace(K, offset=-k), trace(A, 100)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_trace_takes_an_offset(strategy: str) -> None:
+    A, K = np.arange(12.0).reshape(3, 4) ** 1.5, np.arange(9, dtype=np.int32).reshape(3, 3) - 4
+    for k in (0, 2, -2, 5):
+        want = (np.trace(A, 1), np.trace(A, -1), np.int64(np.trace(K, k)), np.int64(np.trace(K, -k)), np.float64(0.0))
+        got, _ = run(TRACE_SRC, strategy, "tr", {"A": A, "K": K, "k": k})
+        assert_same(got, want, f"{strategy} k={k}")
