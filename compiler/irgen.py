@@ -736,6 +736,8 @@ class FunctionBuilder:
         if n == "None":
             raise self.error("'None' is not defined", e.span,
                              "M-CODE has no None; to add an axis in an index write `newaxis`")
+        if n in ("True", "False"):  # Python's spelling
+            raise self.error(f"'{n}' is not defined", e.span, f"M-CODE spells it `{n.lower()}`")
         dtype_hint = _dtype_like_hint(n)  # `float`, `f128`: difflib would say 'floor'
         if dtype_hint:
             raise self.error(f"'{n}' is not defined", e.span, dtype_hint)
@@ -1162,7 +1164,9 @@ class FunctionBuilder:
             hint = "call a function by its name: `f(...)`"
             if isinstance(e.func, A.Attr):  # x.sum() or np.sum(x)
                 base = e.func.base.id if isinstance(e.func.base, A.Name) else "x"
-                hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if base in ("np", "numpy") else
+                module = base in ("np", "numpy", "math") or (  # `math.sqrt(x)`: not a variable
+                    isinstance(e.func.base, A.Name) and base not in self.env and base not in self.dim_sources)
+                hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if module else
                         f"M-CODE has no methods; call the function: `{e.func.name}({base}, ...)`")
             raise self.error("only named functions can be called", e.func.span, hint)
         name = e.func.id
@@ -1182,8 +1186,8 @@ class FunctionBuilder:
         b = BUILTINS.get(name)
         if b is None:
             close = self._suggest(name)
-            raise self.error(f"unknown function '{name}'", e.func.span,
-                             f"did you mean '{close}'?" if close else "see the built-in list in the language contract")
+            raise self.error(f"unknown function '{name}'", e.func.span, _PYTHON_FUNCTIONS.get(name) or (
+                f"did you mean '{close}'?" if close else "see the built-in list in the language contract"))
         args = self.bind_args(b, e)
         from .builtin_rules import RULES  # the typing rule of each builtin kind
 
@@ -1484,6 +1488,16 @@ def _default_mismatch(val: Any, dtype: str) -> tuple[str, str] | None:
 
 _DTYPE_ALIASES = {"float": "f64", "double": "f64", "int": "i64", "complex": "c128", "bool_": "bool"}
 _DTYPE_LIKE = re.compile(r"(?:float|int|uint|complex|[fiuc])(8|16|32|64|128|256)")
+
+
+# Python functions that M-CODE writes another way
+_PYTHON_FUNCTIONS = {
+    "len": "the length of the first axis is `x.shape[0]` (all elements: `x.size`)",
+    "print": "M-CODE has no output; return the value from an entry point",
+    "float": "convert with a dtype: `f64(x)`",
+    "int": "convert with a dtype: `i64(x)`",
+    "array": "make arrays with zeros/ones/full/arange/linspace, or pass them in as parameters",
+}
 
 
 def _dtype_like_hint(name: str) -> str:

@@ -581,14 +581,37 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
-        hint = f"expected {_expected_text(err.expected)}" if err.expected else ""
-        if str(tok) in {"{", "}"}:
-            hint = "M-CODE uses ':' and indentation for blocks"
+        hint = _habit_hint(source, tok, err.expected) or (
+            f"expected {_expected_text(err.expected)}" if err.expected else "")
         return Diagnostic(f"unexpected {what}", span, hint)
     if isinstance(err, UnexpectedEOF):
         lines = source_lines(source.rstrip("\n"))
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
+    """A hint for a syntax error that is another language's spelling (`&&`, `else if`,
+    `def`, `// comment`, `x++`, `if x = 1:`), else ""."""
+    text, pos = str(tok), tok.start_pos
+    before = source[:pos].rsplit("\n", 1)[-1]
+    if text in {"{", "}"}:
+        return "M-CODE uses ':' and indentation for blocks"
+    if text == "&" and before.endswith("&"):
+        return "for bools write `and` (`&` is bitwise)"
+    if text == "|" and before.endswith("|"):
+        return "for bools write `or` (`|` is bitwise)"
+    if text == "//" and not before.strip():
+        return "comments start with `#`"
+    if text == "if" and before.rstrip().endswith("else"):
+        return "write `elif`"
+    if text == "def" and not before.strip():
+        return "functions are declared with `fn`: `fn name(x: f64) -> f64:`"
+    if tok.type == "NEWLINE" and before.rstrip()[-2:] in ("++", "--"):
+        return f"write `x {before.rstrip()[-1]}= 1`"
+    if tok.type == "EQUAL" and "COLON" in expected:
+        return "compare with `==` (`=` assigns)"
+    return ""
 
 
 def _never_closed(bracket: Token, by_line: int | None = None) -> tuple[str, Span, str]:

@@ -164,3 +164,23 @@ def test_trace_takes_an_offset(strategy: str) -> None:
         want = (np.trace(A, 1), np.trace(A, -1), np.int64(np.trace(K, k)), np.int64(np.trace(K, -k)), np.float64(0.0))
         got, _ = run(TRACE_SRC, strategy, "tr", {"A": A, "K": K, "k": k})
         assert_same(got, want, f"{strategy} k={k}")
+
+
+# ---- other languages' spellings get a hint in M-CODE's terms (they listed expected tokens,
+# ---- and `math.sqrt(x)` was told to call `sqrt(math, ...)`) ------------------------------------------
+@pytest.mark.parametrize(("src", "line", "col", "hint"), [
+    ("fn f(a: bool, b: bool) -> bool:\n    return a && b\n", 2, 15, "`and`"),
+    ("fn f(a: bool, b: bool) -> bool:\n    return a || b\n", 2, 15, "`or`"),
+    ("fn f(x: f64) -> f64:\n    // note\n    return x\n", 2, 5, "comments start with `#`"),
+    ("fn f(x: f64) -> f64:\n    if x > 1.0:\n        return x\n    else if x < 0.0:\n        return 0.0\n    return 1.0\n",
+     4, 10, "`elif`"),
+    ("def f(x: f64) -> f64:\n    return x\n", 1, 1, "`fn`"),
+    ("fn f(x: f64) -> f64:\n    if x = 1.0:\n        return x\n    return 0.0\n", 2, 10, "`==`"),
+    ("fn f(x: i64) -> i64:\n    let y = x\n    y++\n    return y\n", 3, 8, "`x += 1`"),
+    ("fn f(x: f64) -> bool:\n    return True\n", 2, 12, "`true`"),
+    ("fn f(x: f64[N]) -> i64:\n    return len(x)\n", 2, 12, "x.shape[0]"),
+    ("fn f(x: f64) -> f64:\n    return math.sqrt(x)\n", 2, 12, "no modules; call `sqrt(...)`"),
+])
+def test_other_languages_spellings_are_hinted(src: str, line: int, col: int, hint: str) -> None:
+    d = error_of(src)
+    assert (d.line, d.col) == (line, col) and hint in d.hint, (d.message, d.hint)
