@@ -114,7 +114,8 @@ def _emit(fb: FunctionBuilder, b: Builtin, operands: list[Value], t: ValueType, 
 def _dtype_of(fb: FunctionBuilder, b: Builtin, e: A.Call, fn: Callable[..., Any], *types: ValueType) -> str:
     d = probe_dtype(fn, *types)
     if d is None:
-        raise fb.error(f"{b.name}() does not accept {', '.join(str(t) for t in types)}", e.span)
+        raise fb.error(f"{b.name}() does not accept {', '.join(str(t) for t in types)}", e.span,
+                       "convert the arguments to a dtype NumPy's function takes, e.g. `f64(x)`")
     return d.dtype if isinstance(d, ScalarType) else d
 
 
@@ -137,7 +138,8 @@ def unary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x = _value(fb, args, "x")
     (x,), d = _probe_half_free(fb, b.numpy, [x], e.span)
     if d is None:
-        raise fb.error(f"{b.name}() does not accept {x.type}", e.span)
+        raise fb.error(f"{b.name}() does not accept {x.type}", e.span,
+                       "convert the argument to a dtype NumPy's function takes, e.g. `f64(x)`")
     t = d if isinstance(d, ScalarType) and not isinstance(x.type, ArrayType) else make_type(
         d.dtype if isinstance(d, ScalarType) else d, shape_of(x.type))
     if isinstance(t, ScalarType) and t.weak:
@@ -198,7 +200,7 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     axis = _static(fb, args, "axis", b, "axes")
     keepdims = _static(fb, args, "keepdims", b, "bool")
     if b.name in ("argmax", "argmin") and isinstance(axis, tuple):
-        raise fb.error(f"{b.name}() takes a single axis", e.span)
+        raise fb.error(f"{b.name}() takes a single axis", e.span, "write one axis, e.g. `axis=0`")
     try:
         axes = normalize_axes(axis, a.type.rank) if isinstance(a.type, ArrayType) else None
     except ShapeError as err:
@@ -241,7 +243,7 @@ def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     if b.name == "full":
         fill = _value(fb, args, "fill_value")
         if isinstance(fill.type, ArrayType):
-            raise fb.error("full(): fill_value must be a scalar", e.span)
+            raise fb.error("full(): fill_value must be a scalar", e.span, "to copy an array use copy(a), or full_like for its shape")
         dtype = dtype or (fill.type.dtype if not fill.type.weak else probe_dtype(lambda v: np.full(1, v), fill.type))
         dtype = dtype.dtype if isinstance(dtype, ScalarType) else dtype
         operands.append(fill)
@@ -288,7 +290,7 @@ def arange(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = [_value(fb, args, n) for n in parts]
     for v, n in zip(vals, parts):
         if isinstance(v.type, ArrayType):
-            raise fb.error(f"arange(): '{n}' must be a scalar", e.span)
+            raise fb.error(f"arange(): '{n}' must be a scalar", e.span, "pass numbers: arange(start, stop, step)")
     dtype = _static(fb, args, "dtype", b, "dtype") or _dtype_of(fb, b, e, lambda *xs: np.arange(*xs), *(v.type for v in vals))
     length: DimT = None
     statics = [fb.static.get(v) for v in vals]
@@ -346,7 +348,8 @@ def transpose(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, a.type.shape[::-1])], e.span).result
     axes = axes if isinstance(axes, tuple) else (axes,)
     if sorted(a_ % a.type.rank for a_ in axes) != list(range(a.type.rank)):
-        raise fb.error(f"transpose(): axes {axes} are not a permutation of {a.type.rank} dims", e.span)
+        raise fb.error(f"transpose(): axes {axes} are not a permutation of {a.type.rank} dims", e.span,
+                       f"name every axis 0..{a.type.rank - 1} once, e.g. axes={tuple(reversed(range(a.type.rank)))}")
     axes = tuple(x % a.type.rank for x in axes)
     return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, tuple(a.type.shape[i] for i in axes))], e.span,
                    {"axes": list(axes)}).result
@@ -360,7 +363,7 @@ def reshape(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
                        "give every other dimension's size")
     if any(d is not None and d.is_const and d.const < -1 for d in shape):
         raise fb.error("reshape(): a dimension cannot be negative (only -1, for 'the rest')",
-                       args["shape"][0].span)  # type: ignore[union-attr]
+                       args["shape"][0].span, "write sizes of 0 or more, and at most one -1")  # type: ignore[union-attr]
     shape = tuple(None if d is not None and d.is_const and d.const == -1 else d for d in shape)
     return _emit(fb, b, [a, *dims], ArrayType(a.type.dtype, shape), e)
 
@@ -401,7 +404,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = _sequence(fb, args, "arrays" if "arrays" in args else "tup", b, e)
     ranks = {v.type.rank for v in vals}
     if len(ranks) != 1:
-        raise fb.error(f"{b.name}() needs arrays of equal rank", e.span)
+        raise fb.error(f"{b.name}() needs arrays of equal rank", e.span, "index or reshape the arrays to one rank first")
     rank = ranks.pop()
     if b.name == "hstack":
         axis = 0 if rank == 1 else 1
@@ -414,7 +417,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     else:
         axis = _static(fb, args, "axis", b, "int")
         if not -rank <= axis < rank:
-            raise fb.error(f"axis {axis} out of range for rank {rank}", e.span)
+            raise fb.error(f"axis {axis} out of range for rank {rank}", e.span, f"use an axis in [{-rank}, {rank - 1}]")
         axis %= rank
     total: DimT = Dim(0)
     for v in vals:
@@ -431,7 +434,7 @@ def stack(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     axis = _static(fb, args, "axis", b, "int")
     rank = vals[0].type.rank + 1
     if not -rank <= axis < rank:
-        raise fb.error(f"axis {axis} out of range", e.span)
+        raise fb.error(f"axis {axis} out of range", e.span, f"use an axis in [{-rank}, {rank - 1}]")
     axis %= rank
     shape = list(vals[0].type.shape)
     shape.insert(axis, Dim(len(vals)))
@@ -451,7 +454,7 @@ def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         r, c = a.type.shape
         shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
     else:
-        raise fb.error("diag() takes a 1-D or 2-D array", e.span)
+        raise fb.error("diag() takes a 1-D or 2-D array", e.span, "index the array down to 1 or 2 dims first")
     return _emit(fb, b, operands, ArrayType(a.type.dtype, shape), e, k=k)
 
 

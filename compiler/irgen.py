@@ -265,7 +265,8 @@ class FunctionBuilder:
             declared = self.gen.resolve_type(s.type, {})
             if declared is None:
                 raise _Abort()
-            v = self.convert(v, declared, s.value.span, f"'{s.name}'")
+            v = self.convert(v, declared, s.value.span, f"'{s.name}'",
+                             "declare the value's shape, or `?` for a size known only at run time")
         self.bind_local(s.name, v, s.span)
 
     def _check_new_name(self, name: str, span: Span) -> None:
@@ -322,8 +323,9 @@ class FunctionBuilder:
             return self.const(value, ScalarType(v.type.dtype), span)
         return self.emit("mc.cast", [v], [ScalarType(v.type.dtype)], span, {"dtype": v.type.dtype}).result
 
-    def convert(self, v: Value, target: ValueType, span: Span, what: str) -> Value:
-        """Implicit conversion to a declared type: same-kind casts only, rank must match."""
+    def convert(self, v: Value, target: ValueType, span: Span, what: str, shape_hint: str = "") -> Value:
+        """Implicit conversion to a declared type: same-kind casts only, rank must match.
+        `shape_hint`: the hint when the shapes differ (else one for `what`)."""
         t = v.type
         if isinstance(target, ArrayType) != isinstance(t, ArrayType) or (
                 isinstance(target, ArrayType) and target.rank != t.rank):
@@ -332,7 +334,8 @@ class FunctionBuilder:
         if isinstance(target, ArrayType):
             for a, b in zip(target.shape, t.shape):
                 if known_different(a, b):
-                    raise self.error(f"{what} has shape {target} but the value is {t}", span)
+                    raise self.error(f"{what} has shape {target} but the value is {t}", span,
+                                     shape_hint or _shape_hint(what))
         if t.dtype == target.dtype and not (isinstance(t, ScalarType) and t.weak):
             return v
         weak = isinstance(t, ScalarType) and t.weak
@@ -526,7 +529,8 @@ class FunctionBuilder:
             for t in ts[1:]:
                 if type(t) is not type(t0) or t.dtype != t0.dtype or shape_of(t).__len__() != shape_of(t0).__len__():
                     if n in before:
-                        raise self.error(f"'{n}' gets different types in the branches: {t0} and {t}", s.span)
+                        raise self.error(f"'{n}' gets different types in the branches: {t0} and {t}", s.span,
+                                         "a variable keeps its dtype and rank; convert the values to one type")
                     names.remove(n)
                     break
                 if isinstance(t, ArrayType):
@@ -777,7 +781,8 @@ class FunctionBuilder:
                 raise self.error(err.args[0], span, err.hint) from None
             dtype = probe_dtype(np.matmul, a.type, b.type) if isinstance(a.type, ArrayType) and isinstance(b.type, ArrayType) else None
             if dtype is None:
-                raise self.error(f"unsupported operand dtypes for @: {a.type} and {b.type}", span)
+                raise self.error(f"unsupported operand dtypes for @: {a.type} and {b.type}", span,
+                                 "`@` multiplies numeric arrays; cast bools first, e.g. `i64(m)`")
             return self.emit(name, [a, b], [make_type(dtype, shape)], span).result
         try:
             shape = broadcast(a.type, b.type)
@@ -891,7 +896,8 @@ class FunctionBuilder:
             return self.const(-lit, ScalarType("i64", weak=True), e.span)
         dtype = probe_dtype(fn, v.type)
         if dtype is None:
-            raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span)
+            raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span,
+                             "`~` needs integers or bools, `-` and `+` numbers; cast first, e.g. `i64(x)`")
         t = dtype if isinstance(dtype, ScalarType) else make_type(dtype, shape_of(v.type))
         out = self.emit(name, [v], [t], e.span).result
         if e.op == "-" and v in self.static:
@@ -959,7 +965,8 @@ class FunctionBuilder:
         def common(vals: list[Value]) -> ScalarType:
             dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
             if dtype is None:
-                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span)
+                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span,
+                                 "convert one branch so both have one dtype, e.g. `f64(a) if c else b`")
             return dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
 
         return self._lazy_if(c, (branch(e.then), branch(e.orelse)), common, e.span)
@@ -985,7 +992,8 @@ class FunctionBuilder:
         changed = [n for n, b in before.items() if any(env[n].value is not b.value for env in envs)]
         for n in changed:
             if any(env[n].value.type != before[n].value.type for env in envs):
-                raise self.error(f"'{n}' changes type inside a conditional expression", span)
+                raise self.error(f"'{n}' changes type inside a conditional expression", span,
+                                 "a variable keeps its dtype and rank; write the call in an `if` statement")
         for r, v, env in zip(regions, vals, envs):
             self.region = r
             r.append(Op("mc.yield", [self.convert(v, t, span, "the branch") if v.type != t else v,
@@ -1103,7 +1111,8 @@ class FunctionBuilder:
                     statics.append(sd)
                     dyn.append(sd is None)
                 if statics[2] == 0:
-                    raise self.error("slice step cannot be zero", it.step.span if it.step else it.span)
+                    raise self.error("slice step cannot be zero", it.step.span if it.step else it.span,
+                                     "use a step of 1 or more, or a negative one to go backwards")
                 step = statics[2] if isinstance(statics[2], int) else None
                 if dyn[2] or isinstance(statics[2], Dim):
                     length: DimT = None
@@ -1118,10 +1127,12 @@ class FunctionBuilder:
                 if v.type.dtype == "bool":
                     mask_rank = v.type.rank
                     if axis + mask_rank > t.rank:
-                        raise self.error(f"boolean mask of rank {mask_rank} is too deep for {t}", it.span)
+                        raise self.error(f"boolean mask of rank {mask_rank} is too deep for {t}", it.span,
+                                         "a mask covers the leading dims of the array: its rank is at most the array's")
                     for md, bd in zip(v.type.shape, t.shape[axis:]):
                         if known_different(md, bd):
-                            raise self.error(f"boolean mask {v.type} does not match {t}", it.span)
+                            raise self.error(f"boolean mask {v.type} does not match {t}", it.span,
+                                             "the mask's shape must equal the dims it indexes")
                     index.append(("array", ref(v)))
                     array_pos.append(len(out_shape))
                     array_shapes.append((None,))
@@ -1141,7 +1152,8 @@ class FunctionBuilder:
             k = self.static_int(it)
             index.append(("int", k if k is not None else ref(v)))
             if d is not None and d.is_const and k is not None and not -d.const <= k < d.const:
-                raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span)
+                raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span,
+                                 f"valid indices are {-d.const}..{d.const - 1}")
             axis += 1
         rest = list(t.shape[axis:])
         if array_shapes:
@@ -1377,7 +1389,8 @@ class ModuleBuilder:
             default = None
             if p.default is not None:
                 if isinstance(t, ArrayType):
-                    self.sink.error("only scalar parameters may have defaults", p.default.span)
+                    self.sink.error("only scalar parameters may have defaults", p.default.span,
+                                    "drop the default; callers pass the array")
                     ok = False
                 val = _literal_value(p.default)
                 if val is None:
@@ -1389,7 +1402,8 @@ class ModuleBuilder:
                     ok = False
                 default = val
             elif params and params[-1].has_default:
-                self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span)
+                self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span,
+                                "put the parameters with defaults last")
                 ok = False
             params.append(Param(p.name, t, p.inout, default, p.default is not None))
             values.append(Value(t, p.name))
@@ -1488,6 +1502,15 @@ def _default_mismatch(val: Any, dtype: str) -> tuple[str, str] | None:
 
 _DTYPE_ALIASES = {"float": "f64", "double": "f64", "int": "i64", "complex": "c128", "bool_": "bool"}
 _DTYPE_LIKE = re.compile(r"(?:float|int|uint|complex|[fiuc])(8|16|32|64|128|256)")
+
+
+def _shape_hint(what: str) -> str:
+    """The hint for a value whose shape provably differs from the declared one."""
+    if what == "the result":
+        return "return an array of the declared shape, or declare `?` for a size known only at run time"
+    if what.startswith("'"):  # an inout parameter: the caller's array
+        return f"{what} keeps its shape; store into part of it instead (`{what[1:-1]}[:k] = ...`)"
+    return "pass an array of the declared shape"
 
 
 # Python functions that M-CODE writes another way

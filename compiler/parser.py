@@ -350,7 +350,7 @@ class _ToAST(Transformer):
 
     def _let(self, kw: Token, name: Token, ty: A.TypeExpr | None, value: A.Expr) -> A.Let:
         if str(name) in KEYWORDS:
-            raise _Syntax(f"'{name}' is a keyword", _tspan(name))
+            raise _Syntax(f"'{name}' is a keyword", _tspan(name), "keywords cannot be used as names; choose another name")
         return A.Let(_join(_tspan(kw), value.span), str(name), ty, value, _tspan(name))
 
     def let_stmt(self, items):

@@ -128,7 +128,7 @@ def normalize_axes(axis: int | tuple[int, ...] | None, rank: int) -> tuple[int, 
                              f"use an axis in [{-rank}, {rank - 1}]")
         out.append(a % rank)
     if len(set(out)) != len(out):
-        raise ShapeError("repeated axis in reduction")
+        raise ShapeError("repeated axis in reduction", "name each axis once")
     return tuple(out)
 
 

@@ -184,3 +184,29 @@ def test_trace_takes_an_offset(strategy: str) -> None:
 def test_other_languages_spellings_are_hinted(src: str, line: int, col: int, hint: str) -> None:
     d = error_of(src)
     assert (d.line, d.col) == (line, col) and hint in d.hint, (d.message, d.hint)
+
+
+# ---- every diagnostic carries a hint (these had none) ----------------------------------------------
+@pytest.mark.parametrize("src", [
+    "fn f(x: f64[N]) -> f64[N]:\n    return x[1:]\n",
+    "fn f(inout x: f64[N]):\n    x = x[1:]\n",
+    "fn f(x: f64[N]) -> f64:\n    let y: f64[N] = x[1:]\n    return y[0]\n",
+    "fn f(x: f64[3]) -> f64:\n    return x[3]\n",
+    "fn f(x: f64[N]) -> f64[?]:\n    return x[::0]\n",
+    "fn f(x: f64[N] = 1.0) -> f64:\n    return 1.0\n",
+    "fn f(a: f64 = 1.0, b: f64) -> f64:\n    return a\n",
+    "fn f(c: bool) -> f64:\n    let y = 1.0\n    if c:\n        y = zeros((2,))\n    return 0.0\n",
+    "fn f(x: f64[N], m: bool[N, N]) -> f64[?]:\n    return x[m]\n",
+    "fn f(A: f64[N, M]) -> i64[N]:\n    return argmax(A, axis=(0, 1))\n",
+    "fn f(A: f64[N, M]) -> f64[M, N]:\n    return transpose(A, axes=(0, 0))\n",
+    "fn f(x: f64[N], A: f64[N, N]) -> f64[?]:\n    return concatenate((x, A))\n",
+    "fn f(x: f64[N]) -> f64[?, ?]:\n    return stack((x, x), axis=5)\n",
+    "fn f(x: f64[N]) -> f64[?]:\n    return full((3,), x)\n",
+    "fn f(T: f64[N, N, N]) -> f64[?]:\n    return diag(T)\n",
+    "fn f(x: f64[N, M]) -> f64:\n    return sum(x, axis=(0, 0))\n",
+    "fn f(x: f64) -> f64:\n    let for = x\n    return x\n",
+    "fn f(z: c128[N]) -> c128[N]:\n    return ~z\n",
+])
+def test_every_diagnostic_has_a_hint(src: str) -> None:
+    d = error_of(src)
+    assert d.hint, d.message
