@@ -599,13 +599,18 @@ class FunctionBuilder:
 
     def stmt_For(self, s: A.For) -> None:
         bound = self.env.get(s.var)
-        if bound is not None and bound.kind == "local":
+        existing = bound is not None and bound.kind == "local"
+        if existing or s.var in _assigned_names(s.body):
             # The loop variable names an existing local: as in Python, the loop rebinds
             # it, so after the loop it holds the last value taken (the one at a break),
             # or its old value when the loop ran no iteration. The loop runs on a hidden
-            # variable whose value each iteration assigns to the local.
+            # variable whose value each iteration assigns to the local. The same holds
+            # for a body that rebinds the loop variable (`i = N - 1 - i`), legal in
+            # Python: each iteration starts from the next value of the hidden variable.
             hidden = f"{s.var}%loop"  # (no M-CODE name contains '%')
-            first = A.Assign(s.var_span, A.Name(s.var_span, s.var), A.Name(s.var_span, hidden))
+            value = A.Name(s.var_span, hidden)
+            first: A.Stmt = (A.Assign(s.var_span, A.Name(s.var_span, s.var), value) if existing else
+                             A.Let(s.var_span, s.var, None, value, s.var_span))
             s = A.For(s.span, hidden, s.iter, [first, *s.body], s.var_span)
         carried = self._carried(s.body)
         it = s.iter

@@ -210,3 +210,35 @@ def test_other_languages_spellings_are_hinted(src: str, line: int, col: int, hin
 def test_every_diagnostic_has_a_hint(src: str) -> None:
     d = error_of(src)
     assert d.hint, d.message
+
+
+# ---- rebinding the loop variable in the body (legal in Python) was "cannot assign to 'i'" ------------
+LOOPVAR_SRC = """fn f(x: f64[N]) -> (f64[N], i64, f64, i64):
+    let y = zeros((N,))
+    for i in range(N):
+        i = N - 1 - i
+        y[i] = x[N - 1 - i]
+    let c = 0
+    for i in range(3):
+        for i in range(i, 4):
+            c += i
+    let t = 0.0
+    for v in x:
+        v = v * 2.0
+        t += v
+    let k = -1
+    for k in range(N):
+        k += 100
+    return y, c, t, k
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_loop_variable_rebound_in_the_body(strategy: str) -> None:
+    x = np.arange(4.0) + 1
+    c = 0
+    for i in range(3):
+        for i in range(i, 4):  # noqa: B020 - the Python meaning under test
+            c += i
+    got, _ = run(LOOPVAR_SRC, strategy, "f", {"x": x})
+    assert_same(got, (x[::-1].copy(), np.int64(c), np.float64(2 * x.sum()), np.int64(103)), strategy)
