@@ -1399,7 +1399,8 @@ class ModuleBuilder:
                     ok = False
                 val = _literal_value(p.default)
                 if val is None:
-                    self.sink.error("a default must be a literal", p.default.span, "e.g. `poly: i64 = 0x8408`")
+                    self.sink.error("a default must be a literal or arithmetic on literals", p.default.span,
+                                    "e.g. `poly: i64 = 0x8408` or `c: c128 = 1 + 2j`")
                     ok = False
                 elif isinstance(t, ScalarType) and (bad := _default_mismatch(val, t.dtype)) is not None:
                     self.sink.error(f"parameter '{p.name}' has dtype {t.dtype} but its default {bad[0]}",
@@ -1439,7 +1440,7 @@ class ModuleBuilder:
         if not ok:
             return None
         text = f"fn {f.name}(" + ", ".join(
-            ("inout " if p.inout else "") + f"{p.name}: {p.type}" + (f" = {p.default}" if p.has_default else "")
+            ("inout " if p.inout else "") + f"{p.name}: {p.type}" + (f" = {_default_text(p.default)}" if p.has_default else "")
             for p in params) + ")" + (f" -> {'(' if is_tuple else ''}{', '.join(map(str, results))}{')' if is_tuple else ''}" if results else "")
         return Function(f.name, params, results, is_tuple, Region(values), f.span, text)
 
@@ -1544,13 +1545,43 @@ def _dtype_like_hint(name: str) -> str:
     return f"not a dtype of M-CODE; {listing}"
 
 
+def _default_text(value: Any) -> str:
+    """A default as M-CODE writes it (`false`, `1 + 2j`), for signatures."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, complex):
+        return f"{value.real!r} {'-' if value.imag < 0 else '+'} {abs(value.imag)!r}j" if value.real else f"{value.imag!r}j"
+    return repr(value)
+
+
+_DEFAULT_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
+    "%": operator.mod, "**": operator.pow, "&": operator.and_, "|": operator.or_, "^": operator.xor,
+    "<<": operator.lshift, ">>": operator.rshift,
+}
+
+
 def _literal_value(e: A.Expr) -> Any:
-    if isinstance(e, A.Num):
+    """The value of a parameter's default: a literal, or arithmetic on literals as Python
+    computes it (`1 + 2j`, `1.0 / 3.0`, `-0x10`); None for anything else."""
+    if isinstance(e, (A.Num, A.BoolLit)):
         return e.value
-    if isinstance(e, A.BoolLit):
-        return e.value
-    if isinstance(e, A.UnaryOp) and e.op == "-" and isinstance(e.operand, A.Num):
-        return -e.operand.value
+    if isinstance(e, A.UnaryOp) and e.op in ("-", "+", "~"):
+        v = _literal_value(e.operand)
+        if v is None or isinstance(v, bool) or (e.op == "~" and not isinstance(v, int)):
+            return None
+        return -v if e.op == "-" else +v if e.op == "+" else ~v
+    if isinstance(e, A.BinOp) and e.op in _DEFAULT_OPS:
+        a, b = _literal_value(e.left), _literal_value(e.right)
+        if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+            return None
+        ints = isinstance(a, int) and isinstance(b, int)
+        if ints and ((e.op == "**" and (b < 0 or (abs(a) >= 2 and b > 64))) or (e.op == "<<" and b > 64)):
+            return None  # not an i64 (NumPy raises for a negative integer power; beyond 64 bits)
+        try:
+            return _DEFAULT_OPS[e.op](a, b)
+        except (ArithmeticError, TypeError, ValueError):
+            return None
     return None
 
 

@@ -242,3 +242,23 @@ def test_loop_variable_rebound_in_the_body(strategy: str) -> None:
             c += i
     got, _ = run(LOOPVAR_SRC, strategy, "f", {"x": x})
     assert_same(got, (x[::-1].copy(), np.int64(c), np.float64(2 * x.sum()), np.int64(103)), strategy)
+
+
+# ---- a default may be arithmetic on literals (Python evaluates any expression; `1 + 2j` is the only
+# ---- way to write a complex with a real part): it was "a default must be a literal" ------------------
+DEFAULTS_SRC = """fn f(a: i64 = -0x10, b: f64 = 2 * 3.0, c: c128 = 1 + 2j, d: bool = false, e: f32 = 1.0 / 3.0, g: u8 = 1 << 7, h: i64 = ~0) -> (i64, f64, c128, bool, f32, u8, i64):
+    return a, b, c, d, e, g, h
+"""
+
+
+def test_defaults_may_be_constant_arithmetic() -> None:
+    got, _ = run(DEFAULTS_SRC, "reference", "f", {})
+    assert_same(got, (np.int64(-16), np.float64(6.0), np.complex128(1 + 2j), np.False_, np.float32(1.0 / 3.0),
+                      np.uint8(128), np.int64(-1)), "defaults")
+    assert "c: c128 = 1.0 + 2.0j, d: bool = false" in frontend(DEFAULTS_SRC, "d.mc").functions["f"].signature_text
+
+
+@pytest.mark.parametrize("default", ["x", "2 ** -1", "1 // 0", "2 ** 100", "true + 1"])
+def test_defaults_that_are_not_constants(default: str) -> None:
+    d = error_of(f"fn f(x: f64 = 1.0, y: f64 = {default}) -> f64:\n    return y\n")
+    assert "a default must be a literal or arithmetic on literals" in d.message and d.hint
