@@ -747,6 +747,8 @@ class FunctionBuilder:
                              "M-CODE has no None; to add an axis in an index write `newaxis`")
         if n in ("True", "False"):  # Python's spelling
             raise self.error(f"'{n}' is not defined", e.span, f"M-CODE spells it `{n.lower()}`")
+        if n in _CONSTANTS:
+            raise self.error(f"'{n}' is not defined", e.span, f"M-CODE has no constants; write `{_CONSTANTS[n]}`")
         dtype_hint = _dtype_like_hint(n)  # `float`, `f128`: difflib would say 'floor'
         if dtype_hint:
             raise self.error(f"'{n}' is not defined", e.span, dtype_hint)
@@ -1526,7 +1528,23 @@ _PYTHON_FUNCTIONS = {
     "float": "convert with a dtype: `f64(x)`",
     "int": "convert with a dtype: `i64(x)`",
     "array": "make arrays with zeros/ones/full/arange/linspace, or pass them in as parameters",
+    "enumerate": "loop over the indices, `for i in range(x.shape[0]):`, and read `x[i]`",
+    "zip": "loop over the indices, `for i in range(x.shape[0]):`, and read `x[i]` and `y[i]`",
+    # NumPy functions with another M-CODE spelling
+    "pow": "write `x ** y`", "power": "write `x ** y`", "square": "write `x * x`",
+    "exp2": "write `2.0 ** x`", "absolute": "write `abs(x)`", "fabs": "write `abs(x)`",
+    "amax": "write `max(a, ...)`", "amin": "write `min(a, ...)`",
+    "fmax": "write `maximum(a, b)` (it propagates NaN)", "fmin": "write `minimum(a, b)` (it propagates NaN)",
+    "mod": "write `x % y`", "remainder": "write `x % y`", "add": "write `x + y`", "subtract": "write `x - y`",
+    "multiply": "write `x * y`", "divide": "write `x / y`", "true_divide": "write `x / y`",
+    "floor_divide": "write `x // y`", "negative": "write `-x`",
+    "ravel": "write `reshape(x, (-1,))`", "flatten": "write `reshape(x, (-1,))`",
+    "norm": "write `sqrt(sum(x * x))`", "hypot": "write `sqrt(x * x + y * y)`",
+    "cumsum": "not a built-in of M-CODE; accumulate in a loop", "cumprod": "not a built-in of M-CODE; accumulate in a loop",
+    "sort": "not a built-in of M-CODE; sort in a loop", "argsort": "not a built-in of M-CODE; sort in a loop",
 }
+# NumPy's constants, which M-CODE writes as literals
+_CONSTANTS = {"pi": "3.141592653589793", "inf": "1.0 / 0.0", "nan": "0.0 / 0.0"}
 
 
 def _dtype_like_hint(name: str) -> str:

@@ -262,3 +262,12 @@ def test_defaults_may_be_constant_arithmetic() -> None:
 def test_defaults_that_are_not_constants(default: str) -> None:
     d = error_of(f"fn f(x: f64 = 1.0, y: f64 = {default}) -> f64:\n    return y\n")
     assert "a default must be a literal or arithmetic on literals" in d.message and d.hint
+
+
+@pytest.mark.parametrize(("expr", "hint"), [
+    ("pow(x, 2.0)", "`x ** y`"), ("square(x)", "`x * x`"), ("cumsum(x)", "loop"), ("absolute(x)", "`abs(x)`"),
+    ("x * pi", "3.141592653589793"), ("x * inf", "`1.0 / 0.0`"),
+])
+def test_numpy_names_mcode_spells_otherwise_are_hinted(expr: str, hint: str) -> None:
+    d = error_of(f"fn f(x: f64[N]) -> f64[N]:\n    return {expr}\n")
+    assert hint in d.hint, (d.message, d.hint)
