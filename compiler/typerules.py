@@ -87,34 +87,47 @@ def slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | N
 
 def _slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | None,
                lo_dynamic: bool, hi_dynamic: bool) -> DimT:
-    if lo_dynamic or hi_dynamic or (step is not None and step != 1 and (d is None or not d.is_const)):
-        if step is None or step == 1:
-            return None
-    if step is not None and step < 0:
-        if lo is None and hi is None:
-            return d
+    if lo_dynamic or hi_dynamic:  # a bound known only at run time (x[k:], x[:j:-1], x[i::2])
         return None
-
-    def norm(b: int | Dim | None, default: DimT) -> DimT:
-        if b is None:
-            return default
-        if isinstance(b, int):
-            if b < 0:
-                return None if d is None else d + b
-            return Dim(b)
-        return b
-
-    lo_n, hi_n = norm(lo, Dim(0)), norm(hi, d)
+    st = 1 if step is None else step
+    lo, hi = (b.const if isinstance(b, Dim) and b.is_const else b for b in (lo, hi))
+    if d is not None and d.is_const and not isinstance(lo, Dim) and not isinstance(hi, Dim):
+        return Dim(len(range(d.const)[lo:hi:st]))  # Python's own slice arithmetic
+    if st < 0:  # of a symbolic dim: only the whole axis reversed is known
+        return d if lo is None and hi is None and st == -1 else None
+    lo_n, hi_n = _bound(d, lo, Dim(0)), _bound(d, hi, d)
     if lo_n is None or hi_n is None:
         return None
     length = hi_n - lo_n
-    if step is None or step == 1:
-        if length.is_const and d is not None and d.is_const:
-            return Dim(max(0, min(length.const, d.const)))
+    if length.terms and all(c < 0 for _, c in length.terms):  # the bounds cross (x[N - 1:1], x[-1:0])
+        return Dim(0) if length.const <= 0 else None
+    if st == 1:
         return length
     if length.is_const:
-        return Dim(max(0, -(-length.const // step)))
+        return Dim(max(0, -(-length.const // st)))
     return None
+
+
+def _bound(d: DimT, b: int | Dim | None, default: DimT) -> DimT:
+    """A slice bound of axis `d` as an offset from the start, assuming it lies in the
+    axis (as slice_len does): a negative one counts from the end (`-3`, `-N`, `2 - N`),
+    and one provably past the end (`2 * N`, `N + 1`) is clamped to it."""
+    if b is None:
+        return default
+    if isinstance(b, int):
+        if b >= 0:
+            return Dim(b)
+        return None if d is None else d + b
+    signs = {c > 0 for _, c in b.terms}
+    if signs == {False}:  # every symbol subtracted: negative (for dims past the constant)
+        return None if d is None else d + b
+    if signs != {True}:  # `N - M`: its sign is unknown
+        return None
+    if d is not None:
+        past = b - d
+        if past.is_const and past.const > 0 or past.terms and all(c > 0 for _, c in past.terms) and past.const >= 0:
+            return d
+    return b
 
 
 def normalize_axes(axis: int | tuple[int, ...] | None, rank: int) -> tuple[int, ...] | None:

@@ -271,3 +271,50 @@ def test_defaults_that_are_not_constants(default: str) -> None:
 def test_numpy_names_mcode_spells_otherwise_are_hinted(expr: str, hint: str) -> None:
     d = error_of(f"fn f(x: f64[N]) -> f64[N]:\n    return {expr}\n")
     assert hint in d.hint, (d.message, d.hint)
+
+
+# ---- static slice lengths: a run-time bound with a step (x[i::2], x[i::-1]) was typed as if omitted,
+# ---- and symbolic bounds as offsets from the start (x[-N:] was f64[2*N]): valid programs were
+# ---- rejected ("the result has shape f64[4] but the value is f64[5]") -----------------------------
+SLICE_SRC = """fn f(x: f64[10], i: i64) -> f64[4]:
+    return x[i::2]
+
+fn g(x: f64[10], i: i64) -> f64[3]:
+    return x[i::-1] * 2.0
+
+fn h(x: f64[N], k: i64) -> (f64[N], f64[?], f64[?], f64[?], f64[?]):
+    return x[-N:] + x, x[::-3], x[2 - N:N - 2], x[0:2 * N], x[:N // 2:-1]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_slices_with_run_time_or_symbolic_bounds(strategy: str) -> None:
+    x = np.arange(10.0)
+    assert_same(run(SLICE_SRC, strategy, "f", {"x": x, "i": 3})[0], x[3::2], "f")
+    assert_same(run(SLICE_SRC, strategy, "g", {"x": x, "i": 2})[0], x[2::-1] * 2.0, "g")
+    for n in (1, 3, 6):
+        y = np.arange(n, dtype=np.float64) + 1
+        want = (y[-n:] + y, y[::-3], y[2 - n:n - 2], y[0:2 * n], y[:n // 2:-1])
+        assert_same(run(SLICE_SRC, strategy, "h", {"x": y, "k": 1})[0], want, f"h n={n}")
+
+
+def test_static_slice_lengths_agree_with_python() -> None:
+    """Every length slice_len claims for an axis N (bounds in the axis, N large) is Python's."""
+    from itertools import product
+
+    from mcodec.compiler.typerules import slice_len
+    from mcodec.compiler.types import Dim
+
+    n_ = Dim.sym("N")
+    bounds = [None, 0, 1, 3, -1, -3, n_, -n_, n_ - 1, n_ + 1, n_ + n_, Dim(2) - n_, Dim(1) - n_, n_ - 3]
+
+    def val(b: Any, n: int) -> Any:
+        return b if b is None or isinstance(b, int) else b.const + sum(c * n for _, c in b.terms)
+
+    for lo, hi, step in product(bounds, bounds, [None, 1, 2, 3, -1, -2]):
+        got = slice_len(n_, lo, hi, step, False, False)
+        for n in ([] if got is None else range(10, 14)):
+            assert val(got, n) == len(range(n)[val(lo, n):val(hi, n):step]), (lo, hi, step, got, n)
+    for d, lo, hi, step in product(range(6), [None, 0, 3, -1, -8, 7], [None, 2, -4, 9, -9], [None, 2, -1, -2]):
+        assert slice_len(Dim(d), lo, hi, step, False, False) == Dim(len(range(d)[lo:hi:step]))
+    assert slice_len(Dim(10), None, None, 2, True, False) is None  # x[i::2]: i known at run time
