@@ -452,7 +452,12 @@ def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         shape: tuple[DimT, ...] = (m, m)
     elif a.type.rank == 2:
         r, c = a.type.shape
-        shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
+        if k is not None and r is not None and c is not None and r.is_const and c.is_const:
+            # NumPy's diagonal length, empty when k is past the corner
+            n_diag = min(r.const, c.const - k) if k >= 0 else min(r.const + k, c.const)
+            shape = (Dim(max(n_diag, 0)),)
+        else:
+            shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
     else:
         raise fb.error("diag() takes a 1-D or 2-D array", e.span, "index the array down to 1 or 2 dims first")
     return _emit(fb, b, operands, ArrayType(a.type.dtype, shape), e, k=k)

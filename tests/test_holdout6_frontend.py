@@ -318,3 +318,16 @@ def test_static_slice_lengths_agree_with_python() -> None:
     for d, lo, hi, step in product(range(6), [None, 0, 3, -1, -8, 7], [None, 2, -4, 9, -9], [None, 2, -1, -2]):
         assert slice_len(Dim(d), lo, hi, step, False, False) == Dim(len(range(d)[lo:hi:step]))
     assert slice_len(Dim(10), None, None, 2, True, False) is None  # x[i::2]: i known at run time
+
+
+# ---- diag(A, k) with k past the corner of a fixed-size matrix was typed f64[-2] (NumPy: empty) ------
+DIAG_SRC = """fn f(A: f64[3, 3], B: f64[2, 5]) -> (f64[0], f64[2], f64[0], f64[1]):
+    return diag(A, 5), diag(B, 3), diag(B, -2), diag(B, -1)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numpy", "numba"])
+def test_diag_offsets_past_the_corner(strategy: str) -> None:
+    A, B = np.ones((3, 3)), np.arange(10.0).reshape(2, 5)
+    got, _ = run(DIAG_SRC, strategy, "f", {"A": A, "B": B})
+    assert_same(got, (np.diag(A, 5), np.diag(B, 3), np.diag(B, -2), np.diag(B, -1)), strategy)
