@@ -331,3 +331,30 @@ def test_diag_offsets_past_the_corner(strategy: str) -> None:
     A, B = np.ones((3, 3)), np.arange(10.0).reshape(2, 5)
     got, _ = run(DIAG_SRC, strategy, "f", {"A": A, "B": B})
     assert_same(got, (np.diag(A, 5), np.diag(B, 3), np.diag(B, -2), np.diag(B, -1)), strategy)
+
+
+# ---- real(x) of a real array is x itself in NumPy (of a complex one, like imag, a view): writing one
+# ---- changed the other, and `return real(x)` handed the caller its own input array -----------------
+REAL_SRC = """fn v(x: f64[N], z: c128[N]) -> (f64[N], f64[N], f64[N], c128[N]):
+    let y = copy(x)
+    let ry = real(y)
+    y[1] = 100.0
+    ry[2] = -3.0
+    let w = copy(z)
+    let r = real(w)
+    w[0] = 9.0 + 9.0j
+    return y, ry, r, w
+
+fn passthrough(x: f64[N]) -> f64[N]:
+    return real(x)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numpy", "numpy-mem", "numba"])
+def test_real_and_imag_results_are_values(strategy: str) -> None:
+    x, z = np.array([1.0, 2.0, 3.0]), np.array([1 + 2j, 3 - 1j, -2j])
+    got, _ = run(REAL_SRC, strategy, "v", {"x": x, "z": z})
+    assert_same(got, (np.array([1.0, 100.0, 3.0]), np.array([1.0, 2.0, -3.0]), z.real, np.array([9 + 9j, 3 - 1j, -2j])),
+                strategy)
+    out, args = run(REAL_SRC, strategy, "passthrough", {"x": x})
+    assert not np.shares_memory(out, args["x"])
