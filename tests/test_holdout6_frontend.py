@@ -358,3 +358,15 @@ def test_real_and_imag_results_are_values(strategy: str) -> None:
                 strategy)
     out, args = run(REAL_SRC, strategy, "passthrough", {"x": x})
     assert not np.shares_memory(out, args["x"])
+
+
+# ---- a complex literal where a real type is declared crashed the checker (TypeError in float()) ------
+@pytest.mark.parametrize(("src", "line", "col"), [
+    ("fn f() -> f64:\n    return 1j\n", 2, 12),
+    ("fn f() -> f64:\n    let x: f64 = 2j\n    return x\n", 2, 18),
+    ("fn g(x: f32) -> f32:\n    return x\n\nfn f() -> f32:\n    return g(1j)\n", 5, 14),
+    ("fn f(z: c128[N]) -> f64[N]:\n    return z\n", 2, 12),
+])
+def test_complex_values_where_reals_are_declared(src: str, line: int, col: int) -> None:
+    d = error_of(src)
+    assert "complex" in d.message and (d.line, d.col) == (line, col) and "real(" in d.hint
