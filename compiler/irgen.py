@@ -340,7 +340,7 @@ class FunctionBuilder:
             return v
         weak = isinstance(t, ScalarType) and t.weak
         if is_complex(t.dtype) and not is_complex(target.dtype):  # (a literal too: `-> f64: return 1j`)
-            raise self.error(f"{what} has dtype {target.dtype} but the value is complex ({t.dtype})", span,
+            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
                              "take real(...) or abs(...) of it, or declare a complex type (c64, c128)")
         if weak and is_int(target.dtype) and not (is_int(t.dtype) or t.dtype == "bool"):
             raise self.error(f"{what} has dtype {target.dtype} but the value is a {t.dtype} literal", span,

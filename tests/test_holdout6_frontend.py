@@ -369,4 +369,4 @@ def test_real_and_imag_results_are_values(strategy: str) -> None:
 ])
 def test_complex_values_where_reals_are_declared(src: str, line: int, col: int) -> None:
     d = error_of(src)
-    assert "complex" in d.message and (d.line, d.col) == (line, col) and "real(" in d.hint
+    assert "but the value is c128" in d.message and (d.line, d.col) == (line, col) and "real(" in d.hint
