@@ -78,7 +78,7 @@ def _static(fb: FunctionBuilder, args: Args, name: str, b: Builtin, kind: str) -
         elif b.kind == "reduce" and name == "axis":
             hint = "the axis is fixed at compile time: write it as a number, e.g. axis=0"
         else:
-            hint = ""
+            hint = f"it is needed at compile time: write the number itself, e.g. `{name}=1`"
         raise fb.error(f"{b.name}(): '{name}' must be an integer literal" + (" or a tuple of them" if kind == "axes" else ""),
                        expr.span, hint)
     return tuple(vals) if isinstance(expr, A.TupleExpr) else vals[0]

@@ -115,7 +115,7 @@ def test_round_with_decimals_is_numpys(strategy: str) -> None:
 ])
 def test_round_decimals_errors(call: str, text: str) -> None:
     d = error_of(f"fn f(x: f64[N], n: i64) -> f64[N]:\n    return f64({call})\n")
-    assert text in d.message and d.line == 2 and d.hint is not None
+    assert text in d.message and d.line == 2 and d.hint
 
 
 # ---- `let total = 0` then `total += a[i]` (a float): the hint suggested `i64(...)`, which truncates ----
