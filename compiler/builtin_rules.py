@@ -320,7 +320,8 @@ def random(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 
 def matmul(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
-    x, y = _value(fb, args, "a"), _value(fb, args, "b")
+    first, second = b.params[:2]  # (NumPy names them a, b for dot and x1, x2 for matmul)
+    x, y = _value(fb, args, first), _value(fb, args, second)
     if b.name == "dot" and (not isinstance(x.type, ArrayType) or not isinstance(y.type, ArrayType)):
         return fb.binary("*", x, y, e.span)
     if b.name == "dot" and (x.type.rank > 2 or y.type.rank > 2):

@@ -61,7 +61,7 @@ def _table() -> dict[str, Builtin]:
     add("random", "random", "shape seed", seed=0)
     add("randn", "random", "shape seed", seed=0)
     add("dot", "matmul", "a b")
-    add("matmul", "matmul", "a b")
+    add("matmul", "matmul", "x1 x2")
     add("outer", "outer", "a b")
     add("transpose", "transpose", "a axes", axes=None)
     add("reshape", "reshape", "a shape")

@@ -370,3 +370,12 @@ def test_real_and_imag_results_are_values(strategy: str) -> None:
 def test_complex_values_where_reals_are_declared(src: str, line: int, col: int) -> None:
     d = error_of(src)
     assert "but the value is c128" in d.message and (d.line, d.col) == (line, col) and "real(" in d.hint
+
+
+# ---- matmul's keyword names are NumPy's x1, x2 (it took dot's a, b) -----------------------------------
+def test_matmul_keywords_are_numpys() -> None:
+    src = "fn f(A: f64[N, M], B: f64[M, K], x: f64[M]) -> (f64[N, K], f64[N], f64):\n" \
+          "    return matmul(x1=A, x2=B), matmul(A, x2=x), dot(a=x, b=x)\n"
+    A, B, x = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4), np.arange(3.0)
+    got, _ = run(src, "reference", "f", {"A": A, "B": B, "x": x})
+    assert_same(got, (A @ B, A @ x, np.float64(x @ x)), "matmul")
