@@ -19,6 +19,7 @@ class Builtin:
     params: tuple[str, ...]
     defaults: dict[str, Any] = field(default_factory=dict)
     numpy: Any = None
+    aliases: dict[str, str] = field(default_factory=dict)  # another keyword NumPy accepts -> parameter
 
     def signature(self) -> str:
         parts = []
@@ -31,9 +32,10 @@ class Builtin:
 def _table() -> dict[str, Builtin]:
     t: dict[str, Builtin] = {}
 
-    def add(name: str, kind: str, params: str, numpy: Any = None, **defaults: Any) -> None:
+    def add(name: str, kind: str, params: str, numpy: Any = None, aliases: dict[str, str] | None = None,
+            **defaults: Any) -> None:
         t[name] = Builtin(name, kind, tuple(params.split()) if params else (), defaults,
-                          numpy if numpy is not None else getattr(np, name, None))
+                          numpy if numpy is not None else getattr(np, name, None), aliases or {})
 
     for n in ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs "
               "sign floor ceil isnan isinf logical_not real imag conj").split():
@@ -42,7 +44,7 @@ def _table() -> dict[str, Builtin]:
     for n in "arctan2 maximum minimum logical_and logical_or".split():
         add(n, "binary", "x1 x2")
     add("where", "where", "condition x y")
-    add("clip", "clip", "a a_min a_max")
+    add("clip", "clip", "a a_min a_max", aliases={"min": "a_min", "max": "a_max"})  # (NumPy 2.1's names)
     for n in "sum mean prod max min any all".split():
         add(n, "reduce", "a axis keepdims", axis=None, keepdims=False)
     for n in "std var".split():  # (NumPy's ddof: the divisor is n - ddof)

@@ -1233,12 +1233,13 @@ class FunctionBuilder:
         for p, a in zip(b.params, e.args):
             bound[p] = (a, None)
         for kw in e.kwargs:
-            if kw.name not in b.params:
+            name = b.aliases.get(kw.name, kw.name)
+            if name not in b.params:
                 raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
-            if kw.name in bound:
-                raise self.error(f"{b.name}() got '{kw.name}' twice", kw.span,
-                                 f"pass '{kw.name}' once, either by position or by keyword")
-            bound[kw.name] = (kw.value, None)
+            if name in bound:
+                raise self.error(f"{b.name}() got '{name}' twice", kw.span,
+                                 f"pass '{name}' once, either by position or by keyword")
+            bound[name] = (kw.value, None)
         for p in b.params:
             if p not in bound:
                 d = b.defaults.get(p, REQUIRED)

@@ -379,3 +379,13 @@ def test_matmul_keywords_are_numpys() -> None:
     A, B, x = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4), np.arange(3.0)
     got, _ = run(src, "reference", "f", {"A": A, "B": B, "x": x})
     assert_same(got, (A @ B, A @ x, np.float64(x @ x)), "matmul")
+
+
+# ---- clip(x, min=..., max=...): NumPy 2.1's keyword names were "no parameter 'min'" ------------------
+def test_clip_takes_numpys_min_and_max_keywords() -> None:
+    src = "fn f(x: f64[N]) -> (f64[N], f64[N]):\n    return clip(x, min=-1.0, max=1.0), clip(x, 0.0, max=0.5)\n"
+    x = np.array([-3.0, 0.2, 0.7, 4.0])
+    got, _ = run(src, "reference", "f", {"x": x})
+    assert_same(got, (np.clip(x, -1.0, 1.0), np.clip(x, 0.0, 0.5)), "clip")
+    d = error_of("fn f(x: f64[N]) -> f64[N]:\n    return clip(x, -1.0, min=1.0)\n")
+    assert "got 'a_min' twice" in d.message and d.hint
