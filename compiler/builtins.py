@@ -40,7 +40,7 @@ def _table() -> dict[str, Builtin]:
     for n in ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs "
               "sign floor ceil isnan isinf logical_not real imag conj").split():
         add(n, "unary", "x")
-    add("round", "round", "x decimals", decimals=0)
+    add("round", "round", "x decimals", aliases={"a": "x"}, decimals=0)  # (np.round names it a)
     for n in "arctan2 maximum minimum logical_and logical_or".split():
         add(n, "binary", "x1 x2")
     add("where", "where", "condition x y")
@@ -66,7 +66,7 @@ def _table() -> dict[str, Builtin]:
     add("matmul", "matmul", "x1 x2")
     add("outer", "outer", "a b")
     add("transpose", "transpose", "a axes", axes=None)
-    add("reshape", "reshape", "a shape")
+    add("reshape", "reshape", "a shape", aliases={"newshape": "shape"})  # (NumPy before 2.1)
     add("flip", "flip", "m axis", axis=None)
     add("triu", "tri", "m k", k=0)
     add("tril", "tri", "m k", k=0)
