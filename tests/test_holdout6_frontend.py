@@ -389,3 +389,10 @@ def test_clip_takes_numpys_min_and_max_keywords() -> None:
     assert_same(got, (np.clip(x, -1.0, 1.0), np.clip(x, 0.0, 0.5)), "clip")
     d = error_of("fn f(x: f64[N]) -> f64[N]:\n    return clip(x, -1.0, min=1.0)\n")
     assert "got 'a_min' twice" in d.message and d.hint
+
+
+def test_numpys_older_keyword_names_are_aliases() -> None:
+    src = "fn f(x: f64[N]) -> (f64[?, 2], f64[N]):\n    return reshape(x, newshape=(-1, 2)), round(a=x, decimals=1)\n"
+    x = np.array([-3.01, 0.25, 0.77, 4.0])
+    got, _ = run(src, "reference", "f", {"x": x})
+    assert_same(got, (x.reshape(-1, 2), np.round(x, 1)), "aliases")
