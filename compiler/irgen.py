@@ -118,6 +118,23 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     return list(seen)
 
 
+def _rebinds(stmts: list[A.Stmt], name: str) -> bool:
+    """Whether a statement list binds `name` to a new value (`name = e`, `let name`, an
+    unpack or a loop over it), as opposed to updating it (`name[i] = e`, `name += e`)."""
+    for s in stmts:
+        if isinstance(s, A.Assign) and isinstance(s.target, A.Name) and s.target.id == name:
+            return True
+        if isinstance(s, A.Let) and s.name == name or isinstance(s, A.For) and s.var == name:
+            return True
+        if isinstance(s, A.Unpack) and any(isinstance(t, A.Name) and t.id == name for t in s.targets):
+            return True
+        if isinstance(s, A.If) and (_rebinds(s.body, name) or _rebinds(s.orelse, name)):
+            return True
+        if isinstance(s, (A.For, A.While)) and _rebinds(s.body, name):
+            return True
+    return False
+
+
 def _target_name(t: A.Expr) -> str:
     return t.id if isinstance(t, A.Name) else _target_name(t.base)  # type: ignore[attr-defined]
 
@@ -638,6 +655,11 @@ class FunctionBuilder:
                 self.static[n] = seq.type.shape[0]
             bounds = [zero, n, self.const(1, ScalarType("i64"), it.span)]
 
+        # `for x in A` with A updated in the body (A[k] = ..., A += ...): as NumPy's iterator,
+        # each iteration takes its row from A as it is then (a value taken at that moment);
+        # a body that rebinds A (`A = ...`) leaves the loop on the array it started with
+        live = it.id if isinstance(it, A.Name) and it.id in carried and not _rebinds(s.body, it.id) else None
+
         def body(regions: list[Region]) -> None:
             r = regions[0]
             self.region = r
@@ -648,7 +670,8 @@ class FunctionBuilder:
             if seq is None:
                 self.env[s.var] = Binding(iv, "loopvar")
             else:
-                elem = self.getitem(seq, [("int", ("v", 1))], [iv], seq.type.shape[1:], s.span)
+                src = self.env[live].value if live is not None else seq
+                elem = self.getitem(src, [("int", ("v", 1))], [iv], src.type.shape[1:], s.span)
                 self.env[s.var] = Binding(elem, "loopvar")
             self.poisoned.discard(s.var)
             if not self.block(s.body):

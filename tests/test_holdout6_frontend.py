@@ -396,3 +396,45 @@ def test_numpys_older_keyword_names_are_aliases() -> None:
     x = np.array([-3.01, 0.25, 0.77, 4.0])
     got, _ = run(src, "reference", "f", {"x": x})
     assert_same(got, (x.reshape(-1, 2), np.round(x, 1)), "aliases")
+
+
+# ---- `for x in A` with A updated in the body iterated a snapshot of A: NumPy's iterator takes each
+# ---- row from A as it is at that iteration (a body that rebinds A keeps the array it started with) ----
+ITER_SRC = """fn bump(inout v: f64[K], s: f64):
+    v += s
+
+fn it(A: f64[N, M], x: f64[N]) -> (f64[N, M], f64[N], f64, f64[N]):
+    let B = copy(A)
+    for row in B:
+        B[N - 1] += row
+    let y = copy(x)
+    for v in y:
+        y[N - 1] += v
+    let z = copy(x)
+    let t = 0.0
+    for v in z:
+        bump(z, 1.0)
+        t += v
+    let w = copy(x)
+    for v in w:
+        w = w * v
+    return B, y, t, w
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_iterating_an_array_updated_in_the_loop(strategy: str) -> None:
+    A, x = np.arange(6.0).reshape(3, 2), np.arange(3.0) + 1
+    B, y, z, w = A.copy(), x.copy(), x.copy(), x.copy()
+    t = 0.0
+    for row in B:
+        B[2] += row
+    for v in y:
+        y[2] += v
+    for v in z:
+        z += 1.0
+        t += v
+    for v in w:  # rebinding: NumPy's iterator stays on the first array
+        w = w * v
+    got, _ = run(ITER_SRC, strategy, "it", {"A": A, "x": x})
+    assert_same(got, (B, y, np.float64(t), w), strategy)
