@@ -658,7 +658,18 @@ class FunctionBuilder:
         # `for x in A` with A updated in the body (A[k] = ..., A += ...): as NumPy's iterator,
         # each iteration takes its row from A as it is then (a value taken at that moment);
         # a body that rebinds A (`A = ...`) leaves the loop on the array it started with
-        live = it.id if isinstance(it, A.Name) and it.id in carried and not _rebinds(s.body, it.id) else None
+        # (the same for a view of A made by basic indexing, `for x in A[1:]`: its bounds stay
+        # those computed before the loop)
+        root = _view_root(it)
+        live = root.id if isinstance(root, A.Name) and root.id in carried and not _rebinds(s.body, root.id) else None
+        view_ops: list[Op] = []
+        if live is not None and isinstance(it, A.Index):
+            v = seq
+            while isinstance(v.owner, Op) and v.owner.name == "mc.getitem" and v is not self.env[live].value:
+                view_ops.append(v.owner)
+                v = v.owner.operands[0]
+            if v is not self.env[live].value or any(t[0] == "array" for o in view_ops for t in o.attrs["index"]):
+                live = None  # not a view of the variable (a copy by an index array or a mask)
 
         def body(regions: list[Region]) -> None:
             r = regions[0]
@@ -671,6 +682,9 @@ class FunctionBuilder:
                 self.env[s.var] = Binding(iv, "loopvar")
             else:
                 src = self.env[live].value if live is not None else seq
+                for o in reversed(view_ops if live is not None else []):  # the view, of A as it is now
+                    src = self.emit("mc.getitem", [src, *o.operands[1:]], [o.result.type], s.span,
+                                    {"index": o.attrs["index"]}).result
                 elem = self.getitem(src, [("int", ("v", 1))], [iv], src.type.shape[1:], s.span)
                 self.env[s.var] = Binding(elem, "loopvar")
             self.poisoned.discard(s.var)

@@ -438,3 +438,33 @@ def test_iterating_an_array_updated_in_the_loop(strategy: str) -> None:
         w = w * v
     got, _ = run(ITER_SRC, strategy, "it", {"A": A, "x": x})
     assert_same(got, (B, y, np.float64(t), w), strategy)
+
+
+VIEW_ITER_SRC = """fn g(x: f64[N], k: i64) -> (f64[N], f64[N], f64[N]):
+    let y = copy(x)
+    for v in y[1:]:
+        y[N - 1] += v
+    let z = copy(x)
+    let kk = k
+    for v in z[kk:][::-1]:
+        z[1] += v
+        kk += 1
+    let w = copy(x)
+    for v in w[w > 0.0]:
+        w[N - 1] += v
+    return y, z, w
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", *STRATEGIES])
+def test_iterating_a_view_of_an_array_updated_in_the_loop(strategy: str) -> None:
+    x = np.arange(4.0) + 1
+    y, z, w = x.copy(), x.copy(), x.copy()
+    for v in y[1:]:
+        y[3] += v
+    for v in z[1:][::-1]:  # the view's bounds are fixed when the loop starts
+        z[1] += v
+    for v in w[w > 0]:  # a mask selects a copy
+        w[3] += v
+    got, _ = run(VIEW_ITER_SRC, strategy, "g", {"x": x, "k": 1})
+    assert_same(got, (y, z, w), strategy)
