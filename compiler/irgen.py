@@ -733,7 +733,8 @@ class FunctionBuilder:
         if isinstance(v, DTypeRef):
             return f"the dtype '{v.dtype}'", f"a dtype is not a value; to convert, call it: `{v.dtype}(x)`"
         if isinstance(v, tuple):
-            return "a tuple", "a tuple is not a value; take one item, e.g. `x.shape[0]`"
+            return "a tuple", ("a tuple (or a list: M-CODE has none) is not a value; take one item, e.g. "
+                               "`x.shape[0]`, or make an array with zeros/full/arange")
         return "nothing (a call without result)", "the called function returns nothing"
 
     def _describe(self, v: Any) -> str:
@@ -1169,6 +1170,9 @@ class FunctionBuilder:
                 out_shape.append(length)
                 axis += 1
                 continue
+            if isinstance(it, A.TupleExpr):  # x[[0, 2]]: NumPy's index array from a list
+                raise self.error("a tuple or list is not an index", it.span,
+                                 "index with an integer array variable (`x[idx]`), or one index per axis (`x[i, j]`)")
             v = self.value_expr(it)
             if isinstance(v.type, ArrayType):
                 if v.type.dtype == "bool":

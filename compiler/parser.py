@@ -543,6 +543,11 @@ class _ToAST(Transformer):
     def tuple(self, items):
         return A.TupleExpr(_cover(items), _nodes(items))
 
+    def list_lit(self, items):
+        # NumPy takes a list wherever it takes a tuple (`zeros([N, M])`, `concatenate([a, b])`):
+        # M-CODE has no lists, so a list display is that tuple
+        return A.TupleExpr(_join(_tspan(items[0]), _tspan(items[-1])), items[1])
+
 
 def _expected_text(expected: set[str]) -> str:
     names = sorted({_TOKEN_TEXT.get(e, e.lower() if e.isupper() else e) for e in expected})

@@ -468,3 +468,30 @@ def test_iterating_a_view_of_an_array_updated_in_the_loop(strategy: str) -> None
         w[3] += v
     got, _ = run(VIEW_ITER_SRC, strategy, "g", {"x": x, "k": 1})
     assert_same(got, (y, z, w), strategy)
+
+
+# ---- NumPy takes a list wherever it takes a tuple (zeros([2, 3]), concatenate([a, b])): a list
+# ---- display was a syntax error ("unexpected '['"); it is that tuple --------------------------------
+LIST_SRC = """fn f(x: f64[N], A: f64[N, M]) -> (f64[?], f64[2, 3], f64[?, ?], f64[?], f64[N, M]):
+    let c = concatenate([x, x[::-1],])
+    let z = zeros([2, 3])
+    let s = stack([x, x], axis=1)
+    let h = hstack([x])
+    return c, z, s, h, transpose(transpose(A, [1, 0]), axes=[1, 0])
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numba"])
+def test_list_displays_are_tuples(strategy: str) -> None:
+    x, A = np.arange(3.0), np.arange(6.0).reshape(3, 2)
+    got, _ = run(LIST_SRC, strategy, "f", {"x": x, "A": A})
+    assert_same(got, (np.concatenate([x, x[::-1]]), np.zeros([2, 3]), np.stack([x, x], axis=1), np.hstack([x]), A), strategy)
+
+
+@pytest.mark.parametrize(("src", "text"), [
+    ("fn f(x: f64[N]) -> f64[?]:\n    return x[[0, 2]]\n", "a tuple or list is not an index"),
+    ("fn f(x: f64[N]) -> f64:\n    let t = [1, 2]\n    return x[0]\n", "got a tuple"),
+])
+def test_lists_that_are_not_tuples(src: str, text: str) -> None:
+    d = error_of(src)
+    assert text in d.message and d.hint
