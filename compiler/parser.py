@@ -610,6 +610,10 @@ def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
         return "comments start with `#`"
     if text == "if" and before.rstrip().endswith("else"):
         return "write `elif`"
+    if source.startswith("...", pos):
+        return "M-CODE has no `...` (Ellipsis): write one `:` per axis, e.g. `A[:, :, 0]`"
+    if text == "[" and (not before.strip() or before.rstrip()[-1] in "=(,"):
+        return "M-CODE has no lists here: write a tuple `(a, b)`, or make an array with zeros/full/arange"
     if text == "def" and not before.strip():
         return "functions are declared with `fn`: `fn name(x: f64) -> f64:`"
     if tok.type == "NEWLINE" and before.rstrip()[-2:] in ("++", "--"):

@@ -180,6 +180,7 @@ def test_trace_takes_an_offset(strategy: str) -> None:
     ("fn f(x: f64) -> bool:\n    return True\n", 2, 12, "`true`"),
     ("fn f(x: f64[N]) -> i64:\n    return len(x)\n", 2, 12, "x.shape[0]"),
     ("fn f(x: f64) -> f64:\n    return math.sqrt(x)\n", 2, 12, "no modules; call `sqrt(...)`"),
+    ("fn f(A: f64[N, M]) -> f64[N]:\n    return A[..., 0]\n", 2, 14, "Ellipsis"),
 ])
 def test_other_languages_spellings_are_hinted(src: str, line: int, col: int, hint: str) -> None:
     d = error_of(src)
