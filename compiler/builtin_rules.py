@@ -211,7 +211,9 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     shape = reduce_shape(shape_of(a.type), axes, keepdims)
     ddof = args.get("ddof", (None, 0))[0]
     if ddof is not None and fb.static_int(ddof) != 0:
-        return _with_ddof(fb, b, a, axes, keepdims, fb.int_scalar(ddof, "ddof"), make_type(d, shape), e)
+        k = fb.int_scalar(ddof, "ddof")
+        k = k if k.type.dtype == "i64" else fb.cast(k, "i64", ddof.span)  # (n - k stays an i64)
+        return _with_ddof(fb, b, a, axes, keepdims, k, make_type(d, shape), e)
     return _emit(fb, b, [a], make_type(d, shape), e, axis=list(axes) if axes is not None else None,
                  keepdims=keepdims)
 

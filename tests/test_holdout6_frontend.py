@@ -151,6 +151,13 @@ def test_std_and_var_take_ddof(strategy: str) -> None:
     assert_same(got, want, strategy)
 
 
+def test_ddof_of_a_narrow_or_unsigned_type() -> None:
+    src = "fn f(x: f64[N], d: u64, e: i8) -> (f64, f64):\n    return var(x, ddof=d), std(x, ddof=e)\n"
+    x = np.arange(5.0) ** 2
+    got, _ = run(src, "reference", "f", {"x": x, "d": 2, "e": 1})
+    assert_same(got, (np.float64(x.var(ddof=2)), np.float64(x.std(ddof=1))), "ddof")
+
+
 # ---- trace(A, offset): NumPy's second argument was "takes at most 1 arguments" ---------------------
 TRACE_SRC = """fn tr(A: f64[N, M], K: i32[N, N], k: i64) -> (f64, f64, i64, i64, f64):
     return trace(A, 1), trace(A, offset=-1), trace(K, k), trace(K, offset=-k), trace(A, 100)
