@@ -565,9 +565,14 @@ class FunctionBuilder:
             self.env[n] = Binding(v, kind)
         return False
 
-    def condition(self, e: A.Expr) -> Value:
+    def condition(self, e: A.Expr, op: str = "") -> Value:
+        """A scalar condition; `op`: the `and`/`or` it is an operand of."""
         v = self.value_expr(e)
         if isinstance(v.type, ArrayType):
+            if op:  # `x > 0.0 and x < 1.0` meant elementwise
+                raise self.error(f"'{op}' takes scalars, not {v.type}", e.span,
+                                 f"elementwise, write logical_{op}(a, b) (or `a {'&' if op == 'and' else '|'} b`); "
+                                 "to reduce an array, any(...) or all(...)")
             raise self.error(f"condition must be a scalar, not {v.type}", e.span,
                              "reduce it with any(...) or all(...)")
         return v
@@ -986,10 +991,10 @@ class FunctionBuilder:
 
     def expr_BoolOp(self, e: A.BoolOp) -> Value:
         # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n
-        a = self.condition(e.left)
+        a = self.condition(e.left, e.op)
 
         def right() -> Value:
-            v = self.condition(e.right)
+            v = self.condition(e.right, e.op)
             return v if v.type.dtype == "bool" else \
                 self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result
 

@@ -503,3 +503,10 @@ def test_list_displays_are_tuples(strategy: str) -> None:
 def test_lists_that_are_not_tuples(src: str, text: str) -> None:
     d = error_of(src)
     assert text in d.message and d.hint
+
+
+# ---- `x > 0.0 and x < 1.0` on arrays was "condition must be a scalar" with only any/all as the hint -----
+def test_and_of_arrays_hints_logical_and() -> None:
+    d = error_of("fn f(x: f64[N]) -> bool[N]:\n    return x > 0.0 and x < 1.0\n")
+    assert "'and' takes scalars, not bool[N]" in d.message and (d.line, d.col) == (2, 12)
+    assert "logical_and(a, b)" in d.hint and "`a & b`" in d.hint
