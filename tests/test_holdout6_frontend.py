@@ -510,3 +510,25 @@ def test_and_of_arrays_hints_logical_and() -> None:
     d = error_of("fn f(x: f64[N]) -> bool[N]:\n    return x > 0.0 and x < 1.0\n")
     assert "'and' takes scalars, not bool[N]" in d.message and (d.line, d.col) == (2, 12)
     assert "logical_and(a, b)" in d.hint and "`a & b`" in d.hint
+
+
+# ---- CSE merged two copy(X): each row loop then copied the whole array per iteration (cross-report B2) --
+def test_two_copies_of_one_array_stay_two_buffers() -> None:
+    src = """fn f(X: f64[N, M]) -> (f64[N, M], f64[N, M]):
+    let A = copy(X)
+    for i in range(N):
+        A[i, :] = f64(i)
+    let B = copy(X)
+    for i in range(N):
+        B[i, 0] = 1.0
+    return A, B
+"""
+    fn = frontend(src, "c.mc").functions["f"]
+    ops = list(fn.walk())
+    assert sum(op.name == "mc.copy" for op in ops) == 2
+    assert all(op.attrs["inplace"] for op in ops if op.name == "mc.setitem")
+    X = np.arange(12.0).reshape(3, 4)
+    A, B = X.copy(), X.copy()
+    A[:] = np.arange(3.0)[:, None]
+    B[:, 0] = 1.0
+    assert_same(run(src, "reference", "f", {"X": X})[0], (A, B), "copies")
