@@ -1264,6 +1264,14 @@ class FunctionBuilder:
     def cast(self, v: Value, dtype: str, span: Span) -> Value:
         if is_complex(v.type.dtype) and not is_complex(dtype):
             raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
+        lit = self._weak_int(v)
+        if lit is not None and lit >= 2**63 and is_int(dtype):
+            # a literal past i64 (up to 2**64 - 1) is exactly a u64, as np.uint64(...) takes it;
+            # any other integer dtype cannot hold it (NumPy raises OverflowError)
+            if dtype == "u64":
+                return self.const(lit, ScalarType("u64"), span)
+            raise self.error(f"integer literal {lit} does not fit {dtype}", span,
+                             "only u64(...) takes a literal from 2**63 up to 2**64 - 1")
         t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
         out = self.emit("mc.cast", [v], [t], span, {"dtype": dtype}).result
         if v in self.static and is_int(dtype):

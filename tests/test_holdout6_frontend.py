@@ -532,3 +532,23 @@ def test_two_copies_of_one_array_stay_two_buffers() -> None:
     A[:] = np.arange(3.0)[:, None]
     B[:, 0] = 1.0
     assert_same(run(src, "reference", "f", {"X": X})[0], (A, B), "copies")
+
+
+# ---- u64(literal past i64 max) (an FNV offset basis) kept an out-of-range i64 const: the reference
+# ---- raised OverflowError at run time (cross-report B1); it is a u64 const, other int casts an error ----
+U64_LIT_SRC = """fn f(x: u64[N]) -> (u64, u64[N], f64, u64):
+    let h = u64(14695981039346656037)
+    return h, (x ^ h) * u64(1099511628211), f64(18446744073709551615), u64(0xFFFFFFFFFFFFFFFF)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numba", "llvm"])
+def test_u64_cast_of_a_literal_past_i64(strategy: str) -> None:
+    x = np.array([1, 2**63], np.uint64)
+    h = np.uint64(14695981039346656037)
+    with np.errstate(all="ignore"):
+        want = (h, (x ^ h) * np.uint64(1099511628211), np.float64(2.0**64), np.uint64(2**64 - 1))
+    got, _ = run(U64_LIT_SRC, strategy, "f", {"x": x})
+    assert_same(got, want, strategy)
+    d = error_of("fn f() -> i64:\n    return i64(9223372036854775808)\n")
+    assert "does not fit i64" in d.message and "u64(...)" in d.hint
