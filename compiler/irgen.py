@@ -24,12 +24,14 @@ from .diagnostics import DiagnosticSink, Span
 from .ir import Function, Module, Op, Param, Region, Value
 from .typerules import (
     ShapeError,
+    axis_interval,
     broadcast,
     make_type,
     matmul_shape,
     merge_dims,
     shape_of,
     slice_len,
+    surely_positive,
 )
 from .types import (
     DTYPES,
@@ -1315,6 +1317,57 @@ class FunctionBuilder:
                              "pass a local array or an inout parameter by name, or a slice of one (`A[i]`)")
         self._mutable(a.id, a.span)
 
+    def _no_overlapping_inouts(self, callee: str, params: list[str], args: list[A.Expr], vals: list[Value]) -> None:
+        """Two inout arguments that surely share elements of one variable (`f(x, x)`,
+        `f(x[1:], x[:-1])`): NumPy would alias them, while each inout argument is a value
+        written back in turn, so the callee's writes through one would not be seen through
+        the other. An error rather than a different answer; views that may be disjoint
+        (`f(A[i], A[j])`) are passed as they are."""
+        for i in range(len(args)):
+            for j in range(i + 1, len(args)):
+                root = _target_name(args[i])
+                if root == _target_name(args[j]) and self._surely_overlap(vals[i], vals[j], root):
+                    raise self.error(f"inout arguments '{params[i]}' and '{params[j]}' of {callee}() overlap "
+                                     f"(both are '{root}' or views of it)", args[j].span,
+                                     "NumPy would alias them; pass disjoint parts, or a copy for one of them")
+
+    def _surely_overlap(self, a: Value, b: Value, root: str) -> bool:
+        """Whether two views of the variable `root` (the variable itself, or one basic
+        subscript of it) share elements, for sizes large enough."""
+        whole = self.env[root].value
+        items = []
+        for v in (a, b):
+            if v is whole:
+                items.append(())
+                continue
+            op = v.owner
+            if not (isinstance(op, Op) and op.name == "mc.getitem" and op.operands[0] is whole):
+                return False  # deeper chains: not decided here
+            items.append(op.attrs["index"])
+
+        def static(ref: Any, op_operands: list[Value]) -> int | Dim | None:
+            if isinstance(ref, int):
+                return ref
+            return self.static.get(op_operands[ref[1]])
+
+        shape = whole.type.shape
+        for axis in range(len(shape)):
+            spans = []
+            for v, idx in zip((a, b), items):
+                if axis >= len(idx):
+                    spans.append((Dim(0), shape[axis]))
+                    continue
+                ops = v.owner.operands if v.owner is not None else []
+                span = axis_interval(shape[axis], idx[axis], lambda r, ops=ops: static(r, ops))
+                if span is None or any(d is None for d in span) or any(it[0] == "newaxis" for it in idx):
+                    return False
+                spans.append(span)
+            (lo1, hi1), (lo2, hi2) = spans
+            if not (surely_positive(hi1 - lo2) and surely_positive(hi2 - lo1)
+                    and surely_positive(hi1 - lo1) and surely_positive(hi2 - lo2)):
+                return False
+        return True
+
     def user_call(self, name: str, e: A.Call) -> Any:
         callee = self.gen.signatures[name]
         bound: dict[str, A.Expr] = {}
@@ -1383,6 +1436,8 @@ class FunctionBuilder:
                 dims.append(acc)
             return ArrayType(t.dtype, tuple(dims))
 
+        self._no_overlapping_inouts(name, [p.name for p in callee.params if p.inout and p.name in bound],
+                                    inout_args, [operands[i] for i in inout_idx])
         result_types = [sub(t) for t in callee.result_types]
         inout_types = [operands[i].type for i in inout_idx]
         op = self.emit("mc.call", operands, result_types + inout_types, e.span,

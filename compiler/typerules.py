@@ -3,6 +3,9 @@ ShapeError with a message and a hint; dtype rules live in types.probe_dtype."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .types import ArrayType, Dim, DimT, ScalarType, ValueType, dim_str, is_one, known_different
 
 
@@ -106,6 +109,29 @@ def _slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | 
     if length.is_const:
         return Dim(max(0, -(-length.const // st)))
     return None
+
+
+def surely_positive(d: DimT) -> bool:
+    """`d > 0` for every size large enough (slice_len's assumption): a positive constant, or
+    symbols only added (`N - 2`)."""
+    return d is not None and (d.const > 0 if d.is_const else all(c > 0 for _, c in d.terms))
+
+
+def axis_interval(d: DimT, item: tuple, static: Callable[[Any], int | Dim | None]) -> tuple[DimT, DimT] | None:
+    """The half-open range [lo, hi) of positions an index item ("int", ref) or ("slice",
+    lo, hi, step) with step 1 selects on an axis of size d (None when not known);
+    `static` gives a bound's static value."""
+    if item[0] == "int":
+        k = static(item[1])
+        lo = _bound(d, k, Dim(0)) if k is not None else None
+        return None if lo is None else (lo, lo + 1)
+    if item[0] != "slice" or item[3] not in (None, 1):
+        return None
+    lo_b, hi_b = static(item[1]) if item[1] is not None else None, static(item[2]) if item[2] is not None else None
+    if (item[1] is not None and lo_b is None) or (item[2] is not None and hi_b is None):
+        return None
+    lo, hi = _bound(d, lo_b, Dim(0)), _bound(d, hi_b, d)
+    return None if lo is None or hi is None else (lo, hi)
 
 
 def _bound(d: DimT, b: int | Dim | None, default: DimT) -> DimT:

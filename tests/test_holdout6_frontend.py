@@ -552,3 +552,38 @@ def test_u64_cast_of_a_literal_past_i64(strategy: str) -> None:
     assert_same(got, want, strategy)
     d = error_of("fn f() -> i64:\n    return i64(9223372036854775808)\n")
     assert "does not fit i64" in d.message and "u64(...)" in d.hint
+
+
+# ---- two inout arguments that surely overlap (f(x, x), f(x[1:], x[:-1])): NumPy aliases them, M-CODE
+# ---- passed each as a value written back in turn, a different answer (cross-report B3): an error now ----
+OVERLAP_SRC = """fn sw(inout a: f64[K], inout b: f64[K]):
+    let t = copy(a)
+    a[:] = b
+    b[:] = t
+
+fn ok(inout A: f64[N, M], x: f64[L], i: i64, j: i64, m: i64) -> f64[L]:
+    sw(A[i], A[j])
+    sw(A[0], A[1])
+    sw(A[:, 0], A[:, 1])
+    let y = copy(x)
+    sw(y[:m], y[m:2 * m])
+    sw(y[::2], y[1::2])
+    return y
+"""
+
+
+def test_surely_overlapping_inout_arguments_are_an_error() -> None:
+    A, x = np.arange(12.0).reshape(3, 4), np.arange(6.0)
+    got, args = run(OVERLAP_SRC, "reference", "ok", {"A": A, "x": x, "i": 0, "j": 2, "m": 2})
+    want_A = A.copy()
+    want_A[[0, 2]] = want_A[[2, 0]]
+    want_A[[0, 1]] = want_A[[1, 0]]
+    want_A[:, [0, 1]] = want_A[:, [1, 0]]
+    y = x.copy()
+    y[:2], y[2:4] = y[2:4].copy(), y[:2].copy()
+    y[::2], y[1::2] = y[1::2].copy(), y[::2].copy()
+    assert_same(args["A"], want_A, "A")
+    assert_same(got, y, "y")
+    for call, col in (("sw(x, x)", 11), ("sw(x[1:], x[:-1])", 15), ("sw(x[0:3], x[1:4])", 16)):
+        d = error_of(OVERLAP_SRC.split("fn ok")[0] + f"fn bad(inout x: f64[N]):\n    {call}\n")
+        assert "overlap" in d.message and (d.line, d.col) == (7, col) and d.hint
