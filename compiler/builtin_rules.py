@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ast as A
-from .builtins import Builtin
+from .builtins import BUILTINS, Builtin
 from .ir import Value
 from .typerules import (
     ShapeError,
@@ -78,7 +78,7 @@ def _static(fb: FunctionBuilder, args: Args, name: str, b: Builtin, kind: str) -
         elif b.kind == "reduce" and name == "axis":
             hint = "the axis is fixed at compile time: write it as a number, e.g. axis=0"
         else:
-            hint = ""
+            hint = f"it is needed at compile time: write the number itself, e.g. `{name}=1`"
         raise fb.error(f"{b.name}(): '{name}' must be an integer literal" + (" or a tuple of them" if kind == "axes" else ""),
                        expr.span, hint)
     return tuple(vals) if isinstance(expr, A.TupleExpr) else vals[0]
@@ -114,7 +114,8 @@ def _emit(fb: FunctionBuilder, b: Builtin, operands: list[Value], t: ValueType, 
 def _dtype_of(fb: FunctionBuilder, b: Builtin, e: A.Call, fn: Callable[..., Any], *types: ValueType) -> str:
     d = probe_dtype(fn, *types)
     if d is None:
-        raise fb.error(f"{b.name}() does not accept {', '.join(str(t) for t in types)}", e.span)
+        raise fb.error(f"{b.name}() does not accept {', '.join(str(t) for t in types)}", e.span,
+                       "convert the arguments to a dtype NumPy's function takes, e.g. `f64(x)`")
     return d.dtype if isinstance(d, ScalarType) else d
 
 
@@ -137,12 +138,35 @@ def unary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x = _value(fb, args, "x")
     (x,), d = _probe_half_free(fb, b.numpy, [x], e.span)
     if d is None:
-        raise fb.error(f"{b.name}() does not accept {x.type}", e.span)
+        raise fb.error(f"{b.name}() does not accept {x.type}", e.span,
+                       "convert the argument to a dtype NumPy's function takes, e.g. `f64(x)`")
     t = d if isinstance(d, ScalarType) and not isinstance(x.type, ArrayType) else make_type(
         d.dtype if isinstance(d, ScalarType) else d, shape_of(x.type))
     if isinstance(t, ScalarType) and t.weak:
         t = ScalarType(t.dtype)
     return _emit(fb, b, [x], t, e)
+
+
+def round_(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
+    """round(x, decimals) as NumPy computes it: rint(x * 10**d) / 10**d for d > 0 and
+    rint(x / 10**-d) * 10**-d for d < 0, with 10**d a Python float (so f32 stays f32);
+    integers are returned as they are for d >= 0 and go through f64 for d < 0."""
+    decimals = _static(fb, args, "decimals", b, "int")
+    x = _value(fb, args, "x")
+    if decimals == 0:
+        return unary(fb, b, args, e)
+    if x.type.dtype == "bool":
+        raise fb.error("round() of bool with decimals: NumPy cannot cast the result back to bool", e.span,
+                       "convert first: `round(f64(x), ...)`")
+    integer = x.type.dtype[0] in "iu"
+    if integer and decimals > 0:
+        return x
+    scale = fb.const(10.0 ** abs(decimals), ScalarType("f64", weak=True), e.span)
+    first, then = ("*", "/") if decimals > 0 else ("/", "*")
+    y = fb.binary(first, x, scale, e.span)
+    y = fb.emit("mc.round", [y], [y.type], e.span).result
+    y = fb.binary(then, y, scale, e.span)
+    return fb.cast(y, x.type.dtype, e.span) if integer else y
 
 
 def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT, ...]:
@@ -176,7 +200,7 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     axis = _static(fb, args, "axis", b, "axes")
     keepdims = _static(fb, args, "keepdims", b, "bool")
     if b.name in ("argmax", "argmin") and isinstance(axis, tuple):
-        raise fb.error(f"{b.name}() takes a single axis", e.span)
+        raise fb.error(f"{b.name}() takes a single axis", e.span, "write one axis, e.g. `axis=0`")
     try:
         axes = normalize_axes(axis, a.type.rank) if isinstance(a.type, ArrayType) else None
     except ShapeError as err:
@@ -185,8 +209,32 @@ def reduce(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         raise fb.error(f"{b.name}() of a scalar has no axis", e.span, f"drop the axis: `{b.name}(x)`")
     d = _dtype_of(fb, b, e, b.numpy, a.type)
     shape = reduce_shape(shape_of(a.type), axes, keepdims)
+    ddof = args.get("ddof", (None, 0))[0]
+    if ddof is not None and fb.static_int(ddof) != 0:
+        k = fb.int_scalar(ddof, "ddof")
+        k = k if k.type.dtype == "i64" else fb.cast(k, "i64", ddof.span)  # (n - k stays an i64)
+        return _with_ddof(fb, b, a, axes, keepdims, k, make_type(d, shape), e)
     return _emit(fb, b, [a], make_type(d, shape), e, axis=list(axes) if axes is not None else None,
                  keepdims=keepdims)
+
+
+def _with_ddof(fb: FunctionBuilder, b: Builtin, a: Value, axes: tuple[int, ...] | None, keepdims: bool,
+               ddof: Value, t: ValueType, e: A.Call) -> Value:
+    """std/var with NumPy's divisor max(n - ddof, 0) for the n reduced items, from the
+    variance that divides by n: var * n / max(n - ddof, 0) (sqrt of it for std)."""
+    span = e.span
+    if axes is None:
+        n = fb.emit("mc.size", [a], [ScalarType("i64")], span).result
+    else:
+        n = fb.const(1, ScalarType("i64"), span)
+        for ax in axes:
+            n = fb.binary("*", n, fb.emit("mc.dim", [a], [ScalarType("i64")], span, {"axis": ax}).result, span)
+    zero = fb.const(0, ScalarType("i64"), span)
+    den = fb.emit("mc.maximum", [fb.binary("-", n, ddof, span), zero], [ScalarType("i64")], span).result
+    var = fb.emit("mc.var", [a], [t], span, {"axis": list(axes) if axes is not None else None,
+                                              "keepdims": keepdims}).result
+    scaled = fb.binary("/", fb.binary("*", var, fb.cast(n, t.dtype, span), span), fb.cast(den, t.dtype, span), span)
+    return fb.emit("mc.sqrt", [scaled], [t], span).result if b.name == "std" else scaled
 
 
 def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
@@ -197,7 +245,7 @@ def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     if b.name == "full":
         fill = _value(fb, args, "fill_value")
         if isinstance(fill.type, ArrayType):
-            raise fb.error("full(): fill_value must be a scalar", e.span)
+            raise fb.error("full(): fill_value must be a scalar", e.span, "to copy an array use copy(a), or full_like for its shape")
         dtype = dtype or (fill.type.dtype if not fill.type.weak else probe_dtype(lambda v: np.full(1, v), fill.type))
         dtype = dtype.dtype if isinstance(dtype, ScalarType) else dtype
         operands.append(fill)
@@ -244,7 +292,7 @@ def arange(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = [_value(fb, args, n) for n in parts]
     for v, n in zip(vals, parts):
         if isinstance(v.type, ArrayType):
-            raise fb.error(f"arange(): '{n}' must be a scalar", e.span)
+            raise fb.error(f"arange(): '{n}' must be a scalar", e.span, "pass numbers: arange(start, stop, step)")
     dtype = _static(fb, args, "dtype", b, "dtype") or _dtype_of(fb, b, e, lambda *xs: np.arange(*xs), *(v.type for v in vals))
     length: DimT = None
     statics = [fb.static.get(v) for v in vals]
@@ -274,7 +322,8 @@ def random(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 
 def matmul(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
-    x, y = _value(fb, args, "a"), _value(fb, args, "b")
+    first, second = b.params[:2]  # (NumPy names them a, b for dot and x1, x2 for matmul)
+    x, y = _value(fb, args, first), _value(fb, args, second)
     if b.name == "dot" and (not isinstance(x.type, ArrayType) or not isinstance(y.type, ArrayType)):
         return fb.binary("*", x, y, e.span)
     if b.name == "dot" and (x.type.rank > 2 or y.type.rank > 2):
@@ -302,7 +351,8 @@ def transpose(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, a.type.shape[::-1])], e.span).result
     axes = axes if isinstance(axes, tuple) else (axes,)
     if sorted(a_ % a.type.rank for a_ in axes) != list(range(a.type.rank)):
-        raise fb.error(f"transpose(): axes {axes} are not a permutation of {a.type.rank} dims", e.span)
+        raise fb.error(f"transpose(): axes {axes} are not a permutation of {a.type.rank} dims", e.span,
+                       f"name every axis 0..{a.type.rank - 1} once, e.g. axes={tuple(reversed(range(a.type.rank)))}")
     axes = tuple(x % a.type.rank for x in axes)
     return fb.emit("mc.transpose", [a], [ArrayType(a.type.dtype, tuple(a.type.shape[i] for i in axes))], e.span,
                    {"axes": list(axes)}).result
@@ -316,7 +366,7 @@ def reshape(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
                        "give every other dimension's size")
     if any(d is not None and d.is_const and d.const < -1 for d in shape):
         raise fb.error("reshape(): a dimension cannot be negative (only -1, for 'the rest')",
-                       args["shape"][0].span)  # type: ignore[union-attr]
+                       args["shape"][0].span, "write sizes of 0 or more, and at most one -1")  # type: ignore[union-attr]
     shape = tuple(None if d is not None and d.is_const and d.const == -1 else d for d in shape)
     return _emit(fb, b, [a, *dims], ArrayType(a.type.dtype, shape), e)
 
@@ -357,7 +407,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = _sequence(fb, args, "arrays" if "arrays" in args else "tup", b, e)
     ranks = {v.type.rank for v in vals}
     if len(ranks) != 1:
-        raise fb.error(f"{b.name}() needs arrays of equal rank", e.span)
+        raise fb.error(f"{b.name}() needs arrays of equal rank", e.span, "index or reshape the arrays to one rank first")
     rank = ranks.pop()
     if b.name == "hstack":
         axis = 0 if rank == 1 else 1
@@ -370,7 +420,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     else:
         axis = _static(fb, args, "axis", b, "int")
         if not -rank <= axis < rank:
-            raise fb.error(f"axis {axis} out of range for rank {rank}", e.span)
+            raise fb.error(f"axis {axis} out of range for rank {rank}", e.span, f"use an axis in [{-rank}, {rank - 1}]")
         axis %= rank
     total: DimT = Dim(0)
     for v in vals:
@@ -387,7 +437,7 @@ def stack(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     axis = _static(fb, args, "axis", b, "int")
     rank = vals[0].type.rank + 1
     if not -rank <= axis < rank:
-        raise fb.error(f"axis {axis} out of range", e.span)
+        raise fb.error(f"axis {axis} out of range", e.span, f"use an axis in [{-rank}, {rank - 1}]")
     axis %= rank
     shape = list(vals[0].type.shape)
     shape.insert(axis, Dim(len(vals)))
@@ -405,9 +455,14 @@ def diag(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         shape: tuple[DimT, ...] = (m, m)
     elif a.type.rank == 2:
         r, c = a.type.shape
-        shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
+        if k is not None and r is not None and c is not None and r.is_const and c.is_const:
+            # NumPy's diagonal length, empty when k is past the corner
+            n_diag = min(r.const, c.const - k) if k >= 0 else min(r.const + k, c.const)
+            shape = (Dim(max(n_diag, 0)),)
+        else:
+            shape = ((r - abs(k)) if r is not None and r == c and k is not None else None,)
     else:
-        raise fb.error("diag() takes a 1-D or 2-D array", e.span)
+        raise fb.error("diag() takes a 1-D or 2-D array", e.span, "index the array down to 1 or 2 dims first")
     return _emit(fb, b, operands, ArrayType(a.type.dtype, shape), e, k=k)
 
 
@@ -415,6 +470,12 @@ def trace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a = _array(fb, args, "a", b)
     if a.type.rank != 2:
         raise fb.error("trace() takes a 2-D array", e.span, f"pass a matrix (declared like `a: f64[N, N]`), not {a.type}")
+    offset = args["offset"][0]
+    if offset is not None and fb.static_int(offset) != 0:
+        # NumPy's trace(a, offset) is the sum of diag(a, offset)
+        d = diag(fb, BUILTINS["diag"], {"v": args["a"], "k": (offset, 0)}, e)
+        return _emit(fb, BUILTINS["sum"], [d], ScalarType(_dtype_of(fb, b, e, np.sum, d.type)), e, axis=None,
+                     keepdims=False)
     return _emit(fb, b, [a], ScalarType(_dtype_of(fb, b, e, np.trace, ArrayType(a.type.dtype, (None, None)))), e)
 
 
@@ -432,7 +493,7 @@ def astype(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 
 RULES: dict[str, Callable[[FunctionBuilder, Builtin, Args, A.Call], Value]] = {
-    "unary": unary, "binary": binary, "where": where, "clip": clip, "reduce": reduce,
+    "unary": unary, "round": round_, "binary": binary, "where": where, "clip": clip, "reduce": reduce,
     "make": make, "make_like": make_like, "eye": eye, "arange": arange, "linspace": linspace,
     "random": random, "matmul": matmul, "outer": outer, "transpose": transpose,
     "reshape": reshape, "flip": flip, "tri": tri, "concat": concat, "stack": stack,

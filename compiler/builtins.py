@@ -19,6 +19,7 @@ class Builtin:
     params: tuple[str, ...]
     defaults: dict[str, Any] = field(default_factory=dict)
     numpy: Any = None
+    aliases: dict[str, str] = field(default_factory=dict)  # another keyword NumPy accepts -> parameter
 
     def signature(self) -> str:
         parts = []
@@ -31,19 +32,23 @@ class Builtin:
 def _table() -> dict[str, Builtin]:
     t: dict[str, Builtin] = {}
 
-    def add(name: str, kind: str, params: str, numpy: Any = None, **defaults: Any) -> None:
+    def add(name: str, kind: str, params: str, numpy: Any = None, aliases: dict[str, str] | None = None,
+            **defaults: Any) -> None:
         t[name] = Builtin(name, kind, tuple(params.split()) if params else (), defaults,
-                          numpy if numpy is not None else getattr(np, name, None))
+                          numpy if numpy is not None else getattr(np, name, None), aliases or {})
 
     for n in ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs "
-              "sign floor ceil round isnan isinf logical_not real imag conj").split():
+              "sign floor ceil isnan isinf logical_not real imag conj").split():
         add(n, "unary", "x")
+    add("round", "round", "x decimals", aliases={"a": "x"}, decimals=0)  # (np.round names it a)
     for n in "arctan2 maximum minimum logical_and logical_or".split():
         add(n, "binary", "x1 x2")
     add("where", "where", "condition x y")
-    add("clip", "clip", "a a_min a_max")
-    for n in "sum mean prod max min any all std var".split():
+    add("clip", "clip", "a a_min a_max", aliases={"min": "a_min", "max": "a_max"})  # (NumPy 2.1's names)
+    for n in "sum mean prod max min any all".split():
         add(n, "reduce", "a axis keepdims", axis=None, keepdims=False)
+    for n in "std var".split():  # (NumPy's ddof: the divisor is n - ddof)
+        add(n, "reduce", "a axis keepdims ddof", axis=None, keepdims=False, ddof=0)
     for n in "argmax argmin".split():
         add(n, "reduce", "a axis keepdims", axis=None, keepdims=False)
     for n in ("zeros", "ones", "empty"):
@@ -58,10 +63,10 @@ def _table() -> dict[str, Builtin]:
     add("random", "random", "shape seed", seed=0)
     add("randn", "random", "shape seed", seed=0)
     add("dot", "matmul", "a b")
-    add("matmul", "matmul", "a b")
+    add("matmul", "matmul", "x1 x2")
     add("outer", "outer", "a b")
     add("transpose", "transpose", "a axes", axes=None)
-    add("reshape", "reshape", "a shape")
+    add("reshape", "reshape", "a shape", aliases={"newshape": "shape"})  # (NumPy before 2.1)
     add("flip", "flip", "m axis", axis=None)
     add("triu", "tri", "m k", k=0)
     add("tril", "tri", "m k", k=0)
@@ -70,7 +75,7 @@ def _table() -> dict[str, Builtin]:
     add("vstack", "concat", "tup")
     add("stack", "stack", "arrays axis", axis=0)
     add("diag", "diag", "v k", k=0)
-    add("trace", "trace", "a")
+    add("trace", "trace", "a offset", offset=0)
     add("copy", "copy", "a")
     add("astype", "astype", "x dtype")
     return t

@@ -24,12 +24,14 @@ from .diagnostics import DiagnosticSink, Span
 from .ir import Function, Module, Op, Param, Region, Value
 from .typerules import (
     ShapeError,
+    axis_interval,
     broadcast,
     make_type,
     matmul_shape,
     merge_dims,
     shape_of,
     slice_len,
+    surely_positive,
 )
 from .types import (
     DTYPES,
@@ -91,8 +93,7 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     for s in stmts:
         scanned: Any = s  # where calls writing inout arguments may be
         if isinstance(s, (A.Assign, A.AugAssign)):
-            t = s.target
-            seen[t.id if isinstance(t, A.Name) else t.base.id] = None  # type: ignore[union-attr]
+            seen[_target_name(s.target)] = None
         elif isinstance(s, A.Let):
             seen[s.name] = None  # (a `let` of a variable bound before rebinds it, as in an `if`)
         elif isinstance(s, A.Unpack):
@@ -114,13 +115,37 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
                     for a in [*call.args, *(k.value for k in call.kwargs)]:
                         if isinstance(a, A.Name):
                             seen[a.id] = None
-                        elif isinstance(a, A.Index) and isinstance(a.base, A.Name):
-                            seen[a.base.id] = None  # (a slice argument, written back)
+                        elif isinstance(a, A.Index) and isinstance(_view_root(a), A.Name):
+                            seen[_target_name(a)] = None  # (a slice argument, written back)
     return list(seen)
+
+
+def _rebinds(stmts: list[A.Stmt], name: str) -> bool:
+    """Whether a statement list binds `name` to a new value (`name = e`, `let name`, an
+    unpack or a loop over it), as opposed to updating it (`name[i] = e`, `name += e`)."""
+    for s in stmts:
+        if isinstance(s, A.Assign) and isinstance(s.target, A.Name) and s.target.id == name:
+            return True
+        if isinstance(s, A.Let) and s.name == name or isinstance(s, A.For) and s.var == name:
+            return True
+        if isinstance(s, A.Unpack) and any(isinstance(t, A.Name) and t.id == name for t in s.targets):
+            return True
+        if isinstance(s, A.If) and (_rebinds(s.body, name) or _rebinds(s.orelse, name)):
+            return True
+        if isinstance(s, (A.For, A.While)) and _rebinds(s.body, name):
+            return True
+    return False
 
 
 def _target_name(t: A.Expr) -> str:
     return t.id if isinstance(t, A.Name) else _target_name(t.base)  # type: ignore[attr-defined]
+
+
+def _view_root(t: A.Expr) -> A.Expr:
+    """The expression under a chain of subscripts (`A` of `A[i][1:]`)."""
+    while isinstance(t, A.Index):
+        t = t.base
+    return t
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -259,7 +284,8 @@ class FunctionBuilder:
             declared = self.gen.resolve_type(s.type, {})
             if declared is None:
                 raise _Abort()
-            v = self.convert(v, declared, s.value.span, f"'{s.name}'")
+            v = self.convert(v, declared, s.value.span, f"'{s.name}'",
+                             "declare the value's shape, or `?` for a size known only at run time")
         self.bind_local(s.name, v, s.span)
 
     def _check_new_name(self, name: str, span: Span) -> None:
@@ -316,8 +342,9 @@ class FunctionBuilder:
             return self.const(value, ScalarType(v.type.dtype), span)
         return self.emit("mc.cast", [v], [ScalarType(v.type.dtype)], span, {"dtype": v.type.dtype}).result
 
-    def convert(self, v: Value, target: ValueType, span: Span, what: str) -> Value:
-        """Implicit conversion to a declared type: same-kind casts only, rank must match."""
+    def convert(self, v: Value, target: ValueType, span: Span, what: str, shape_hint: str = "") -> Value:
+        """Implicit conversion to a declared type: same-kind casts only, rank must match.
+        `shape_hint`: the hint when the shapes differ (else one for `what`)."""
         t = v.type
         if isinstance(target, ArrayType) != isinstance(t, ArrayType) or (
                 isinstance(target, ArrayType) and target.rank != t.rank):
@@ -326,17 +353,24 @@ class FunctionBuilder:
         if isinstance(target, ArrayType):
             for a, b in zip(target.shape, t.shape):
                 if known_different(a, b):
-                    raise self.error(f"{what} has shape {target} but the value is {t}", span)
+                    raise self.error(f"{what} has shape {target} but the value is {t}", span,
+                                     shape_hint or _shape_hint(what))
             self.check_shape(v, target, span, what)
         if t.dtype == target.dtype and not (isinstance(t, ScalarType) and t.weak):
             return v
         weak = isinstance(t, ScalarType) and t.weak
+        if is_complex(t.dtype) and not is_complex(target.dtype):  # (a literal too: `-> f64: return 1j`)
+            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
+                             "take real(...) or abs(...) of it, or declare a complex type (c64, c128)")
         if weak and is_int(target.dtype) and not (is_int(t.dtype) or t.dtype == "bool"):
             raise self.error(f"{what} has dtype {target.dtype} but the value is a {t.dtype} literal", span,
                              f"write an integer literal, or convert explicitly: `{target.dtype}(...)`")
         if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
-            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span,
-                             f"convert explicitly, e.g. `{target.dtype}(...)`")
+            hint = f"convert explicitly, e.g. `{target.dtype}(...)`"
+            if what.startswith("'") and np_dtype(t.dtype).kind in "fc" and np_dtype(target.dtype).kind in "iub":
+                # `let total = 0` then `total += a[i]`: the variable was meant to be a float
+                hint = f"start {what} as a float to hold {t.dtype} values: `let {what[1:-1]} = 0.0`; or {hint}"
+            raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span, hint)
         new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
         lit = self._weak_int(v)
         if lit is not None and is_int(target.dtype):
@@ -375,6 +409,9 @@ class FunctionBuilder:
         if b is None:
             raise self.error(f"'{name}' is not defined", span, "declare it first with `let`")
         if b.kind == "param":
+            if not isinstance(b.value.type, ArrayType):  # (inout is for arrays only)
+                raise self.error(f"cannot write parameter '{name}': parameters are read-only", span,
+                                 f"copy it into a local and change that: `let {name}2 = {name}`")
             raise self.error(f"cannot write parameter '{name}': it is not inout", span,
                              f"mark it `inout {name}` to write the caller's array, or copy it: `let {name}2 = copy({name})`")
         if b.kind in ("dim", "loopvar"):
@@ -415,9 +452,39 @@ class FunctionBuilder:
             self.store(target, self.binary(s.op, cur, rhs, s.span), s.span)
 
     def store(self, target: A.Index, v: Value, span: Span) -> None:
+        if isinstance(target.base, A.Index):
+            # `A[i][j] = v` writes through the view A[i] (NumPy's meaning): the view's
+            # new value is stored back into A[i]
+            view = self.basic_view(target.base, (
+                "this store would be lost: indexing with an array or a mask makes a copy",
+                "NumPy writes to that copy, not to the variable; index once: `A[idx, j] = ...`"))
+            if not isinstance(view.type, ArrayType):
+                raise self.error(f"{_target_name(target)}[...] is a scalar and cannot be indexed", target.span,
+                                 "store the element with one subscript: `A[i] = ...`")
+            self.store(target.base, self.setitem(view, f"{_target_name(target)}[...]", target, v, span), span)
+            return
         name = target.base.id  # type: ignore[attr-defined]
         b = self._mutable(name, target.base.span)
-        base = b.value
+        self.env[name] = Binding(self.setitem(b.value, name, target, v, span), b.kind)
+
+    def basic_view(self, e: A.Index, copied: tuple[str, str], v: Value | None = None) -> Value:
+        """The value of `e` (`v`, when evaluated already), a subscript chain of a writable
+        variable made by basic indexing only, so that writes to it reach the variable (as
+        through a NumPy view); `copied`: the error and hint when a subscript copies."""
+        self._mutable(_target_name(e), _view_root(e).span)
+        v = self._value(self.expr(e), e.span) if v is None else v
+        node: A.Expr = e
+        val = v
+        while isinstance(node, A.Index):  # each subscript of the chain made one getitem
+            owner = val.owner
+            assert isinstance(owner, Op) and owner.name == "mc.getitem"
+            if any(it[0] == "array" for it in owner.attrs["index"]):
+                raise self.error(copied[0], node.span, copied[1])
+            node, val = node.base, owner.operands[0]
+        return v
+
+    def setitem(self, base: Value, name: str, target: A.Index, v: Value, span: Span) -> Value:
+        """`base[target.items] = v` as a new value of base."""
         if not isinstance(base.type, ArrayType):
             raise self.error(f"'{name}' is a scalar and cannot be indexed", target.span,
                              f"assign the scalar itself: `{name} = ...`")
@@ -434,9 +501,8 @@ class FunctionBuilder:
             raise self.error(e.args[0], span, e.hint) from None
         if is_complex(v.type.dtype) and not is_complex(base.type.dtype):
             raise self.error(f"cannot store complex values into {base.type}", span, "take real(...) first")
-        new = self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
-                        hints=[name]).result
-        self.env[name] = Binding(new, b.kind)
+        return self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
+                         hints=[name]).result
 
     def stmt_Return(self, s: A.Return) -> bool:
         want = self.fn.result_types
@@ -504,7 +570,8 @@ class FunctionBuilder:
             for t in ts[1:]:
                 if type(t) is not type(t0) or t.dtype != t0.dtype or shape_of(t).__len__() != shape_of(t0).__len__():
                     if n in before:
-                        raise self.error(f"'{n}' gets different types in the branches: {t0} and {t}", s.span)
+                        raise self.error(f"'{n}' gets different types in the branches: {t0} and {t}", s.span,
+                                         "a variable keeps its dtype and rank; convert the values to one type")
                     names.remove(n)
                     break
                 if isinstance(t, ArrayType):
@@ -519,9 +586,14 @@ class FunctionBuilder:
             self.env[n] = Binding(v, kind)
         return False
 
-    def condition(self, e: A.Expr) -> Value:
+    def condition(self, e: A.Expr, op: str = "") -> Value:
+        """A scalar condition; `op`: the `and`/`or` it is an operand of."""
         v = self.value_expr(e)
         if isinstance(v.type, ArrayType):
+            if op:  # `x > 0.0 and x < 1.0` meant elementwise
+                raise self.error(f"'{op}' takes scalars, not {v.type}", e.span,
+                                 f"elementwise, write logical_{op}(a, b) (or `a {'&' if op == 'and' else '|'} b`); "
+                                 "to reduce an array, any(...) or all(...)")
             raise self.error(f"condition must be a scalar, not {v.type}", e.span,
                              "reduce it with any(...) or all(...)")
         return v
@@ -573,13 +645,18 @@ class FunctionBuilder:
 
     def stmt_For(self, s: A.For) -> None:
         bound = self.env.get(s.var)
-        if bound is not None and bound.kind == "local":
+        existing = bound is not None and bound.kind == "local"
+        if existing or s.var in _assigned_names(s.body):
             # The loop variable names an existing local: as in Python, the loop rebinds
             # it, so after the loop it holds the last value taken (the one at a break),
             # or its old value when the loop ran no iteration. The loop runs on a hidden
-            # variable whose value each iteration assigns to the local.
+            # variable whose value each iteration assigns to the local. The same holds
+            # for a body that rebinds the loop variable (`i = N - 1 - i`), legal in
+            # Python: each iteration starts from the next value of the hidden variable.
             hidden = f"{s.var}%loop"  # (no M-CODE name contains '%')
-            first = A.Assign(s.var_span, A.Name(s.var_span, s.var), A.Name(s.var_span, hidden))
+            value = A.Name(s.var_span, hidden)
+            first: A.Stmt = (A.Assign(s.var_span, A.Name(s.var_span, s.var), value) if existing else
+                             A.Let(s.var_span, s.var, None, value, s.var_span))
             s = A.For(s.span, hidden, s.iter, [first, *s.body], s.var_span)
         carried = self._carried(s.body)
         it = s.iter
@@ -604,6 +681,22 @@ class FunctionBuilder:
                 self.static[n] = seq.type.shape[0]
             bounds = [zero, n, self.const(1, ScalarType("i64"), it.span)]
 
+        # `for x in A` with A updated in the body (A[k] = ..., A += ...): as NumPy's iterator,
+        # each iteration takes its row from A as it is then (a value taken at that moment);
+        # a body that rebinds A (`A = ...`) leaves the loop on the array it started with
+        # (the same for a view of A made by basic indexing, `for x in A[1:]`: its bounds stay
+        # those computed before the loop)
+        root = _view_root(it)
+        live = root.id if isinstance(root, A.Name) and root.id in carried and not _rebinds(s.body, root.id) else None
+        view_ops: list[Op] = []
+        if live is not None and isinstance(it, A.Index):
+            v = seq
+            while isinstance(v.owner, Op) and v.owner.name == "mc.getitem" and v is not self.env[live].value:
+                view_ops.append(v.owner)
+                v = v.owner.operands[0]
+            if v is not self.env[live].value or any(t[0] == "array" for o in view_ops for t in o.attrs["index"]):
+                live = None  # not a view of the variable (a copy by an index array or a mask)
+
         def body(regions: list[Region]) -> None:
             r = regions[0]
             self.region = r
@@ -614,7 +707,11 @@ class FunctionBuilder:
             if seq is None:
                 self.env[s.var] = Binding(iv, "loopvar")
             else:
-                elem = self.getitem(seq, [("int", ("v", 1))], [iv], seq.type.shape[1:], s.span)
+                src = self.env[live].value if live is not None else seq
+                for o in reversed(view_ops if live is not None else []):  # the view, of A as it is now
+                    src = self.emit("mc.getitem", [src, *o.operands[1:]], [o.result.type], s.span,
+                                    {"index": o.attrs["index"]}).result
+                elem = self.getitem(src, [("int", ("v", 1))], [iv], src.type.shape[1:], s.span)
                 self.env[s.var] = Binding(elem, "loopvar")
             self.poisoned.discard(s.var)
             if not self.block(s.body):
@@ -662,7 +759,8 @@ class FunctionBuilder:
         if isinstance(v, DTypeRef):
             return f"the dtype '{v.dtype}'", f"a dtype is not a value; to convert, call it: `{v.dtype}(x)`"
         if isinstance(v, tuple):
-            return "a tuple", "a tuple is not a value; take one item, e.g. `x.shape[0]`"
+            return "a tuple", ("a tuple (or a list: M-CODE has none) is not a value; take one item, e.g. "
+                               "`x.shape[0]`, or make an array with zeros/full/arange")
         return "nothing (a call without result)", "the called function returns nothing"
 
     def _describe(self, v: Any) -> str:
@@ -714,6 +812,10 @@ class FunctionBuilder:
         if n == "None":
             raise self.error("'None' is not defined", e.span,
                              "M-CODE has no None; to add an axis in an index write `newaxis`")
+        if n in ("True", "False"):  # Python's spelling
+            raise self.error(f"'{n}' is not defined", e.span, f"M-CODE spells it `{n.lower()}`")
+        if n in _CONSTANTS:
+            raise self.error(f"'{n}' is not defined", e.span, f"M-CODE has no constants; write `{_CONSTANTS[n]}`")
         dtype_hint = _dtype_like_hint(n)  # `float`, `f128`: difflib would say 'floor'
         if dtype_hint:
             raise self.error(f"'{n}' is not defined", e.span, dtype_hint)
@@ -753,7 +855,8 @@ class FunctionBuilder:
                 raise self.error(err.args[0], span, err.hint) from None
             dtype = probe_dtype(np.matmul, a.type, b.type) if isinstance(a.type, ArrayType) and isinstance(b.type, ArrayType) else None
             if dtype is None:
-                raise self.error(f"unsupported operand dtypes for @: {a.type} and {b.type}", span)
+                raise self.error(f"unsupported operand dtypes for @: {a.type} and {b.type}", span,
+                                 "`@` multiplies numeric arrays; cast bools first, e.g. `i64(m)`")
             return self.emit(name, [a, b], [make_type(dtype, shape)], span).result
         try:
             shape = broadcast(a.type, b.type)
@@ -867,7 +970,8 @@ class FunctionBuilder:
             return self.const(-lit, ScalarType("i64", weak=True), e.span)
         dtype = probe_dtype(fn, v.type)
         if dtype is None:
-            raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span)
+            raise self.error(f"unsupported operand dtype for unary '{e.op}': {v.type.dtype}", e.span,
+                             "`~` needs integers or bools, `-` and `+` numbers; cast first, e.g. `i64(x)`")
         t = dtype if isinstance(dtype, ScalarType) else make_type(dtype, shape_of(v.type))
         out = self.emit(name, [v], [t], e.span).result
         if e.op == "-" and v in self.static:
@@ -908,10 +1012,10 @@ class FunctionBuilder:
 
     def expr_BoolOp(self, e: A.BoolOp) -> Value:
         # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n
-        a = self.condition(e.left)
+        a = self.condition(e.left, e.op)
 
         def right() -> Value:
-            v = self.condition(e.right)
+            v = self.condition(e.right, e.op)
             return v if v.type.dtype == "bool" else \
                 self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result
 
@@ -935,7 +1039,8 @@ class FunctionBuilder:
         def common(vals: list[Value]) -> ScalarType:
             dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
             if dtype is None:
-                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span)
+                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span,
+                                 "convert one branch so both have one dtype, e.g. `f64(a) if c else b`")
             return dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
 
         return self._lazy_if(c, (branch(e.then), branch(e.orelse)), common, e.span)
@@ -961,7 +1066,8 @@ class FunctionBuilder:
         changed = [n for n, b in before.items() if any(env[n].value is not b.value for env in envs)]
         for n in changed:
             if any(env[n].value.type != before[n].value.type for env in envs):
-                raise self.error(f"'{n}' changes type inside a conditional expression", span)
+                raise self.error(f"'{n}' changes type inside a conditional expression", span,
+                                 "a variable keeps its dtype and rank; write the call in an `if` statement")
         for r, v, env in zip(regions, vals, envs):
             self.region = r
             r.append(Op("mc.yield", [self.convert(v, t, span, "the branch") if v.type != t else v,
@@ -1079,7 +1185,8 @@ class FunctionBuilder:
                     statics.append(sd)
                     dyn.append(sd is None)
                 if statics[2] == 0:
-                    raise self.error("slice step cannot be zero", it.step.span if it.step else it.span)
+                    raise self.error("slice step cannot be zero", it.step.span if it.step else it.span,
+                                     "use a step of 1 or more, or a negative one to go backwards")
                 step = statics[2] if isinstance(statics[2], int) else None
                 if dyn[2] or isinstance(statics[2], Dim):
                     length: DimT = None
@@ -1089,15 +1196,20 @@ class FunctionBuilder:
                 out_shape.append(length)
                 axis += 1
                 continue
+            if isinstance(it, A.TupleExpr):  # x[[0, 2]]: NumPy's index array from a list
+                raise self.error("a tuple or list is not an index", it.span,
+                                 "index with an integer array variable (`x[idx]`), or one index per axis (`x[i, j]`)")
             v = self.value_expr(it)
             if isinstance(v.type, ArrayType):
                 if v.type.dtype == "bool":
                     mask_rank = v.type.rank
                     if axis + mask_rank > t.rank:
-                        raise self.error(f"boolean mask of rank {mask_rank} is too deep for {t}", it.span)
+                        raise self.error(f"boolean mask of rank {mask_rank} is too deep for {t}", it.span,
+                                         "a mask covers the leading dims of the array: its rank is at most the array's")
                     for md, bd in zip(v.type.shape, t.shape[axis:]):
                         if known_different(md, bd):
-                            raise self.error(f"boolean mask {v.type} does not match {t}", it.span)
+                            raise self.error(f"boolean mask {v.type} does not match {t}", it.span,
+                                             "the mask's shape must equal the dims it indexes")
                     index.append(("array", ref(v)))
                     array_pos.append(len(out_shape))
                     array_shapes.append((None,))
@@ -1117,7 +1229,8 @@ class FunctionBuilder:
             k = self.static_int(it)
             index.append(("int", k if k is not None else ref(v)))
             if d is not None and d.is_const and k is not None and not -d.const <= k < d.const:
-                raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span)
+                raise self.error(f"index {k} is out of bounds for axis {axis} with size {d.const}", it.span,
+                                 f"valid indices are {-d.const}..{d.const - 1}")
             axis += 1
         rest = list(t.shape[axis:])
         if array_shapes:
@@ -1140,7 +1253,9 @@ class FunctionBuilder:
             hint = "call a function by its name: `f(...)`"
             if isinstance(e.func, A.Attr):  # x.sum() or np.sum(x)
                 base = e.func.base.id if isinstance(e.func.base, A.Name) else "x"
-                hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if base in ("np", "numpy") else
+                module = base in ("np", "numpy", "math") or (  # `math.sqrt(x)`: not a variable
+                    isinstance(e.func.base, A.Name) and base not in self.env and base not in self.dim_sources)
+                hint = (f"M-CODE has no modules; call `{e.func.name}(...)`" if module else
                         f"M-CODE has no methods; call the function: `{e.func.name}({base}, ...)`")
             raise self.error("only named functions can be called", e.func.span, hint)
         name = e.func.id
@@ -1160,8 +1275,8 @@ class FunctionBuilder:
         b = BUILTINS.get(name)
         if b is None:
             close = self._suggest(name)
-            raise self.error(f"unknown function '{name}'", e.func.span,
-                             f"did you mean '{close}'?" if close else "see the built-in list in the language contract")
+            raise self.error(f"unknown function '{name}'", e.func.span, _PYTHON_FUNCTIONS.get(name) or (
+                f"did you mean '{close}'?" if close else "see the built-in list in the language contract"))
         args = self.bind_args(b, e)
         from .builtin_rules import RULES  # the typing rule of each builtin kind
 
@@ -1170,6 +1285,14 @@ class FunctionBuilder:
     def cast(self, v: Value, dtype: str, span: Span) -> Value:
         if is_complex(v.type.dtype) and not is_complex(dtype):
             raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
+        lit = self._weak_int(v)
+        if lit is not None and lit >= 2**63 and is_int(dtype):
+            # a literal past i64 (up to 2**64 - 1) is exactly a u64, as np.uint64(...) takes it;
+            # any other integer dtype cannot hold it (NumPy raises OverflowError)
+            if dtype == "u64":
+                return self.const(lit, ScalarType("u64"), span)
+            raise self.error(f"integer literal {lit} does not fit {dtype}", span,
+                             "only u64(...) takes a literal from 2**63 up to 2**64 - 1")
         t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
         lit = self._weak_int(v)
         if lit is not None and not -(2**63) <= lit < 2**63:
@@ -1192,12 +1315,13 @@ class FunctionBuilder:
         for p, a in zip(b.params, e.args):
             bound[p] = (a, None)
         for kw in e.kwargs:
-            if kw.name not in b.params:
+            name = b.aliases.get(kw.name, kw.name)
+            if name not in b.params:
                 raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
-            if kw.name in bound:
-                raise self.error(f"{b.name}() got '{kw.name}' twice", kw.span,
-                                 f"pass '{kw.name}' once, either by position or by keyword")
-            bound[kw.name] = (kw.value, None)
+            if name in bound:
+                raise self.error(f"{b.name}() got '{name}' twice", kw.span,
+                                 f"pass '{name}' once, either by position or by keyword")
+            bound[name] = (kw.value, None)
         for p in b.params:
             if p not in bound:
                 d = b.defaults.get(p, REQUIRED)
@@ -1209,19 +1333,66 @@ class FunctionBuilder:
     def _check_inout_arg(self, a: A.Expr, v: Value, param: str, callee: str) -> None:
         """An inout argument is a writable variable, or a view of one made by basic
         indexing (`A[i]`, `A[1:-1, j]`), which NumPy would pass by reference."""
-        if isinstance(a, A.Index) and isinstance(a.base, A.Name):
-            owner = v.owner
-            items = owner.attrs["index"] if isinstance(owner, Op) and owner.name == "mc.getitem" else ()
-            if any(it[0] == "array" for it in items):
-                raise self.error(f"inout argument '{param}' of {callee}() indexes with an array or a mask", a.span,
-                                 "that selection is a copy (NumPy's too): the callee's writes would be lost; "
-                                 "pass a slice or the whole variable")
-            self._mutable(a.base.id, a.base.span)
+        if isinstance(a, A.Index) and isinstance(_view_root(a), A.Name):
+            self.basic_view(a, (f"inout argument '{param}' of {callee}() indexes with an array or a mask",
+                                "that selection is a copy (NumPy's too): the callee's writes would be lost; "
+                                "pass a slice or the whole variable"), v)
             return
         if not isinstance(a, A.Name):
             raise self.error(f"inout argument '{param}' of {callee}() must be a variable", a.span,
                              "pass a local array or an inout parameter by name, or a slice of one (`A[i]`)")
         self._mutable(a.id, a.span)
+
+    def _no_overlapping_inouts(self, callee: str, params: list[str], args: list[A.Expr], vals: list[Value]) -> None:
+        """Two inout arguments that surely share elements of one variable (`f(x, x)`,
+        `f(x[1:], x[:-1])`): NumPy would alias them, while each inout argument is a value
+        written back in turn, so the callee's writes through one would not be seen through
+        the other. An error rather than a different answer; views that may be disjoint
+        (`f(A[i], A[j])`) are passed as they are."""
+        for i in range(len(args)):
+            for j in range(i + 1, len(args)):
+                root = _target_name(args[i])
+                if root == _target_name(args[j]) and self._surely_overlap(vals[i], vals[j], root):
+                    raise self.error(f"inout arguments '{params[i]}' and '{params[j]}' of {callee}() overlap "
+                                     f"(both are '{root}' or views of it)", args[j].span,
+                                     "NumPy would alias them; pass disjoint parts, or a copy for one of them")
+
+    def _surely_overlap(self, a: Value, b: Value, root: str) -> bool:
+        """Whether two views of the variable `root` (the variable itself, or one basic
+        subscript of it) share elements, for sizes large enough."""
+        whole = self.env[root].value
+        items = []
+        for v in (a, b):
+            if v is whole:
+                items.append(())
+                continue
+            op = v.owner
+            if not (isinstance(op, Op) and op.name == "mc.getitem" and op.operands[0] is whole):
+                return False  # deeper chains: not decided here
+            items.append(op.attrs["index"])
+
+        def static(ref: Any, op_operands: list[Value]) -> int | Dim | None:
+            if isinstance(ref, int):
+                return ref
+            return self.static.get(op_operands[ref[1]])
+
+        shape = whole.type.shape
+        for axis in range(len(shape)):
+            spans = []
+            for v, idx in zip((a, b), items):
+                if axis >= len(idx):
+                    spans.append((Dim(0), shape[axis]))
+                    continue
+                ops = v.owner.operands if v.owner is not None else []
+                span = axis_interval(shape[axis], idx[axis], lambda r, ops=ops: static(r, ops))
+                if span is None or any(d is None for d in span) or any(it[0] == "newaxis" for it in idx):
+                    return False
+                spans.append(span)
+            (lo1, hi1), (lo2, hi2) = spans
+            if not (surely_positive(hi1 - lo2) and surely_positive(hi2 - lo1)
+                    and surely_positive(hi1 - lo1) and surely_positive(hi2 - lo2)):
+                return False
+        return True
 
     def user_call(self, name: str, e: A.Call) -> Any:
         callee = self.gen.signatures[name]
@@ -1300,6 +1471,8 @@ class FunctionBuilder:
                 dims.append(acc)
             return ArrayType(t.dtype, tuple(dims))
 
+        self._no_overlapping_inouts(name, [p.name for p in callee.params if p.inout and p.name in bound],
+                                    inout_args, [operands[i] for i in inout_idx])
         result_types = [sub(t) for t in callee.result_types]
         inout_types = [operands[i].type for i in inout_idx]
         op = self.emit("mc.call", operands, result_types + inout_types, e.span,
@@ -1371,11 +1544,13 @@ class ModuleBuilder:
             default = None
             if p.default is not None:
                 if isinstance(t, ArrayType):
-                    self.sink.error("only scalar parameters may have defaults", p.default.span)
+                    self.sink.error("only scalar parameters may have defaults", p.default.span,
+                                    "drop the default; callers pass the array")
                     ok = False
                 val = _literal_value(p.default)
                 if val is None:
-                    self.sink.error("a default must be a literal", p.default.span, "e.g. `poly: i64 = 0x8408`")
+                    self.sink.error("a default must be a literal or arithmetic on literals", p.default.span,
+                                    "e.g. `poly: i64 = 0x8408` or `c: c128 = 1 + 2j`")
                     ok = False
                 elif isinstance(t, ScalarType) and (bad := _default_mismatch(val, t.dtype)) is not None:
                     self.sink.error(f"parameter '{p.name}' has dtype {t.dtype} but its default {bad[0]}",
@@ -1383,7 +1558,8 @@ class ModuleBuilder:
                     ok = False
                 default = val
             elif params and params[-1].has_default:
-                self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span)
+                self.sink.error(f"parameter '{p.name}' without a default follows one with a default", p.span,
+                                "put the parameters with defaults last")
                 ok = False
             params.append(Param(p.name, t, p.inout, default, p.default is not None))
             values.append(Value(t, p.name))
@@ -1414,7 +1590,7 @@ class ModuleBuilder:
         if not ok:
             return None
         text = f"fn {f.name}(" + ", ".join(
-            ("inout " if p.inout else "") + f"{p.name}: {p.type}" + (f" = {p.default}" if p.has_default else "")
+            ("inout " if p.inout else "") + f"{p.name}: {p.type}" + (f" = {_default_text(p.default)}" if p.has_default else "")
             for p in params) + ")" + (f" -> {'(' if is_tuple else ''}{', '.join(map(str, results))}{')' if is_tuple else ''}" if results else "")
         return Function(f.name, params, results, is_tuple, Region(values), f.span, text)
 
@@ -1484,6 +1660,41 @@ _DTYPE_ALIASES = {"float": "f64", "double": "f64", "int": "i64", "complex": "c12
 _DTYPE_LIKE = re.compile(r"(?:float|int|uint|complex|[fiuc])(8|16|32|64|128|256)")
 
 
+def _shape_hint(what: str) -> str:
+    """The hint for a value whose shape provably differs from the declared one."""
+    if what == "the result":
+        return "return an array of the declared shape, or declare `?` for a size known only at run time"
+    if what.startswith("'"):  # an inout parameter: the caller's array
+        return f"{what} keeps its shape; store into part of it instead (`{what[1:-1]}[:k] = ...`)"
+    return "pass an array of the declared shape"
+
+
+# Python functions that M-CODE writes another way
+_PYTHON_FUNCTIONS = {
+    "len": "the length of the first axis is `x.shape[0]` (all elements: `x.size`)",
+    "print": "M-CODE has no output; return the value from an entry point",
+    "float": "convert with a dtype: `f64(x)`",
+    "int": "convert with a dtype: `i64(x)`",
+    "array": "make arrays with zeros/ones/full/arange/linspace, or pass them in as parameters",
+    "enumerate": "loop over the indices, `for i in range(x.shape[0]):`, and read `x[i]`",
+    "zip": "loop over the indices, `for i in range(x.shape[0]):`, and read `x[i]` and `y[i]`",
+    # NumPy functions with another M-CODE spelling
+    "pow": "write `x ** y`", "power": "write `x ** y`", "square": "write `x * x`",
+    "exp2": "write `2.0 ** x`", "absolute": "write `abs(x)`", "fabs": "write `abs(x)`",
+    "amax": "write `max(a, ...)`", "amin": "write `min(a, ...)`",
+    "fmax": "write `maximum(a, b)` (it propagates NaN)", "fmin": "write `minimum(a, b)` (it propagates NaN)",
+    "mod": "write `x % y`", "remainder": "write `x % y`", "add": "write `x + y`", "subtract": "write `x - y`",
+    "multiply": "write `x * y`", "divide": "write `x / y`", "true_divide": "write `x / y`",
+    "floor_divide": "write `x // y`", "negative": "write `-x`",
+    "ravel": "write `reshape(x, (-1,))`", "flatten": "write `reshape(x, (-1,))`",
+    "norm": "write `sqrt(sum(x * x))`", "hypot": "write `sqrt(x * x + y * y)`",
+    "cumsum": "not a built-in of M-CODE; accumulate in a loop", "cumprod": "not a built-in of M-CODE; accumulate in a loop",
+    "sort": "not a built-in of M-CODE; sort in a loop", "argsort": "not a built-in of M-CODE; sort in a loop",
+}
+# NumPy's constants, which M-CODE writes as literals
+_CONSTANTS = {"pi": "3.141592653589793", "inf": "1.0 / 0.0", "nan": "0.0 / 0.0"}
+
+
 def _dtype_like_hint(name: str) -> str:
     """A hint for an undefined name that looks like a dtype (Python's `float`, NumPy's
     `float32`, a width M-CODE lacks such as `f128`), else ""."""
@@ -1500,13 +1711,43 @@ def _dtype_like_hint(name: str) -> str:
     return f"not a dtype of M-CODE; {listing}"
 
 
+def _default_text(value: Any) -> str:
+    """A default as M-CODE writes it (`false`, `1 + 2j`), for signatures."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, complex):
+        return f"{value.real!r} {'-' if value.imag < 0 else '+'} {abs(value.imag)!r}j" if value.real else f"{value.imag!r}j"
+    return repr(value)
+
+
+_DEFAULT_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
+    "%": operator.mod, "**": operator.pow, "&": operator.and_, "|": operator.or_, "^": operator.xor,
+    "<<": operator.lshift, ">>": operator.rshift,
+}
+
+
 def _literal_value(e: A.Expr) -> Any:
-    if isinstance(e, A.Num):
+    """The value of a parameter's default: a literal, or arithmetic on literals as Python
+    computes it (`1 + 2j`, `1.0 / 3.0`, `-0x10`); None for anything else."""
+    if isinstance(e, (A.Num, A.BoolLit)):
         return e.value
-    if isinstance(e, A.BoolLit):
-        return e.value
-    if isinstance(e, A.UnaryOp) and e.op == "-" and isinstance(e.operand, A.Num):
-        return -e.operand.value
+    if isinstance(e, A.UnaryOp) and e.op in ("-", "+", "~"):
+        v = _literal_value(e.operand)
+        if v is None or isinstance(v, bool) or (e.op == "~" and not isinstance(v, int)):
+            return None
+        return -v if e.op == "-" else +v if e.op == "+" else ~v
+    if isinstance(e, A.BinOp) and e.op in _DEFAULT_OPS:
+        a, b = _literal_value(e.left), _literal_value(e.right)
+        if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+            return None
+        ints = isinstance(a, int) and isinstance(b, int)
+        if ints and ((e.op == "**" and (b < 0 or (abs(a) >= 2 and b > 64))) or (e.op == "<<" and b > 64)):
+            return None  # not an i64 (NumPy raises for a negative integer power; beyond 64 bits)
+        try:
+            return _DEFAULT_OPS[e.op](a, b)
+        except (ArithmeticError, TypeError, ValueError):
+            return None
     return None
 
 

@@ -350,7 +350,7 @@ class _ToAST(Transformer):
 
     def _let(self, kw: Token, name: Token, ty: A.TypeExpr | None, value: A.Expr) -> A.Let:
         if str(name) in KEYWORDS:
-            raise _Syntax(f"'{name}' is a keyword", _tspan(name))
+            raise _Syntax(f"'{name}' is a keyword", _tspan(name), "keywords cannot be used as names; choose another name")
         return A.Let(_join(_tspan(kw), value.span), str(name), ty, value, _tspan(name))
 
     def let_stmt(self, items):
@@ -362,7 +362,12 @@ class _ToAST(Transformer):
         return self._let(kw, name, ty, value)
 
     def _target(self, e: A.Expr) -> A.Expr:
-        if isinstance(e, A.Name) or (isinstance(e, A.Index) and isinstance(e.base, A.Name)):
+        # `A[i][j] = e` stores through the view `A[i]`, as in NumPy: any chain of
+        # subscripts of a variable is a target (irgen rejects chains that copy)
+        base = e
+        while isinstance(base, A.Index):
+            base = base.base
+        if isinstance(base, A.Name):
             return e
         raise _Syntax("cannot assign to this expression", e.span,
                       "assign to a variable (`x = e`) or an element or slice of one (`A[i] = e`)")
@@ -538,6 +543,11 @@ class _ToAST(Transformer):
     def tuple(self, items):
         return A.TupleExpr(_cover(items), _nodes(items))
 
+    def list_lit(self, items):
+        # NumPy takes a list wherever it takes a tuple (`zeros([N, M])`, `concatenate([a, b])`):
+        # M-CODE has no lists, so a list display is that tuple
+        return A.TupleExpr(_join(_tspan(items[0]), _tspan(items[-1])), items[1])
+
 
 def _expected_text(expected: set[str]) -> str:
     names = sorted({_TOKEN_TEXT.get(e, e.lower() if e.isupper() else e) for e in expected})
@@ -576,14 +586,41 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
-        hint = f"expected {_expected_text(err.expected)}" if err.expected else ""
-        if str(tok) in {"{", "}"}:
-            hint = "M-CODE uses ':' and indentation for blocks"
+        hint = _habit_hint(source, tok, err.expected) or (
+            f"expected {_expected_text(err.expected)}" if err.expected else "")
         return Diagnostic(f"unexpected {what}", span, hint)
     if isinstance(err, UnexpectedEOF):
         lines = source_lines(source.rstrip("\n"))
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
+    """A hint for a syntax error that is another language's spelling (`&&`, `else if`,
+    `def`, `// comment`, `x++`, `if x = 1:`), else ""."""
+    text, pos = str(tok), tok.start_pos
+    before = source[:pos].rsplit("\n", 1)[-1]
+    if text in {"{", "}"}:
+        return "M-CODE uses ':' and indentation for blocks"
+    if text == "&" and before.endswith("&"):
+        return "for bools write `and` (`&` is bitwise)"
+    if text == "|" and before.endswith("|"):
+        return "for bools write `or` (`|` is bitwise)"
+    if text == "//" and not before.strip():
+        return "comments start with `#`"
+    if text == "if" and before.rstrip().endswith("else"):
+        return "write `elif`"
+    if source.startswith("...", pos):
+        return "M-CODE has no `...` (Ellipsis): write one `:` per axis, e.g. `A[:, :, 0]`"
+    if text == "[" and (not before.strip() or before.rstrip()[-1] in "=(,"):
+        return "M-CODE has no lists here: write a tuple `(a, b)`, or make an array with zeros/full/arange"
+    if text == "def" and not before.strip():
+        return "functions are declared with `fn`: `fn name(x: f64) -> f64:`"
+    if tok.type == "NEWLINE" and before.rstrip()[-2:] in ("++", "--"):
+        return f"write `x {before.rstrip()[-1]}= 1`"
+    if tok.type == "EQUAL" and "COLON" in expected:
+        return "compare with `==` (`=` assigns)"
+    return ""
 
 
 def _never_closed(bracket: Token, by_line: int | None = None) -> tuple[str, Span, str]:

@@ -27,8 +27,9 @@ ELEMENTWISE_UNARY.update({"mc.neg": "(-{0})", "mc.pos": "(+{0})", "mc.invert": "
 
 REDUCTIONS = ("sum", "mean", "prod", "max", "min", "any", "all", "std", "var", "argmax", "argmin")
 
-# Ops whose NumPy result may share memory with their first operand.
-VIEW_OPS = frozenset({"mc.getitem", "mc.transpose", "mc.reshape", "mc.flip"})
+# Ops whose NumPy result may share memory with their first operand (np.real of a real
+# array is the array itself; of a complex one, like np.imag, a view of its parts).
+VIEW_OPS = frozenset({"mc.getitem", "mc.transpose", "mc.reshape", "mc.flip", "mc.real", "mc.imag"})
 
 ELEMENTWISE = frozenset(ELEMENTWISE_BINARY) | frozenset(ELEMENTWISE_UNARY) | {"mc.where", "mc.clip", "mc.cast"}
 

@@ -3,6 +3,9 @@ ShapeError with a message and a hint; dtype rules live in types.probe_dtype."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .types import ArrayType, Dim, DimT, ScalarType, ValueType, dim_str, is_one, known_different
 
 
@@ -87,34 +90,70 @@ def slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | N
 
 def _slice_len(d: DimT, lo: int | Dim | None, hi: int | Dim | None, step: int | None,
                lo_dynamic: bool, hi_dynamic: bool) -> DimT:
-    if lo_dynamic or hi_dynamic or (step is not None and step != 1 and (d is None or not d.is_const)):
-        if step is None or step == 1:
-            return None
-    if step is not None and step < 0:
-        if lo is None and hi is None:
-            return d
+    if lo_dynamic or hi_dynamic:  # a bound known only at run time (x[k:], x[:j:-1], x[i::2])
         return None
-
-    def norm(b: int | Dim | None, default: DimT) -> DimT:
-        if b is None:
-            return default
-        if isinstance(b, int):
-            if b < 0:
-                return None if d is None else d + b
-            return Dim(b)
-        return b
-
-    lo_n, hi_n = norm(lo, Dim(0)), norm(hi, d)
+    st = 1 if step is None else step
+    lo, hi = (b.const if isinstance(b, Dim) and b.is_const else b for b in (lo, hi))
+    if d is not None and d.is_const and not isinstance(lo, Dim) and not isinstance(hi, Dim):
+        return Dim(len(range(d.const)[lo:hi:st]))  # Python's own slice arithmetic
+    if st < 0:  # of a symbolic dim: only the whole axis reversed is known
+        return d if lo is None and hi is None and st == -1 else None
+    lo_n, hi_n = _bound(d, lo, Dim(0)), _bound(d, hi, d)
     if lo_n is None or hi_n is None:
         return None
     length = hi_n - lo_n
-    if step is None or step == 1:
-        if length.is_const and d is not None and d.is_const:
-            return Dim(max(0, min(length.const, d.const)))
+    if length.terms and all(c < 0 for _, c in length.terms):  # the bounds cross (x[N - 1:1], x[-1:0])
+        return Dim(0) if length.const <= 0 else None
+    if st == 1:
         return length
     if length.is_const:
-        return Dim(max(0, -(-length.const // step)))
+        return Dim(max(0, -(-length.const // st)))
     return None
+
+
+def surely_positive(d: DimT) -> bool:
+    """`d > 0` for every size large enough (slice_len's assumption): a positive constant, or
+    symbols only added (`N - 2`)."""
+    return d is not None and (d.const > 0 if d.is_const else all(c > 0 for _, c in d.terms))
+
+
+def axis_interval(d: DimT, item: tuple, static: Callable[[Any], int | Dim | None]) -> tuple[DimT, DimT] | None:
+    """The half-open range [lo, hi) of positions an index item ("int", ref) or ("slice",
+    lo, hi, step) with step 1 selects on an axis of size d (None when not known);
+    `static` gives a bound's static value."""
+    if item[0] == "int":
+        k = static(item[1])
+        lo = _bound(d, k, Dim(0)) if k is not None else None
+        return None if lo is None else (lo, lo + 1)
+    if item[0] != "slice" or item[3] not in (None, 1):
+        return None
+    lo_b, hi_b = static(item[1]) if item[1] is not None else None, static(item[2]) if item[2] is not None else None
+    if (item[1] is not None and lo_b is None) or (item[2] is not None and hi_b is None):
+        return None
+    lo, hi = _bound(d, lo_b, Dim(0)), _bound(d, hi_b, d)
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def _bound(d: DimT, b: int | Dim | None, default: DimT) -> DimT:
+    """A slice bound of axis `d` as an offset from the start, assuming it lies in the
+    axis (as slice_len does): a negative one counts from the end (`-3`, `-N`, `2 - N`),
+    and one provably past the end (`2 * N`, `N + 1`) is clamped to it."""
+    if b is None:
+        return default
+    if isinstance(b, int):
+        if b >= 0:
+            return Dim(b)
+        return None if d is None else d + b
+    signs = {c > 0 for _, c in b.terms}
+    if signs == {False}:  # every symbol subtracted: negative (for dims past the constant)
+        return None if d is None else d + b
+    if signs != {True}:  # `N - M`: its sign is unknown
+        return None
+    if d is not None:
+        past = b - d
+        if past.is_const and past.const > 0 or past.terms and all(c > 0 for _, c in past.terms) and past.const >= 0:
+            return d
+    return b
 
 
 def normalize_axes(axis: int | tuple[int, ...] | None, rank: int) -> tuple[int, ...] | None:
@@ -128,7 +167,7 @@ def normalize_axes(axis: int | tuple[int, ...] | None, rank: int) -> tuple[int, 
                              f"use an axis in [{-rank}, {rank - 1}]")
         out.append(a % rank)
     if len(set(out)) != len(out):
-        raise ShapeError("repeated axis in reduction")
+        raise ShapeError("repeated axis in reduction", "name each axis once")
     return tuple(out)
 
 

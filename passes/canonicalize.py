@@ -95,7 +95,9 @@ class ConstantFold(ModulePass):
 
 # Not merged: random draws, and the constructors of fresh arrays (copies too). Two `zeros((n,))` are
 # equal values, but a program that makes two means to update both: merged, they would
-# share one buffer and every update of either would need a copy.
+# share one buffer and every update of either would need a copy. `copy(x)` is the same:
+# two copies of one array are made to be updated apart (merged, a row loop over each
+# copied the whole array per iteration).
 FRESH = frozenset({"mc.random", "mc.randn", "mc.empty", "mc.empty_like", "mc.zeros", "mc.zeros_like",
                    "mc.ones", "mc.ones_like", "mc.full", "mc.full_like", "mc.eye", "mc.arange", "mc.linspace",
                    "mc.copy"})
