@@ -372,7 +372,7 @@ class MLXEmitter(PythonEmitter):
         kd = bool(op.attrs.get("keepdims", False))
         if short in ("argmax", "argmin"):
             ax = "None" if axis is None else repr(axis[0])
-            self.set(op, f"mx.{short}({self.mxv(x)}, axis={ax}, keepdims={kd}).astype({mx_dtype_expr(out)})")
+            self.set(op, f"_argreduce(mx.{short}, {self.mxv(x)}, {ax}, {kd}).astype({mx_dtype_expr(out)})")
             return
         ax = "None" if axis is None else repr(list(axis))
         if short in ("any", "all"):
@@ -564,6 +564,19 @@ def _ix(i, n):
     if not -n <= i < n:
         raise IndexError(f"index {i} is out of bounds for axis with size {n}")
     return i + n if i < 0 else i
+
+
+def _argreduce(f, x, axis, keepdims):
+    """mx.argmax/argmin reject every empty array; NumPy only one whose reduced axis is
+    empty, and gives an empty result otherwise (the shapes are static when traced)."""
+    if x.size == 0 and axis is not None and x.shape[axis] != 0:
+        shape = list(x.shape)
+        if keepdims:
+            shape[axis] = 1
+        else:
+            del shape[axis]
+        return mx.zeros(shape, dtype=mx.int64)
+    return f(x, axis=axis, keepdims=keepdims)
 '''
 
 

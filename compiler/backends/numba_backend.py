@@ -100,6 +100,13 @@ LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtyp
 # isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results;
 # and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
 # edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
+# reductions without an identity: NumPy's error when the reduced axes hold no element
+EMPTY_REDUCTION_ERRORS = {
+    "max": "zero-size array to reduction operation maximum which has no identity",
+    "min": "zero-size array to reduction operation minimum which has no identity",
+    "argmax": "attempt to get argmax of an empty sequence",
+    "argmin": "attempt to get argmin of an empty sequence",
+}
 FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
@@ -663,6 +670,9 @@ class NumbaEmitter(PythonEmitter):
             oshape = "(" + "".join(s + ", " for s in odims) + ")"
             oidx = ", ".join(("0" if k in axes else ivs[k]) for k in range(n)) if keep else ", ".join(ivs[k] for k in kept)
         cnt = " * ".join(sizes[k] for k in axes) or "1"
+        if kind in EMPTY_REDUCTION_ERRORS:  # no identity: NumPy raises, the loops would give one
+            self.line(f"if ({cnt}) == 0:")
+            self.line(f"    raise ValueError({EMPTY_REDUCTION_ERRORS[kind]!r})")
         a = f"acc_{self.counter}"
         self.counter += 1
         ref = a if scalar_out else f"{a}[{oidx}]"
