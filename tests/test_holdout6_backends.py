@@ -77,3 +77,22 @@ def test_reduction_without_identity_over_empty_axis(strategy: str) -> None:
     A = np.array([[3.0, -1.0, 7.0], [0.5, 0.5, -2.0]])
     check(EMPTY_RED_SRC, strategy, "red", {"A": A},
           (A.max(1), A.min(1), A.argmax(1), A.argmin(1), A.mean(1)))
+
+
+# ---- a batched matmul (rank > 2) is declined by Numba's can_lower with its reason, not -----
+# found by a failed Numba compile (seconds) whose typing error became the fallback reason
+BMM_SRC = """fn bmm(A: f64[P, M, K], B: f64[K, N], C: f64[P, K, N]) -> (f64[P, M, N], f64[P, M, N]):
+    return A @ B, A @ C
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "llvm"])
+def test_batched_matmul_declined_up_front(strategy: str) -> None:
+    pytest.importorskip("numba")
+    result, _ = built(BMM_SRC, strategy)
+    reasons = [f.reason for b in result.blocks.values() for f in b.fallbacks]
+    assert any("batched matrix products" in r for r in reasons), reasons
+    assert not any("lowering failed" in r for r in reasons), reasons
+    rng = np.random.default_rng(0)
+    A, B, C = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(2, 4, 5))
+    check(BMM_SRC, strategy, "bmm", {"A": A, "B": B, "C": C}, (A @ B, A @ C))

@@ -1338,6 +1338,9 @@ class NumbaBackend:
                     return False, "index arrays combined with newaxis"
             if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":
                 return False, "integer matrix products (no BLAS in Numba)"
+            if o.name == "mc.matmul" and any(v.type.rank > 2 for v in o.operands if isinstance(v.type, ArrayType)):
+                # Numba's @ / np.dot take vectors and matrices only: known here, not after a failed compile
+                return False, "batched matrix products (an operand of rank > 2)"
             if o.name == "mc.linspace" and (not o.attrs["endpoint"] or o.attrs["dtype"] != "f64"):
                 return False, "linspace with endpoint=false or a dtype"
             if o.name in ("mc.concatenate", "mc.vstack", "mc.stack"):
