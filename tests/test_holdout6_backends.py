@@ -96,3 +96,41 @@ def test_batched_matmul_declined_up_front(strategy: str) -> None:
     rng = np.random.default_rng(0)
     A, B, C = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(2, 4, 5))
     check(BMM_SRC, strategy, "bmm", {"A": A, "B": B, "C": C}, (A @ B, A @ C))
+
+
+# ---- numba-par: a row loop over range(-2, N) writes rows N-2 and N-1 twice (as -2 and -1); -----
+# in parallel the earlier iteration's value could win (8 rows on 2 threads: rows 6, 7 came out
+# as -2, -1). Such a loop runs in parallel only while its variable keeps one sign (checked at
+# run time), else as one serial chunk
+NEG_ROWS_SRC = """fn neg_rows(X: f64[N, M]) -> f64[N, M]:
+    let A = copy(X)
+    for i in range(-2, N):
+        A[i, :] = f64(i)
+    return A
+
+fn var_rows(X: f64[N, M], lo: i64, st: i64) -> f64[N, M]:
+    let B = zeros((N, M), dtype=f64)
+    for i in range(lo, N, st):
+        for j in range(M):
+            B[i, j] = X[i, j] + f64(i) * 10.0 + f64(j)
+    return B
+"""
+
+
+def test_parallel_rows_with_negative_loop_variable() -> None:
+    pytest.importorskip("numba")
+    X = np.zeros((8, 3))
+    A = X.copy()
+    for i in range(-2, 8):
+        A[i, :] = i
+    check(NEG_ROWS_SRC, "numba-par", "neg_rows", {"X": X}, A, lowered_by="numba-par")
+    for lo, st in [(-3, 1), (0, 2), (-8, 1), (7, -1), (-1, -1)]:
+        B = np.zeros_like(X)
+        for i in range(lo, 8, st):
+            for j in range(3):
+                B[i, j] = X[i, j] + i * 10.0 + j
+        check(NEG_ROWS_SRC, "numba-par", "var_rows", {"X": X, "lo": lo, "st": st}, B)
+    result, _ = built(NEG_ROWS_SRC, "numba-par")
+    loops = [b.built for b in result.blocks.values() if b.kind == "loop"]
+    assert loops and all(b.info["prange_loops"] for b in loops)  # still parallel ...
+    assert all("_nch" in b.source for b in loops)  # ... under the run-time sign check

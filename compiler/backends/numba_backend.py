@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 from mcodec.compiler.ir import Op, Region, Value, defined_in
+from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
@@ -1119,20 +1120,32 @@ class NumbaEmitter(PythonEmitter):
                 self.alias(v, self.name(init))
             lb, ub, st = (self.name(v) for v in op.operands[:3])
             iv = self.name(body.args[0])
-            if _const_value(op.operands[2]) == 1:
-                self.line(f"for {iv} in prange({lb}, {ub}):")
+            d0 = self.depth
+            if _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
+                self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
                 self.depth += 1
-            else:  # the step is known only at run time: iterate over the trip count
-                self.line(f"for {iv}_t in prange(len(range({lb}, {ub}, {st}))):")
-                self.depth += 1
-                self.line(f"{iv} = {lb} + {iv}_t * {st}")
+            else:
+                self._guarded_prange(iv, lb, ub, st)
             self._push([self.name(a) for a in body.args[1:]], loop=True)
             self.region(body)
-            self.depth -= 1
+            self.depth = d0
             self._pop(loop=True)
             self.stats["prange_loops"] += 1
         finally:
             self.loop_depth -= 1
+
+    def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
+        """A row loop whose variable may take negative values: rows -2 and N - 2 are one
+        row, written by two iterations, so the loop runs in parallel only when the
+        variable keeps one sign (checked at run time); otherwise as one serial chunk."""
+        n, last, nch = f"{iv}_n", f"{iv}_last", f"{iv}_nch"
+        self.line(f"{n} = len(range({lb}, {ub}, {st}))")
+        self.line(f"{last} = {lb} + ({n} - 1) * {st}")
+        self.line(f"{nch} = {n} if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 else min({n}, 1)")
+        self.line(f"for {iv}_c in prange({nch}):")
+        self.line(f"    for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
+        self.depth += 2
+        self.line(f"{iv} = {lb} + {iv}_t * {st}")
 
     def op_while(self, op: Op) -> None:
         self.loop_depth += 1
