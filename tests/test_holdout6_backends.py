@@ -134,3 +134,25 @@ def test_parallel_rows_with_negative_loop_variable() -> None:
     loops = [b.built for b in result.blocks.values() if b.kind == "loop"]
     assert loops and all(b.info["prange_loops"] for b in loops)  # still parallel ...
     assert all("_nch" in b.source for b in loops)  # ... under the run-time sign check
+
+
+# ---- Numba: a signed integer to a negative power is NumPy's ValueError (Numba gave 0 or 1) ----
+INT_POW_SRC = """fn ipow(a: i64[N], e: i64[N]) -> (i64[N], i64[N]):
+    let r = zeros((N,), dtype=i64)
+    for i in range(N):
+        r[i] = a[i] ** e[i]
+    return r, a ** e
+
+fn spow(a: i32, e: i32) -> i32:
+    return a ** e
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_integer_negative_power_raises(strategy: str) -> None:
+    pytest.importorskip("numba")
+    a, e = np.array([2, 1, -1, 3]), np.array([3, 5, 3, 39])
+    check(INT_POW_SRC, strategy, "ipow", {"a": a, "e": e}, (a ** e, a ** e), lowered_by="numba")
+    check(INT_POW_SRC, strategy, "spow", {"a": np.int32(-3), "e": np.int32(5)}, np.int32(-243))
+    raises_like_reference(INT_POW_SRC, strategy, "ipow", {"a": a, "e": np.array([3, -1, 2, 0])})
+    raises_like_reference(INT_POW_SRC, strategy, "spow", {"a": np.int32(1), "e": np.int32(-1)})

@@ -75,7 +75,7 @@ POLY_MATH = {(f"mc.{f}", d): f"{f}_{d}" for f in ("exp", "tanh", "log") for d in
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
-           "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
+           "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas"}
 
 
@@ -332,6 +332,9 @@ class NumbaEmitter(PythonEmitter):
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
+            elif n == "mc.pow" and D[0] == "i" and not (isinstance(kexp, int) and kexp >= 0):
+                # a signed exponent that may be negative: NumPy's error (Numba gives 0 or 1)
+                text = f"int_pow({cargs[0]}, {cargs[1]})"
             elif n == "mc.pow" and D[0] == "f" and not int_power and self.strategy.jit_level >= 2:
                 # a float exponent under fastmath: afn rewrites pow(x, n + 0.5) (NaN at 0 and
                 # inf) and pow(x, float(k)) as powi, a compiler-rt call Numba cannot link
