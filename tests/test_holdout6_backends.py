@@ -191,3 +191,37 @@ def test_overlapping_inout_arguments(strategy: str) -> None:
     assert got == pytest.approx(b.sum(), rel=1e-12)
     y, z = np.arange(8.0), np.arange(8.0) + 1.0  # distinct arrays keep the compiled path
     check(ALIAS_INOUT_SRC, strategy, "k", {"a": y, "b": z}, None, lowered_by=strategy.split("-")[0])
+
+
+# ---- MLX: a reduction of an empty array (sum over the empty axis 0 of a (0, 3) array) hung ----
+# at times inside MLX 0.32's CPU kernel (eager and compiled); an empty operand now gets
+# NumPy's result (identity, NaN for mean/std/var, ValueError for max/min) without MLX
+EMPTY_MLX_SRC = """fn red(A: f64[N, M]) -> (f64[M], f64[M], f64[N], bool[M], bool[N], f64[N, 1], f64):
+    return sum(A, axis=0), mean(A, axis=0), prod(A, axis=1), any(A > 0.0, axis=0), all(A > 0.0, axis=1), std(A, axis=1, keepdims=true), sum(A)
+
+fn red_max(A: i32[N, M]) -> (i32[N], i64[N]):
+    return max(A, axis=1), argmax(A, axis=1)
+"""
+
+
+def test_mlx_reductions_of_empty_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    mx = pytest.importorskip("mlx.core")
+    result, _ = built(EMPTY_MLX_SRC, "mlx-cpu")
+    assert all(b.built.strategy_id == "mlx-cpu" for b in result.blocks.values())
+    for shape in [(0, 3), (3, 0), (0, 0), (2, 3)]:
+        A = np.arange(float(np.prod(shape))).reshape(shape) - 1.5
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = (A.sum(0), A.mean(0), A.prod(1), (A > 0).any(0), (A > 0).all(1), A.std(1, keepdims=True), A.sum())
+        if 0 in shape:  # MLX's reductions are not called at all
+            for name in ("sum", "mean", "prod", "any", "all", "std"):
+                monkeypatch.setattr(mx, name, None, raising=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the reference's mean of nothing
+            check(EMPTY_MLX_SRC, "mlx-cpu", "red", {"A": A}, want)
+        monkeypatch.undo()
+        Ai = A.astype(np.int32)
+        if shape[1] == 0:
+            raises_like_reference(EMPTY_MLX_SRC, "mlx-cpu", "red_max", {"A": Ai})
+        else:
+            check(EMPTY_MLX_SRC, "mlx-cpu", "red_max", {"A": Ai}, (Ai.max(1), Ai.argmax(1)))
