@@ -225,3 +225,51 @@ def test_mlx_reductions_of_empty_arrays(monkeypatch: pytest.MonkeyPatch) -> None
             raises_like_reference(EMPTY_MLX_SRC, "mlx-cpu", "red_max", {"A": Ai})
         else:
             check(EMPTY_MLX_SRC, "mlx-cpu", "red_max", {"A": Ai}, (Ai.max(1), Ai.argmax(1)))
+
+
+# ---- LLVM: a for loop whose variable would pass i64's end after its last value ---------------
+# (range(0, 2**63 - 1, 2**62): 0, 2**62 and then 2**63, which wraps) never stopped: the loop
+# compared the wrapped variable with the stop. It counts Python's trip count now
+RANGE_SRC = """fn cnt(a: i64, b: i64, s: i64) -> (i64, i64):
+    let c = 0
+    let last = -1
+    for i in range(a, b, s):
+        c += 1
+        last = i
+    return c, last
+
+fn cnt_const(b: i64) -> i64:
+    let c = 0
+    for i in range(0, b, 4611686018427387904):
+        c += 1
+    for i in range(b, -b, -4611686018427387904):
+        c += 10
+    return c
+"""
+
+
+def _call_with_timeout(fn: Any, *args: Any, seconds: float = 30.0) -> Any:
+    """A native loop that never ends cannot be interrupted: run it on a daemon thread."""
+    import threading
+
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(fn(*args)), daemon=True)
+    t.start()
+    t.join(seconds)
+    assert out, f"{fn} did not return within {seconds} s"
+    return out[0]
+
+
+def test_llvm_loop_trip_count_near_i64_end() -> None:
+    pytest.importorskip("llvmlite")
+    result, _ = built(RANGE_SRC, "llvm")
+    assert all(b.built.strategy_id == "llvm" for b in result.blocks.values())
+    big = 2**63 - 1
+    for a, b, s in [(0, big, 2**62), (-5, -big, -(2**62)), (0, 100, 7), (100, 0, -7), (3, 3, 1), (5, 2, 1),
+                    (-big, big, 2**62 + 1), (0, 10, -1), (10, 0, 1), (-2**63, 0, 2**62)]:
+        r = range(a, b, s)
+        want = (np.int64(len(r)), np.int64(r[-1] if len(r) else -1))
+        got = _call_with_timeout(result.program.cnt, a, b, s)
+        assert got == want, (a, b, s, got, want)
+    assert _call_with_timeout(result.program.cnt_const, big) == len(range(0, big, 2**62)) + \
+        10 * len(range(big, -big, -(2**62)))
