@@ -97,10 +97,6 @@ UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh 
             "floor ceil isnan isinf").split()
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
-# fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
-# isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results;
-# and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
-# edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
 # reductions without an identity: NumPy's error when the reduced axes hold no element
 EMPTY_REDUCTION_ERRORS = {
     "max": "zero-size array to reduction operation maximum which has no identity",
@@ -108,6 +104,10 @@ EMPTY_REDUCTION_ERRORS = {
     "argmax": "attempt to get argmax of an empty sequence",
     "argmin": "attempt to get argmin of an empty sequence",
 }
+# fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
+# isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results;
+# and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
+# edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
 FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
