@@ -162,8 +162,18 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
     if not runnable:
         return BuildResult(module, blocks, None, stitched_source(module, built), all_fallbacks)
     impls, source = stitch(module, built, wrap)
-    program = Program(module.functions, impls, module.filename, {"backend": "mixed"})
+    program = Program(module.functions, impls, module.filename, {"backend": "mixed"}, reference_entries(module))
     return BuildResult(module, blocks, program, source, all_fallbacks)
+
+
+def reference_entries(module: Module) -> Any:
+    """Makes the NumPy reference's entry functions of `module` (for calls whose inout
+    arguments overlap: see runtime_shim.program.Entry)."""
+    def make() -> dict[str, Any]:
+        from .reference import reference_program
+
+        return {name: e.impl for name, e in reference_program(module).entries.items()}
+    return make
 
 
 def standard_strategies() -> list[str]:

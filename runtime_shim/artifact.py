@@ -241,5 +241,8 @@ def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_
                 raise ArtifactError(f"{path}: block {view.id} ({entry['strategy']}) cannot be loaded "
                                     f"({type(e).__name__}: {e}); rebuild the artifact") from e
     impls, _ = stitch(module, built, wrap)
+    from mcodec.compiler.build import reference_entries
+
     return Program(module.functions, impls, str(path),
-                   {"artifact": str(path), "manifest": manifest, "module": module, "built": built})
+                   {"artifact": str(path), "manifest": manifest, "module": module, "built": built},
+                   reference_entries(module))

@@ -212,6 +212,15 @@ def pow_exact(a: Any, b: Any) -> Any:
 
 
 @njit(inline="always", nogil=True, cache=False)
+def int_pow(a: Any, b: Any) -> Any:
+    """NumPy's signed integer `a ** b`: a negative exponent is an error, where Numba's
+    own power gives 0 or 1 (2 ** -1, 1 ** -1)."""
+    if b < 0:
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    return a ** b
+
+
+@njit(inline="always", nogil=True, cache=False)
 def floordiv_i64(a: Any, b: Any) -> Any:
     """NumPy's int64 `a // b`: `a // -1` is `-a`, which wraps (INT_MIN // -1 is INT_MIN);
     Numba's own `//` gives 0 there. Division by zero stays Numba's (0, as NumPy's)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import keyword
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -97,9 +97,12 @@ def _int_range(dt: np.dtype) -> tuple[int, int]:
 class Entry:
     """One callable M-CODE function."""
 
-    def __init__(self, fn: Function, impl: Callable[..., Any]) -> None:
+    def __init__(self, fn: Function, impl: Callable[..., Any],
+                 aliased: Callable[[], Callable[..., Any]] | None = None) -> None:
         self.fn = fn
         self.impl = impl
+        self.aliased = aliased  # the entry for inout arguments that share memory, made on first use
+        self._inout = [k for k, p in enumerate(fn.params) if p.inout]
         self.__name__ = fn.name
         self.__qualname__ = fn.name
         self.__doc__ = f"{fn.signature_text}\n\nM-CODE entry point compiled by mcodec."
@@ -165,8 +168,20 @@ class Entry:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = self.bind(*args, **kwargs)
+        impl = self.impl
+        if self.aliased is not None and self._inouts_overlap(values):
+            impl = self.aliased()
         with np.errstate(all="ignore"):
-            return self.impl(*values)
+            return impl(*values)
+
+    def _inouts_overlap(self, values: list[Any]) -> bool:
+        """Two inout arguments that may share memory (`f(x, x)`, `f(x[1:], x[:-1])`): the
+        compiled blocks assume distinct inout arrays never overlap (a fused loop read rows
+        of one that it had just written through the other), so such a call runs the NumPy
+        reference, whose writes go through the arrays as given."""
+        io = self._inout
+        return len(io) > 1 and any(np.may_share_memory(values[a], values[b])
+                                   for i, a in enumerate(io) for b in io[i + 1:])
 
     def __repr__(self) -> str:
         return f"<mcodec entry {self.fn.signature_text}>"
@@ -176,8 +191,22 @@ class Program:
     """A compiled M-CODE module: `program.NAME(...)` calls entry NAME."""
 
     def __init__(self, functions: dict[str, Function], impls: dict[str, Callable[..., Any]],
-                 source_path: str | None = None, info: dict[str, Any] | None = None) -> None:
-        self._entries = {name: Entry(fn, impls[name]) for name, fn in functions.items()}
+                 source_path: str | None = None, info: dict[str, Any] | None = None,
+                 reference: Callable[[], dict[str, Callable[..., Any]]] | None = None) -> None:
+        """`reference`: makes the NumPy reference's entries, for calls with overlapping
+        inout arguments (None: these entries are the reference, or take no inouts)."""
+        aliased = None
+        if reference is not None:
+            made: dict[str, Callable[..., Any]] = {}
+
+            def aliased_entry(name: str) -> Callable[..., Any]:
+                if not made:
+                    made.update(reference())
+                return made[name]
+
+            aliased = aliased_entry
+        self._entries = {name: Entry(fn, impls[name], None if aliased is None else partial(aliased, name))
+                         for name, fn in functions.items()}
         self.source_path = source_path
         self.info = info or {}
 

@@ -907,37 +907,57 @@ class _Codegen:
         iv_v, carried = body_r.args[0], body_r.args[1:]
         self.assign(carried, op.operands[3:])
         iv_slot = self.slot(iv_v)
-        b.store(lb, iv_slot)
+        step_c = const_value(op.operands[2])
+        trips = self.trip_count(lb, ub, st, None if step_c is None else int(step_c))
+        k_slot = self.alloca_builder.alloca(self.i64)
+        b.store(ir.Constant(self.i64, 0), k_slot)
         head = self.fn.append_basic_block("for.head")
         body = self.fn.append_basic_block("for.body")
         latch = self.fn.append_basic_block("for.latch")
         exit_ = self.fn.append_basic_block("for.exit")
         b.branch(head)
         b.position_at_end(head)
-        iv = b.load(iv_slot)
-        step_c = const_value(op.operands[2])
-        step_val = None if step_c is None else int(step_c)
-        if step_val is not None and step_val > 0:
-            go = b.icmp_signed("<", iv, ub)
-        elif step_val is not None and step_val < 0:
-            go = b.icmp_signed(">", iv, ub)
-        else:
-            up = b.icmp_signed(">", st, ir.Constant(self.i64, 0))
-            go = b.select(up, b.icmp_signed("<", iv, ub), b.icmp_signed(">", iv, ub))
-        b.cbranch(go, body, exit_)
+        # counted by Python's trip count, not by comparing the variable with the stop:
+        # start + k * step past the last value may overflow (range(0, 2**63 - 1, 2**62)
+        # looped forever). The variable stays between its bounds, so no signed wrap
+        # there: LLVM may widen and vectorize, and knows an index from 0 is not negative
+        k = b.load(k_slot)
+        b.cbranch(b.icmp_unsigned("<", k, trips), body, exit_)
         b.position_at_end(body)
+        b.store(b.add(lb, b.mul(k, st, flags=("nsw",)), flags=("nsw",)), iv_slot)
         self.yield_stack.append((list(carried), latch))
         self.loop_stack.append((list(carried), latch, exit_))
         self.region_ops(body_r)
         self.yield_stack.pop()
         self.loop_stack.pop()
         b.position_at_end(latch)
-        # no signed wrap: the variable stays between its bounds, so LLVM may widen and
-        # vectorize, and knows an index counting up from 0 is never negative
-        b.store(b.add(b.load(iv_slot), st, flags=("nsw",)), iv_slot)
+        b.store(b.add(b.load(k_slot), ir.Constant(self.i64, 1), flags=("nuw",)), k_slot)
         b.branch(head)
         b.position_at_end(exit_)
         self.alias_results(op, list(carried))
+
+    def trip_count(self, lb, ub, st, step: int | None):  # noqa: ANN001, ANN201
+        """len(range(lb, ub, st)) as an unsigned i64 (up to 2**64 - 1): the distance in
+        unsigned arithmetic (it may not fit a signed one), divided by the step's size.
+        A zero step runs no iteration (Python raises; this back end has no error path)."""
+        b, ir = self.b, self.ir
+        zero, one = ir.Constant(self.i64, 0), ir.Constant(self.i64, 1)
+
+        def count(lo, hi, size):  # noqa: ANN001, ANN202 - iterations from lo up to hi
+            dist = b.sub(hi, lo)
+            if step is not None and abs(step) == 1:
+                n = dist
+            else:
+                n = b.add(b.udiv(b.sub(dist, one), size), one)
+            return b.select(b.icmp_signed("<", lo, hi), n, zero)
+
+        if step is not None and step > 0:
+            return count(lb, ub, st)
+        if step is not None and step < 0:
+            return count(ub, lb, b.sub(zero, st))
+        up = count(lb, ub, b.select(b.icmp_signed(">", st, zero), st, one))
+        down = count(ub, lb, b.select(b.icmp_signed("<", st, zero), b.sub(zero, st), one))
+        return b.select(b.icmp_signed(">", st, zero), up, b.select(b.icmp_signed("<", st, zero), down, zero))
 
     def op_while(self, op: Op) -> None:
         b = self.b

@@ -364,7 +364,7 @@ class MLXEmitter(PythonEmitter):
         kd = bool(op.attrs.get("keepdims", False))
         if short in ("argmax", "argmin"):
             ax = "None" if axis is None else repr(axis[0])
-            self.set(op, f"mx.{short}({self.mxv(x)}, axis={ax}, keepdims={kd}).astype({mx_dtype_expr(out)})")
+            self.set(op, f"_argreduce(mx.{short}, {self.mxv(x)}, {ax}, {kd}).astype({mx_dtype_expr(out)})")
             return
         ax = "None" if axis is None else repr(list(axis))
         if short in ("any", "all"):
@@ -373,7 +373,7 @@ class MLXEmitter(PythonEmitter):
             src = self.mxv(x)
         else:  # sum prod mean std var: NumPy accumulates in the result dtype
             src = self.mxv(x, out)
-        self.set(op, f"mx.{short}({src}, axis={ax}, keepdims={kd})")
+        self.set(op, f"_reduce({short!r}, {src}, {ax}, {kd})")
 
     # -- ops with dynamic values ---------------------------------------------------------
     def op_cast(self, op: Op) -> None:
@@ -556,6 +556,38 @@ def _ix(i, n):
     if not -n <= i < n:
         raise IndexError(f"index {i} is out of bounds for axis with size {n}")
     return i + n if i < 0 else i
+
+
+def _empty_result(x, axis, keepdims):
+    """(the reduced shape, whether a reduced axis is empty) of reducing x over axis."""
+    axes = range(x.ndim) if axis is None else [a % x.ndim for a in axis]
+    shape = [1 if a in axes else n for a, n in enumerate(x.shape) if keepdims or a not in axes]
+    return shape, any(x.shape[a] == 0 for a in axes)
+
+
+def _reduce(name, x, axis, keepdims):
+    """mx.NAME(x, axis, keepdims), but NumPy's result for an empty x without calling MLX,
+    whose CPU reductions over an empty axis hang at times (MLX 0.32); the shapes are
+    static when traced."""
+    if x.size != 0:
+        return getattr(mx, name)(x, axis=axis, keepdims=keepdims)
+    shape, empty_axis = _empty_result(x, axis, keepdims)
+    if empty_axis and name in ("max", "min"):
+        op = "maximum" if name == "max" else "minimum"
+        raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
+    fill = {"sum": 0, "prod": 1, "any": False, "all": True}.get(name, float("nan"))
+    return mx.full(shape, fill, dtype=x.dtype)
+
+
+def _argreduce(f, x, axis, keepdims):
+    """mx.argmax/argmin, with NumPy's result for an empty x (MLX rejects every empty
+    array; NumPy only one whose reduced axis is empty)."""
+    if x.size != 0:
+        return f(x, axis=axis, keepdims=keepdims)
+    shape, empty_axis = _empty_result(x, None if axis is None else [axis], keepdims)
+    if empty_axis:
+        raise ValueError(f"attempt to get {f.__name__} of an empty sequence")
+    return mx.zeros(shape, dtype=mx.int64)
 '''
 
 

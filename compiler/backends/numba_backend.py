@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from mcodec.compiler.index_bounds import unchecked_accesses
 from mcodec.compiler.ir import Op, Region, Value, defined_in
+from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
@@ -75,7 +76,7 @@ POLY_MATH = {(f"mc.{f}", d): f"{f}_{d}" for f in ("exp", "tanh", "log") for d in
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
-           "cmp_int_exact": "numba_math", "pow_exact": "numba_math",
+           "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
@@ -98,6 +99,13 @@ UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh 
             "floor ceil isnan isinf").split()
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
+# reductions without an identity: NumPy's error when the reduced axes hold no element
+EMPTY_REDUCTION_ERRORS = {
+    "max": "zero-size array to reduction operation maximum which has no identity",
+    "min": "zero-size array to reduction operation minimum which has no identity",
+    "argmax": "attempt to get argmax of an empty sequence",
+    "argmin": "attempt to get argmin of an empty sequence",
+}
 # fastmath for jit_level 2 without nnan/ninf (as the LLVM back end): those let LLVM fold
 # isnan/isinf to false and drop the NaN/inf of a max/min or a division, which changes results;
 # and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
@@ -344,6 +352,9 @@ class NumbaEmitter(PythonEmitter):
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
+            elif n == "mc.pow" and D[0] == "i" and not (isinstance(kexp, int) and kexp >= 0):
+                # a signed exponent that may be negative: NumPy's error (Numba gives 0 or 1)
+                text = f"int_pow({cargs[0]}, {cargs[1]})"
             elif n == "mc.pow" and D[0] == "f" and not int_power and self.strategy.jit_level >= 2:
                 # a float exponent under fastmath: afn rewrites pow(x, n + 0.5) (NaN at 0 and
                 # inf) and pow(x, float(k)) as powi, a compiler-rt call Numba cannot link
@@ -684,6 +695,9 @@ class NumbaEmitter(PythonEmitter):
             oshape = "(" + "".join(s + ", " for s in odims) + ")"
             oidx = ", ".join(("0" if k in axes else ivs[k]) for k in range(n)) if keep else ", ".join(ivs[k] for k in kept)
         cnt = " * ".join(sizes[k] for k in axes) or "1"
+        if kind in EMPTY_REDUCTION_ERRORS:  # no identity: NumPy raises, the loops would give one
+            self.line(f"if ({cnt}) == 0:")
+            self.line(f"    raise ValueError({EMPTY_REDUCTION_ERRORS[kind]!r})")
         a = f"acc_{self.counter}"
         self.counter += 1
         ref = a if scalar_out else f"{a}[{oidx}]"
@@ -1130,20 +1144,32 @@ class NumbaEmitter(PythonEmitter):
                 self.alias(v, self.name(init))
             lb, ub, st = (self.name(v) for v in op.operands[:3])
             iv = self.name(body.args[0])
-            if _const_value(op.operands[2]) == 1:
-                self.line(f"for {iv} in prange({lb}, {ub}):")
+            d0 = self.depth
+            if _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
+                self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
                 self.depth += 1
-            else:  # the step is known only at run time: iterate over the trip count
-                self.line(f"for {iv}_t in prange(len(range({lb}, {ub}, {st}))):")
-                self.depth += 1
-                self.line(f"{iv} = {lb} + {iv}_t * {st}")
+            else:
+                self._guarded_prange(iv, lb, ub, st)
             self._push([self.name(a) for a in body.args[1:]], loop=True)
             self.region(body)
-            self.depth -= 1
+            self.depth = d0
             self._pop(loop=True)
             self.stats["prange_loops"] += 1
         finally:
             self.loop_depth -= 1
+
+    def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
+        """A row loop whose variable may take negative values: rows -2 and N - 2 are one
+        row, written by two iterations, so the loop runs in parallel only when the
+        variable keeps one sign (checked at run time); otherwise as one serial chunk."""
+        n, last, nch = f"{iv}_n", f"{iv}_last", f"{iv}_nch"
+        self.line(f"{n} = len(range({lb}, {ub}, {st}))")
+        self.line(f"{last} = {lb} + ({n} - 1) * {st}")
+        self.line(f"{nch} = {n} if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 else min({n}, 1)")
+        self.line(f"for {iv}_c in prange({nch}):")
+        self.line(f"    for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
+        self.depth += 2
+        self.line(f"{iv} = {lb} + {iv}_t * {st}")
 
     def op_while(self, op: Op) -> None:
         self.loop_depth += 1
@@ -1349,6 +1375,9 @@ class NumbaBackend:
                     return False, "index arrays combined with newaxis"
             if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":
                 return False, "integer matrix products (no BLAS in Numba)"
+            if o.name == "mc.matmul" and any(v.type.rank > 2 for v in o.operands if isinstance(v.type, ArrayType)):
+                # Numba's @ / np.dot take vectors and matrices only: known here, not after a failed compile
+                return False, "batched matrix products (an operand of rank > 2)"
             if o.name == "mc.linspace" and (not o.attrs["endpoint"] or o.attrs["dtype"] != "f64"):
                 return False, "linspace with endpoint=false or a dtype"
             if o.name in ("mc.concatenate", "mc.vstack", "mc.stack"):
