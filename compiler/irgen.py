@@ -1285,22 +1285,15 @@ class FunctionBuilder:
     def cast(self, v: Value, dtype: str, span: Span) -> Value:
         if is_complex(v.type.dtype) and not is_complex(dtype):
             raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
-        lit = self._weak_int(v)
-        if lit is not None and lit >= 2**63 and is_int(dtype):
-            # a literal past i64 (up to 2**64 - 1) is exactly a u64, as np.uint64(...) takes it;
-            # any other integer dtype cannot hold it (NumPy raises OverflowError)
-            if dtype == "u64":
-                return self.const(lit, ScalarType("u64"), span)
-            raise self.error(f"integer literal {lit} does not fit {dtype}", span,
-                             "only u64(...) takes a literal from 2**63 up to 2**64 - 1")
         t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
         lit = self._weak_int(v)
-        if lit is not None and not -(2**63) <= lit < 2**63:
-            # beyond i64 only as a constant of the type it is cast to, as np.uint64(2**64 - 1)
-            if (dtype == "u64" and 0 <= lit < 2**64) or dtype[0] in "fc":
+        if lit is not None and lit >= 2**63:
+            # a literal past i64 (up to 2**64 - 1) is exactly a u64, as np.uint64(...) takes it,
+            # or a float; any other integer dtype cannot hold it (NumPy raises OverflowError)
+            if dtype == "u64" or not is_int(dtype):
                 return self.const(np_dtype(dtype).type(lit).item(), t, span)
-            raise self.error(f"integer literal {lit} does not fit i64", span,
-                             "M-CODE integers are 64-bit; a larger constant can be written as u64(...) or a float")
+            raise self.error(f"integer literal {lit} does not fit {dtype}", span,
+                             "only u64(...) takes a literal from 2**63 up to 2**64 - 1")
         out = self.emit("mc.cast", [v], [t], span, {"dtype": dtype}).result
         if v in self.static and is_int(dtype):
             self.static[out] = self.static[v]

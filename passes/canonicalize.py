@@ -93,7 +93,7 @@ class ConstantFold(ModulePass):
             op.attrs = {"value": value, "weak": t.weak}
 
 
-# Not merged: random draws, and the constructors of fresh arrays (copies too). Two `zeros((n,))` are
+# Not merged: random draws, and the constructors of fresh arrays. Two `zeros((n,))` are
 # equal values, but a program that makes two means to update both: merged, they would
 # share one buffer and every update of either would need a copy. `copy(x)` is the same:
 # two copies of one array are made to be updated apart (merged, a row loop over each

@@ -559,17 +559,3 @@ def test_cse_keeps_two_fresh_arrays_apart() -> None:
     a, b = mcodec.compile_source(TWO_BUFFERS).two(3)
     assert a.tolist() == [1.0, 0.0, 0.0] and b.tolist() == [0.0, 2.0, 0.0]
 
-
-def test_two_copies_of_one_array_stay_two_buffers_updated_in_place() -> None:
-    """CSE merged two `copy(X)`: both loops then stored into a copy of the shared value
-    at every iteration (a copy of the whole array per row)."""
-    src = ("fn f(X: f64[N, M]) -> (f64[N, M], f64[N, M]):\n    let A = copy(X)\n    for i in range(N):\n"
-           "        A[i, :] = f64(i)\n    let B = copy(X)\n    for i in range(N):\n        B[i, 0] = 1.0\n"
-           "    return A, B\n")
-    text = print_module(frontend(src, "t.mc"), with_locs=False)
-    assert text.count("mc.copy") == 2
-    assert text.count("mc.setitem") == 2 and text.count("inplace = true") == 2
-    X = np.arange(6.0).reshape(3, 2)
-    A, B = mcodec.compile_source(src).f(X)
-    np.testing.assert_array_equal(A, [[0, 0], [1, 1], [2, 2]])
-    np.testing.assert_array_equal(B, [[1, 1], [1, 3], [1, 5]])

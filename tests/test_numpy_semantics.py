@@ -3,7 +3,6 @@ with the reference: checked under each strategy against NumPy itself."""
 
 from __future__ import annotations
 
-import mcodec
 import numpy as np
 import pytest
 from corpus_util import build_source
@@ -85,26 +84,3 @@ def test_literal_arithmetic_folds_as_numpy_scalars(strategy: str) -> None:
         assert np.isnan(program.cbrt_neg()) and np.isnan(program.half_neg())
     assert program.third() == np.float64(8.0) ** (1.0 / 3.0)
 
-
-def test_an_integer_literal_beyond_i64_is_a_constant_of_the_type_it_is_cast_to() -> None:
-    """`u64(14695981039346656037)` (FNV-1a's offset basis) is np.uint64 of it, under the
-    reference and the compiled back ends; cast to a signed type it is still an error."""
-    import warnings
-
-    from mcodec.compiler.build import BuildWarning, build_module
-    from mcodec.compiler.diagnostics import CompileError
-
-    src = ("fn g(x: u64) -> u64:\n    return (x ^ u64(14695981039346656037)) * u64(1099511628211)\n\n"
-           "fn h() -> f64:\n    return f64(10000000000000000000)\n")
-    want = (np.uint64(7) ^ np.uint64(14695981039346656037)) * np.uint64(1099511628211)
-    programs = [mcodec.compile_source(src)]
-    for strategy in ("numba", "llvm"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BuildWarning)
-            programs.append(build_module(frontend(src, "u.mc"), default=strategy, use_cache=False).program)
-    for p in programs:
-        got = p.g(np.uint64(7))
-        assert got == want and got.dtype == np.uint64
-        assert p.h() == 1e19
-    with pytest.raises(CompileError, match="does not fit i64"):
-        mcodec.compile_source("fn f() -> i64:\n    return i64(9223372036854775808)\n")
