@@ -128,7 +128,9 @@ def log_f32(x: Any) -> Any:
     r = p * t * z + fe * np.float32(-2.12194440e-4) - np.float32(0.5) * z
     r = t + r + fe * np.float32(0.693359375)
     r = r if x < np.float32(np.inf) else x  # inf (and NaN) through
-    r = r if x > np.float32(0.0) else (np.float32(-np.inf) if x == np.float32(0.0) else np.float32(np.nan))
+    # below 0: NumPy's (libm's) NaN carries the sign bit (x86's default NaN)
+    r = r if x > np.float32(0.0) else (np.float32(-np.inf) if x == np.float32(0.0)
+                                       else _f32_from_bits(np.int32(-4194304)))
     return x if x != x else r
 
 
@@ -198,7 +200,8 @@ def log_f64(x: Any) -> Any:
     r = y * (z * p / q) - fe * 2.121944400546905827679e-4 - 0.5 * z
     r = y + r + fe * 0.693359375
     r = r if x < np.inf else x  # inf (and NaN) through
-    r = r if x > 0.0 else (-np.inf if x == 0.0 else np.nan)
+    # below 0: NumPy's (libm's) NaN carries the sign bit (x86's default NaN), not np.nan's
+    r = r if x > 0.0 else (-np.inf if x == 0.0 else _f64_from_bits(np.int64(-2251799813685248)))
     return x if x != x else r
 
 

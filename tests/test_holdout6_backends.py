@@ -273,3 +273,27 @@ def test_llvm_loop_trip_count_near_i64_end() -> None:
         assert got == want, (a, b, s, got, want)
     assert _call_with_timeout(result.program.cnt_const, big) == len(range(0, big, 2**62)) + \
         10 * len(range(big, -big, -(2**62)))
+
+
+# ---- Numba's inlined log of a negative number: NumPy's NaN has the sign bit set (x86's -------
+# default NaN, from libm); the inlined polynomials gave np.nan's positive one
+def test_numba_log_of_negative_is_numpys_nan() -> None:
+    pytest.importorskip("numba")
+    from mcodec.runtime_shim import numba_math
+    from numba import njit
+
+    for name, dt in [("log_f32", np.float32), ("log_f64", np.float64)]:
+        f = getattr(numba_math, name)
+
+        @njit(error_model="numpy")
+        def apply(x: np.ndarray, out: np.ndarray, f: Any = f) -> None:
+            for i in range(x.shape[0]):
+                out[i] = f(x[i])
+
+        x = np.array([-1.0, -np.inf, -1e-30, 2.0, 0.0, -0.0, np.nan], dtype=dt)
+        got = np.empty_like(x)
+        apply(x, got)
+        with np.errstate(all="ignore"):
+            want = np.log(x)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
