@@ -449,7 +449,14 @@ class FunctionBuilder:
             target: A.Index = s.target  # type: ignore[assignment]
             cur = self.expr(target)
             rhs = self.value_expr(s.value)
-            self.store(target, self.binary(s.op, cur, rhs, s.span), s.span)
+            new = self.binary(s.op, cur, rhs, s.span)
+            if isinstance(cur, Value) and isinstance(cur.type, ArrayType) and not np.can_cast(
+                    np_dtype(new.type.dtype), np_dtype(cur.type.dtype), "same_kind"):
+                # NumPy updates a selection of several elements in place (`y[1:] *= 1.5`),
+                # which casts only within a kind; a single element is read, updated, stored
+                raise self.error(f"'{_target_name(target)}[...]' has dtype {cur.type.dtype} but the value is "
+                                 f"{new.type.dtype}", s.span, f"convert explicitly, e.g. `{cur.type.dtype}(...)`")
+            self.store(target, new, s.span)
 
     def store(self, target: A.Index, v: Value, span: Span) -> None:
         if isinstance(target.base, A.Index):

@@ -587,3 +587,18 @@ def test_surely_overlapping_inout_arguments_are_an_error() -> None:
     for call, col in (("sw(x, x)", 11), ("sw(x[1:], x[:-1])", 15), ("sw(x[0:3], x[1:4])", 16)):
         d = error_of(OVERLAP_SRC.split("fn ok")[0] + f"fn bad(inout x: f64[N]):\n    {call}\n")
         assert "overlap" in d.message and (d.line, d.col) == (7, col) and d.hint
+
+
+# ---- `y[1:] *= 1.5` on an integer array: NumPy updates the selection in place, which casts only within
+# ---- a kind (UFuncTypeError), but it was accepted and truncated; one element (`y[0] += 0.5`) is fine ----
+def test_augmented_store_of_a_selection_casts_within_a_kind() -> None:
+    d = error_of("fn f(x: i64[N]) -> i64[N]:\n    let y = copy(x)\n    y[1:] *= 1.5\n    return y\n")
+    assert "'y[...]' has dtype i64 but the value is f64" in d.message and (d.line, d.col) == (3, 5) and d.hint
+    src = "fn f(x: i64[N], m: bool[N]) -> i64[N]:\n    let y = copy(x)\n    y[0] += 0.5\n    y[1:] += 2\n" \
+          "    y[m] //= 2\n    return y\n"
+    x, m = np.array([1, 3, -3]), np.array([True, False, True])
+    y = x.copy()
+    y[0] += 0.5
+    y[1:] += 2
+    y[m] //= 2
+    assert_same(run(src, "reference", "f", {"x": x, "m": m})[0], y, "aug")
