@@ -339,10 +339,11 @@ def access_is_safe(rs: IndexRanges, op: Op) -> bool:
     return True
 
 
-def unchecked_accesses(region: Region) -> list[Op]:
+def unchecked_accesses(region: Region, rs: IndexRanges | None = None) -> list[Op]:
     """The element accesses in `region` (nested regions included) that may be out of
-    range: what a lowering without NumPy's checks must check or refuse."""
-    rs = IndexRanges()
+    range: what a lowering without NumPy's checks must check or refuse. (`rs`: the
+    caller's intervals, when it asks for more of them.)"""
+    rs = rs or IndexRanges()
     return [op for op in region.walk() if op.name in ("mc.getitem", "mc.setitem") and not access_is_safe(rs, op)]
 
 

@@ -1408,7 +1408,7 @@ class FunctionBuilder:
             bound[kw.name] = kw.value
         operands: list[Value] = []
         subst: dict[str, Dim] = {}
-        sized_by: dict[str, Value] = {}  # callee dim symbol -> its size in the first argument it sizes
+        sized_by: dict[str, tuple[Value, int]] = {}  # callee dim symbol -> (first argument it sizes, axis)
         inout_args: list[A.Name | A.Index] = []
         inout_idx: list[int] = []
         for p in callee.params:
@@ -1437,10 +1437,11 @@ class FunctionBuilder:
                             raise self.error(f"argument '{p.name}' of {name}(): dim {sym} is {dim_str(subst[sym])} elsewhere but {dim_str(ad)} here", a.span,
                                              f"every array that {name}() sizes by {sym} must have the same size there")
                         if sym in sized_by and (ad is None or subst.get(sym) != ad):
-                            self.check_dim(v, axis, sized_by[sym], a.span,
+                            first, first_axis = sized_by[sym]
+                            size = self.emit("mc.dim", [first], [ScalarType("i64")], a.span, {"axis": first_axis}).result
+                            self.check_dim(v, axis, size, a.span,
                                            f"argument '{p.name}' of {name}(): dim {sym} is another size elsewhere")
-                        if sym not in sized_by:
-                            sized_by[sym] = self.emit("mc.dim", [v], [ScalarType("i64")], a.span, {"axis": axis}).result
+                        sized_by.setdefault(sym, (v, axis))
                         if ad is not None:
                             subst.setdefault(sym, ad)
                     elif pd is not None and pd.is_const and known_different(pd, ad):

@@ -558,4 +558,3 @@ def test_cse_keeps_two_fresh_arrays_apart() -> None:
     assert "inplace = false" not in text and "copy_results" not in text
     a, b = mcodec.compile_source(TWO_BUFFERS).two(3)
     assert a.tolist() == [1.0, 0.0, 0.0] and b.tolist() == [0.0, 2.0, 0.0]
-

@@ -83,4 +83,3 @@ def test_literal_arithmetic_folds_as_numpy_scalars(strategy: str) -> None:
     with np.errstate(invalid="ignore"):
         assert np.isnan(program.cbrt_neg()) and np.isnan(program.half_neg())
     assert program.third() == np.float64(8.0) ** (1.0 / 3.0)
-

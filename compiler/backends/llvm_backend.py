@@ -384,8 +384,8 @@ class _Codegen:
         self.yield_stack: list[tuple[list[Value], Any]] = []  # (targets, continuation block)
         self.loop_stack: list[tuple[list[Value], Any, Any]] = []  # (targets, continue block, exit block)
         self.i32 = ir.IntType(32)
-        self.ranges = IndexRanges()
-        self.unchecked = frozenset(unchecked_accesses(plan.block.region))  # (checked, as NumPy does)
+        self.ranges = IndexRanges()  # (also of range steps)
+        self.unchecked = frozenset(unchecked_accesses(plan.block.region, self.ranges))  # (checked, as NumPy does)
         self.fail_blocks: dict[int, Any] = {}
 
     # types
@@ -939,7 +939,7 @@ class _Codegen:
     def trip_count(self, lb, ub, st, step: int | None):  # noqa: ANN001, ANN201
         """len(range(lb, ub, st)) as an unsigned i64 (up to 2**64 - 1): the distance in
         unsigned arithmetic (it may not fit a signed one), divided by the step's size.
-        A zero step runs no iteration (Python raises; this back end has no error path)."""
+        A zero step counts no iteration (`op_for` has already returned status 2 for it)."""
         b, ir = self.b, self.ir
         zero, one = ir.Constant(self.i64, 0), ir.Constant(self.i64, 1)
 

@@ -497,7 +497,7 @@ class MLXEmitter(PythonEmitter):
     def index_int(self, op: Op, axis: int, x: Any) -> str:
         return f"_ix({self.index_bound(op, x)}, {self.name(op.operands[0])}.shape[{axis}])"
 
-    def index_array(self, op: Op, x: Any) -> str:
+    def index_array(self, op: Op, axis: int, x: Any) -> str:
         return self.mxv(op.operands[x[1]])
 
     def single_item_comma(self, op: Op) -> bool:

@@ -226,18 +226,9 @@ class NumbaEmitter(PythonEmitter):
         i = super().index_int(op, axis, x)
         return f"checked_index({i}, {self.name(op.operands[0])}.shape[{axis}])" if op in self.unchecked else i
 
-    def index_array(self, op: Op, x: Any) -> str:
-        ix = super().index_array(op, x)
-        if op not in self.unchecked:
-            return ix
-        axis = 0  # the base's axis the index array indexes
-        for it in op.attrs["index"]:
-            if it[0] == "array" and it[1] == x:
-                break
-            if it[0] != "newaxis":
-                t = op.operands[it[1][1]].type if it[0] == "array" and isinstance(it[1], tuple) else None
-                axis += t.rank if isinstance(t, ArrayType) and t.dtype == "bool" else 1
-        return f"checked_indices({ix}, {self.name(op.operands[0])}.shape[{axis}])"
+    def index_array(self, op: Op, axis: int, x: Any) -> str:
+        ix = super().index_array(op, axis, x)
+        return f"checked_indices({ix}, {self.name(op.operands[0])}.shape[{axis}])" if op in self.unchecked else ix
 
     def index_items(self, op: Op) -> list:
         """Trailing full slices dropped (a no-op in NumPy's indexing): Numba types

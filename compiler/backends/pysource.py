@@ -300,7 +300,8 @@ class PythonEmitter:
         """A slice's start or stop along the base's `axis` (`step`: the slice's)."""
         return self.index_bound(op, x)
 
-    def index_array(self, op: Op, x: Any) -> str:
+    def index_array(self, op: Op, axis: int, x: Any) -> str:
+        """An index array for the base's `axis` (the first it indexes)."""
         return self.index_bound(op, x)
 
     def single_item_comma(self, op: Op) -> bool:
@@ -319,7 +320,7 @@ class PythonEmitter:
                 items.append(self.index_int(op, axis, it[1]))
                 axis += 1
             elif it[0] == "array":
-                items.append(self.index_array(op, it[1]))
+                items.append(self.index_array(op, axis, it[1]))
                 ix = op.operands[it[1][1]].type if isinstance(it[1], tuple) else None
                 axis += ix.rank if isinstance(ix, ArrayType) and ix.dtype == "bool" else 1
             elif it[0] == "newaxis":
