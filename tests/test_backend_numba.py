@@ -494,11 +494,13 @@ ROW_EXTREMES = """fn ext(x: f64[N, M], y: f32[N, M]) -> (f64[N], f64[N, 1], f32[
 
 @pytest.mark.parametrize("strategy_id", ["numba", "numba-par", "numba-fast"])
 def test_row_max_min_are_selects_with_nan_on_the_side(strategy_id: str) -> None:
-    """A float max/min along rows is an ordered compare (vectorizable) plus a NaN flag:
-    a NaN anywhere in a row gives NaN, as NumPy's; rows of -inf, +inf and mixed signs
-    give NumPy's values."""
+    """A float max/min along rows is ordered compares in eight lanes (vectorizable) plus
+    a NaN flag: a NaN anywhere in a row (in the lanes or the remainder) gives NaN, as
+    NumPy's; rows of -inf, +inf and mixed signs give NumPy's values."""
     program, report = build(frontend(ROW_EXTREMES, "ext.mc"), strategy_id)
     assert report["ext.b0"].source.count("nan_") >= 4
+    # eight partial maxima/minima joined by a tree (a single select chain stays scalar)
+    assert "max(max(" in report["ext.b0"].source and "min(min(" in report["ext.b0"].source
     rng = np.random.default_rng(4)
     x = rng.standard_normal((7, 9))
     x[1, 0] = np.nan

@@ -659,11 +659,12 @@ class NumbaEmitter(PythonEmitter):
         e = self.elem(x, ivs, list(range(n)), ctx)
         acc0 = _acc_dtype(kind, xt.dtype, op.result.type.dtype)
         lanes: list[str] = []
-        if kind in ("sum", "mean", "prod") and acc0[0] == "f" and axes == [n - 1] and n > 1:
-            # a float sum along the contiguous axis: LANES independent partial sums (one
-            # per element mod LANES) that LLVM turns into one vector register, where a
-            # single chain could not be vectorized without reassociation (which NumPy's
-            # own pairwise sums do anyway)
+        if kind in ("sum", "mean", "prod", "max", "min") and acc0[0] == "f" and axes == [n - 1] and n > 1:
+            # a float reduction along the contiguous axis: LANES independent partial
+            # results (one per element mod LANES) that LLVM turns into one vector
+            # register, where a single chain could not be vectorized without
+            # reassociation (which NumPy's own pairwise sums do anyway), and a max/min's
+            # select chain not without nnan (4.5 ms against 1.4 ms for 4096 rows of 2048)
             lanes = [self.elem(x, [*ivs[:-1], f"({ivs[-1]} + {k})"], list(range(n)), ctx) for k in range(LANES)]
         if isinstance(x.owner, Op) and x.owner in self.inlined:
             self.stats["fused_reductions"] += 1
@@ -728,19 +729,23 @@ class NumbaEmitter(PythonEmitter):
                 self.stats["staged_reductions"] = self.stats.get("staged_reductions", 0) + 1
             # a float max/min: an ordered compare (a select, which LLVM vectorizes) and
             # NaN seen on the side; `t > m or t != t` branches and stays scalar
-            nan_flag = f"nan_{self.counter}" if kind in ("max", "min") and acc[0] == "f" and not lanes else None
+            nan_flag = f"nan_{self.counter}" if kind in ("max", "min") and acc[0] == "f" else None
+            if nan_flag:
+                self.counter += 1
+                self.line(f"{nan_flag} = False")
             if lanes:  # then the remainder below
+                if nan_flag:  # NaN in its own loop (an or-reduction, which vectorizes)
+                    self.line(f"for {ivs[-1]} in range({sizes[-1]}):")
+                    self.line(f"    {tv} = {self.cast(e, xt, acc)}")
+                    self.line(f"    {nan_flag} |= {tv} != {tv}")
                 start = self._lane_loop(kind, acc, sa, sizes[-1], ivs[-1], lanes, xt)
                 self.line(f"for {ivs[-1]} in range({start}, {sizes[-1]}):")
                 self.depth += 1
             else:
-                if nan_flag:
-                    self.counter += 1
-                    self.line(f"{nan_flag} = False")
                 self._open_loops(sizes[nk:], ivs[nk:], False)
             self.line(f"{tv} = {self.cast(e, xt, acc)}")
             if nan_flag:
-                self.line(f"{sa} = {tv} if {tv} {'>' if kind == 'max' else '<'} {sa} else {sa}")
+                self.line(f"{sa} = {_select(kind, sa, tv, acc)}")
                 self.line(f"{nan_flag} |= {tv} != {tv}")
             else:
                 self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
@@ -823,12 +828,17 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{nb} = {size} - {size} % {len(lanes)}")
         self.line(", ".join(names) + " = " + ", ".join([_init(kind, acc)] * len(lanes)))
         self.line(f"for {iv} in range(0, {nb}, {len(lanes)}):")
+        # a max/min's lanes skip NaN (a plain select; the caller looks for NaN apart), so
+        # Python's max/min join them
+        minmax = kind in ("max", "min")
         for name, text in zip(names, lanes):
-            self.line(f"    {name} = {_combine(kind, name, self.cast(text, xt, acc), acc)}")
+            step = _select(kind, name, self.cast(text, xt, acc), acc) if minmax else \
+                _combine(kind, name, self.cast(text, xt, acc), acc)
+            self.line(f"    {name} = {step}")
         while len(names) > 1:  # a pairwise tree, as NumPy sums
             pairs = [(names[i], names[i + 1]) for i in range(0, len(names), 2)]
-            names = [f"({_combine(kind, a, b, acc)})" for a, b in pairs]
-        self.line(f"{sa} = {_combine(kind, sa, names[0], acc)}")
+            names = [f"{kind}({a}, {b})" if minmax else f"({_combine(kind, a, b, acc)})" for a, b in pairs]
+        self.line(f"{sa} = {kind}({sa}, {names[0]})" if minmax else f"{sa} = {_combine(kind, sa, names[0], acc)}")
         self.stats["lane_reductions"] = self.stats.get("lane_reductions", 0) + 1
         return nb
 
@@ -1300,8 +1310,8 @@ def _init(kind: str, acc: str) -> str:
         return "True"
     if acc == "bool":
         return "False" if kind == "max" else "True"
-    if acc[0] == "f":
-        return "(-np.inf)" if kind == "max" else "np.inf"
+    if acc[0] == "f":  # typed: a float64 literal made a float32 max's accumulator float64
+        return f"np.{npname(acc)}({'-' if kind == 'max' else ''}np.inf)"
     info = np.iinfo(np.dtype(npname(acc)))
     return f"np.{npname(acc)}({info.min if kind == 'max' else info.max})"
 
@@ -1321,6 +1331,11 @@ def _combine(kind: str, ref: str, t: str, acc: str) -> str:
     if acc[0] == "f":
         return f"{t} if ({t} {cmp} {ref} or {t} != {t}) else {ref}"
     return f"{t} if {t} {cmp} {ref} else {ref}"
+
+
+def _select(kind: str, ref: str, t: str, acc: str) -> str:
+    """max/min as an ordered compare only: a NaN t is passed over (the caller sees it)."""
+    return f"{t} if {t} {'>' if kind == 'max' else '<'} {ref} else {ref}"
 
 
 def _out_conv(v: Value) -> str | None:

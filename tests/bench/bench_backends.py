@@ -514,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown strategy {s!r}; known: {', '.join(REGISTRY)}")
     kinds = peer_kinds(args.peers)
     notes = [JAX_MISSING] if "jax" in args.peers.split(",") and "jax" not in kinds else []
+    if os.environ.get("OPENBLAS_CORETYPE"):  # OpenBLAS's kernels for every peer and strategy alike
+        notes.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} (set in the environment)")
     peers = [PEER_NAMES[k] for k in kinds]
     rows = []
     cases = [(n, p) for n in names for p in presets]
