@@ -515,3 +515,61 @@ def test_row_max_min_are_selects_with_nan_on_the_side(strategy_id: str) -> None:
     for g, w in zip(program.ext(x, y), want):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=2e-7)  # (NaN where NumPy has NaN)
+
+
+ROW_GROUPS = """fn softmax(x: f32[N, M]) -> f32[N, M]:
+    let m = max(x, axis=1, keepdims=true)
+    let e = exp(x - m)
+    return e / sum(e, axis=1, keepdims=true)
+
+fn norm(x: f64[N, D], g: f64[D]) -> (f64[N, D], f64[N, 1]):
+    let mu = mean(x, axis=-1, keepdims=true)
+    let xc = x - mu
+    let v = mean(xc * xc, axis=-1, keepdims=true)
+    return xc / sqrt(v + 1e-5) * g, v
+
+fn lse(x: f64[N, C]) -> f64[N]:
+    let m = max(x, axis=1, keepdims=true)
+    return log(sum(exp(x - m), axis=1)) + m[:, 0]
+"""
+
+
+def _np_softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("strategy_id", ["numba", "numba-par", "numba-fast"])
+def test_row_groups_fuse_reductions_with_their_row_users(strategy_id: str) -> None:
+    """Reductions along rows and the elementwise ops around them are one loop over rows
+    (numba_rows.py): temporaries only the group reads are a row buffer or a per-row
+    scalar, results read later are whole arrays. Values as NumPy's, NaN and infinite rows
+    included, odd widths (lane remainders), no rows; an empty row raises as NumPy."""
+    program, report = build(frontend(ROW_GROUPS, "rows.mc"), strategy_id)
+    assert report["softmax.b0"].info["row_groups"] == 1
+    src = report["softmax.b0"].source
+    assert "rb_" in src and "rs_" in src and src.count("np.empty(") == 2  # the result and one row buffer
+    assert report["norm.b0"].info["row_groups"] == 1  # v is returned: a whole array
+    tol = 1e-5 if strategy_id == "numba-fast" else 1e-6
+    rng = np.random.default_rng(7)
+    for n, m in ((5, 19), (3, 8), (1, 1), (0, 4)):
+        x = rng.standard_normal((n, m)).astype(np.float32)
+        if n >= 3:
+            x[1, 2] = np.nan
+            x[2, :] = -np.inf
+        with np.errstate(invalid="ignore"):
+            want = _np_softmax(x)
+        got = program.softmax(x)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=tol, atol=1e-7)
+        xd = rng.standard_normal((n, m)) * 3.0
+        gd = rng.standard_normal(m)
+        mu = xd.mean(axis=-1, keepdims=True)
+        v = ((xd - mu) ** 2).mean(axis=-1, keepdims=True)
+        out, vv = program.norm(xd, gd)
+        np.testing.assert_allclose(vv, v, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(out, (xd - mu) / np.sqrt(v + 1e-5) * gd, rtol=1e-9, atol=1e-12)
+        mx = xd.max(axis=1, keepdims=True)
+        np.testing.assert_allclose(program.lse(xd), np.log(np.exp(xd - mx).sum(axis=1)) + mx[:, 0], rtol=1e-12)
+    with pytest.raises(ValueError, match="zero-size array"):
+        program.softmax(np.zeros((3, 0), np.float32))

@@ -63,6 +63,7 @@ from .numba_masks import (
 )
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
 from .numba_reuse import emit_result_buffer, plan_all
+from .numba_rows import RowGroup, emit_row_group, plan_row_groups
 from .numba_stores import check_fused_stores, emit_fused_store, plan_fused_store, store_as_loops
 from .pysource import PythonEmitter
 
@@ -221,6 +222,13 @@ class NumbaEmitter(PythonEmitter):
         plan_all(self)
         if HAVE_BLAS:
             plan_gemm(self)
+        # rows of [R, C] ops fused into one loop (numba_rows.py), after the other plans
+        self.row_groups: dict[Op, RowGroup] = {}  # first member -> its group
+        self.row_skip: set[Op] = set()  # other members and hoisted ops: emitted with the group
+        self.row_local: dict[Value, tuple[str, str]] = {}  # contracted result -> ("row"|"scalar", name)
+        self.row_emitting = False
+        if self.tfuse:
+            plan_row_groups(self, block.region)
 
     def index_int(self, op: Op, axis: int, x: Any) -> str:
         i = super().index_int(op, axis, x)
@@ -432,6 +440,9 @@ class NumbaEmitter(PythonEmitter):
     def elem(self, v: Value, idx: list[str], kdims: list[int | None], ctx: _Ctx) -> str:
         if not v.is_array:
             return self.name(v)
+        if v in self.row_local:  # a row group's row buffer or per-row scalar
+            kind, name = self.row_local[v]
+            return name if kind == "scalar" else f"{name}[{idx[1]}]"
         o = v.owner
         if isinstance(o, Op) and o in self.inlined:
             if o.name == "mc.getitem":
@@ -606,7 +617,10 @@ class NumbaEmitter(PythonEmitter):
 
     # ---- op dispatch ------------------------------------------------------------------------
     def op(self, op: Op) -> None:
-        if op in self.inlined or op in self.skip:
+        if op in self.inlined or op in self.skip or (op in self.row_skip and not self.row_emitting):
+            return
+        if op in self.row_groups:
+            emit_row_group(self, self.row_groups[op])
             return
         if op.name in ELEMENTWISE:
             if op.result.is_array:

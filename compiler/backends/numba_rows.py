@@ -1,0 +1,308 @@
+"""Row fusion for the Numba emitter (with `tensor_fusion`): a run of ops over the rows of
+[R, C] arrays, elementwise ops and float reductions along the rows with keepdims, is
+one loop over the rows, as a row-wise softmax is written by hand:
+
+    let m = max(x, axis=1, keepdims=true)         for i in range(R):     # prange
+    let e = exp(x - m)                                m = <max of row i>
+    return e / sum(e, axis=1, keepdims=true)          for j: rb[j] = exp(x[i, j] - m)
+                                                      s = <sum of rb>
+                                                      for j: out[i, j] = rb[j] / s
+
+Emitted op by op, each whole array is streamed through memory once per op and every
+temporary is a full array (e and the row maxima and sums here); fused, a row of the
+temporaries stays in L1, and a temporary only the group reads is contracted to a row
+buffer (elementwise) or a scalar (reduction), never allocated whole.
+
+A member reads another member only at its own row: every member's result has the
+group's row extent R (a known dim, not 1), and a member's result reaches a later member
+only through operands or inlined producers of rank 2 with that same leading dim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mcodec.compiler.ir import Op, Region, Value
+from mcodec.compiler.semantics import ELEMENTWISE
+from mcodec.compiler.types import ArrayType, ScalarType, is_one
+
+if TYPE_CHECKING:
+    from .numba_backend import NumbaEmitter
+
+ROW_REDUCTIONS = ("sum", "mean", "prod", "max", "min")
+CHUNK = 32  # rows per prange iteration: the row buffers are allocated once per chunk
+
+
+@dataclass
+class RowGroup:
+    members: list[Op]
+    hoisted: list[Op]  # pure scalar ops between members, emitted before the loop
+    rows: str = ""  # the row extent
+    cols: dict[Value, str] = field(default_factory=dict)  # member result -> its inner extent
+    reduced: dict[Op, str] = field(default_factory=dict)  # reduction -> its operand's inner extent
+    local: set[Value] = field(default_factory=set)  # results only the group reads
+
+
+def _row_reduction(op: Op) -> bool:
+    x = op.operands[0]
+    axis = op.attrs.get("axis")
+    return (op.name[3:] in ROW_REDUCTIONS and isinstance(x.type, ArrayType) and x.type.rank == 2
+            and x.type.dtype[0] == "f" and axis is not None and sorted({a % 2 for a in axis}) == [1]
+            and bool(op.attrs.get("keepdims")))
+
+
+def _candidate(em: NumbaEmitter, o: Op, rows: Any = None) -> bool:
+    if o in em.inlined or o in em.skip or o in em.reuse or o in em.gemm or o in em.fused_stores.values() \
+            or any(o in chain for chain in em.mask_epilogue.values()):
+        return False
+    if len(o.results) != 1 or not o.result.is_array or o.result.type.rank != 2 or o.regions:
+        return False
+    r = o.result.type.shape[0]
+    if r is None or is_one(r) or (rows is not None and r != rows) or o.result.type.shape[1] is None:
+        return False
+    return o.name in ELEMENTWISE or _row_reduction(o)
+
+
+def _reads_rows(em: NumbaEmitter, v: Value, members: set[Value], rows: Any) -> bool:
+    """Whether reading operand `v` inside a member's row-i loop reads members at row i only."""
+    if not v.is_array:
+        return True
+    if v in members:
+        return v.type.rank == 2 and v.type.shape[0] == rows
+    o = v.owner
+    if isinstance(o, Op) and o in em.inlined:
+        if not all(_reads_rows(em, u, members, rows) for u in o.operands):
+            return False
+        touches = any(u in members or (isinstance(u.owner, Op) and u.owner in em.inlined) for u in o.operands)
+        return not touches or (v.type.rank == 2 and v.type.shape[0] == rows)
+    return True
+
+
+def _users_inside(em: NumbaEmitter, v: Value, group: set[Op], seen: set[Value] | None = None) -> bool:
+    """Whether every use of `v` is in the group (through inlined producers)."""
+    seen = seen if seen is not None else set()
+    if v in seen:
+        return True
+    seen.add(v)
+    for u in em.uses.get(v, []):
+        if u in group:
+            continue
+        if u in em.inlined and u.results and _users_inside(em, u.result, group, seen):
+            continue
+        return False
+    return True
+
+
+def _extent(em: NumbaEmitter, v: Value, j: int, group: RowGroup, defined: set[Value]) -> str | None:
+    """An expression for dim j of v (a member result or operand) before the loop."""
+    d = v.type.shape[j]
+    if isinstance(d, int):
+        return str(d)
+    if v in group.cols and j == 1:
+        return group.cols[v]
+    if v in defined:
+        return f"{em.name(v)}.shape[{j}]"
+    o = v.owner
+    if isinstance(o, Op) and (o in em.inlined or o in group.members):
+        n = v.type.rank
+        for u in o.operands:
+            k = j - (n - u.type.rank) if u.is_array else -1
+            if k >= 0 and u.type.shape[k] == d:
+                e = _extent(em, u, k, group, defined)
+                if e is not None:
+                    return e
+    return None
+
+
+def plan_row_groups(em: NumbaEmitter, region: Region) -> None:
+    for o in region.ops:
+        for r in o.regions:
+            plan_row_groups(em, r)
+    ops = region.ops
+    pos = {id(o): k for k, o in enumerate(ops)}
+    i = 0
+    while i < len(ops):
+        o = ops[i]
+        if not _candidate(em, o):
+            i += 1
+            continue
+        rows = o.result.type.shape[0]
+        members, hoisted, results = [o], [], {o.result}
+        j = i + 1
+        while j < len(ops):
+            p = ops[j]
+            if p in em.inlined:
+                pass
+            elif _candidate(em, p, rows) and all(_reads_rows(em, u, results, rows) for u in p.operands):
+                members.append(p)
+                results.add(p.result)
+            elif not p.regions and p.name not in ("mc.setitem", "mc.call", "mc.return", "mc.yield") \
+                    and all(not r.is_array for r in p.results) \
+                    and not any(u in results or (isinstance(u.owner, Op) and u.owner in em.inlined) for u in p.operands):
+                hoisted.append(p)
+            else:
+                break
+            j += 1
+        g = RowGroup(members, [h for h in hoisted if pos[id(h)] < pos[id(members[-1])]])
+        if len(members) > 1 and any(m.name not in ELEMENTWISE for m in members) and _finish(em, g):
+            em.row_groups[members[0]] = g
+            em.row_skip.update(members[1:])
+            em.row_skip.update(g.hoisted)
+            i = pos[id(members[-1])] + 1
+        else:
+            i += 1
+
+
+def _finish(em: NumbaEmitter, g: RowGroup) -> bool:
+    """Extents and contracted results of a group; False where an extent is unknown."""
+    first = g.members[0]
+    defined = {u for m in g.members for u in m.operands if u.is_array and not (
+        isinstance(u.owner, Op) and (u.owner in em.inlined or u.owner in g.members))}
+    # inlined producers' operands too
+    stack = [u for m in g.members for u in m.operands]
+    while stack:
+        u = stack.pop()
+        if isinstance(u.owner, Op) and u.owner in em.inlined:
+            stack.extend(u.owner.operands)
+        elif u.is_array and not (isinstance(u.owner, Op) and u.owner in g.members):
+            defined.add(u)
+    members = set(g.members)
+    for m in g.members:
+        if m.name not in ELEMENTWISE:  # a reduction: its operand's extent
+            e = _extent(em, m.operands[0], 1, g, defined)
+            if e is None:
+                return False
+            g.reduced[m] = e
+        e = "1" if is_one(m.result.type.shape[1]) else _extent(em, m.result, 1, g, defined)
+        if e is None:
+            return False
+        g.cols[m.result] = e
+    rows = _extent(em, first.result, 0, g, defined) if first.name in ELEMENTWISE else \
+        _extent(em, first.operands[0], 0, g, defined)
+    if rows is None:
+        return False
+    g.rows = rows
+    yielded = set(em.block.yielded)
+    g.local = {m.result for m in g.members if m.result not in yielded and _users_inside(em, m.result, members)}
+    return True
+
+
+def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
+    from .numba_backend import EMPTY_REDUCTION_ERRORS, npname
+
+    em.row_emitting = True
+    for h in g.hoisted:
+        em.op(h)
+    em.row_emitting = False
+    for m in g.members:
+        if m.name[3:] in EMPTY_REDUCTION_ERRORS:  # no identity: NumPy raises for an empty row
+            em.line(f"if ({g.reduced[m]}) == 0:")
+            em.line(f"    raise ValueError({EMPTY_REDUCTION_ERRORS[m.name[3:]]!r})")
+    for m in g.members:
+        if m.result not in g.local:
+            r = em.name(m.result)
+            em.line(f"{r} = np.empty(({g.rows}, {g.cols[m.result]}), dtype=np.{npname(m.result.type.dtype)})")
+            em.line(f"advise_huge({r})")
+    i = f"i{em.counter}_r"
+    em.counter += 1
+    d0 = em.depth
+    par = em.par >= 1 and em.loop_depth == 0
+    if par:
+        ib = f"{i}b"
+        em.line(f"for {ib} in prange(({g.rows} + {CHUNK - 1}) // {CHUNK}):")
+        em.depth += 1
+    buffers = []
+    for m in g.members:
+        v = m.result
+        if v in g.local and m.name in ELEMENTWISE:
+            em.row_local[v] = ("row", f"rb_{em.name(v)}")
+            buffers.append(f"rb_{em.name(v)} = np.empty({g.cols[v]}, dtype=np.{npname(v.type.dtype)})")
+        elif v in g.local:
+            em.row_local[v] = ("scalar", f"rs_{em.name(v)}")
+    for b in buffers:
+        em.line(b)
+    if par:
+        em.line(f"for {i} in range({ib} * {CHUNK}, min({ib} * {CHUNK} + {CHUNK}, {g.rows})):")
+    else:
+        em.line(f"for {i} in range({g.rows}):")
+    em.depth += 1
+    for m in g.members:
+        if m.name in ELEMENTWISE:
+            _elementwise_row(em, m, i, g)
+        else:
+            _reduction_row(em, m, i, g)
+    em.depth = d0
+    em.stats["row_groups"] = em.stats.get("row_groups", 0) + 1
+    em.stats["prange_loops"] += int(par)
+
+
+def _target(em: NumbaEmitter, v: Value, i: str, j: str) -> str:
+    kind, name = em.row_local.get(v, ("", ""))
+    if kind == "row":
+        return f"{name}[{j}]"
+    if kind == "scalar":
+        return name
+    return f"{em.name(v)}[{i}, {j}]"
+
+
+def _elementwise_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
+    from .numba_backend import _Ctx
+
+    j = f"j{em.counter}"
+    em.counter += 1
+    ctx = _Ctx()
+    body = em.scalar_expr(op, [em.operand_elem(u, op.result, [i, j], [0, 1], ctx) for u in op.operands])
+    for p in ctx.pre:
+        em.line(p)
+    em.line(f"for {j} in range({g.cols[op.result]}):")
+    em.line(f"    {_target(em, op.result, i, j)} = {body}")
+    em.stats["fused_loops"] += 1
+
+
+def _reduction_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
+    from .numba_backend import LANES, _acc_dtype, _costly, _Ctx, _init, _select, npname
+
+    kind = op.name[3:]
+    x = op.operands[0]
+    xt = x.type
+    D = op.result.type.dtype
+    acc = _acc_dtype(kind, xt.dtype, D)
+    cols = g.reduced[op]
+    j = f"j{em.counter}"
+    s = f"s_{em.counter}"
+    em.counter += 1
+    ctx = _Ctx()
+    e = em.elem(x, [i, j], [0, 1], ctx)
+    lanes = [em.elem(x, [i, f"({j} + {k})"], [0, 1], ctx) for k in range(LANES)]
+    for p in ctx.pre:
+        em.line(p)
+    if _costly(e):  # the row's elements in a plain loop first, which LLVM vectorizes whole
+        st = f"st_{s}"
+        em.line(f"{st} = np.empty({cols}, dtype=np.{npname(acc)})")
+        em.line(f"for {j} in range({cols}):")
+        em.line(f"    {st}[{j}] = {em.cast(e, xt, acc)}")
+        e, xt = f"{st}[{j}]", ScalarType(acc)
+        lanes = [f"{st}[{j} + {k}]" for k in range(LANES)]
+    em.line(f"{s} = {_init(kind, acc)}")
+    nan = kind in ("max", "min")
+    if nan:  # the lanes pass NaN over; an or-loop looks for it
+        em.line(f"nan_{s} = False")
+        em.line(f"for {j} in range({cols}):")
+        em.line(f"    t_{s} = {em.cast(e, xt, acc)}")
+        em.line(f"    nan_{s} |= t_{s} != t_{s}")
+    start = em._lane_loop(kind, acc, s, cols, j, lanes, xt)
+    em.line(f"for {j} in range({start}, {cols}):")
+    t = em.cast(e, xt, acc)
+    em.line(f"    {s} = {_select(kind, s, t, acc) if nan else _combine_text(kind, s, t)}")
+    val = f"np.{npname(acc)}(np.nan) if nan_{s} else {s}" if nan else s
+    if kind == "mean":
+        val = f"{s} / ({cols})"
+    out = em.cast(f"({val})", ScalarType("f64" if kind == "mean" else acc), D)
+    em.line(f"{_target(em, op.result, i, '0')} = {out}")
+    em.stats["reduction_loops"] += 1
+    em.stats["fused_reductions"] += 1
+
+
+def _combine_text(kind: str, s: str, t: str) -> str:
+    return f"{s} * {t}" if kind == "prod" else f"{s} + {t}"
