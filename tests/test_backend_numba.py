@@ -573,3 +573,26 @@ def test_row_groups_fuse_reductions_with_their_row_users(strategy_id: str) -> No
         np.testing.assert_allclose(program.lse(xd), np.log(np.exp(xd - mx).sum(axis=1)) + mx[:, 0], rtol=1e-12)
     with pytest.raises(ValueError, match="zero-size array"):
         program.softmax(np.zeros((3, 0), np.float32))
+
+
+@pytest.mark.parametrize("preset", [None, "active"])
+def test_parallel_blocks_make_openmp_threads_sleep_when_idle(preset: str | None) -> None:
+    """Compiling a parallel block sets OMP_WAIT_POLICY=PASSIVE before Numba loads its
+    OpenMP layer (spinning idle threads took the cores from the next parallel loop and
+    from BLAS), and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, numpy as np\n"
+            "from mcodec.compiler.build import build_module\n"
+            "from mcodec.compiler.driver import frontend\n"
+            "r = build_module(frontend('fn f(x: f64[N, M]) -> f64[N, M]:\\n    return x * 2.0 + 1.0\\n', 'p.mc'),"
+            " default='numba-par', use_cache=False)\n"
+            "assert r.program.f(np.ones((3, 4)))[0, 0] == 3.0\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == (preset or "PASSIVE")

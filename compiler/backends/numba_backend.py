@@ -44,6 +44,7 @@ from mcodec.compiler.ir_facts import non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
+from mcodec.runtime_shim.hardware import passive_openmp_waits
 
 from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
 from .numba_gemm import emit_store as emit_gemm_store
@@ -1480,6 +1481,8 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     cache when options say cache=True) and bind what its `call_` wrapper uses."""
     import numba
 
+    if options["parallel"]:
+        passive_openmp_waits()
     try:
         # numba consumes the parallel options dict: a copy
         disp = numba.njit(**{**options, "parallel": copy.copy(options["parallel"])})(ns[name])
