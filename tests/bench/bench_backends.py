@@ -63,6 +63,7 @@ from corpus_util import (  # noqa: E402
 from mcodec.compiler.build import BuildWarning, build_module  # noqa: E402
 from mcodec.compiler.driver import frontend  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
+from mcodec.runtime_shim.hardware import passive_openmp_waits  # noqa: E402
 from mcodec.runtime_shim.profiling import BlockTimer, count_crossings  # noqa: E402
 from peers import PEER_KINDS, Peer, jax_available, make_peers  # noqa: E402
 
@@ -506,6 +507,7 @@ def default_strategies() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    passive_openmp_waits()  # before any parallel Numba code runs, peers' included
     names = args.programs.split(",") if args.programs else corpus_names()
     presets = [p for p in args.presets.split(",") if p]
     strategies = [s for s in args.strategies.split(",") if s] if args.strategies else default_strategies()
@@ -514,8 +516,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown strategy {s!r}; known: {', '.join(REGISTRY)}")
     kinds = peer_kinds(args.peers)
     notes = [JAX_MISSING] if "jax" in args.peers.split(",") and "jax" not in kinds else []
-    if os.environ.get("OPENBLAS_CORETYPE"):  # OpenBLAS's kernels for every peer and strategy alike
-        notes.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} (set in the environment)")
+    # settings every peer and strategy ran under alike
+    notes += [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY") if os.environ.get(k)]
     peers = [PEER_NAMES[k] for k in kinds]
     rows = []
     cases = [(n, p) for n in names for p in presets]
