@@ -22,35 +22,45 @@ REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
 
 def chain(seed: int) -> tuple[str, Any, int]:
     """(M-CODE source of `fn f(x: D[N, M], g: D[M]) -> (...)`, a NumPy evaluator, the
-    number of results)."""
+    number of results). Values are [N, M] ("w"), [N, 1] ("c") or [N] ("r"): reductions
+    with and without keepdims, columns `v[:, 0]`, and ops on same-kind rows."""
     rng = random.Random(seed)
     dtype = rng.choice(["f32", "f64"])
-    names = ["x"]  # values of shape [N, M] or [N, 1]
-    wide = {"x": True}
+    kind = {"x": "w"}
+    names = ["x"]
     lines: list[str] = []
     steps: list[tuple] = []
-    for k in range(rng.randint(3, 7)):
+    for k in range(rng.randint(3, 8)):
         v = f"v{k}"
-        kind = rng.random()
+        roll = rng.random()
         a = rng.choice(names)
-        if kind < 0.35 and any(wide[n] for n in names):
-            a = rng.choice([n for n in names if wide[n]])
+        wide = [n for n in names if kind[n] == "w"]
+        if roll < 0.35 and wide:
+            a = rng.choice(wide)
             f = rng.choice(list(REDUCE))
-            lines.append(f"    let {v} = {f}({a}, axis=1, keepdims=true)")
-            steps.append(("reduce", v, f, a))
-            wide[v] = False
-        elif kind < 0.55:
+            keep = rng.random() < 0.7
+            lines.append(f"    let {v} = {f}({a}, axis=1, keepdims={'true' if keep else 'false'})")
+            steps.append(("reduce", v, f, a, keep))
+            kind[v] = "c" if keep else "r"
+        elif roll < 0.45 and any(kind[n] == "c" for n in names):
+            a = rng.choice([n for n in names if kind[n] == "c"])
+            lines.append(f"    let {v} = {a}[:, 0]")
+            steps.append(("column", v, a))
+            kind[v] = "r"
+        elif roll < 0.6:
             f = rng.choice(list(UNARY))
-            text = f"-{a}" if f == "neg" else f"{f}({a})"
             if f == "exp":  # keep it finite: exp of a value bounded by tanh
-                text = f"exp(tanh({a}))"
+                lines.append(f"    let {v} = exp(tanh({a}))")
                 steps.append(("unary", v, "exp_tanh", a))
             else:
+                lines.append(f"    let {v} = {'-' + a if f == 'neg' else f + '(' + a + ')'}")
                 steps.append(("unary", v, f, a))
-            lines.append(f"    let {v} = {text}")
-            wide[v] = wide[a]
+            kind[v] = kind[a]
         else:
-            b = rng.choice(names + ["g"])
+            if kind[a] == "r":
+                b = rng.choice([n for n in names if kind[n] == "r"] + ["2.0"])
+            else:
+                b = rng.choice([n for n in names if kind[n] != "r"] + ["g"])
             op = rng.choice(list(BINARY))
             if op == "/":  # a denominator away from zero
                 lines.append(f"    let {v} = {a} / (abs({b}) + 1.0)")
@@ -58,19 +68,22 @@ def chain(seed: int) -> tuple[str, Any, int]:
             else:
                 lines.append(f"    let {v} = {a} {op} {b}")
                 steps.append(("binary", v, op, a, b))
-            wide[v] = wide[a] or b == "g" or wide.get(b, False)
+            kind[v] = "w" if "w" in (kind[a], kind.get(b)) or b == "g" else kind[a]
         names.append(v)
     outs = [names[-1]] + rng.sample(names[1:-1], k=min(len(names) - 2, rng.randint(0, 2)))
-    types = ", ".join(f"{dtype}[N, {'M' if wide[o] else '1'}]" for o in outs)
+    shapes = {"w": "[N, M]", "c": "[N, 1]", "r": "[N]"}
+    types = ", ".join(f"{dtype}{shapes[kind[o]]}" for o in outs)
     src = f"fn f(x: {dtype}[N, M], g: {dtype}[M]) -> ({types}):\n" + "\n".join(lines) + \
         f"\n    return {', '.join(outs)}\n"
 
     def evaluate(x: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
-        env = {"x": x, "g": g}
+        env: dict[str, Any] = {"x": x, "g": g, "2.0": 2.0}
         one = x.dtype.type(1.0)
         for s in steps:
             if s[0] == "reduce":
-                env[s[1]] = REDUCE[s[2]](env[s[3]], axis=1, keepdims=True)
+                env[s[1]] = REDUCE[s[2]](env[s[3]], axis=1, keepdims=s[4])
+            elif s[0] == "column":
+                env[s[1]] = env[s[2]][:, 0]
             elif s[0] == "unary":
                 a = env[s[3]]
                 env[s[1]] = np.exp(np.tanh(a)) if s[2] == "exp_tanh" else UNARY[s[2]](a)

@@ -13,9 +13,15 @@ temporary is a full array (e and the row maxima and sums here); fused, a row of 
 temporaries stays in L1, and a temporary only the group reads is contracted to a row
 buffer (elementwise) or a scalar (reduction), never allocated whole.
 
+Members of rank 1, [R] (a reduction without keepdims, elementwise ops on such rows, a
+column `m[:, 0]` of a member), are one scalar per row: `log(sum(exp(x - m), axis=1)) +
+m[:, 0]` is computed row by row too.
+
 A member reads another member only at its own row: every member's result has the
 group's row extent R (a known dim, not 1), and a member's result reaches a later member
-only through operands or inlined producers of rank 2 with that same leading dim.
+only through operands or inlined producers of the reader's rank with that same leading
+dim (a rank-1 row would broadcast along a rank-2 reader's columns), or through a view
+that keeps the leading axis whole.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from .numba_backend import NumbaEmitter
 
 ROW_REDUCTIONS = ("sum", "mean", "prod", "max", "min")
+FULL = ("slice", None, None, None)
 CHUNK = 32  # rows per prange iteration: the row buffers are allocated once per chunk
 
 
@@ -42,41 +49,66 @@ class RowGroup:
     cols: dict[Value, str] = field(default_factory=dict)  # member result -> its inner extent
     reduced: dict[Op, str] = field(default_factory=dict)  # reduction -> its operand's inner extent
     local: set[Value] = field(default_factory=set)  # results only the group reads
+    staged: list[str] = field(default_factory=list)  # staging buffers, allocated before the rows
+    staged_at: int = 0  # where (a line index and depth)
+    staged_depth: int = 0
 
 
 def _row_reduction(op: Op) -> bool:
     x = op.operands[0]
     axis = op.attrs.get("axis")
     return (op.name[3:] in ROW_REDUCTIONS and isinstance(x.type, ArrayType) and x.type.rank == 2
-            and x.type.dtype[0] == "f" and axis is not None and sorted({a % 2 for a in axis}) == [1]
-            and bool(op.attrs.get("keepdims")))
+            and x.type.dtype[0] == "f" and axis is not None and sorted({a % 2 for a in axis}) == [1])
 
 
 def _candidate(em: NumbaEmitter, o: Op, rows: Any = None) -> bool:
     if o in em.inlined or o in em.skip or o in em.reuse or o in em.gemm or o in em.fused_stores.values() \
             or any(o in chain for chain in em.mask_epilogue.values()):
         return False
-    if len(o.results) != 1 or not o.result.is_array or o.result.type.rank != 2 or o.regions:
+    if len(o.results) != 1 or not o.result.is_array or o.result.type.rank not in (1, 2) or o.regions:
         return False
     r = o.result.type.shape[0]
-    if r is None or is_one(r) or (rows is not None and r != rows) or o.result.type.shape[1] is None:
+    if r is None or is_one(r) or (rows is not None and r != rows) or o.result.type.shape[-1] is None:
         return False
-    return o.name in ELEMENTWISE or _row_reduction(o)
+    return o.name in ELEMENTWISE or _row_reduction(o) or _column(o) is not None
 
 
-def _reads_rows(em: NumbaEmitter, v: Value, members: set[Value], rows: Any) -> bool:
-    """Whether reading operand `v` inside a member's row-i loop reads members at row i only."""
-    if not v.is_array:
-        return True
-    if v in members:
-        return v.type.rank == 2 and v.type.shape[0] == rows
+def _column(o: Op) -> int | None:
+    """k for `m[:, k]` of a matrix m (k a literal in range): one element per row."""
+    if o.name != "mc.getitem" or o.operands[0].type.rank != 2:
+        return None
+    items = o.attrs["index"]
+    if len(items) != 2 or items[0] != FULL or items[1][0] != "int" or not isinstance(items[1][1], int):
+        return None
+    k, d = items[1][1], o.operands[0].type.shape[1]
+    if d is None or not d.is_const or not -d.const <= k < d.const:  # (a symbolic width might not hold k)
+        return None
+    return k % d.const
+
+
+def _touches(em: NumbaEmitter, v: Value, members: set[Value]) -> bool:
+    """Whether reading `v` reads a member (itself or through inlined producers)."""
     o = v.owner
-    if isinstance(o, Op) and o in em.inlined:
-        if not all(_reads_rows(em, u, members, rows) for u in o.operands):
-            return False
-        touches = any(u in members or (isinstance(u.owner, Op) and u.owner in em.inlined) for u in o.operands)
-        return not touches or (v.type.rank == 2 and v.type.shape[0] == rows)
-    return True
+    return v in members or (isinstance(o, Op) and o in em.inlined and any(_touches(em, u, members) for u in o.operands))
+
+
+def _reads_rows(em: NumbaEmitter, v: Value, members: set[Value], rows: Any, rank: int) -> bool:
+    """Whether reading operand `v` in a member of rank `rank`, at row i, reads members at
+    row i only."""
+    if not v.is_array or not _touches(em, v, members):
+        return True
+    if v.type.rank != rank or v.type.shape[0] != rows:
+        return False
+    o = v.owner
+    if v in members or not isinstance(o, Op):
+        return True
+    if o.name == "mc.getitem":  # a view keeping the leading axis whole: `m[:, 0]`
+        items = o.attrs["index"]
+        base = o.operands[0]
+        return bool(items) and items[0] == FULL and base.type.rank == 2 and base.type.shape[0] == rows and \
+            all(it[0] in ("int", "slice") and all(not isinstance(x, tuple) for x in it[1:]) for it in items) and \
+            _reads_rows(em, base, members, rows, 2)
+    return o.name in ELEMENTWISE and all(_reads_rows(em, u, members, rows, rank) for u in o.operands)
 
 
 def _users_inside(em: NumbaEmitter, v: Value, group: set[Op], seen: set[Value] | None = None) -> bool:
@@ -97,8 +129,8 @@ def _users_inside(em: NumbaEmitter, v: Value, group: set[Op], seen: set[Value] |
 def _extent(em: NumbaEmitter, v: Value, j: int, group: RowGroup, defined: set[Value]) -> str | None:
     """An expression for dim j of v (a member result or operand) before the loop."""
     d = v.type.shape[j]
-    if isinstance(d, int):
-        return str(d)
+    if d is not None and d.is_const:
+        return str(d.const)
     if v in group.cols and j == 1:
         return group.cols[v]
     if v in defined:
@@ -134,7 +166,9 @@ def plan_row_groups(em: NumbaEmitter, region: Region) -> None:
             p = ops[j]
             if p in em.inlined:
                 pass
-            elif _candidate(em, p, rows) and all(_reads_rows(em, u, results, rows) for u in p.operands):
+            elif _candidate(em, p, rows) and (
+                    all(_reads_rows(em, u, results, rows, p.result.type.rank) for u in p.operands)
+                    if p.name in ELEMENTWISE else _reads_rows(em, p.operands[0], results, rows, 2)):
                 members.append(p)
                 results.add(p.result)
             elif not p.regions and p.name not in ("mc.setitem", "mc.call", "mc.return", "mc.yield") \
@@ -169,15 +203,16 @@ def _finish(em: NumbaEmitter, g: RowGroup) -> bool:
             defined.add(u)
     members = set(g.members)
     for m in g.members:
-        if m.name not in ELEMENTWISE:  # a reduction: its operand's extent
+        if _row_reduction(m):  # its operand's extent
             e = _extent(em, m.operands[0], 1, g, defined)
             if e is None:
                 return False
             g.reduced[m] = e
-        e = "1" if is_one(m.result.type.shape[1]) else _extent(em, m.result, 1, g, defined)
-        if e is None:
-            return False
-        g.cols[m.result] = e
+        if m.result.type.rank == 2:
+            e = "1" if is_one(m.result.type.shape[1]) else _extent(em, m.result, 1, g, defined)
+            if e is None:
+                return False
+            g.cols[m.result] = e
     rows = _extent(em, first.result, 0, g, defined) if first.name in ELEMENTWISE else \
         _extent(em, first.operands[0], 0, g, defined)
     if rows is None:
@@ -202,7 +237,8 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
     for m in g.members:
         if m.result not in g.local:
             r = em.name(m.result)
-            em.line(f"{r} = np.empty(({g.rows}, {g.cols[m.result]}), dtype=np.{npname(m.result.type.dtype)})")
+            shape = f"{g.rows}, {g.cols[m.result]}" if m.result.type.rank == 2 else f"{g.rows}, "
+            em.line(f"{r} = np.empty(({shape}), dtype=np.{npname(m.result.type.dtype)})")
             em.line(f"advise_huge({r})")
     i = f"i{em.counter}_r"
     em.counter += 1
@@ -215,13 +251,15 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
     buffers = []
     for m in g.members:
         v = m.result
-        if v in g.local and m.name in ELEMENTWISE:
+        if v in g.local and m.name in ELEMENTWISE and v.type.rank == 2:
             em.row_local[v] = ("row", f"rb_{em.name(v)}")
             buffers.append(f"rb_{em.name(v)} = np.empty({g.cols[v]}, dtype=np.{npname(v.type.dtype)})")
         elif v in g.local:
             em.row_local[v] = ("scalar", f"rs_{em.name(v)}")
     for b in buffers:
         em.line(b)
+    # staging buffers of reductions, known once their loops are written: inserted here
+    g.staged_at, g.staged_depth = len(em.lines), em.depth
     if par:
         em.line(f"for {i} in range({ib} * {CHUNK}, min({ib} * {CHUNK} + {CHUNK}, {g.rows})):")
     else:
@@ -230,8 +268,13 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
     for m in g.members:
         if m.name in ELEMENTWISE:
             _elementwise_row(em, m, i, g)
+        elif m.name == "mc.getitem":
+            from .numba_backend import _Ctx
+
+            em.line(f"{_target(em, m.result, i, '')} = {em.elem(m.operands[0], [i, str(_column(m))], [0, None], _Ctx())}")
         else:
             _reduction_row(em, m, i, g)
+    em.lines[g.staged_at:g.staged_at] = ["    " * g.staged_depth + t for t in g.staged]
     em.depth = d0
     em.stats["row_groups"] = em.stats.get("row_groups", 0) + 1
     em.stats["prange_loops"] += int(par)
@@ -243,7 +286,7 @@ def _target(em: NumbaEmitter, v: Value, i: str, j: str) -> str:
         return f"{name}[{j}]"
     if kind == "scalar":
         return name
-    return f"{em.name(v)}[{i}, {j}]"
+    return f"{em.name(v)}[{i}, {j}]" if v.type.rank == 2 else f"{em.name(v)}[{i}]"
 
 
 def _elementwise_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
@@ -252,11 +295,15 @@ def _elementwise_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
     j = f"j{em.counter}"
     em.counter += 1
     ctx = _Ctx()
-    body = em.scalar_expr(op, [em.operand_elem(u, op.result, [i, j], [0, 1], ctx) for u in op.operands])
+    ivs = [i, j][:op.result.type.rank]
+    body = em.scalar_expr(op, [em.operand_elem(u, op.result, ivs, [0, 1][:len(ivs)], ctx) for u in op.operands])
     for p in ctx.pre:
         em.line(p)
-    em.line(f"for {j} in range({g.cols[op.result]}):")
-    em.line(f"    {_target(em, op.result, i, j)} = {body}")
+    if len(ivs) == 1:  # one value per row
+        em.line(f"{_target(em, op.result, i, '')} = {body}")
+    else:
+        em.line(f"for {j} in range({g.cols[op.result]}):")
+        em.line(f"    {_target(em, op.result, i, j)} = {body}")
     em.stats["fused_loops"] += 1
 
 
@@ -279,7 +326,8 @@ def _reduction_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
         em.line(p)
     if _costly(e):  # the row's elements in a plain loop first, which LLVM vectorizes whole
         st = f"st_{s}"
-        em.line(f"{st} = np.empty({cols}, dtype=np.{npname(acc)})")
+        g.staged.append(f"{st} = np.empty({cols}, dtype=np.{npname(acc)})")
+        em.stats["staged_reductions"] = em.stats.get("staged_reductions", 0) + 1
         em.line(f"for {j} in range({cols}):")
         em.line(f"    {st}[{j}] = {em.cast(e, xt, acc)}")
         e, xt = f"{st}[{j}]", ScalarType(acc)
