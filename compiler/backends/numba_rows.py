@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 ROW_REDUCTIONS = ("sum", "mean", "prod", "max", "min")
 FULL = ("slice", None, None, None)
 CHUNK = 32  # rows per prange iteration: the row buffers are allocated once per chunk
+# scalar ops between members that may run before the group: pure, and raising nothing
+# (a scalar getitem or a size check could raise before an error the group raises first)
+HOISTABLE = frozenset({"mc.const", "mc.dim", "mc.size"})
 
 
 @dataclass
@@ -171,15 +174,14 @@ def plan_row_groups(em: NumbaEmitter, region: Region) -> None:
                     if p.name in ELEMENTWISE else _reads_rows(em, p.operands[0], results, rows, 2)):
                 members.append(p)
                 results.add(p.result)
-            elif not p.regions and p.name not in ("mc.setitem", "mc.call", "mc.return", "mc.yield") \
-                    and all(not r.is_array for r in p.results) \
+            elif (p.name in ELEMENTWISE or p.name in HOISTABLE) and all(not r.is_array for r in p.results) \
                     and not any(u in results or (isinstance(u.owner, Op) and u.owner in em.inlined) for u in p.operands):
                 hoisted.append(p)
             else:
                 break
             j += 1
         g = RowGroup(members, [h for h in hoisted if pos[id(h)] < pos[id(members[-1])]])
-        if len(members) > 1 and any(m.name not in ELEMENTWISE for m in members) and _finish(em, g):
+        if len(members) > 1 and any(_row_reduction(m) for m in members) and _finish(em, g):
             em.row_groups[members[0]] = g
             em.row_skip.update(members[1:])
             em.row_skip.update(g.hoisted)
