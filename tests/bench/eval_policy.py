@@ -112,14 +112,14 @@ class _Subset:
 
 
 def oracle_plan(store: ProfileStore, psig: str) -> dict[str, str]:
-    best: dict[str, tuple[float, str]] = {}
+    """Per block, the strategy with the least median time over its profiled runs (the
+    median, as `fixed_from_store` and `mcodec build --optimize` read profiles: the least
+    single run of a noisy block is luck, not a better strategy)."""
+    runs: dict[str, dict[str, list[float]]] = {}
     for r in store.query():
-        if r.program_sig != psig or not r.success or r.seconds is None:
-            continue
-        cur = best.get(r.block_id)
-        if cur is None or r.seconds < cur[0]:
-            best[r.block_id] = (r.seconds, r.strategy_id)
-    return {b: s for b, (_, s) in best.items()}
+        if r.program_sig == psig and r.success and r.seconds is not None:
+            runs.setdefault(r.block_id, {}).setdefault(r.strategy_id, []).append(r.seconds)
+    return {b: min(t, key=lambda s: (statistics.median(t[s]), s)) for b, t in runs.items()}
 
 
 def fixed_from_store(store: ProfileStore, psig: str) -> dict[str, float]:
