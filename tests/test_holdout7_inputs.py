@@ -97,3 +97,24 @@ def test_self_overlap_check() -> None:
     for a in (np.zeros((3, 4)), np.zeros((3, 4))[:, ::2], np.zeros((3, 4))[::-1, ::-2], np.zeros((1, 5)),
               np.zeros((0, 3)), np.zeros((4, 1, 3)).transpose(2, 0, 1), np.zeros(5)[::3]):
         assert not _self_overlapping(a), a.strides
+
+
+# ---- MLX: int64/uint64 results came back as C long long (np.longlong scalars, arrays whose ----
+# dtype char is 'q'): equal to int64 but not NumPy's own int64 type (isinstance(r, np.int64)
+# was false, and arrays printed with dtype=int64); they are relabelled, as NumPy's types
+MLX_INT_SRC = """fn s(a: i64[N], u: u64[N]) -> (i64, u64, i64[N], u64[N], i64, i64[N]):
+    return sum(a), max(u), a * 2, u + u, argmax(a), arange(N)
+"""
+
+
+def test_mlx_int64_results_are_numpy_int64() -> None:
+    pytest.importorskip("mlx.core")
+    a, u = np.array([3, -1, 7, 2]), np.array([1, 2**63 + 1, 5, 0], dtype=np.uint64)
+    want = (a.sum(), u.max(), a * 2, u + u, a.argmax(), np.arange(4))
+    got = check(MLX_INT_SRC, "mlx-cpu", "s", {"a": a, "u": u}, want)
+    for g, w in zip(got, want):
+        assert type(g) is type(w)
+        assert g.dtype.char == w.dtype.char, (g.dtype.char, w.dtype.char)
+    assert isinstance(got[0], np.int64) and isinstance(got[1], np.uint64)
+    result, _ = built(MLX_INT_SRC, "mlx-cpu")
+    assert all(b.built.strategy_id == "mlx-cpu" for b in result.blocks.values())

@@ -599,6 +599,11 @@ def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
     r = np.array(a, copy=True)
     if r.dtype != dtype:
         r = r.astype(dtype)
+    elif r.dtype.char != dtype.char:
+        # MLX's int64/uint64 arrive as C long long ('q'/'Q'): equal dtypes, but not NumPy's
+        # own int64/uint64 ('l'/'L' on LP64), so a scalar result was an np.longlong (not an
+        # np.int64) and an array printed with dtype=int64; the same bytes, relabelled
+        r = r.view(dtype)
     return r[()] if scalar else r
 
 
