@@ -118,3 +118,30 @@ def test_mlx_int64_results_are_numpy_int64() -> None:
     assert isinstance(got[0], np.int64) and isinstance(got[1], np.uint64)
     result, _ = built(MLX_INT_SRC, "mlx-cpu")
     assert all(b.built.strategy_id == "mlx-cpu" for b in result.blocks.values())
+
+
+# ---- MLX: an argument whose stride is not a multiple of its item size (a field of a ------------
+# structured array, rec["a"]: stride 12 for an f8) failed in mx.array with RuntimeError
+# std::bad_cast; such an array is copied first, as negative strides already were
+FIELD_SRC = """fn g(x: f64[N], A: f32[N, M]) -> (f64, f64[N], f32[N], f32[N, M]):
+    return sum(x * x), x * 2.0 - 1.0, max(A, axis=1), A * A + 1.0
+"""
+
+
+@pytest.mark.parametrize("strategy", ["mlx-cpu", "numba", "llvm"])
+def test_structured_field_arguments(strategy: str) -> None:
+    _needs(strategy)
+    rec = np.zeros(7, dtype=[("a", "f8"), ("b", "i4")])
+    rec["a"] = np.linspace(-1.0, 2.0, 7)
+    rec["b"] = -1
+    rec2 = np.zeros((7, 5), dtype=[("c", "i2"), ("v", "f4")])
+    rec2["v"] = np.arange(35, dtype=np.float32).reshape(7, 5) - 17.0
+    x, A = rec["a"], rec2["v"]
+    assert x.strides == (12,) and A.strides == (30, 6)
+    check(FIELD_SRC, strategy, "g", {"x": x, "A": A}, (np.sum(x * x), x * 2.0 - 1.0, A.max(1), A * A + np.float32(1.0)))
+    result, _ = built(FIELD_SRC, strategy)
+    if strategy == "mlx-cpu":
+        assert all(b.built.strategy_id == strategy for b in result.blocks.values())
+    got = result.program.g(x[::-2], A[::-2, 1::2])  # and reversed views of them
+    assert_same(got, (np.sum(x[::-2] ** 2), x[::-2] * 2.0 - 1.0, A[::-2, 1::2].max(1), A[::-2, 1::2] ** 2 + np.float32(1.0)),
+                f"{strategy} reversed fields")

@@ -608,9 +608,11 @@ def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
 
 
 def _mlx_ready(a: Any) -> Any:
-    """`a` in a layout mx.array accepts: it raises on negative strides (DLPack) and on a
-    non-native byte order (std::bad_cast), so such arrays are copied first."""
-    if isinstance(a, np.ndarray) and (not a.dtype.isnative or any(s < 0 for s in a.strides)):
+    """`a` in a layout mx.array accepts: it raises on negative strides (DLPack), on a
+    non-native byte order and on a stride that is not a multiple of the item size (a
+    field of a structured array, `rec["x"]`: std::bad_cast), so such arrays are copied first."""
+    if isinstance(a, np.ndarray) and (not a.dtype.isnative
+                                      or any(s < 0 or s % a.itemsize for s in a.strides)):
         return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
     return a
 
