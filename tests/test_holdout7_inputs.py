@@ -145,3 +145,27 @@ def test_structured_field_arguments(strategy: str) -> None:
     got = result.program.g(x[::-2], A[::-2, 1::2])  # and reversed views of them
     assert_same(got, (np.sum(x[::-2] ** 2), x[::-2] * 2.0 - 1.0, A[::-2, 1::2].max(1), A[::-2, 1::2] ** 2 + np.float32(1.0)),
                 f"{strategy} reversed fields")
+
+
+# ---- MLX: a reversed view whose reversed axis has length 1 (x[::-1] of one element, A[::-1] ----
+# of one row, A[:, ::-1] of one column) raised "Cannot convert DLPack arrays with negative
+# strides": NumPy counts such an array as contiguous, so ascontiguousarray kept its strides
+ONE_SRC = """fn f(x: f64[N], A: f32[N, M]) -> (f64[N], f64, f32[M], f32[N, M]):
+    return x * 2.0, sum(x), max(A, axis=0), A - min(A, axis=1, keepdims=true)
+"""
+
+
+def test_mlx_reversed_length_one_axes() -> None:
+    _needs("mlx-cpu")
+    result, _ = built(ONE_SRC, "mlx-cpu")
+    assert all(b.built.strategy_id == "mlx-cpu" for b in result.blocks.values())
+    for x, A in ((np.array([3.5])[::-1], np.array([[1.0, -2.0, 4.0]], np.float32)[::-1]),
+                 (np.array([3.5])[::-1], np.array([[1.0, -2.0, 4.0]], np.float32)[::-1, ::-1]),
+                 (np.array([1.0, 2.0])[::-1], np.array([[1.5], [-2.5]], np.float32)[:, ::-1]),
+                 (np.zeros(0)[::-1], np.zeros((0, 3), np.float32)[::-1])):
+        if len(x) == 0:
+            with pytest.raises(ValueError):  # max over an empty axis, as NumPy
+                result.program.f(x, A)
+            continue
+        want = (x * 2.0, x.sum(), A.max(0), A - A.min(1, keepdims=True))
+        check(ONE_SRC, "mlx-cpu", "f", {"x": x, "A": A}, want)

@@ -613,7 +613,10 @@ def _mlx_ready(a: Any) -> Any:
     field of a structured array, `rec["x"]`: std::bad_cast), so such arrays are copied first."""
     if isinstance(a, np.ndarray) and (not a.dtype.isnative
                                       or any(s < 0 or s % a.itemsize for s in a.strides)):
-        return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+        # a new array, not ascontiguousarray: that keeps an array whose negative strides are
+        # on length-1 axes (x[::-1] of one element, A[::-1] of one row), which NumPy counts
+        # as contiguous, as it is
+        return np.array(a, dtype=a.dtype.newbyteorder("="), order="C")
     return a
 
 
