@@ -31,7 +31,10 @@ def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]
                                     f"pass an array of dtype {np_dtype(t.dtype)}")
             if not value.flags.writeable:
                 raise ArgumentError(f"{where} is inout but the array is read-only")
-            arr = value
+            # a subclass (np.matrix: `*` is a matrix product, A[0] stays 2-D) as a plain
+            # ndarray view of the same memory: writes still reach the caller, with NumPy
+            # array semantics (as the other arguments get from np.asarray)
+            arr = value if type(value) is np.ndarray else value.view(np.ndarray)
         else:
             try:
                 arr = np.asarray(value)

@@ -169,3 +169,36 @@ def test_mlx_reversed_length_one_axes() -> None:
             continue
         want = (x * 2.0, x.sum(), A.max(0), A - A.min(1, keepdims=True))
         check(ONE_SRC, "mlx-cpu", "f", {"x": x, "A": A}, want)
+
+
+# ---- an np.matrix as an inout argument reached the NumPy code (the reference lowering, ------
+# numpy-mem) as a matrix: `A *= B` became a matrix product and A[0] a 2-D row ([[170, 184],
+# [85, 92]] where the elementwise program gives [[78, 112], [39, 56]]); an inout subclass is
+# now a plain ndarray view of its memory, as the other arguments are made by np.asarray
+MATRIX_SRC = """fn g(inout A: f64[N, N], B: f64[N, N]):
+    A *= B
+    A[0] = A[1] * 2.0
+
+fn f(A: f64[N, N], B: f64[N, N]) -> (f64[N, N], f64[N]):
+    return A * B, A[0]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numpy-mem", "numba"])
+def test_matrix_subclass_inout_argument(strategy: str) -> None:
+    if strategy != "reference":
+        _needs(strategy)
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    B = A + 10.0
+    want = A * B
+    want[0] = want[1] * 2.0
+    result, ref = built(MATRIX_SRC, "numpy-mem" if strategy == "reference" else strategy)
+    program = ref if strategy == "reference" else result.program
+    M = np.matrix(A)
+    program.g(M, np.matrix(B))
+    assert type(M) is np.matrix
+    np.testing.assert_array_equal(np.asarray(M), want)
+    prod, row = program.f(np.matrix(A), np.matrix(B))
+    assert type(prod) is np.ndarray and type(row) is np.ndarray
+    np.testing.assert_array_equal(prod, A * B)
+    np.testing.assert_array_equal(row, A[0])
