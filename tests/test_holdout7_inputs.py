@@ -184,6 +184,7 @@ fn f(A: f64[N, N], B: f64[N, N]) -> (f64[N, N], f64[N]):
 """
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
 @pytest.mark.parametrize("strategy", ["reference", "numpy-mem", "numba"])
 def test_matrix_subclass_inout_argument(strategy: str) -> None:
     if strategy != "reference":
