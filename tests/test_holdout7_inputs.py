@@ -203,3 +203,25 @@ def test_matrix_subclass_inout_argument(strategy: str) -> None:
     assert type(prod) is np.ndarray and type(row) is np.ndarray
     np.testing.assert_array_equal(prod, A * B)
     np.testing.assert_array_equal(row, A[0])
+
+
+# ---- sign(-0.0) is 0.0 in NumPy (and sign(NaN) NaN); Numba's np.sign, the LLVM select chain ----
+# and mx.sign gave -0.0, so 1 / sign(x) was -inf where NumPy gives inf
+SIGN_SRC = """fn s(x: f64[N], y: f32[N]) -> (f64[N], f32[N], f64[N]):
+    let r = zeros((N,), dtype=f64)
+    for i in range(N):
+        r[i] = sign(x[i])
+    return sign(x), sign(y), r
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par", "llvm", "mlx-cpu"])
+def test_sign_of_negative_zero(strategy: str) -> None:
+    _needs(strategy)
+    x = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -1e-320, 2.5, -3.0, -0.0])
+    y = x.astype(np.float32)
+    want = (np.sign(x), np.sign(y), np.sign(x))
+    got = check(SIGN_SRC, strategy, "s", {"x": x, "y": y}, want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(w))
+    assert not np.signbit(got[0][0]) and not np.signbit(got[2][-1])

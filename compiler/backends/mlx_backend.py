@@ -330,7 +330,8 @@ class MLXEmitter(PythonEmitter):
             src = self.mxv(x, dt)
             text = MX_UNARY[n].format(src)
             if n == "mc.sign" and dt[0] == "f":  # mx.sign(nan) is 0; NumPy's is nan
-                text = f"mx.where(mx.isnan({src}), {src}, {text})"
+                # (+ 0.0: mx.sign(-0.0) is -0.0, NumPy's is 0.0)
+                text = f"mx.where(mx.isnan({src}), {src}, {text} + 0.0)"
             self.set(op, text)
             return
         short = n[3:]
