@@ -31,7 +31,10 @@ def _convert(fn: Function, p: Param, value: Any, dims: dict[str, tuple[int, str]
                                     f"pass an array of dtype {np_dtype(t.dtype)}")
             if not value.flags.writeable:
                 raise ArgumentError(f"{where} is inout but the array is read-only")
-            arr = value
+            # a subclass (np.matrix: `*` is a matrix product, A[0] stays 2-D) as a plain
+            # ndarray view of the same memory: writes still reach the caller, with NumPy
+            # array semantics (as the other arguments get from np.asarray)
+            arr = value if type(value) is np.ndarray else value.view(np.ndarray)
         else:
             try:
                 arr = np.asarray(value)
@@ -180,11 +183,30 @@ class Entry:
         of one that it had just written through the other), so such a call runs the NumPy
         reference, whose writes go through the arrays as given."""
         io = self._inout
+        # one inout array whose elements share memory (a writeable `as_strided` view with
+        # overlapping rows): the compiled blocks read values that the reference, writing
+        # through the array element by element, has already overwritten
+        if any(_self_overlapping(values[a]) for a in io):
+            return True
         return len(io) > 1 and any(np.may_share_memory(values[a], values[b])
                                    for i, a in enumerate(io) for b in io[i + 1:])
 
     def __repr__(self) -> str:
         return f"<mcodec entry {self.fn.signature_text}>"
+
+
+def _self_overlapping(a: Any) -> bool:
+    """Whether two elements of `a` may be one memory location: not unless, with the axes
+    ordered by stride, each stride spans the extent of the axes below it (a sufficient
+    test, as NumPy's own quick check; an array it cannot clear runs the reference)."""
+    if not isinstance(a, np.ndarray) or a.size <= 1 or a.flags.c_contiguous or a.flags.f_contiguous:
+        return False
+    extent = a.itemsize
+    for n, s in sorted(((n, abs(s)) for n, s in zip(a.shape, a.strides) if n > 1), key=lambda t: t[1]):
+        if s < extent:
+            return True
+        extent += s * (n - 1)
+    return False
 
 
 class Program:

@@ -798,7 +798,9 @@ class _Codegen:
         if n == "sign":
             if d[0] == "f":
                 zero = ir.Constant(x.type, 0.0)
-                pos = b.select(b.fcmp_ordered(">", x, zero), ir.Constant(x.type, 1.0), x)
+                # NumPy's sign(-0.0) is 0.0 (and NaN stays NaN): a zero of either sign gives +0.0
+                x0 = b.select(b.fcmp_ordered("==", x, zero), zero, x)
+                pos = b.select(b.fcmp_ordered(">", x, zero), ir.Constant(x.type, 1.0), x0)
                 return b.select(b.fcmp_ordered("<", x, zero), ir.Constant(x.type, -1.0), pos)
             zero = ir.Constant(x.type, 0)
             gt = b.zext(b.icmp_signed(">", x, zero) if d[0] == "i" else b.icmp_unsigned(">", x, zero), x.type)

@@ -330,7 +330,8 @@ class MLXEmitter(PythonEmitter):
             src = self.mxv(x, dt)
             text = MX_UNARY[n].format(src)
             if n == "mc.sign" and dt[0] == "f":  # mx.sign(nan) is 0; NumPy's is nan
-                text = f"mx.where(mx.isnan({src}), {src}, {text})"
+                # (+ 0.0: mx.sign(-0.0) is -0.0, NumPy's is 0.0)
+                text = f"mx.where(mx.isnan({src}), {src}, {text} + 0.0)"
             self.set(op, text)
             return
         short = n[3:]
@@ -599,14 +600,24 @@ def _to_numpy(a: Any, dtype: np.dtype, scalar: bool) -> Any:
     r = np.array(a, copy=True)
     if r.dtype != dtype:
         r = r.astype(dtype)
+    elif r.dtype.char != dtype.char:
+        # MLX's int64/uint64 arrive as C long long ('q'/'Q'): equal dtypes, but not NumPy's
+        # own int64/uint64 ('l'/'L' on LP64), so a scalar result was an np.longlong (not an
+        # np.int64) and an array printed with dtype=int64; the same bytes, relabelled
+        r = r.view(dtype)
     return r[()] if scalar else r
 
 
 def _mlx_ready(a: Any) -> Any:
-    """`a` in a layout mx.array accepts: it raises on negative strides (DLPack) and on a
-    non-native byte order (std::bad_cast), so such arrays are copied first."""
-    if isinstance(a, np.ndarray) and (not a.dtype.isnative or any(s < 0 for s in a.strides)):
-        return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+    """`a` in a layout mx.array accepts: it raises on negative strides (DLPack), on a
+    non-native byte order and on a stride that is not a multiple of the item size (a
+    field of a structured array, `rec["x"]`: std::bad_cast), so such arrays are copied first."""
+    if isinstance(a, np.ndarray) and (not a.dtype.isnative
+                                      or any(s < 0 or s % a.itemsize for s in a.strides)):
+        # a new array, not ascontiguousarray: that keeps an array whose negative strides are
+        # on length-1 axes (x[::-1] of one element, A[::-1] of one row), which NumPy counts
+        # as contiguous, as it is
+        return np.array(a, dtype=a.dtype.newbyteorder("="), order="C")
     return a
 
 

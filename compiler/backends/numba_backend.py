@@ -402,6 +402,8 @@ class NumbaEmitter(PythonEmitter):
             return f"np.{npname(D)}({args[0]} != 0)"
         if n[3:] in UNARY_NP:
             text = f"np.{n[3:]}({args[0]})"
+            if n == "mc.sign" and D[0] == "f":  # Numba's sign(-0.0) is -0.0; NumPy's is 0.0
+                text = f"({text} + np.{npname(D)}(0.0))"
             return text if D == "bool" else f"np.{npname(D)}({text})"
         raise LoweringError(f"no Numba lowering for {n}")
 
