@@ -29,6 +29,8 @@ from .types import (
     ScalarType,
     ValueType,
     is_complex,
+    is_int,
+    np_dtype,
     probe_dtype,
 )
 
@@ -178,6 +180,16 @@ def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT,
 
 def binary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x, y = _value(fb, args, "x1"), _value(fb, args, "x2")
+    if b.name in ("maximum", "minimum"):
+        # `maximum(x, 200)` for an i8 x: NumPy 2 raises OverflowError for every x (the
+        # literal is cast to i8 first), as for `x + 200`; the probe's in-range stand-in
+        # for the literal cannot tell, and the back ends wrapped it to -56
+        for lit, other in ((fb._weak_int(x), y), (fb._weak_int(y), x)):
+            if lit is not None and is_int(other.type.dtype) and not getattr(other.type, "weak", False):
+                info = np.iinfo(np_dtype(other.type.dtype))
+                if not info.min <= lit <= info.max:
+                    raise fb.error(f"integer literal {lit} does not fit {other.type.dtype}", e.span,
+                                   f"{other.type.dtype} holds {info.min}..{info.max}")
     (x, y), _ = _probe_half_free(fb, b.numpy, [x, y], e.span)
     d = _dtype_of(fb, b, e, b.numpy, x.type, y.type)
     return _emit(fb, b, [x, y], make_type(d, _broadcast(fb, e, x.type, y.type)), e)
