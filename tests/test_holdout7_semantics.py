@@ -1469,3 +1469,30 @@ def test_forbidden_program_is_a_diagnostic(case: str, tmp_path: Path) -> None:
     assert "Traceback" not in text, text
     assert f"{case}.mc:" in text and "error:" in text, text
     assert words in text, text
+
+
+# ---- regression: constant folding took a literal beside a typed constant as np.int64 -----
+# (or np.float64): `u64(2**64 - 1) // 3` went through f64 (6148914691236516864), `h % 10`
+# gave 6 and `h * 1` gave 0; `f32(1.1) * 0.1` rounded twice (0.11, NumPy's is 0.11000001).
+# NumPy 2 takes the literal as a weak Python number, in the other operand's dtype.
+FOLD_SRC = """fn folded() -> (u64, u64, u64, u64, f32, f32, i8, f64):
+    let h = u64(18446744073709551615)
+    let a = f32(1.1)
+    let b = i8(100)
+    return h // 3, h % 10, h * 1, h - 5, a * 0.1, a / 3.0, b + b + 1, f64(i64(7) // 2) * 0.1
+
+fn unfolded(h: u64, a: f32, b: i8) -> (u64, u64, u64, u64, f32, f32, i8):
+    return h // 3, h % 10, h * 1, h - 5, a * 0.1, a / 3.0, b + b + 1
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numba", "llvm"])
+def test_constant_fold_keeps_literals_weak(strategy: str) -> None:
+    h, a, b = np.uint64(2**64 - 1), np.float32(1.1), np.int8(100)
+    with np.errstate(over="ignore"):
+        want = (h // 3, h % 10, h * 1, h - 5, a * 0.1, a / 3.0, b + b + 1)
+    prog = program("fold", FOLD_SRC, strategy)
+    for got in (prog.folded()[:7], prog.unfolded(h=h, a=a, b=b)):
+        assert [type(g) for g in got] == [type(w) for w in want], got
+        assert got == want, (got, want)  # exact: the same operations in the same dtypes
+    assert prog.folded()[7] == np.float64(3) * 0.1
