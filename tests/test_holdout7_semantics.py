@@ -1326,6 +1326,136 @@ add(
     ],
 )
 
+# ---- scalars of every width (wrap, u64 beside i64, bool ~), mixed-sign comparisons, special
+# values, ddof, traces and dots of integers, stacking, reshapes of transposed and strided arrays
+SC_SRC = """fn scal_mix(k: i64, c: bool) -> (i32, u8, u8, bool, f64, u64, bool, bool, bool, f64, i64):
+    let a = i32(2147483647)
+    let u = u8(1)
+    let h = u64(18446744073709551615)
+    let b = true
+    for i in range(3):
+        a = a + 1
+        u = -u
+        b = ~b
+    let r = h + k
+    let big = u64(9223372036854775808)
+    return a, u, ~u8(0), b, r, h // 3, big > -1, h == -1, h > k, (1.5 if c else 2), k % -3
+
+fn mixed_cmp(x: u64[N], y: i64[N]) -> (bool[N], bool[N], bool[N], f64[N]):
+    return x > y, x == y, x <= y, x + y
+
+fn specials(x: f64[N]) -> (f64[N], f64[N], f64[N], f64[N], f64[N], f64[N]):
+    return sqrt(x), log(x), arctan2(x, -1.0), 0.0 ** x, round(x, 2), x ** -1.0
+
+fn ddof(x: f64[N], A: f64[N, M]) -> (f64, f64, f64[M], f64[N], f64[?]):
+    return var(x, ddof=1), std(x, ddof=N), std(A, axis=0, ddof=1), mean(A, axis=1), mean(A[:, :0], axis=1)
+
+fn traces(A: i32[N, N], B: u8[N, N], C: bool[N, N], v: i32[N]) -> (i64, u64, i64, i32, i32[N], i64, i64[?, ?]):
+    return trace(A), trace(B), trace(C), dot(v, v), A @ v, prod(A[:, :0]), i64(outer(v, v))
+
+fn stacks(x: f64[N], y: f64[N], A: f64[N, M]) -> (f64[?], f64[?, ?], f64[?, ?], f64[?, ?], f64[?, ?], f64[?, ?, ?], f64[?, ?]):
+    return hstack((x, y)), vstack((x, y)), concatenate((A, A), axis=1), stack((x, y), axis=-1), flip(A), transpose(reshape(A, (1, N, M))), eye(N, M, k=1)
+
+fn noncontig(A: f64[N, M], x: f64[N]) -> (f64[?], f64[?, ?], f64[M], f64[?], f64[N, N]):
+    let T = A.T
+    return reshape(T, (-1,)), reshape(A[:, ::2], (-1, 1)), T @ x, reshape(A[::-1, 1:], (N * (M - 1),)), A @ A.T
+"""
+
+
+def sm(k, c):
+    a = np.int32(2147483647)
+    u = np.uint8(1)
+    h = np.uint64(2**64 - 1)
+    b = np.True_
+    for _ in range(3):
+        a = a + 1
+        u = -u
+        b = ~b
+    return (
+        a,
+        u,
+        ~np.uint8(0),
+        b,
+        h + np.int64(k),
+        h // 3,
+        np.uint64(2**63) > -1,
+        h == -1,
+        h > np.int64(k),
+        np.float64(1.5 if c else 2),
+        np.int64(k) % -3,
+    )
+
+
+xu = np.array([2**64 - 1, 2**63, 0, 5], np.uint64)
+yi = np.array([-1, -1, 0, 5])
+xs = np.array([4.0, 0.0, -1.0, -0.0, np.inf, 0.125, 2.345])
+A1 = np.array([[1.0, 2.0, 3.0]])
+x1 = np.array([5.0])
+Ai = np.array([[2**30, 1], [5, 2**30]], np.int32)
+Bu = np.array([[200, 1], [5, 100]], np.uint8)
+Cb = np.array([[True, False], [True, True]])
+vi = np.array([2**16, 3], np.int32)
+sx = np.array([1.0, 2.0, 3.0])
+sy = np.array([-1.0, 0.5, 9.0])
+SA = np.arange(12.0).reshape(3, 4)
+NA = np.arange(20.0).reshape(4, 5) ** 1.1
+nx = np.array([1.0, -1.0, 2.0, 0.5])
+add(
+    "sc",
+    SC_SRC,
+    [
+        ("scal_mix", {"k": -7, "c": False}, sm(-7, False)),
+        ("mixed_cmp", {"x": xu, "y": yi}, (xu > yi, xu == yi, xu <= yi, xu + yi)),
+        (
+            "specials",
+            {"x": xs},
+            (np.sqrt(xs), np.log(xs), np.arctan2(xs, -1.0), 0.0**xs, np.round(xs, 2), xs**-1.0),
+        ),
+        (
+            "ddof",
+            {"x": x1, "A": A1},
+            (
+                np.var(x1, ddof=1),
+                np.std(x1, ddof=1),
+                np.std(A1, axis=0, ddof=1),
+                np.mean(A1, axis=1),
+                np.mean(A1[:, :0], axis=1),
+            ),
+        ),
+        (
+            "traces",
+            {"A": Ai, "B": Bu, "C": Cb, "v": vi},
+            (
+                np.trace(Ai),
+                np.trace(Bu),
+                np.trace(Cb),
+                np.dot(vi, vi),
+                Ai @ vi,
+                np.prod(Ai[:, :0]),
+                np.outer(vi, vi).astype(np.int64),
+            ),
+        ),
+        (
+            "stacks",
+            {"x": sx, "y": sy, "A": SA},
+            (
+                np.hstack((sx, sy)),
+                np.vstack((sx, sy)),
+                np.concatenate((SA, SA), axis=1),
+                np.stack((sx, sy), axis=-1),
+                np.flip(SA),
+                np.transpose(SA.reshape(1, 3, 4)),
+                np.eye(3, 4, k=1),
+            ),
+        ),
+        (
+            "noncontig",
+            {"A": NA, "x": nx},
+            (NA.T.reshape(-1), NA[:, ::2].reshape(-1, 1), NA.T @ nx, NA[::-1, 1:].reshape(16), NA @ NA.T),
+        ),
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 
 
