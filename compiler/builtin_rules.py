@@ -203,6 +203,20 @@ def where(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 def clip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a, lo, hi = (_value(fb, args, n) for n in ("a", "a_min", "a_max"))
+    if is_int(a.type.dtype) and not getattr(a.type, "weak", False):
+        # NumPy 2's clip takes an integer literal beyond a's dtype on its own side as no
+        # bound (`clip(u8, -5, 300)` leaves u8 values as they are) and raises OverflowError
+        # for one beyond the other side; the back ends cast it to a's dtype (300 -> 44)
+        info = np.iinfo(np_dtype(a.type.dtype))
+        lo_lit, hi_lit = fb._weak_int(lo), fb._weak_int(hi)
+        if (lo_lit is not None and lo_lit > info.max) or (hi_lit is not None and hi_lit < info.min):
+            lit = lo_lit if lo_lit is not None and lo_lit > info.max else hi_lit
+            raise fb.error(f"integer literal {lit} does not fit {a.type.dtype}", e.span,
+                           f"{a.type.dtype} holds {info.min}..{info.max}")
+        if lo_lit is not None and lo_lit < info.min:
+            lo = fb.const(int(info.min), ScalarType("i64", weak=True), e.span)
+        if hi_lit is not None and hi_lit > info.max:
+            hi = fb.const(int(info.max), ScalarType("i64", weak=True), e.span)
     d = _dtype_of(fb, b, e, np.clip, a.type, lo.type, hi.type)
     return _emit(fb, b, [a, lo, hi], make_type(d, _broadcast(fb, e, a.type, lo.type, hi.type)), e)
 

@@ -1456,6 +1456,75 @@ add(
     ],
 )
 
+# ---- NumPy 2 promotion with typed (strong) scalars, reduction result dtypes, where() of mixed
+# dtypes; regression: clip(u8, -5, 300) gave 44 everywhere in the back ends (300 cast to u8),
+# where NumPy 2 takes a literal beyond the dtype on its own side as no bound
+P_SRC = """fn strong(x: f32[N], t: f64, k: i64, u: u8[N], i: i32[N]) -> (bool[N], bool[N], f64[N], i64[N], i64[N], bool[N]):
+    return x == t, x < t, x + t, u + k, i * k, x == 0.1
+
+fn red_types(b: bool[N, M], u: u64[N], i: i8[N, M], f: f32[N, M]) -> (i64[M], f64, f64, bool[N], i8[M], f64[N], f32[M], f32[N], i64[N]):
+    return sum(b, axis=0), mean(b), mean(u), max(b, axis=1), max(i, axis=0), var(i, axis=1), prod(f, axis=0), var(f, axis=1), argmax(f, axis=1)
+
+fn mixwhere(m: bool[N], a: i8[N], b: f32[N], c: u64[N], d: i64[N]) -> (f32[N], f64[N], u8[N], f64[N], u8[N]):
+    return where(m, a, b), where(m, c, d), clip(astype(a, u8), -5, 300), clip(a, 0.5, 2.5), abs(astype(a, u8))
+"""
+x13 = np.array([0.1, 0.2, 1.0, -3.5], np.float32)
+u = np.array([250, 1, 0, 7], np.uint8)
+ii = np.array([2**30, -7, 3, 0], np.int32)
+b = np.array([[True, False, True], [False, False, True]])
+uu = np.array([2**64 - 1, 2**63], np.uint64)
+i8 = np.array([[-128, 5, 127], [3, -1, 0]], np.int8)
+f = np.array([[1.5, np.nan, 3.0], [-2.0, 4.0, 0.25]], np.float32)
+m = np.array([True, False, True, False])
+a = np.array([-3, 100, 7, -128], np.int8)
+bf = np.array([0.5, 1.5, 2.5, 3.5], np.float32)
+c = np.array([2**64 - 1, 5, 7, 2**63], np.uint64)
+d = np.array([-1, -2, 3, 4])
+add(
+    "prom",
+    P_SRC,
+    [
+        (
+            "strong",
+            {"x": x13, "t": 0.1, "k": 1000, "u": u, "i": ii},
+            (
+                x13 == np.float64(0.1),
+                x13 < np.float64(0.1),
+                x13 + np.float64(0.1),
+                u + np.int64(1000),
+                ii * np.int64(1000),
+                x13 == 0.1,
+            ),
+        ),
+        (
+            "red_types",
+            {"b": b, "u": uu, "i": i8, "f": f},
+            (
+                b.sum(axis=0),
+                b.mean(),
+                uu.mean(),
+                b.max(axis=1),
+                i8.max(axis=0),
+                i8.var(axis=1),
+                f.prod(axis=0),
+                f.var(axis=1),
+                f.argmax(axis=1),
+            ),
+        ),
+        (
+            "mixwhere",
+            {"m": m, "a": a, "b": bf, "c": c, "d": d},
+            (
+                np.where(m, a, bf),
+                np.where(m, c, d),
+                np.clip(a.astype(np.uint8), -5, 300),
+                np.clip(a, 0.5, 2.5),
+                np.abs(a.astype(np.uint8)),
+            ),
+        ),
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 
 
@@ -1571,6 +1640,9 @@ FORBIDDEN = {
     # regression: maximum(i8, 200) compiled and wrapped 200 to -56 in the back ends
     "maximum_literal": ("fn f(x: i8[N]) -> i8[N]:\n    return maximum(x, 200)\n", "does not fit i8"),
     "minimum_literal": ("fn f(x: u16[N]) -> u16[N]:\n    return minimum(-1, x)\n", "does not fit u16"),
+    # regression: a clip bound beyond the integer dtype on the other side (NumPy: OverflowError)
+    "clip_low_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return clip(x, 300, 400)\n", "does not fit u8"),
+    "clip_high_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return clip(x, -10, -5)\n", "does not fit u8"),
     "unsigned_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return x + (-1)\n", "does not fit u8"),
     "void_result": (
         "fn g(x: f64[N]):\n    pass\n\nfn f(x: f64[N]) -> f64:\n    let a = g(x)\n    return 1.0\n",
