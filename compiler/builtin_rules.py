@@ -263,6 +263,18 @@ def _with_ddof(fb: FunctionBuilder, b: Builtin, a: Value, axes: tuple[int, ...] 
     return fb.emit("mc.sqrt", [scaled], [t], span).result if b.name == "std" else scaled
 
 
+def check_int_literal(fb: FunctionBuilder, v: Value, dtype: str, span: Any) -> None:
+    """An integer literal put into an integer array (a fill value, a stored element):
+    NumPy 2 raises OverflowError for one the dtype cannot hold (`full(n, 300, dtype=u8)`,
+    `y[0] = 300`) where the back ends wrapped it; a compile error, as for `x + 300`."""
+    lit = fb._weak_int(v)
+    if lit is not None and is_int(dtype):
+        info = np.iinfo(np_dtype(dtype))
+        if not info.min <= lit <= info.max:
+            raise fb.error(f"integer literal {lit} does not fit {dtype}", span,
+                           f"{dtype} holds {info.min}..{info.max}")
+
+
 def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dims, shape = _shape(fb, args, "shape", b)
     _no_negative_size(fb, args, "shape", b, shape)
@@ -274,6 +286,7 @@ def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
             raise fb.error("full(): fill_value must be a scalar", e.span, "to copy an array use copy(a), or full_like for its shape")
         dtype = dtype or (fill.type.dtype if not fill.type.weak else probe_dtype(lambda v: np.full(1, v), fill.type))
         dtype = dtype.dtype if isinstance(dtype, ScalarType) else dtype
+        check_int_literal(fb, fill, dtype, e.span)
         operands.append(fill)
     return _emit(fb, b, operands, ArrayType(dtype, shape), e, dtype=dtype, ndim=len(dims))
 
@@ -283,7 +296,9 @@ def make_like(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dtype = _static(fb, args, "dtype", b, "dtype") or a.type.dtype
     operands = [a]
     if b.name == "full_like":
-        operands.append(_value(fb, args, "fill_value"))
+        fill = _value(fb, args, "fill_value")
+        check_int_literal(fb, fill, dtype, e.span)
+        operands.append(fill)
     return _emit(fb, b, operands, ArrayType(dtype, a.type.shape), e, dtype=dtype)
 
 

@@ -1643,6 +1643,19 @@ FORBIDDEN = {
     # regression: a clip bound beyond the integer dtype on the other side (NumPy: OverflowError)
     "clip_low_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return clip(x, 300, 400)\n", "does not fit u8"),
     "clip_high_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return clip(x, -10, -5)\n", "does not fit u8"),
+    # regression: an integer literal the array's dtype cannot hold, put into it (NumPy raises
+    # OverflowError; the back ends wrapped it: 300 -> 44, -1 -> 255, 40000 -> -25536)
+    "full_literal": ("fn f(n: i64) -> u8[?]:\n    return full((n,), 300, dtype=u8)\n", "does not fit u8"),
+    "full_like_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return full_like(x, -1)\n", "does not fit u8"),
+    "store_literal": (
+        "fn f(x: u8[N]) -> u8[N]:\n    let y = copy(x)\n    y[0] = 300\n    return y\n",
+        "does not fit u8",
+    ),
+    "slice_store_literal": ("fn f(inout x: u8[N]):\n    x[1:] = -1\n", "does not fit u8"),
+    "loop_store_literal": (
+        "fn f(x: i16[N]) -> i16[N]:\n    let y = copy(x)\n    for i in range(N):\n        y[i] = 40000\n    return y\n",
+        "does not fit i16",
+    ),
     "unsigned_literal": ("fn f(x: u8[N]) -> u8[N]:\n    return x + (-1)\n", "does not fit u8"),
     "void_result": (
         "fn g(x: f64[N]):\n    pass\n\nfn f(x: f64[N]) -> f64:\n    let a = g(x)\n    return 1.0\n",
