@@ -1525,6 +1525,205 @@ add(
     ],
 )
 
+# ---- calls: early returns inside loops, strided and reversed views as inout arguments,
+# keyword and default arguments, a local array rebound to shrinking shapes, nested breaks
+F_SRC = """fn scale(inout v: f64[K], a: f64):
+    v *= a
+
+fn find(x: f64[N], t: f64) -> i64:
+    for i in range(N):
+        if x[i] >= t:
+            return i
+    return -1
+
+fn clipped_mean(x: f64[N], lo: f64 = -1.0, hi: f64 = 1.0) -> f64:
+    if N == 0:
+        return 0.0
+    let s = 0.0
+    for v in x:
+        if v < lo:
+            s += lo
+            continue
+        elif v > hi:
+            s += hi
+            continue
+        s += v
+    return s / f64(N)
+
+fn views(X: f64[N, M]) -> (f64[N, M], i64, i64, f64, f64):
+    let A = copy(X)
+    scale(A[::-2, 0], -1.0)
+    scale(A[:, 1], 10.0)
+    scale(A[1, ::-1], 0.5)
+    let k = find(A[0], 5.0) + find(A[:, 2], 1.0e9) * 100
+    let j = 0
+    for row in A:
+        j += find(row, 0.0)
+    return A, k, j, clipped_mean(X[0]), clipped_mean(X[:, 0], hi=0.5) + clipped_mean(X[0, :0])
+
+fn halving(x: f64[N]) -> (f64, i64):
+    let v = copy(x)
+    let rounds = 0
+    while v.shape[0] > 1:
+        let h = v.shape[0] // 2
+        if v.shape[0] % 2 == 1:
+            v = concatenate((v[:h] + v[h:2 * h], v[2 * h:]))
+        else:
+            v = v[:h] + v[h:]
+        rounds += 1
+    return v[0], rounds
+
+fn nested_break(A: i64[N, M]) -> (i64, i64):
+    let total = 0
+    let rows = 0
+    for i in range(N):
+        for j in range(M):
+            if A[i, j] < 0:
+                break
+            total += A[i, j]
+        if total > 20:
+            break
+        rows += 1
+    return total, rows
+
+fn annotated(x: f32[N]) -> (f32, f32[N], i8, u16):
+    let a: f32 = 1.0
+    let b: f32[N] = x * 2.0
+    let c: i8 = 100
+    let d: u16 = 65535
+    for v in x:
+        a = a * 0.5 + v
+    c += 27
+    d += 1
+    return a, b, c, d
+
+fn kw_calls(x: f64[N]) -> (f64, f64, f64):
+    return clipped_mean(x, hi=0.25), clipped_mean(lo=0.0, x=x), clipped_mean(x, -0.5, 0.5)
+"""
+rng = np.random.default_rng(12)
+X = rng.normal(size=(5, 4)) * 3
+
+
+def np_find(x, t):
+    for i in range(len(x)):
+        if x[i] >= t:
+            return i
+    return -1
+
+
+def cm(x, lo=-1.0, hi=1.0):
+    if len(x) == 0:
+        return 0.0
+    return float(np.clip(x, lo, hi).sum() / len(x))
+
+
+def views(X):
+    A = X.copy()
+    A[::-2, 0] *= -1.0
+    A[:, 1] *= 10.0
+    A[1, ::-1] *= 0.5
+    k = np_find(A[0], 5.0) + np_find(A[:, 2], 1e9) * 100
+    j = sum(np_find(r, 0.0) for r in A)
+    return A, np.int64(k), np.int64(j), np.float64(cm(X[0])), np.float64(cm(X[:, 0], hi=0.5) + cm(X[0, :0]))
+
+
+def halv(x):
+    v = x.copy()
+    r = 0
+    while v.shape[0] > 1:
+        h = v.shape[0] // 2
+        v = np.concatenate((v[:h] + v[h : 2 * h], v[2 * h :])) if v.shape[0] % 2 else v[:h] + v[h:]
+        r += 1
+    return np.float64(v[0]), np.int64(r)
+
+
+AI = np.array([[3, 4, -1, 100], [5, 6, 7, 8], [1, 1, 1, 1]])
+
+
+def nb(A):
+    total = 0
+    rows = 0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            if A[i, j] < 0:
+                break
+            total += A[i, j]
+        if total > 20:
+            break
+        rows += 1
+    return np.int64(total), np.int64(rows)
+
+
+x32 = np.array([0.5, -1.25, 3.0], np.float32)
+
+
+def ann(x):
+    a = np.float32(1.0)
+    for v in x:
+        a = a * np.float32(0.5) + v
+    return a, x * np.float32(2.0), np.int8(127), np.uint16(0)
+
+
+xh = rng.normal(size=13)
+xk = rng.normal(size=7)
+add(
+    "calls",
+    F_SRC,
+    [
+        ("views", {"X": X}, views(X)),
+        ("halving", {"x": xh}, halv(xh)),
+        ("halving", {"x": xh[:1]}, halv(xh[:1])),
+        ("nested_break", {"A": AI}, nb(AI)),
+        ("annotated", {"x": x32}, ann(x32)),
+        (
+            "kw_calls",
+            {"x": xk},
+            (np.float64(cm(xk, hi=0.25)), np.float64(cm(xk, lo=0.0)), np.float64(cm(xk, -0.5, 0.5))),
+        ),
+    ],
+)
+
+
+# ---- narrow integer floor division and modulo by zero and of the minimum by -1 (NumPy: 0, wrap)
+a8 = np.array([-128, 7, -7, 100, 5], np.int8)
+b8 = np.array([-1, 0, 2, -3, 0], np.int8)
+a32 = np.array([-(2**31), 7, -7, 100, 5], np.int32)
+b32 = np.array([-1, 0, 2, -3, 0], np.int32)
+u8 = np.array([255, 7, 0, 100, 5], np.uint8)
+v8 = np.array([0, 0, 2, 3, 255], np.uint8)
+
+
+def ld(a, b):
+    s = 0
+    for i in range(len(a)):
+        s += int(a[i] // b[i]) + int(a[i] % b[i])
+    return np.int64(s)
+
+
+add(
+    "nd",
+    """fn narrow_div(a: i8[N], b: i8[N], c: i32[N], d: i32[N], u: u8[N], v: u8[N]) -> (i8[N], i8[N], i32[N], i32[N], u8[N], u8[N], i64):
+    let s = 0
+    for i in range(N):
+        s += i64(a[i] // b[i]) + i64(a[i] % b[i])
+    return a // b, a % b, c // d, c % d, u // v, u % v, s
+
+fn loop_div(a: i8[N], b: i8[N]) -> i8[N]:
+    let out = zeros((N,), dtype=i8)
+    for i in range(N):
+        out[i] = a[i] // b[i] + a[i] % b[i]
+    return out
+""",
+    [
+        (
+            "narrow_div",
+            {"a": a8, "b": b8, "c": a32, "d": b32, "u": u8, "v": v8},
+            (a8 // b8, a8 % b8, a32 // b32, a32 % b32, u8 // v8, u8 % v8, ld(a8, b8)),
+        ),
+        ("loop_div", {"a": a8, "b": b8}, (a8 // b8 + a8 % b8)),
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 
 
