@@ -1724,6 +1724,168 @@ fn loop_div(a: i8[N], b: i8[N]) -> i8[N]:
     ],
 )
 
+# ---- stores cast unsafely, as NumPy's assignment does: floats truncate into integer arrays,
+# i64 wraps into u8, bools become 0.0/1.0, f32 overflows to inf
+x = np.array([2.7, -2.7, 0.5, 1e3])
+k = np.array([300, -1, 65535, 2**40])
+m = np.array([True, False, True, True])
+
+
+def st(x, k, m):
+    y = np.zeros(4, np.int32)
+    y[0] = 2.7
+    y[1:3] = x[1:3]
+    z = np.zeros(4, np.uint8)
+    z[:] = k
+    w = np.zeros(4)
+    w[:] = m
+    v = np.zeros(4, np.int16)
+    v[::2] = -2.5
+    f = np.zeros(4, np.float32)
+    f[:] = x * 1e40
+    return y, z, w, v, f
+
+
+add(
+    "stores",
+    """fn stores(x: f64[N], k: i64[N], m: bool[N]) -> (i32[N], u8[N], f64[N], i16[N], f32[N]):
+    let y = zeros((N,), dtype=i32)
+    y[0] = 2.7
+    y[1:3] = x[1:3]
+    let z = zeros((N,), dtype=u8)
+    z[:] = k
+    let w = zeros((N,), dtype=f64)
+    w[:] = m
+    let v = zeros((N,), dtype=i16)
+    v[::2] = -2.5
+    let f = zeros((N,), dtype=f32)
+    f[:] = x * 1e40
+    return y, z, w, v, f
+
+fn loop_stores(x: f64[N], k: i64[N]) -> (i32[N], u8[N]):
+    let y = zeros((N,), dtype=i32)
+    let z = zeros((N,), dtype=u8)
+    for i in range(N):
+        y[i] = x[i]
+        z[i] = k[i]
+    return y, z
+""",
+    [
+        ("stores", {"x": x, "k": k, "m": m}, st(x, k, m)),
+        ("loop_stores", {"x": x, "k": k}, (x.astype(np.int32), k.astype(np.uint8))),
+    ],
+)
+
+
+# ---- max/min/argmax/argmin along rows with NaN, +-inf and ties at every position (first wins)
+rng = np.random.default_rng(17)
+A = rng.integers(0, 3, size=(9, 37)).astype(np.float32)
+A[1, 9] = np.nan
+A[2, 36] = np.nan
+A[3, :] = -np.inf
+A[4, :] = np.inf
+A[5, 35] = 7.0
+A[6, :] = np.nan
+A[7, 0] = np.nan
+A[8, :] = 5.0
+B = A.astype(np.float64)
+I = rng.integers(-3, 3, size=(9, 37)).astype(np.int16)
+I[0, :] = 2
+
+
+def want(A, B, I):
+    return (
+        A.max(axis=1),
+        A.min(axis=1),
+        A.argmax(axis=1),
+        A.argmin(axis=1),
+        B.max(axis=1),
+        B.argmin(axis=1),
+        I.max(axis=1),
+        I.argmax(axis=1),
+        I.argmin(axis=1),
+        A.max(axis=0),
+        B.argmax(axis=0),
+        np.max(A),
+        np.argmax(B),
+        np.argmin(I),
+    )
+
+
+add(
+    "lanes",
+    """fn lanes(A: f32[N, M], B: f64[N, M], I: i16[N, M]) -> (f32[N], f32[N], i64[N], i64[N], f64[N], i64[N], i16[N], i64[N], i64[N], f32[M], i64[M], f32, i64, i64):
+    return max(A, axis=1), min(A, axis=1), argmax(A, axis=1), argmin(A, axis=1), max(B, axis=-1), argmin(B, axis=1), max(I, axis=1), argmax(I, axis=1), argmin(I, axis=1), max(A, axis=0), argmax(B, axis=0), max(A), argmax(B), argmin(I)
+
+fn lanes_t(A: f32[N, M]) -> (f32[M], i64[M]):
+    let T = A.T
+    let C = copy(T)
+    return max(C, axis=1), argmax(C, axis=1)
+""",
+    [
+        ("lanes", {"A": A, "B": B, "I": I}, want(A, B, I)),
+        ("lanes_t", {"A": A}, (A.T.max(axis=1), A.T.argmax(axis=1))),
+    ],
+)
+
+
+# ---- the same at sizes where the back ends vectorize and go parallel; multi-axis keepdims
+rng = np.random.default_rng(18)
+A = rng.integers(0, 4, size=(300, 2051)).astype(np.float32)
+A[1, 1000] = np.nan
+A[2, 2050] = np.nan
+A[3, :] = -np.inf
+A[5, 2049] = 9.0
+A[7, 0] = np.nan
+A[9, 1024:] = np.nan
+B = A.astype(np.float64)
+C = rng.normal(size=(64, 33, 40))
+I = rng.integers(-100, 100, size=(300, 2051)).astype(np.int32)
+add(
+    "big",
+    """fn big(A: f32[N, M], B: f64[N, M], C: f64[P, Q, R], I: i32[N, M]) -> (f32[N], i64[N], f64[N], i64[N], f64[1, Q, 1], f64[P, 1, R], f64[Q], i64[N], i64, f32[M], f32[N, 1]):
+    return max(A, axis=1), argmax(A, axis=1), min(B, axis=1), argmin(B, axis=1), sum(C, axis=(0, 2), keepdims=true), max(C, axis=1, keepdims=true), std(C, axis=(0, 2)), sum(I, axis=1), sum(I), mean(A, axis=0), var(A, axis=1, keepdims=true)
+
+fn rownorm(B: f64[N, M]) -> f64[N, M]:
+    let out = zeros((N, M), dtype=f64)
+    for i in range(N):
+        let row = B[i]
+        let m = max(row)
+        let e = exp(row - m)
+        out[i] = e / sum(e)
+    return out
+""",
+    [
+        (
+            "big",
+            {"A": A, "B": B, "C": C, "I": I},
+            (
+                A.max(axis=1),
+                A.argmax(axis=1),
+                B.min(axis=1),
+                B.argmin(axis=1),
+                C.sum(axis=(0, 2), keepdims=True),
+                C.max(axis=1, keepdims=True),
+                C.std(axis=(0, 2)),
+                I.sum(axis=1),
+                I.sum(),
+                A.mean(axis=0),
+                A.var(axis=1, keepdims=True),
+            ),
+        ),
+        (
+            "rownorm",
+            {"B": B[:50] / 10},
+            (
+                lambda X: (
+                    np.exp(X - X.max(axis=1, keepdims=True))
+                    / np.exp(X - X.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)
+                )
+            )(B[:50] / 10),
+        ),
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 
 
