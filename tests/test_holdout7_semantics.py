@@ -2076,3 +2076,22 @@ def test_constant_fold_keeps_literals_weak(strategy: str) -> None:
         assert [type(g) for g in got] == [type(w) for w in want], got
         assert got == want, (got, want)  # exact: the same operations in the same dtypes
     assert prog.folded()[7] == np.float64(3) * 0.1
+
+
+# ---- regression: a zero range() step raised ZeroDivisionError in the reference (np.arange's),
+# where Python's range() and every back end raise ValueError
+RANGE0_SRC = """fn steps(a: i64, b: i64, s: i64) -> i64:
+    let t = 0
+    for i in range(a, b, s):
+        t += i
+    return t
+"""
+
+
+@pytest.mark.parametrize("strategy", ["reference", "numpy-mem", "numba", "llvm", "mlx-cpu"])
+def test_zero_range_step_is_value_error(strategy: str) -> None:
+    prog = program("range0", RANGE0_SRC, strategy)
+    with pytest.raises(ValueError, match="must not be zero"):
+        prog.steps(a=0, b=5, s=0)
+    for a, b, s in [(10, 0, -3), (0, 10, 4), (-5, 5, -1)]:
+        assert prog.steps(a=a, b=b, s=s) == sum(range(a, b, s))
