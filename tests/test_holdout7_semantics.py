@@ -1889,6 +1889,136 @@ fn rownorm(B: f64[N, M]) -> f64[N, M]:
     ],
 )
 
+# ---- bool scalars and arrays in arithmetic: + is or, * is and, casts after (b + b is True, 1)
+x = np.array([1.5, -2.0, 3.0, 0.0])
+
+
+def bs(x):
+    c = np.int64(0)
+    acc = np.False_
+    for i in range(len(x)):
+        b = x[i] > 0
+        c = c + np.int64(b + b) * 10 + np.int64(b * b) + np.int64(b ^ True)
+        acc = acc + b
+    b0 = x[0] > 0
+    return c, acc, np.int64(b0 + b0), (b0 + b0) * 3, np.float64(b0 + b0) / 2.0, np.int8(b0) + np.int8(b0 + b0)
+
+
+add(
+    "bscal",
+    """fn bscal(x: f64[N]) -> (i64, bool, i64, i64, f64, i8):
+    let c = 0
+    let acc = false
+    for i in range(N):
+        let b = x[i] > 0.0
+        c = c + i64(b + b) * 10 + i64(b * b) + i64(b ^ true)
+        acc = acc + b
+    let b0 = x[0] > 0.0
+    return c, acc, i64(b0 + b0), (b0 + b0) * 3, f64(b0 + b0) / 2.0, i8(b0) + i8(b0 + b0)
+
+fn barr(a: bool[N], b: bool[N]) -> (i64[N], f64[N], bool[N], u8[N], i64):
+    return i64(a + b), f64(a * b) + 0.5, (a + b) * (a ^ b), astype(a + a, u8) + astype(b, u8), sum(a + b)
+""",
+    [
+        ("bscal", {"x": x}, bs(x)),
+        (
+            "barr",
+            {"a": np.array([True, True, False, False]), "b": np.array([True, False, True, False])},
+            (
+                lambda a, b: (
+                    (a + b).astype(np.int64),
+                    (a * b).astype(np.float64) + 0.5,
+                    (a + b) * (a ^ b),
+                    (a + a).astype(np.uint8) + b.astype(np.uint8),
+                    np.sum(a + b),
+                )
+            )(np.array([True, True, False, False]), np.array([True, False, True, False])),
+        ),
+    ],
+)
+
+
+# ---- complex scalars carried through loops: Horner's rule, division by zero
+z = np.array([1 + 2j, -0.5 + 0.25j, 0j, 3 - 1j])
+w = z.astype(np.complex64)
+
+
+def horner(z, x):
+    acc = np.complex128(0)
+    for c in z:
+        acc = acc * x + c
+    return acc
+
+
+def loopc(z, w):
+    out = np.zeros(len(z), np.complex128)
+    s = np.float64(0.0)
+    t = np.complex64(0)
+    for i in range(len(z)):
+        out[i] = z[i] * z[i] / (z[i] + 1.0) - np.conj(z[i])
+        s += np.abs(z[i])
+        t = t + w[i] * w[i]
+    return out, s, t
+
+
+add(
+    "cl",
+    """fn horner(z: c128[N], x: c128) -> c128:
+    let acc = c128(0.0)
+    for c in z:
+        acc = acc * x + c
+    return acc
+
+fn loopc(z: c128[N], w: c64[N]) -> (c128[N], f64, c64):
+    let out = zeros((N,), dtype=c128)
+    let s = 0.0
+    let t = c64(0.0)
+    for i in range(N):
+        out[i] = z[i] * z[i] / (z[i] + 1.0) - conj(z[i])
+        s += abs(z[i])
+        t = t + w[i] * w[i]
+    return out, s, t
+
+fn cdiv0(z: c128[N]) -> c128[N]:
+    return z / zeros((N,), dtype=c128)
+""",
+    [
+        ("horner", {"z": z, "x": np.complex128(0.5 - 1j)}, horner(z, np.complex128(0.5 - 1j))),
+        ("loopc", {"z": z, "w": w}, loopc(z, w)),
+        ("cdiv0", {"z": z}, z / np.zeros(4, np.complex128)),
+    ],
+)
+
+
+# ---- integer reductions that wrap (u64 sum and prod, i64 prod, i32 prod along rows)
+u = np.array([2**64 - 1, 5, 2**63], np.uint64)
+i = np.array([2**62, 4, 3])
+s = np.array([100, 100, 100], np.int8)
+big = np.array([2**62, 2**62, 2**62, 3])
+A = np.arange(12, dtype=np.int32).reshape(3, 4) * 100000000
+add(
+    "ired",
+    """fn ired(u: u64[N], i: i64[N], s: i8[N], big: i64[K], A: i32[P, Q]) -> (u64, i64, i64, f64, f64, i64[Q], i64[P], u64):
+    return sum(u), prod(i), sum(s), mean(big), mean(u), sum(A, axis=0), prod(A, axis=1), prod(u)
+""",
+    [
+        (
+            "ired",
+            {"u": u, "i": i, "s": s, "big": big, "A": A},
+            (
+                np.sum(u),
+                np.prod(i),
+                np.sum(s),
+                np.mean(big),
+                np.mean(u),
+                A.sum(axis=0),
+                A.prod(axis=1),
+                np.prod(u),
+            ),
+        )
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 _WARNINGS.__exit__(None, None, None)
 
