@@ -2019,6 +2019,113 @@ add(
     ],
 )
 
+# ---- a row loop with scalar reductions of several kinds (sum, max, count, product, last index)
+rng = np.random.default_rng(24)
+A = rng.normal(size=(4000, 64))
+
+
+def preds_want(A):
+    out = A.sum(axis=1)
+    total = 0.0
+    mx = -np.inf
+    cnt = 0
+    prod = 1.0
+    last = -1
+    for i in range(len(A)):
+        total += out[i]
+        mx = max(mx, out[i])
+        cnt += int(out[i] > 0)
+        prod *= 1.0 + out[i] * 1e-3
+        if out[i] > 10.0:
+            last = i
+    return out, np.float64(total), np.float64(mx), np.int64(cnt), np.float64(prod), np.int64(last)
+
+
+add(
+    "preds",
+    """fn preds(A: f64[N, M]) -> (f64[N], f64, f64, i64, f64, i64):
+    let out = zeros((N,), dtype=f64)
+    let total = 0.0
+    let mx = -1.0e308
+    let cnt = 0
+    let prod = 1.0
+    let last = -1
+    for i in range(N):
+        out[i] = sum(A[i])
+        total += out[i]
+        mx = maximum(mx, out[i])
+        if out[i] > 0.0:
+            cnt += 1
+        prod *= 1.0 + out[i] * 0.001
+        if out[i] > 10.0:
+            last = i
+    return out, total, mx, cnt, prod, last
+""",
+    [("preds", {"A": A}, preds_want(A))],
+)
+
+
+# ---- one array as both an input and the inout argument of a call, and overlapping views
+x0 = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+
+
+def sa(x):
+    y = x.copy()
+    xc = y.copy()
+    for i in range(1, len(y)):
+        y[i] += xc[i - 1]
+    return y
+
+
+def sa2(x):
+    y = x.copy()
+    xc = y.copy()
+    y[1:] += xc[:-1]
+    return y
+
+
+def chk_both(got, args):
+    np.testing.assert_array_equal(args["z"], sa(x0))
+
+
+def chk2(got, args):
+    w = x0.copy()
+    w2 = w.copy()
+    w[:-1] = w2[1:] * 2.0 + w2[:-1]
+    np.testing.assert_array_equal(args["z"], w)
+
+
+add(
+    "alias2",
+    """fn shift_add(x: f64[N], inout y: f64[N]):
+    for i in range(1, N):
+        y[i] += x[i - 1]
+
+fn shift_add2(x: f64[N], inout y: f64[N]):
+    y[1:] += x[:-1]
+
+fn both(inout z: f64[N]):
+    shift_add(z, z)
+
+fn both2(z: f64[N]) -> f64[N]:
+    let w = copy(z)
+    shift_add2(w, w)
+    return w
+
+fn views_overlap(inout z: f64[N]):
+    comb(z[1:], z[:-1])
+
+fn comb(a: f64[K], inout b: f64[K]):
+    for i in range(K):
+        b[i] = a[i] * 2.0 + b[i]
+""",
+    [
+        ("both", {"z": x0.copy()}, chk_both),
+        ("both2", {"z": x0.copy()}, sa2(x0)),
+        ("views_overlap", {"z": x0.copy()}, chk2),
+    ],
+)
+
 np.seterr(**_ERRSTATE)
 _WARNINGS.__exit__(None, None, None)
 
