@@ -29,6 +29,8 @@ from .types import (
     ScalarType,
     ValueType,
     is_complex,
+    is_int,
+    np_dtype,
     probe_dtype,
 )
 
@@ -178,6 +180,16 @@ def _broadcast(fb: FunctionBuilder, e: A.Call, *types: ValueType) -> tuple[DimT,
 
 def binary(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x, y = _value(fb, args, "x1"), _value(fb, args, "x2")
+    if b.name in ("maximum", "minimum"):
+        # `maximum(x, 200)` for an i8 x: NumPy 2 raises OverflowError for every x (the
+        # literal is cast to i8 first), as for `x + 200`; the probe's in-range stand-in
+        # for the literal cannot tell, and the back ends wrapped it to -56
+        for lit, other in ((fb._weak_int(x), y), (fb._weak_int(y), x)):
+            if lit is not None and is_int(other.type.dtype) and not getattr(other.type, "weak", False):
+                info = np.iinfo(np_dtype(other.type.dtype))
+                if not info.min <= lit <= info.max:
+                    raise fb.error(f"integer literal {lit} does not fit {other.type.dtype}", e.span,
+                                   f"{other.type.dtype} holds {info.min}..{info.max}")
     (x, y), _ = _probe_half_free(fb, b.numpy, [x, y], e.span)
     d = _dtype_of(fb, b, e, b.numpy, x.type, y.type)
     return _emit(fb, b, [x, y], make_type(d, _broadcast(fb, e, x.type, y.type)), e)
@@ -191,6 +203,20 @@ def where(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 
 def clip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     a, lo, hi = (_value(fb, args, n) for n in ("a", "a_min", "a_max"))
+    if is_int(a.type.dtype) and not getattr(a.type, "weak", False):
+        # NumPy 2's clip takes an integer literal beyond a's dtype on its own side as no
+        # bound (`clip(u8, -5, 300)` leaves u8 values as they are) and raises OverflowError
+        # for one beyond the other side; the back ends cast it to a's dtype (300 -> 44)
+        info = np.iinfo(np_dtype(a.type.dtype))
+        lo_lit, hi_lit = fb._weak_int(lo), fb._weak_int(hi)
+        if (lo_lit is not None and lo_lit > info.max) or (hi_lit is not None and hi_lit < info.min):
+            lit = lo_lit if lo_lit is not None and lo_lit > info.max else hi_lit
+            raise fb.error(f"integer literal {lit} does not fit {a.type.dtype}", e.span,
+                           f"{a.type.dtype} holds {info.min}..{info.max}")
+        if lo_lit is not None and lo_lit < info.min:
+            lo = fb.const(int(info.min), ScalarType("i64", weak=True), e.span)
+        if hi_lit is not None and hi_lit > info.max:
+            hi = fb.const(int(info.max), ScalarType("i64", weak=True), e.span)
     d = _dtype_of(fb, b, e, np.clip, a.type, lo.type, hi.type)
     return _emit(fb, b, [a, lo, hi], make_type(d, _broadcast(fb, e, a.type, lo.type, hi.type)), e)
 
@@ -237,6 +263,18 @@ def _with_ddof(fb: FunctionBuilder, b: Builtin, a: Value, axes: tuple[int, ...] 
     return fb.emit("mc.sqrt", [scaled], [t], span).result if b.name == "std" else scaled
 
 
+def check_int_literal(fb: FunctionBuilder, v: Value, dtype: str, span: Any) -> None:
+    """An integer literal put into an integer array (a fill value, a stored element):
+    NumPy 2 raises OverflowError for one the dtype cannot hold (`full(n, 300, dtype=u8)`,
+    `y[0] = 300`) where the back ends wrapped it; a compile error, as for `x + 300`."""
+    lit = fb._weak_int(v)
+    if lit is not None and is_int(dtype):
+        info = np.iinfo(np_dtype(dtype))
+        if not info.min <= lit <= info.max:
+            raise fb.error(f"integer literal {lit} does not fit {dtype}", span,
+                           f"{dtype} holds {info.min}..{info.max}")
+
+
 def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dims, shape = _shape(fb, args, "shape", b)
     _no_negative_size(fb, args, "shape", b, shape)
@@ -248,6 +286,7 @@ def make(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
             raise fb.error("full(): fill_value must be a scalar", e.span, "to copy an array use copy(a), or full_like for its shape")
         dtype = dtype or (fill.type.dtype if not fill.type.weak else probe_dtype(lambda v: np.full(1, v), fill.type))
         dtype = dtype.dtype if isinstance(dtype, ScalarType) else dtype
+        check_int_literal(fb, fill, dtype, e.span)
         operands.append(fill)
     return _emit(fb, b, operands, ArrayType(dtype, shape), e, dtype=dtype, ndim=len(dims))
 
@@ -257,7 +296,9 @@ def make_like(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     dtype = _static(fb, args, "dtype", b, "dtype") or a.type.dtype
     operands = [a]
     if b.name == "full_like":
-        operands.append(_value(fb, args, "fill_value"))
+        fill = _value(fb, args, "fill_value")
+        check_int_literal(fb, fill, dtype, e.span)
+        operands.append(fill)
     return _emit(fb, b, operands, ArrayType(dtype, a.type.shape), e, dtype=dtype)
 
 

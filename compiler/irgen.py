@@ -508,6 +508,9 @@ class FunctionBuilder:
             raise self.error(e.args[0], span, e.hint) from None
         if is_complex(v.type.dtype) and not is_complex(base.type.dtype):
             raise self.error(f"cannot store complex values into {base.type}", span, "take real(...) first")
+        from .builtin_rules import check_int_literal
+
+        check_int_literal(self, v, base.type.dtype, span)
         return self.emit("mc.setitem", [base, *operands, v], [base.type], span, {"index": index},
                          hints=[name]).result
 

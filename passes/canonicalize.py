@@ -76,7 +76,11 @@ class ConstantFold(ModulePass):
             consts = [_const_value(v) for v in op.operands]
             if not all(ok for ok, _ in consts) or not all(isinstance(v.type, ScalarType) for v in op.operands):
                 continue
-            args = [_as_numpy(c, v.type) for (_, c), v in zip(consts, op.operands)]
+            # a literal beside a typed operand stays a Python number, weak as NumPy 2 takes it:
+            # `u64(2**64 - 1) // 3` is exact in u64, where np.int64(3) promoted both to f64
+            strong = any(not v.type.weak for v in op.operands)
+            args = [c if strong and v.type.weak else _as_numpy(c, v.type)
+                    for (_, c), v in zip(consts, op.operands)]
             try:
                 code = _fold_code(template, len(args))
                 with np.errstate(all="raise"), warnings.catch_warnings():

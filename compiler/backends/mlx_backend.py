@@ -566,11 +566,29 @@ def _empty_result(x, axis, keepdims):
     return shape, any(x.shape[a] == 0 for a in axes)
 
 
+_WIDER = {mx.float32: mx.float64}
+
+
+def _reduced_count(x, axis):
+    """How many elements each result of reducing x over axis sums (shapes are static)."""
+    n = 1
+    for a in range(x.ndim) if axis is None else axis:
+        n *= x.shape[a]
+    return n
+
+
 def _reduce(name, x, axis, keepdims):
     """mx.NAME(x, axis, keepdims), but NumPy's result for an empty x without calling MLX,
     whose CPU reductions over an empty axis hang at times (MLX 0.32); the shapes are
     static when traced."""
     if x.size != 0:
+        wide = _WIDER.get(x.dtype) if name in ("sum", "mean", "var", "std") else None
+        if wide is not None and mx.default_device() == mx.cpu and _reduced_count(x, axis) > 2048:
+            # MLX's CPU reductions accumulate float32 in one running float32 sum (17M ones
+            # summed to 16777216); NumPy sums pairwise, within a few ulps of the exact sum.
+            # Accumulating in float64 (the CPU has it) and rounding back gives that sum.
+            # Up to 2048 terms a running sum stays as close (and keeps MLX's rounding)
+            return getattr(mx, name)(x.astype(wide), axis=axis, keepdims=keepdims).astype(x.dtype)
         return getattr(mx, name)(x, axis=axis, keepdims=keepdims)
     shape, empty_axis = _empty_result(x, axis, keepdims)
     if empty_axis and name in ("max", "min"):

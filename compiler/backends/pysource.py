@@ -463,6 +463,10 @@ class PythonEmitter:
             self.alias(r, t)
 
     def range_text(self, lb: str, ub: str, st: str) -> str:
+        if not re.fullmatch(r"-?[1-9][0-9]*", st):
+            # a zero step is Python's ValueError from range(), not np.arange's ZeroDivisionError
+            # (range(0, 0, st).step is st, or that ValueError)
+            st = f"range(0, 0, {st}).step"
         return f"np.arange({lb}, {ub}, {st}, dtype=np.int64)"
 
     def op_while(self, op: Op) -> None:
