@@ -315,3 +315,26 @@ def test_updates_that_are_not_in_place(tmp_path: Path) -> None:
         assert_same(g, w, entry)
         for k in args:
             assert_same(gargs[k], wargs[k], f"{entry}:{k}")
+
+
+SEQUENTIAL_SUM = """fn total(x: f32[N]) -> f32:
+    let s = f32(0.0)
+    for i in range(N):
+        s += x[i]
+    return s
+"""
+
+
+def test_loop_sums_keep_their_order_without_fastmath(tmp_path: Path) -> None:
+    """Without fastmath a loop-carried float sum is added in the loop's order, as the
+    reference adds it (reassociated to vectorize, [1e8, 1 x 1001, -1e8] in f32 summed to
+    992 instead of 0); `llvm-fast` may reorder it."""
+    module = frontend(SEQUENTIAL_SUM, "sum.mc")
+    prog, lowered, built = build_program(module, "llvm", tmp_path)
+    assert "total.b1" in lowered, lowered
+    x = np.array([1e8] + [1.0] * 1001 + [-1e8], dtype=np.float32)
+    want = np.float32(0.0)
+    for v in x:
+        want = np.float32(want + v)
+    assert prog.total(x) == want == np.float32(0.0)
+    assert "fadd" in built["total.b1"].source and "reassoc" not in built["total.b1"].source

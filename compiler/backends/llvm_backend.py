@@ -328,8 +328,8 @@ def const_value(v: Value) -> Any:
 
 def reduction_ops(block: BlockView) -> set[Op]:
     """The float adds/subtracts that accumulate into a loop-carried scalar
-    (`t = t + x`, `t = (t + x) - y`): they may be reassociated (LLVM's reduction
-    vectorizer needs it), as NumPy's own sums and BLAS dots are."""
+    (`t = t + x`, `t = (t + x) - y`): under fastmath they may be reassociated (LLVM's
+    reduction vectorizer needs it), as NumPy's own sums and BLAS dots are."""
     out: set[Op] = set()
     for loop in block.ops():
         if loop.name != "mc.for":
@@ -378,7 +378,9 @@ class _Codegen:
         self.i1, self.i8, self.i64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
         self.ptr = ir.PointerType(self.i8)
         self.vals: dict[Value, Any] = {}
-        self.reassoc = reduction_ops(plan.block)
+        # only under fastmath: a loop's own order is the program's meaning (a cancelling
+        # f32 sum of [1e8, 1 x 1001, -1e8] gave 992 where the reference's gives 0)
+        self.reassoc = reduction_ops(plan.block) if fast else set()
         self.arrays: dict[Value, tuple[Any, list[Any], list[Any]]] = {}  # root -> (data, shape, strides)
         self.slots: dict[Value, Any] = {}
         self.yield_stack: list[tuple[list[Value], Any]] = []  # (targets, continuation block)
