@@ -4,41 +4,11 @@ NaN/inf/-0.0 and dtype limits, compared with the reference lowering and NumPy.""
 
 from __future__ import annotations
 
-import copy
-import warnings
-from typing import Any
-
 import numpy as np
 import pytest
 from corpus_util import assert_same
-from mcodec.compiler.build import BuildWarning, build_module
-from mcodec.compiler.driver import frontend
-from mcodec.compiler.reference import reference_program
 from mcodec.runtime_shim.program import _self_overlapping
-
-_BUILT: dict[tuple[str, str], Any] = {}
-
-
-def built(src: str, strategy: str) -> tuple[Any, Any]:
-    """(the build's program, the reference program), one build per program and strategy."""
-    if (src, strategy) not in _BUILT:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BuildWarning)
-            result = build_module(frontend(src, "holdout7.mc"), default=strategy, use_cache=False)
-        _BUILT[src, strategy] = result, reference_program(frontend(src, "holdout7.mc"))
-    return _BUILT[src, strategy]
-
-
-def check(src: str, strategy: str, entry: str, args: dict[str, Any], want: Any = None) -> Any:
-    """Run `entry` under `strategy` and the reference: both equal `want` (when given) and
-    each other."""
-    result, ref = built(src, strategy)
-    expect = getattr(ref, entry)(**copy.deepcopy(args))
-    got = getattr(result.program, entry)(**copy.deepcopy(args))
-    assert_same(got, expect, f"{strategy} vs reference")
-    if want is not None:
-        assert_same(got, want, f"{strategy} vs NumPy")
-    return got
+from strategy_checks import built, check
 
 
 def _needs(strategy: str) -> None:
