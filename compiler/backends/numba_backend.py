@@ -732,42 +732,28 @@ class NumbaEmitter(PythonEmitter):
             if staged and not par:  # one row buffer, reused (per row under prange)
                 self.line(f"{staged} = np.empty({sizes[-1]}, dtype=np.{npname(acc)})")
             self._open_loops(sizes[:nk], ivs[:nk], par)
-            self.line(f"{sa} = {_init(kind, acc)}")
-            if staged:
-                # the row's elements in a plain loop first, which LLVM vectorizes whole
-                # (exp, log, ...); eight scalar copies of a long expression in the lane
-                # loop are not vectorized
-                if par:
-                    self.line(f"{staged} = np.empty({sizes[-1]}, dtype=np.{npname(acc)})")
-                self.line(f"for {ivs[-1]} in range({sizes[-1]}):")
-                self.line(f"    {staged}[{ivs[-1]}] = {self.cast(e, xt, acc)}")
-                lanes = [f"{staged}[{ivs[-1]} + {k}]" for k in range(LANES)]
-                e, xt = f"{staged}[{ivs[-1]}]", ScalarType(acc)
-                self.stats["staged_reductions"] = self.stats.get("staged_reductions", 0) + 1
-            # a float max/min: an ordered compare (a select, which LLVM vectorizes) and
-            # NaN seen on the side; `t > m or t != t` branches and stays scalar
-            nan_flag = f"nan_{self.counter}" if kind in ("max", "min") and acc[0] == "f" else None
-            if nan_flag:
-                self.counter += 1
-                self.line(f"{nan_flag} = False")
-            if lanes:  # then the remainder below
-                if nan_flag:  # NaN in its own loop (an or-reduction, which vectorizes)
-                    self.line(f"for {ivs[-1]} in range({sizes[-1]}):")
-                    self.line(f"    {tv} = {self.cast(e, xt, acc)}")
-                    self.line(f"    {nan_flag} |= {tv} != {tv}")
-                start = self._lane_loop(kind, acc, sa, sizes[-1], ivs[-1], lanes, xt)
-                self.line(f"for {ivs[-1]} in range({start}, {sizes[-1]}):")
-                self.depth += 1
+            if lanes:
+                if staged:
+                    if par:
+                        self.line(f"{staged} = np.empty({sizes[-1]}, dtype=np.{npname(acc)})")
+                    e, lanes, xt = self.stage_row(e, xt, acc, sizes[-1], ivs[-1], staged)
+                self.line(f"{ref} = {self.lane_reduce(kind, acc, sa, e, lanes, xt, sizes[-1], ivs[-1])}")
             else:
+                self.line(f"{sa} = {_init(kind, acc)}")
+                # a float max/min: an ordered compare (a select, which LLVM vectorizes) and
+                # NaN seen on the side; `t > m or t != t` branches and stays scalar
+                nan_flag = f"nan_{sa}" if kind in ("max", "min") and acc[0] == "f" else None
+                if nan_flag:
+                    self.line(f"{nan_flag} = False")
                 self._open_loops(sizes[nk:], ivs[nk:], False)
-            self.line(f"{tv} = {self.cast(e, xt, acc)}")
-            if nan_flag:
-                self.line(f"{sa} = {_select(kind, sa, tv, acc)}")
-                self.line(f"{nan_flag} |= {tv} != {tv}")
-            else:
-                self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
-            self.depth = d0 + nk
-            self.line(f"{ref} = np.{npname(acc)}(np.nan) if {nan_flag} else {sa}" if nan_flag else f"{ref} = {sa}")
+                self.line(f"{tv} = {self.cast(e, xt, acc)}")
+                if nan_flag:
+                    self.line(f"{sa} = {_select(kind, sa, tv, acc)}")
+                    self.line(f"{nan_flag} |= {tv} != {tv}")
+                else:
+                    self.line(f"{sa} = {_combine(kind, sa, tv, acc)}")
+                self.depth = d0 + nk
+                self.line(f"{ref} = np.{npname(acc)}(np.nan) if {nan_flag} else {sa}" if nan_flag else f"{ref} = {sa}")
             self.depth = d0
             if self.par >= 1 and self.loop_depth == 0:
                 self.stats["prange_loops"] += 1
@@ -836,6 +822,34 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{r} = {val}.astype(np.{npname(D)})")
         else:
             self.line(f"{r} = {val}")
+
+    def stage_row(self, e: str, xt: Any, acc: str, size: str, iv: str, buf: str) -> tuple[str, list[str], Any]:
+        """A row's elements `e` into `buf` in a plain loop, which LLVM vectorizes whole
+        (exp, log, ...), where eight scalar copies of a long expression in the lane loop are
+        not; returns the element, the lanes and the type to reduce from then on."""
+        self.line(f"for {iv} in range({size}):")
+        self.line(f"    {buf}[{iv}] = {self.cast(e, xt, acc)}")
+        self.stats["staged_reductions"] = self.stats.get("staged_reductions", 0) + 1
+        return f"{buf}[{iv}]", [f"{buf}[{iv} + {k}]" for k in range(LANES)], ScalarType(acc)
+
+    def lane_reduce(self, kind: str, acc: str, sa: str, e: str, lanes: list[str], xt: Any, size: str,
+                    iv: str) -> str:
+        """A float reduction of one row (element `e` at `iv`, `lanes` its LANES shifted
+        copies) into `sa`: the lane loop, then the remainder; a max/min looks for NaN in
+        its own or-loop (which vectorizes; `t > m or t != t` branches and stays scalar).
+        Returns the row's value."""
+        self.line(f"{sa} = {_init(kind, acc)}")
+        nan = f"nan_{sa}" if kind in ("max", "min") else None
+        if nan:
+            self.line(f"{nan} = False")
+            self.line(f"for {iv} in range({size}):")
+            self.line(f"    t_{sa} = {self.cast(e, xt, acc)}")
+            self.line(f"    {nan} |= t_{sa} != t_{sa}")
+        start = self._lane_loop(kind, acc, sa, size, iv, lanes, xt)
+        t = self.cast(e, xt, acc)
+        self.line(f"for {iv} in range({start}, {size}):")
+        self.line(f"    {sa} = {_select(kind, sa, t, acc) if nan else _combine(kind, sa, t, acc)}")
+        return f"np.{npname(acc)}(np.nan) if {nan} else {sa}" if nan else sa
 
     def _lane_loop(self, kind: str, acc: str, sa: str, size: str, iv: str, lanes: list[str], xt: Any) -> str:
         """The unrolled part of a lane reduction into `sa`; returns where the rest starts."""

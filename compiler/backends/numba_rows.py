@@ -226,7 +226,7 @@ def _finish(em: NumbaEmitter, g: RowGroup) -> bool:
 
 
 def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
-    from .numba_backend import EMPTY_REDUCTION_ERRORS, npname
+    from .numba_backend import EMPTY_REDUCTION_ERRORS, _Ctx, npname
 
     em.row_emitting = True
     for h in g.hoisted:
@@ -271,8 +271,6 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
         if m.name in ELEMENTWISE:
             _elementwise_row(em, m, i, g)
         elif m.name == "mc.getitem":
-            from .numba_backend import _Ctx
-
             em.line(f"{_target(em, m.result, i, '')} = {em.elem(m.operands[0], [i, str(_column(m))], [0, None], _Ctx())}")
         else:
             _reduction_row(em, m, i, g)
@@ -310,7 +308,7 @@ def _elementwise_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
 
 
 def _reduction_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
-    from .numba_backend import LANES, _acc_dtype, _costly, _Ctx, _init, _select, npname
+    from .numba_backend import LANES, _acc_dtype, _costly, _Ctx, npname
 
     kind = op.name[3:]
     x = op.operands[0]
@@ -326,33 +324,13 @@ def _reduction_row(em: NumbaEmitter, op: Op, i: str, g: RowGroup) -> None:
     lanes = [em.elem(x, [i, f"({j} + {k})"], [0, 1], ctx) for k in range(LANES)]
     for p in ctx.pre:
         em.line(p)
-    if _costly(e):  # the row's elements in a plain loop first, which LLVM vectorizes whole
-        st = f"st_{s}"
-        g.staged.append(f"{st} = np.empty({cols}, dtype=np.{npname(acc)})")
-        em.stats["staged_reductions"] = em.stats.get("staged_reductions", 0) + 1
-        em.line(f"for {j} in range({cols}):")
-        em.line(f"    {st}[{j}] = {em.cast(e, xt, acc)}")
-        e, xt = f"{st}[{j}]", ScalarType(acc)
-        lanes = [f"{st}[{j} + {k}]" for k in range(LANES)]
-    em.line(f"{s} = {_init(kind, acc)}")
-    nan = kind in ("max", "min")
-    if nan:  # the lanes pass NaN over; an or-loop looks for it
-        em.line(f"nan_{s} = False")
-        em.line(f"for {j} in range({cols}):")
-        em.line(f"    t_{s} = {em.cast(e, xt, acc)}")
-        em.line(f"    nan_{s} |= t_{s} != t_{s}")
-    start = em._lane_loop(kind, acc, s, cols, j, lanes, xt)
-    em.line(f"for {j} in range({start}, {cols}):")
-    t = em.cast(e, xt, acc)
-    em.line(f"    {s} = {_select(kind, s, t, acc) if nan else _combine_text(kind, s, t)}")
-    val = f"np.{npname(acc)}(np.nan) if nan_{s} else {s}" if nan else s
+    if _costly(e):
+        g.staged.append(f"st_{s} = np.empty({cols}, dtype=np.{npname(acc)})")
+        e, lanes, xt = em.stage_row(e, xt, acc, cols, j, f"st_{s}")
+    val = em.lane_reduce(kind, acc, s, e, lanes, xt, cols, j)
     if kind == "mean":
         val = f"{s} / ({cols})"
     out = em.cast(f"({val})", ScalarType("f64" if kind == "mean" else acc), D)
     em.line(f"{_target(em, op.result, i, '0')} = {out}")
     em.stats["reduction_loops"] += 1
     em.stats["fused_reductions"] += 1
-
-
-def _combine_text(kind: str, s: str, t: str) -> str:
-    return f"{s} * {t}" if kind == "prod" else f"{s} + {t}"
