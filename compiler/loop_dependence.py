@@ -32,10 +32,15 @@ def independent_loops(region: Region, rs: IndexRanges, root_of: Callable[[Value]
     """The innermost `mc.for` loops in `region` whose iterations touch distinct elements
     of every array they write (`root_of` names the buffer an array value is)."""
     return {op for op in region.walk()
-            if op.name == "mc.for" and _independent(op, rs, root_of)}
+            if op.name == "mc.for" and is_independent(op, rs, root_of)}
 
 
-def _independent(loop: Op, rs: IndexRanges, root_of: Callable[[Value], Value]) -> bool:
+def access_forms(rs: IndexRanges, op: Op) -> tuple[Dim | None, ...]:
+    """An element access's indices as exact affine forms (None where one is not)."""
+    return tuple(_form(rs, op, k) for k in range(len(op.attrs["index"])))
+
+
+def is_independent(loop: Op, rs: IndexRanges, root_of: Callable[[Value], Value]) -> bool:
     body = loop.regions[0]
     ops = list(body.walk())
     if any(o.name in _NESTED for o in ops):
@@ -48,7 +53,7 @@ def _independent(loop: Op, rs: IndexRanges, root_of: Callable[[Value], Value]) -
     if iv is None or len(iv.terms) != 1:
         return False
     iv_sym = iv.terms[0][0]
-    forms = {id(o): [_form(rs, o, k) for k in range(len(o.attrs["index"]))] for o in accesses}
+    forms = {id(o): access_forms(rs, o) for o in accesses}
     inside = [*body.args, *(a for o in ops for r in o.regions for a in r.args), *(v for o in ops for v in o.results)]
     varying = {rs.symbols[id(v)] for v in inside if id(v) in rs.symbols} - {iv_sym}
     by_root: dict[int, list[Op]] = {}
@@ -79,4 +84,4 @@ def _injective(f: Dim, iv_sym: str, varying: set[str]) -> bool:
     return terms.get(iv_sym, 0) != 0 and not (set(terms) & varying)
 
 
-__all__ = ["independent_loops"]
+__all__ = ["access_forms", "independent_loops", "is_independent"]

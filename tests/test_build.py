@@ -168,28 +168,36 @@ def test_native_artifact_loads_without_compiling(tmp_path: Path) -> None:
     assert r.stdout.split() == [str(want), "False", "False"]
 
 
-@pytest.mark.parametrize(("name", "block"), [("crc16", "crc16.b1"), ("correlation", "correlation.b0")])
+@pytest.mark.parametrize(("name", "block"), [("crc16", "crc16.b1"), ("correlation", "correlation.b0"),
+                                           ("floyd_warshall", "floyd_warshall.b1")])
 def test_numba_artifact_loads_from_numba_cache(tmp_path: Path, name: str, block: str) -> None:
     """Numba blocks are compiled into the artifact's own cache at build time: a fresh
-    process loading the moved artifact gets cache hits and compiles nothing (also for
-    blocks calling runtime helpers: correlation's SYRK, linked by symbol name, and its
-    inlined float math intrinsics)."""
+    process loading the moved artifact and running it gets cache hits and compiles
+    nothing (also for blocks calling runtime helpers: correlation's SYRK, linked by
+    symbol name, and its inlined float math intrinsics; Floyd-Warshall's outlined loop)."""
     src = (CORPUS / f"{name}.mc").read_text()
     result = build_module(frontend(src, f"{name}.mc"), default="numba", warn=False)
     assert result.blocks[block].built.strategy_id == "numba"
     art = write_artifact(result, src, tmp_path / "a" / f"{name}.mcx", presets=CORPUS / f"{name}.py")
     moved = shutil.move(str(art), str(tmp_path / "moved.mcx"))
     script = (
-        "import mcodec\n"
-        f"prog = mcodec.load({moved!r})\n"
+        "import importlib.util, mcodec\n"
+        "from numba.core import event\n"
+        "with event.install_recorder('numba:compile') as rec:\n"
+        f"    prog = mcodec.load({moved!r})\n"
+        f"    spec = importlib.util.spec_from_file_location('p', {str(Path(moved) / 'source.py')!r})\n"
+        "    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"    getattr(prog, m.ENTRY)(**m.make_inputs('S'))\n"
         "for bid, b in sorted(prog.info['built'].items()):\n"
         "    d = b.info['dispatcher']\n"
         "    print(bid, len(d.stats.cache_hits), len(d.stats.cache_misses))\n"
+        "print('compiles', sum(e.is_start for _, e in rec.buffer))\n"
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()]
-    assert rows and all(hits == "1" and misses == "0" for _, hits, misses in rows), r.stdout
+    assert rows[-1] == ["compiles", "0"], r.stdout
+    assert rows[:-1] and all(hits == "1" and misses == "0" for _, hits, misses in rows[:-1]), r.stdout
 
 
 def test_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

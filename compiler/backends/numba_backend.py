@@ -62,6 +62,7 @@ from .numba_masks import (
     plan_copy_store,
     plan_mask_epilogues,
 )
+from .numba_outline import emit_outlined_loop, plan_outlined_loops
 from .numba_reductions import emit_dot_reductions, plan_dot_reductions, skipped_ops
 from .numba_reuse import emit_result_buffer, plan_all
 from .numba_rows import RowGroup, emit_row_group, plan_row_groups
@@ -230,6 +231,13 @@ class NumbaEmitter(PythonEmitter):
         self.row_emitting = False
         if self.tfuse:
             plan_row_groups(self, block.region)
+        # innermost loops reading one row of an array and writing another (numba_outline.py)
+        self.outlined: dict[Op, dict[Op, Value]] = {}
+        self.read_alias: dict[Op, str] = {}  # load in an outlined loop -> the array's second name
+        self.helper_texts: list[str] = []
+        self.outlining = False
+        if strategy.jit_level >= 1:
+            plan_outlined_loops(self)
 
     def index_int(self, op: Op, axis: int, x: Any) -> str:
         i = super().index_int(op, axis, x)
@@ -1078,6 +1086,9 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{self.name(op.result)} = np.linspace({s}, {e}, {n})")
 
     def op_getitem(self, op: Op) -> None:
+        if op in self.read_alias:
+            self.line(f"{self.name(op.result)} = {self.read_alias[op]}[{self.index_text(op)}]")
+            return
         if full_mask(op) is not None:
             emit_mask_select(self, op)
             return
@@ -1166,6 +1177,9 @@ class NumbaEmitter(PythonEmitter):
                     self.skip |= skipped_ops(self, reds)
                     for r in reds:
                         self.alias(r.op.result, self.name(r.acc))
+                elif op in self.outlined and not self.outlining:
+                    emit_outlined_loop(self, op)
+                    return
                 self._for_op = op
                 super().op_for(op)
                 if reds:
@@ -1444,6 +1458,7 @@ class NumbaBackend:
         em = NumbaEmitter(strategy, block)
         try:
             fn_text = em.block_function(block, name)
+            fn_text = "\n".join([*em.helper_texts, fn_text])  # outlined loops first
         except LoweringError:
             raise
         except Exception as e:  # noqa: BLE001 - an emitter gap is a lowering failure
@@ -1500,6 +1515,9 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     if options["parallel"]:
         passive_openmp_waits()
     try:
+        for k in [k for k in ns if k.startswith("_mc_loop_")]:  # outlined loops (numba_outline.py)
+            if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
+                ns[k] = numba.njit(**{**options, "parallel": False})(ns[k])
         # numba consumes the parallel options dict: a copy
         disp = numba.njit(**{**options, "parallel": copy.copy(options["parallel"])})(ns[name])
         with warnings.catch_warnings():
