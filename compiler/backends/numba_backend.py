@@ -1169,6 +1169,8 @@ class NumbaEmitter(PythonEmitter):
         for flag in self.reuse_flags.get(op, []):
             self.line(f"{flag} = False")
         chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
+        if chain is None and self.par >= 1 and self.loop_depth == 0 and self._reduction_loop(op):
+            chain = {}  # iterations combine through scalar reductions only (Numba's prange reduces them)
         self.loop_depth += 1
         try:
             if chain is None:
@@ -1190,19 +1192,52 @@ class NumbaEmitter(PythonEmitter):
                 self.alias(v, self.name(init))
             lb, ub, st = (self.name(v) for v in op.operands[:3])
             iv = self.name(body.args[0])
+            targets = [self.name(a) for a in body.args[1:]]
+            if not chain:  # scalar reductions: start from their initial values
+                self._assign(targets, op.operands[3:])
             d0 = self.depth
             if _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
                 self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
                 self.depth += 1
             else:
                 self._guarded_prange(iv, lb, ub, st)
-            self._push([self.name(a) for a in body.args[1:]], loop=True)
+            self._push(targets, loop=True)
             self.region(body)
             self.depth = d0
             self._pop(loop=True)
+            if not chain:
+                for r, t in zip(op.results, targets):
+                    self.alias(r, t)
             self.stats["prange_loops"] += 1
         finally:
             self.loop_depth -= 1
+
+    def _reduction_loop(self, op: Op) -> bool:
+        """A loop whose iterations share nothing but scalar sums or products (`s = s + e`,
+        s read nowhere else) and write no array: its iterations may run in parallel where
+        regrouping the terms keeps the result: integer ones always (exact, wrapping),
+        float ones only under fastmath, which allows reassociation."""
+        body = op.regions[0]
+        term = body.terminator
+        if _const_value(op.operands[2]) != 1 or not non_negative(op.operands[0]) or len(body.args) < 2 or \
+                term is None or term.name != "mc.yield":
+            return False
+        ops = list(body.walk())
+        if any(o.name in ("mc.setitem", "mc.while", "mc.break", "mc.continue", "mc.call", "mc.return") or
+               any(v.is_array for v in o.results) for o in ops):
+            return False
+        for s, y in zip(body.args[1:], term.operands):
+            d = s.type.dtype if isinstance(s.type, ScalarType) else ""
+            if not (d in ("i64", "u64") or (d in ("f32", "f64") and self.strategy.jit_level >= 2)):
+                return False
+            u = y.owner
+            if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub", "mc.mul") or \
+                    u.operands.count(s) != 1 or (u.name == "mc.sub" and u.operands[0] is not s) or \
+                    u.result.type != s.type:
+                return False
+            if self.uses.get(s, []) != [u] or self.uses.get(y, []) != [term]:
+                return False
+        return True
 
     def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
         """A row loop whose variable may take negative values: rows -2 and N - 2 are one

@@ -1,0 +1,71 @@
+"""Outer loops whose iterations meet only in scalar sums or products run as `prange`
+under the parallel Numba strategies: integer ones always (exact, wrapping), float ones
+only with fastmath (numba-fast-par), since a parallel sum regroups its terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from strategy_checks import built, check
+
+SRC = """
+fn fsum(x: f64[N]) -> f64:
+    let s = 0.0
+    for i in range(N):
+        s += sqrt(x[i]) * sin(x[i])
+    return s
+
+fn isum(k: i64[N]) -> i64:
+    let c = 0
+    let p = 1
+    for i in range(N):
+        c = c - k[i] % 7
+        p = p * 3
+    return c + p
+
+fn prefix(x: f64[N]) -> f64[N]:
+    let y = zeros((N,), dtype=f64)
+    let s = 0.0
+    for i in range(N):
+        s += x[i]
+        y[i] = s
+    return y
+
+fn seen(x: f64[N]) -> f64:
+    let s = 0.0
+    for i in range(N):
+        s = s * 0.5 + x[i]
+    return s
+
+fn nested(A: f32[N, M]) -> f32:
+    let s = f32(0.0)
+    for i in range(N):
+        for j in range(M):
+            s += A[i, j] * A[i, j]
+    return s
+"""
+
+# entry -> whether its loop runs in parallel under (numba-par, numba-fast-par)
+PARALLEL = {"fsum": (False, True), "isum": (True, True), "prefix": (False, False),
+            "seen": (False, False), "nested": (False, False)}
+
+
+def _args(entry: str, n: int) -> dict:
+    rng = np.random.default_rng(n)
+    if entry == "isum":
+        return {"k": rng.integers(-1000, 1000, size=n)}
+    if entry == "nested":
+        return {"A": rng.random((n, 5)).astype(np.float32)}
+    return {"x": rng.random(n)}
+
+
+@pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
+@pytest.mark.parametrize("entry", list(PARALLEL))
+def test_reduction_loops(entry: str, strategy: str) -> None:
+    result, _ = built(SRC, strategy)
+    block = next(b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop")
+    assert block.built.strategy_id == strategy
+    body = block.built.source.split("def call_")[0]
+    assert ("prange(" in body) == PARALLEL[entry][strategy == "numba-fast-par"]
+    for n in (0, 1, 9, 5000):
+        check(SRC, strategy, entry, _args(entry, n))
