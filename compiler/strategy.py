@@ -62,6 +62,8 @@ for _s in (
     S("numba-par", "Numba njit parallel (prange over outer loops)", "numba", jit_level=1, parallelization_level=1,
       operator_fusion=True, tensor_fusion=True),
     S("numba-fast", "Numba njit fastmath", "numba", jit_level=2, operator_fusion=True, tensor_fusion=True),
+    S("numba-fast-par", "Numba njit fastmath and parallel (prange over outer loops, float reductions too)",
+      "numba", jit_level=2, parallelization_level=1, operator_fusion=True, tensor_fusion=True),
     S("llvm", "native code via llvmlite", "llvm", jit_level=1),
     S("llvm-fast", "native code via llvmlite, fast-math and O3 vectorization", "llvm", jit_level=2),
     S("mlx-cpu", "MLX compiled graph on CPU", "mlx", jit_level=1, device_target="cpu", operator_fusion=True),
