@@ -369,7 +369,7 @@ def _reaches(v: Value, acc: Value, body: Region, depth: int = 0) -> bool:
 
 # ---- code generation ------------------------------------------------------------------
 class _Codegen:
-    def __init__(self, plan: _Plan, fast: bool, independent: bool = True) -> None:
+    def __init__(self, plan: _Plan, fast: bool) -> None:
         from llvmlite import ir
 
         self.ir = ir
@@ -390,13 +390,11 @@ class _Codegen:
         self.ranges = IndexRanges()  # (also of range steps)
         self.unchecked = frozenset(unchecked_accesses(plan.block.region, self.ranges))  # (checked, as NumPy does)
         self.fail_blocks: dict[int, Any] = {}
-        # loops whose iterations touch distinct elements (loop_dependence.py): their
-        # loads and stores form an access group that the loop declares parallel; all
-        # independent loops of them (not one with an ordered float sum: vectorized in
-        # order, it ran 25% slower than the scalar loop (bicg))
+        # loops whose iterations touch distinct elements (loop_dependence.py): their loads
+        # and stores form an access group the loop declares parallel. Not a loop carrying a
+        # float sum without fastmath: vectorized in order, bicg's ran 25% slower than scalar
         self.independent = {loop for loop in independent_loops(plan.block.region, self.ranges, plan.root)
-                            if fast or not any(_dtype(a)[0] == "f" and not a.is_array for a in loop.regions[0].args[1:])
-                            } if independent else set()
+                            if fast or not any(_dtype(a)[0] == "f" and not a.is_array for a in loop.regions[0].args[1:])}
         self.access_group: dict[Op, Any] = {}
         self.loop_md: dict[Op, Any] = {}
         for n, loop in enumerate(o for o in plan.block.region.walk() if o in self.independent):
