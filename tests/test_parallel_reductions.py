@@ -37,6 +37,13 @@ fn seen(x: f64[N]) -> f64:
         s = s * 0.5 + x[i]
     return s
 
+fn pairs(k: i64[N]) -> i64:
+    let c = 0
+    for i in range(N):
+        for j in range(i + 1, N):
+            c = c - k[i] * k[j]
+    return c
+
 fn nested(A: f32[N, M]) -> f32:
     let s = f32(0.0)
     for i in range(N):
@@ -47,12 +54,12 @@ fn nested(A: f32[N, M]) -> f32:
 
 # entry -> whether its loop runs in parallel under (numba-par, numba-fast-par)
 PARALLEL = {"fsum": (False, True), "isum": (True, True), "prefix": (False, False),
-            "seen": (False, False), "nested": (False, False)}
+            "seen": (False, False), "nested": (False, True), "pairs": (True, True)}
 
 
 def _args(entry: str, n: int) -> dict:
     rng = np.random.default_rng(n)
-    if entry == "isum":
+    if entry in ("isum", "pairs"):
         return {"k": rng.integers(-1000, 1000, size=n)}
     if entry == "nested":
         return {"A": rng.random((n, 5)).astype(np.float32)}

@@ -213,6 +213,7 @@ class NumbaEmitter(PythonEmitter):
         self.mask_epilogue: dict[Op, list[Op]] = {}  # mask select -> elementwise ops computed in its fill
         self.mask_concat: dict[Op, Op] = {}  # mask select -> the concatenation whose buffer it fills
         self._for_op: Op | None = None  # the mc.for whose range is being written
+        self.reduction_updates: set[Op] = set()  # `s = s + e` of a prange reduction
         self.loop_depth = 0
         self.unchecked = frozenset(unchecked_accesses(block.region))  # (getitem/setitem ops)
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
@@ -236,6 +237,7 @@ class NumbaEmitter(PythonEmitter):
         self.read_alias: dict[Op, str] = {}  # load in an outlined loop -> the array's second name
         self.helper_texts: list[str] = []
         self.outlining = False
+        self.reduce_yields: dict[Op, dict[int, str]] = {}  # see _accumulate_per_iteration
         if strategy.jit_level >= 1:
             plan_outlined_loops(self)
 
@@ -371,7 +373,8 @@ class NumbaEmitter(PythonEmitter):
                 text = f"({cargs[0]} {ARITH[n]} {cargs[1]})"
             if D == "bool":
                 return f"bool({text})"
-            return text if npname(D) in NATIVE else f"np.{npname(D)}({text})"
+            # (a prange reduction must read `s = s + e`: Numba would not see one through the cast)
+            return text if npname(D) in NATIVE or op in self.reduction_updates else f"np.{npname(D)}({text})"
         if n in COMPARE:
             c = _common(ts[0], ts[1])
             if c == "f64" and mixed_sign_u64(ts[0].dtype, ts[1].dtype):  # exact, not through f64
@@ -1169,7 +1172,8 @@ class NumbaEmitter(PythonEmitter):
         for flag in self.reuse_flags.get(op, []):
             self.line(f"{flag} = False")
         chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
-        if chain is None and self.par >= 1 and self.loop_depth == 0 and self._reduction_loop(op):
+        reductions = self._reduction_loop(op) if chain is None and self.par >= 1 and self.loop_depth == 0 else None
+        if reductions is not None:
             chain = {}  # iterations combine through scalar reductions only (Numba's prange reduces them)
         self.loop_depth += 1
         try:
@@ -1193,8 +1197,9 @@ class NumbaEmitter(PythonEmitter):
             lb, ub, st = (self.name(v) for v in op.operands[:3])
             iv = self.name(body.args[0])
             targets = [self.name(a) for a in body.args[1:]]
-            if not chain:  # scalar reductions: start from their initial values
+            if reductions is not None:  # scalar reductions: start from their initial values
                 self._assign(targets, op.operands[3:])
+                self._accumulate_per_iteration(op, reductions)
             d0 = self.depth
             if _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
                 self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
@@ -1205,39 +1210,88 @@ class NumbaEmitter(PythonEmitter):
             self.region(body)
             self.depth = d0
             self._pop(loop=True)
-            if not chain:
+            if reductions is not None:
                 for r, t in zip(op.results, targets):
                     self.alias(r, t)
             self.stats["prange_loops"] += 1
         finally:
             self.loop_depth -= 1
 
-    def _reduction_loop(self, op: Op) -> bool:
-        """A loop whose iterations share nothing but scalar sums or products (`s = s + e`,
-        s read nowhere else) and write no array: its iterations may run in parallel where
-        regrouping the terms keeps the result: integer ones always (exact, wrapping),
-        float ones only under fastmath, which allows reassociation."""
+    def _reduction_loop(self, op: Op) -> dict[int, tuple[str, Op | None]] | None:
+        """A loop whose iterations share nothing but scalar sums or products and write no
+        array: its iterations may run in parallel where regrouping the terms keeps the
+        result: integer ones always (exact, wrapping), float ones only under fastmath,
+        which allows reassociation. Per carried scalar: "+" or "*", and the inner loop
+        that accumulates it (`for j: s += ...` inside), if any."""
         body = op.regions[0]
         term = body.terminator
         if _const_value(op.operands[2]) != 1 or not non_negative(op.operands[0]) or len(body.args) < 2 or \
                 term is None or term.name != "mc.yield":
-            return False
-        ops = list(body.walk())
-        if any(o.name in ("mc.setitem", "mc.while", "mc.break", "mc.continue", "mc.call", "mc.return") or
-               any(v.is_array for v in o.results) for o in ops):
-            return False
-        for s, y in zip(body.args[1:], term.operands):
+            return None
+        if any(o.name in ("mc.setitem", "mc.while", "mc.break", "mc.continue", "mc.call", "mc.return")
+               for o in body.walk()):
+            return None  # (arrays made or viewed per iteration are its own)
+        plan: dict[int, tuple[str, Op | None]] = {}
+        for k, s in enumerate(body.args[1:]):
             d = s.type.dtype if isinstance(s.type, ScalarType) else ""
             if not (d in ("i64", "u64") or (d in ("f32", "f64") and self.strategy.jit_level >= 2)):
-                return False
-            u = y.owner
-            if not isinstance(u, Op) or u.parent is not body or u.name not in ("mc.add", "mc.sub", "mc.mul") or \
-                    u.operands.count(s) != 1 or (u.name == "mc.sub" and u.operands[0] is not s) or \
-                    u.result.type != s.type:
-                return False
-            if self.uses.get(s, []) != [u] or self.uses.get(y, []) != [term]:
-                return False
-        return True
+                return None
+            kind = self._reduction_chain(body, k)
+            if kind is None:
+                return None
+            u = term.operands[k].owner
+            plan[k] = (kind, u if isinstance(u, Op) and u.name == "mc.for" else None)
+        return plan
+
+    def _reduction_chain(self, body: Region, k: int) -> str | None:
+        """How carried scalar k of a loop body accumulates: "+" (s + e, e + s, s - e) or
+        "*", directly or through an inner loop that accumulates it; s read nowhere else."""
+        s, term = body.args[1 + k], body.terminator
+        y = term.operands[k]
+        u = y.owner
+        if not isinstance(u, Op) or u.parent is not body or self.uses.get(s, []) != [u] or \
+                self.uses.get(y, []) != [term] or y.type != s.type:
+            return None
+        if u.name in ("mc.add", "mc.sub", "mc.mul") and u.operands.count(s) == 1 and \
+                not (u.name == "mc.sub" and u.operands[0] is not s) and \
+                all(v.type.dtype == s.type.dtype for v in u.operands):
+            return "*" if u.name == "mc.mul" else "+"
+        if u.name == "mc.for" and u.operands[3 + u.results.index(y)] is s:
+            inner = u.regions[0]
+            return self._reduction_chain(inner, u.results.index(y)) if inner.terminator is not None else None
+        return None
+
+    def _accumulate_per_iteration(self, op: Op, reductions: dict[int, tuple[str, Op | None]]) -> None:
+        """Numba's prange reduces `s = s + e` only: a sum an inner loop accumulates starts
+        each iteration from the identity and is added to s at the iteration's end (and a
+        direct update is written without the dtype cast that would hide it)."""
+        body = op.regions[0]
+        combine: dict[int, str] = {}
+        for k, (kind, inner) in reductions.items():
+            if inner is None:
+                self.reduction_updates.add(body.terminator.operands[k].owner)
+                continue
+            s = body.args[1 + k]
+            ident = f"red_{self.counter}"
+            self.counter += 1
+            self.line(f"{ident} = np.{npname(s.type.dtype)}({'1' if kind == '*' else '0'})")
+            self.alias(s, ident)  # (s feeds the inner loop only)
+            combine[k] = kind
+        if combine:
+            self.reduce_yields[body.terminator] = combine
+
+    def op_yield(self, op: Op) -> None:
+        combine = self.reduce_yields.get(op)
+        if combine is None:
+            super().op_yield(op)
+            return
+        targets, rest = self.yield_targets[-1], []
+        for k, (t, v) in enumerate(zip(targets, op.operands)):
+            if k in combine:
+                self.line(f"{t} = {t} {combine[k]} {self.name(v)}")
+            else:
+                rest.append((t, v))
+        self._assign([t for t, _ in rest], [v for _, v in rest])
 
     def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
         """A row loop whose variable may take negative values: rows -2 and N - 2 are one
