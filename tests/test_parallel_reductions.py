@@ -1,6 +1,8 @@
 """Outer loops whose iterations meet only in scalar sums or products run as `prange`
 under the parallel Numba strategies: integer ones always (exact, wrapping), float ones
-only with fastmath (numba-fast-par), since a parallel sum regroups its terms."""
+only with fastmath (numba-fast-par), since a parallel sum regroups its terms. So do
+loops where each iteration accumulates into its own row (`out[i] += ...`, which scalar
+promotion turns into a guarded read and write of out[i])."""
 
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ fn pairs(k: i64[N]) -> i64:
             c = c - k[i] * k[j]
     return c
 
+fn rowsum(A: f64[N, M]) -> f64[N]:
+    let out = zeros((N,), dtype=f64)
+    for i in range(N):
+        for j in range(M):
+            out[i] += exp(-A[i, j] * A[i, j])
+    return out
+
 fn nested(A: f32[N, M]) -> f32:
     let s = f32(0.0)
     for i in range(N):
@@ -54,7 +63,8 @@ fn nested(A: f32[N, M]) -> f32:
 
 # entry -> whether its loop runs in parallel under (numba-par, numba-fast-par)
 PARALLEL = {"fsum": (False, True), "isum": (True, True), "prefix": (False, False),
-            "seen": (False, False), "nested": (False, True), "pairs": (True, True)}
+            "seen": (False, False), "nested": (False, True), "pairs": (True, True),
+            "rowsum": (True, True)}
 
 
 def _args(entry: str, n: int) -> dict:
@@ -63,6 +73,8 @@ def _args(entry: str, n: int) -> dict:
         return {"k": rng.integers(-1000, 1000, size=n)}
     if entry == "nested":
         return {"A": rng.random((n, 5)).astype(np.float32)}
+    if entry == "rowsum":
+        return {"A": rng.random((n, 3))}
     return {"x": rng.random(n)}
 
 

@@ -1326,17 +1326,33 @@ class NumbaEmitter(PythonEmitter):
             chain[a] = init
         chain.update({r: init for r, init in zip(op.results, inits)})
 
+        def own_row(o: Op) -> bool:  # `A[iv, ...]` with no other index from the chain
+            first = o.attrs["index"][0] if o.attrs["index"] else None
+            return first is not None and first[0] == "int" and isinstance(first[1], tuple) and \
+                o.operands[first[1][1]] is iv and not any(v in chain for v in o.operands[1:])
+
         def walk(region: Region) -> bool:
             for o in region.ops:
                 used = [v for v in o.operands if v in chain]
+                if o.name == "mc.getitem" and o.operands[0] in chain and not o.result.is_array and own_row(o):
+                    continue  # an element of the iteration's own row (a promoted `y[i] += ...` reads it)
+                if o.name == "mc.if" and not used:
+                    if not all(walk(r) for r in o.regions):
+                        return False
+                    for k, res in enumerate(o.results):  # a branch yielding the row-written array
+                        ys = [r.terminator.operands[k] for r in o.regions if r.terminator is not None]
+                        roots = {chain.get(y) for y in ys}
+                        if len(ys) != len(o.regions) or len(roots) != 1:
+                            return False
+                        if None not in roots:
+                            chain[res] = roots.pop()
+                    continue
                 if o.name == "mc.setitem":
                     base = o.operands[0]
                     if o.operands[-1] in chain or any(v in chain for v in o.operands[1:-1]):
                         return False
                     if base in chain:
-                        first = o.attrs["index"][0] if o.attrs["index"] else None
-                        if not (o.attrs.get("inplace") and first is not None and first[0] == "int"
-                                and isinstance(first[1], tuple) and o.operands[first[1][1]] is iv):
+                        if not (o.attrs.get("inplace") and own_row(o)):
                             return False
                         chain[o.result] = chain[base]
                     elif base not in inner_defs:
