@@ -1715,3 +1715,50 @@ def test_program(i: int) -> None:
             want = p["expect"](copy.deepcopy(args))
         _same(_run(ref, p, args), want, f"{p['name']}/{size}/reference", False)
         _same(_run(result.program, p, args), want, f"{p['name']}/{size}/{label}", fast)
+
+
+# ---- regressions --------------------------------------------------------------------------
+# LLVM: an integer power in a scalar loop failed to lower ("lowering failed: mc.pow on i64")
+# and the block fell back to Numba; it is now squaring in the dtype (wrapping as NumPy's),
+# a negative signed exponent raising NumPy's ValueError
+IPOW_SRC = """fn ipow_loop(inout out: i64[N], a: i64[N], e: i64[N]):
+    for i in range(N):
+        out[i] = a[i] ** e[i] + (e[i] % 7) ** 3
+
+fn upow(inout out: u8[N], a: u8[N], e: u8[N]):
+    for i in range(N):
+        out[i] = a[i] ** e[i]
+
+fn spow(inout out: i8[N], a: i8[N], e: i8[N]):
+    for i in range(N):
+        out[i] = a[i] ** e[i]
+"""
+
+
+@pytest.mark.parametrize("strategy", ["llvm", "llvm-fast"])
+def test_llvm_integer_power_in_scalar_loop(strategy: str) -> None:
+    pytest.importorskip("llvmlite")
+    from strategy_checks import built, raises_like_reference
+
+    result, _ = built(IPOW_SRC, strategy)
+    assert all(b.built.strategy_id == strategy for b in result.blocks.values()), \
+        [f.reason for b in result.blocks.values() for f in b.fallbacks]
+    a, e = np.array([2, -3, 0, 1, -1, 7, 3, 0]), np.array([10, 3, 0, 100, 7, 0, 40, 5])
+    out = np.zeros(8, np.int64)
+    result.program.ipow_loop(out, a, e)
+    np.testing.assert_array_equal(out, a ** e + (e % 7) ** 3)
+    ua, ue = np.array([3, 255, 0, 2, 16], np.uint8), np.array([5, 2, 0, 9, 200], np.uint8)
+    uo = np.zeros(5, np.uint8)
+    result.program.upow(uo, ua, ue)
+    np.testing.assert_array_equal(uo, ua ** ue)
+    sa, se = np.array([3, -128, -2, 2, 5], np.int8), np.array([5, 2, 7, 9, 0], np.int8)
+    so = np.zeros(5, np.int8)
+    result.program.spow(so, sa, se)
+    np.testing.assert_array_equal(so, sa ** se)
+    assert so.dtype == np.int8
+    raises_like_reference(IPOW_SRC, strategy, "ipow_loop",
+                          {"out": np.zeros(2, np.int64), "a": np.array([2, 2]), "e": np.array([1, -1])})
+    raises_like_reference(IPOW_SRC, strategy, "spow",
+                          {"out": np.zeros(1, np.int8), "a": np.array([2], np.int8), "e": np.array([-3], np.int8)})
+    with pytest.raises(ValueError, match="negative integer powers"):
+        result.program.ipow_loop(np.zeros(2, np.int64), np.array([2, 2]), np.array([1, -1]))
