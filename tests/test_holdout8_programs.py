@@ -1762,3 +1762,55 @@ def test_llvm_integer_power_in_scalar_loop(strategy: str) -> None:
                           {"out": np.zeros(1, np.int8), "a": np.array([2], np.int8), "e": np.array([-3], np.int8)})
     with pytest.raises(ValueError, match="negative integer powers"):
         result.program.ipow_loop(np.zeros(2, np.int64), np.array([2, 2]), np.array([1, -1]))
+
+
+# ---- NumPy's float maximum/minimum give the second of two equal operands, and its clip keeps ----
+# x at a bound: maximum(0.0, -0.0) is -0.0, maximum(-0.0, 0.0) (a ReLU of -0.0) is 0.0, clip(-0.0,
+# 0.0, 1.0) is -0.0. Numba's np.maximum and the LLVM select kept the first (1 / relu(-0.0) gave
+# -inf where NumPy gives inf), and every compiled clip (MLX's too) gave 0.0
+MINMAX0_SRC = """fn mm(inout o1: f64[N], inout o2: f64[N], inout o3: f32[N], x: f64[N], y: f64[N], z: f32[N]):
+    for i in range(N):
+        o1[i] = maximum(x[i], y[i])
+        o2[i] = minimum(x[i], y[i])
+        o3[i] = clip(z[i], 0.0, 1.0)
+
+fn relu(x: f32[N, M]) -> (f32[N, M], f32[N, M], f32[N, M], f64[N, M]):
+    let r = maximum(x, 0.0)
+    return r, 1.0 / r, clip(x, 0.0, 1.0), 1.0 / clip(f64(x), 0.0, 2.0)
+"""
+
+
+def _same_bits(got: Any, want: Any, where: str) -> None:
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, where
+    np.testing.assert_array_equal(got, want, err_msg=where)
+    ok = ~np.isnan(want)
+    np.testing.assert_array_equal(np.signbit(got)[ok], np.signbit(want)[ok], err_msg=f"{where}: sign")
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par", "llvm", "mlx-cpu"])
+def test_float_maximum_minimum_clip_of_equal_values(strategy: str) -> None:
+    pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
+    from strategy_checks import built
+
+    result, ref = built(MINMAX0_SRC, strategy)
+    v = [np.nan, 0.0, -0.0, 1.0, -1.0, np.inf]
+    x = np.array([a for a in v for b in v])
+    y = np.array([b for a in v for b in v])
+    z = x.astype(np.float32)
+    want = (np.maximum(x, y), np.minimum(x, y), np.clip(z, np.float32(0.0), np.float32(1.0)))
+    assert np.signbit(want[0][(x == 0) & (y == 0)]).tolist() == [False, True, False, True]
+    X = np.array([[-0.0, 0.0, -1.0], [2.0, -0.0, np.nan]], np.float32)
+    with np.errstate(all="ignore"):
+        r = np.maximum(X, np.float32(0.0))
+        wr = (r, np.float32(1.0) / r, np.clip(X, np.float32(0.0), np.float32(1.0)),
+              1.0 / np.clip(X.astype(np.float64), 0.0, 2.0))
+    for who, p in (("reference", ref), (strategy, result.program)):
+        o = [np.zeros_like(x), np.zeros_like(x), np.zeros_like(z)]
+        p.mm(*o, x, y, z)
+        for k, (g, w) in enumerate(zip(o, want)):
+            _same_bits(g, w, f"{who} mm[{k}]")
+        with np.errstate(all="ignore"):
+            got = p.relu(X)
+        for k, (g, w) in enumerate(zip(got, wr)):
+            _same_bits(g, w, f"{who} relu[{k}]")

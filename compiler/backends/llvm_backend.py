@@ -610,13 +610,15 @@ class _Codegen:
     def op_clip(self, op: Op) -> None:
         d = _dtype(op.result)
         x, lo, hi = (self.operand(op, i, d) for i in range(3))
-        self.set(op, self.minmax(self.minmax(x, lo, d, True), hi, d, False))
+        # bounds first: NumPy's clip keeps x when it equals a bound (clip(-0.0, 0.0, 1.0) is -0.0)
+        self.set(op, self.minmax(hi, self.minmax(lo, x, d, True), d, False))
 
     # ---- arithmetic --------------------------------------------------------------------
     def minmax(self, a, c, d: str, is_max: bool):  # noqa: ANN001, ANN201
         b = self.b
         if d[0] == "f":
-            keep = b.fcmp_ordered(">=" if is_max else "<=", a, c)
+            # strict, as NumPy's: of two equal values the second (maximum(0.0, -0.0) is -0.0)
+            keep = b.fcmp_ordered(">" if is_max else "<", a, c)
             keep = b.or_(keep, b.fcmp_unordered("uno", a, a))
         elif d == "bool" or d[0] == "u":
             keep = b.icmp_unsigned(">=" if is_max else "<=", a, c)
