@@ -215,6 +215,20 @@ def pow_exact(a: Any, b: Any) -> Any:
 
 
 @njit(inline="always", nogil=True, cache=False)
+def maximum_f(a: Any, b: Any) -> Any:
+    """NumPy's float maximum: a NaN in either, else `a` only when greater, so equal values
+    give `b` (maximum(0.0, -0.0) is -0.0, maximum(-0.0, 0.0) is 0.0); Numba's np.maximum
+    gives `a` there (a ReLU maximum(x, 0.0) of x = -0.0 gave -0.0, 1 / it -inf)."""
+    return a if (a > b or a != a) else b
+
+
+@njit(inline="always", nogil=True, cache=False)
+def minimum_f(a: Any, b: Any) -> Any:
+    """NumPy's float minimum (see maximum_f): equal values give `b`."""
+    return a if (a < b or a != a) else b
+
+
+@njit(inline="always", nogil=True, cache=False)
 def int_pow(a: Any, b: Any) -> Any:
     """NumPy's signed integer `a ** b`: a negative exponent is an error, where Numba's
     own power gives 0 or 1 (2 ** -1, 1 ** -1)."""

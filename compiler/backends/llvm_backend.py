@@ -153,7 +153,8 @@ def _step_nonzero(ranges: IndexRanges, step: Value) -> bool:
 
 
 # the status a block function returns: 0, or the error the caller raises
-STATUS_ERRORS = {1: (IndexError, "index out of bounds"), 2: (ValueError, "range() arg 3 must not be zero")}
+STATUS_ERRORS = {1: (IndexError, "index out of bounds"), 2: (ValueError, "range() arg 3 must not be zero"),
+                 3: (ValueError, "Integers to negative integer powers are not allowed.")}
 
 
 def analyze(block: BlockView) -> tuple[_Plan | None, str]:
@@ -623,13 +624,15 @@ class _Codegen:
     def op_clip(self, op: Op) -> None:
         d = _dtype(op.result)
         x, lo, hi = (self.operand(op, i, d) for i in range(3))
-        self.set(op, self.minmax(self.minmax(x, lo, d, True), hi, d, False))
+        # bounds first: NumPy's clip keeps x when it equals a bound (clip(-0.0, 0.0, 1.0) is -0.0)
+        self.set(op, self.minmax(hi, self.minmax(lo, x, d, True), d, False))
 
     # ---- arithmetic --------------------------------------------------------------------
     def minmax(self, a, c, d: str, is_max: bool):  # noqa: ANN001, ANN201
         b = self.b
         if d[0] == "f":
-            keep = b.fcmp_ordered(">=" if is_max else "<=", a, c)
+            # strict, as NumPy's: of two equal values the second (maximum(0.0, -0.0) is -0.0)
+            keep = b.fcmp_ordered(">" if is_max else "<", a, c)
             keep = b.or_(keep, b.fcmp_unordered("uno", a, a))
         elif d == "bool" or d[0] == "u":
             keep = b.icmp_unsigned(">=" if is_max else "<=", a, c)
@@ -699,7 +702,38 @@ class _Codegen:
             return b.select(in_range, b.ashr(x, safe), b.ashr(x, ir.Constant(t, bits - 1)))
         if n in ("mc.floordiv", "mc.mod"):
             return self.int_divmod(x, y, d, n == "mc.floordiv")
+        if n == "mc.pow":
+            return self.int_pow(x, y, signed)
         raise LoweringError(f"{n} on {d}")
+
+    def int_pow(self, x, y, signed: bool):  # noqa: ANN001, ANN201
+        """NumPy's integer `x ** y` by squaring, wrapping in the dtype as NumPy's does; a
+        negative signed exponent is NumPy's ValueError (status 3). Without it a block with
+        an integer power (`(b % 7) ** 3` in a scalar loop) failed to lower and fell back."""
+        ir, t = self.ir, x.type
+        zero, one = ir.Constant(t, 0), ir.Constant(t, 1)
+        if signed:
+            self.fail_if(self.b.icmp_signed("<", y, zero), 3)
+        b = self.b
+        pre = b.block
+        head = self.fn.append_basic_block("pow_head")
+        body = self.fn.append_basic_block("pow_body")
+        done = self.fn.append_basic_block("pow_done")
+        b.branch(head)
+        b.position_at_end(head)
+        r, base, e = b.phi(t), b.phi(t), b.phi(t)
+        r.add_incoming(one, pre)
+        base.add_incoming(x, pre)
+        e.add_incoming(y, pre)
+        b.cbranch(b.icmp_unsigned("!=", e, zero), body, done)
+        b.position_at_end(body)
+        odd = b.icmp_unsigned("!=", b.and_(e, one), zero)
+        r.add_incoming(b.select(odd, b.mul(r, base), r), body)
+        base.add_incoming(b.mul(base, base), body)
+        e.add_incoming(b.lshr(e, one), body)
+        b.branch(head)
+        b.position_at_end(done)
+        return r
 
     def int_divmod(self, x, y, d: str, want_div: bool):  # noqa: ANN001, ANN201
         b, ir = self.b, self.ir

@@ -388,7 +388,9 @@ class MLXEmitter(PythonEmitter):
     def op_clip(self, op: Op) -> None:
         dt = _dtype(op.result)
         a, lo, hi = (self.mxv(v, dt) for v in op.operands)
-        self.set(op, f"mx.minimum(mx.maximum({a}, {lo}), {hi})")
+        # bounds first: NumPy's clip keeps x when it equals a bound (clip(-0.0, 0.0, 1.0) is
+        # -0.0); MLX's maximum/minimum, as NumPy's, give the second of two equal operands
+        self.set(op, f"mx.minimum({hi}, mx.maximum({lo}, {a}))")
 
     def op_matmul(self, op: Op) -> None:
         dt = _dtype(op.result)

@@ -80,6 +80,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
+           "maximum_f": "numba_math", "minimum_f": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
@@ -98,6 +99,8 @@ ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordi
 SHIFTS = {"mc.shl": "shl_np", "mc.shr": "shr_np"}
 COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": ">", "mc.ge": ">="}
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
+# NumPy's float maximum/minimum give the second operand of two equal ones (the sign of a zero)
+FLOAT_MINMAX = {"mc.maximum": "maximum_f", "mc.minimum": "minimum_f"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
             "floor ceil isnan isinf").split()
 NATIVE = ("int64", "float64", "complex128")
@@ -360,6 +363,8 @@ class NumbaEmitter(PythonEmitter):
                 text = f"floordiv_i64({cargs[0]}, {cargs[1]})"
             elif n in SHIFTS:  # counts out of 0..63 are NumPy's 0 or -1, not LLVM's poison
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
+            elif n in FLOAT_MINMAX and D[0] == "f":
+                text = f"{FLOAT_MINMAX[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
             elif n == "mc.pow" and D[0] == "i" and not (isinstance(kexp, int) and kexp >= 0):
@@ -398,6 +403,8 @@ class NumbaEmitter(PythonEmitter):
             return f"({self.cast(args[1], ts[1], D)} if {args[0]} else {self.cast(args[2], ts[2], D)})"
         if n == "mc.clip":
             a, lo, hi = (self.cast(x, t, D) for x, t in zip(args, ts))
+            if D[0] == "f":  # NumPy's clip keeps x at a bound (clip(-0.0, 0.0, 1.0) is -0.0)
+                return f"minimum_f({hi}, maximum_f({lo}, {a}))"
             return f"np.minimum(np.maximum({a}, {lo}), {hi})"
         if n == "mc.round":
             return self.cast(f"np.round({args[0]})", ts[0], D) if ts[0].dtype[0] in "fc" else self.cast(args[0], ts[0], D)
