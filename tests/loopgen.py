@@ -670,8 +670,113 @@ def generate(seed: int, kernel_p: float | None = None) -> Prog:
     return Prog(seed, src, "\n".join(pyl) + "\n", "f", params, scalar_params)
 
 
-if __name__ == "__main__":
+def hunt(lo: int, hi: int) -> int:
+    """The hunt: seeds lo..hi under every strategy (STRATS=a,b,... to pick), failures
+    written to /tmp/loopgen_fail/SEED.mc; the number of failing seeds."""
+    import copy
+    import traceback
+    import warnings
+
+    from corpus_util import assert_same
+    from mcodec.compiler.build import build_module
+    from mcodec.compiler.driver import frontend
+    from mcodec.compiler.reference import reference_program
+
+    np.seterr(all="ignore")
+    warnings.simplefilter("ignore")
+    STRATS = os.environ.get("STRATS", "numba,numba-par,numba-fast,llvm,llvm-fast,mlx-cpu,numpy-mem").split(",")
+    OUT = "/tmp/loopgen_fail"
+    os.makedirs(OUT, exist_ok=True)
+
+    def call(fn, args):
+        a = copy.deepcopy(args)
+        try:
+            r = fn(**a)
+        except Exception as e:  # noqa
+            return ("EXC", type(e).__name__, str(e)[:200]), a
+        return r, a
+
+    def same(got, want, where, fast):
+        (r1, a1), (r2, a2) = got, want
+        if isinstance(r2, tuple) and r2 and r2[0] == "EXC":
+            if not (isinstance(r1, tuple) and r1 and r1[0] == "EXC" and r1[1] == r2[1]):
+                raise AssertionError(f"{where}: want exception {r2}, got {str(r1)[:200]}")
+            return
+        if isinstance(r1, tuple) and r1 and r1[0] == "EXC":
+            raise AssertionError(f"{where}: got exception {r1}")
+        assert_same(r1, r2, where + " result", fastmath=fast)
+        for k in a2:
+            assert_same(a1[k], a2[k], f"{where} arg {k}", fastmath=fast)
+
+    def finite(res):
+        r, a = res
+        if isinstance(r, tuple) and r and r[0] == "EXC":
+            return True
+        vals = list(r) if isinstance(r, tuple) else [r]
+        vals += list(a.values())
+        return all(np.all(np.isfinite(np.asarray(v, dtype=float))) and np.all(np.abs(np.asarray(v, dtype=float)) < 1e12) for v in vals)
+
+    def run(seed):
+        p = generate(seed)
+        fails = []
+        try:
+            ref = reference_program(frontend(p.src, "gen.mc"))
+        except Exception as e:
+            return [("compile", "reference", f"{type(e).__name__}: {e}")], p, 0
+        orc = p.oracle()
+        cases = []
+        for si, sz in enumerate(SIZES):
+            args = p.args(sz, seed * 100 + si)
+            want = call(orc, args)
+            r = call(ref.f, args)
+            try:
+                same(r, want, f"reference vs oracle sizes {sz}", False)
+            except AssertionError as e:
+                fails.append(("ref", "reference", str(e)[:1500]))
+            if finite(want):
+                cases.append((sz, args, want))
+        nexc = sum(1 for c in cases if isinstance(c[2][0], tuple) and c[2][0] and c[2][0][0] == "EXC")
+        for st in STRATS:
+            try:
+                res = build_module(frontend(p.src, "gen.mc"), default=st, use_cache=False)
+            except Exception as e:
+                fails.append(("build", st, f"{type(e).__name__}: {e}"[:800]))
+                continue
+            for sz, args, want in cases:
+                got = call(res.program.f, args)
+                try:
+                    same(got, want, f"{st} sizes {sz}", st.endswith("fast"))
+                except AssertionError as e:
+                    fails.append(("run", st, str(e)[:1500]))
+                    break
+        return fails, p, nexc
+
+    nfail = 0
+    for seed in range(lo, hi):
+        try:
+            fails, p, nexc = run(seed)
+        except Exception:
+            print(seed, "HARNESS", traceback.format_exc()[-500:], flush=True)
+            continue
+        if fails:
+            nfail += 1
+            with open(f"{OUT}/{seed}.mc", "w") as fh:
+                fh.write(p.src)
+                fh.write("\n# ---- python\n" + p.pysrc)
+                for f in fails:
+                    fh.write("\n# " + " | ".join(f).replace("\n", "\n# "))
+            print(seed, "FAIL", [(f[0], f[1], f[2][:300]) for f in fails], flush=True)
+        else:
+            print(seed, "ok", nexc, flush=True)
+    print("done", nfail)
+    return nfail
+
+
+if __name__ == "__main__":  # python tests/loopgen.py SEED (print) | hunt LO HI
     import sys
-    p = generate(int(sys.argv[1]))
-    print(p.src)
-    print(p.pysrc)
+    if sys.argv[1] == "hunt":
+        hunt(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        p = generate(int(sys.argv[1]))
+        print(p.src)
+        print(p.pysrc)
