@@ -56,14 +56,17 @@ def is_independent(loop: Op, rs: IndexRanges, root_of: Callable[[Value], Value])
     forms = {id(o): access_forms(rs, o) for o in accesses}
     inside = [*body.args, *(a for o in ops for r in o.regions for a in r.args), *(v for o in ops for v in o.results)]
     varying = {rs.symbols[id(v)] for v in inside if id(v) in rs.symbols} - {iv_sym}
+    facts = rs.loop_facts(stores[0])  # (no loop inside: every access has these loops around it)
+
+    def spread(f: Dim | None) -> bool:  # different iterations, different values, none wrapping
+        return f is not None and _injective(f, iv_sym, varying) and rs.nonneg(f, facts)
+
     by_root: dict[int, list[Op]] = {}
     for o in accesses:
         by_root.setdefault(id(root_of(o.operands[0])), []).append(o)
     for s in stores:
         for x in by_root[id(root_of(s.operands[0]))]:
-            if not any(f is not None and f == g and _injective(f, iv_sym, varying)
-                       and rs.nonneg(f, rs.loop_facts(s)) and rs.nonneg(g, rs.loop_facts(x))
-                       for f, g in zip(forms[id(s)], forms[id(x)])):
+            if not any(f == g and spread(f) for f, g in zip(forms[id(s)], forms[id(x)])):
                 return False
     return True
 

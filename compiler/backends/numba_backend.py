@@ -236,7 +236,7 @@ class NumbaEmitter(PythonEmitter):
         if self.tfuse:
             plan_row_groups(self, block.region)
         # innermost loops reading one row of an array and writing another (numba_outline.py)
-        self.outlined: dict[Op, dict[Op, Value]] = {}
+        self.outlined: dict[Op, tuple[list[Value], dict[Op, Value]]] = {}  # loop -> (its free values, reads)
         self.read_alias: dict[Op, str] = {}  # load in an outlined loop -> the array's second name
         self.helper_texts: list[str] = []
         self.outlining = False

@@ -62,7 +62,8 @@ def _families(loop: Op) -> dict[Value, Value] | None:
 
 
 def plan_outlined_loops(em: NumbaEmitter) -> None:
-    """Fill em.outlined: loop -> {load of a second row -> its array}."""
+    """Fill em.outlined: loop -> (the values it uses from outside, in order; {load of a
+    second row -> its array})."""
     rs = IndexRanges()
     for loop in em.block.region.walk():
         if loop.name != "mc.for":
@@ -77,12 +78,12 @@ def plan_outlined_loops(em: NumbaEmitter) -> None:
         if fam is None or not is_independent(loop, rs, lambda v, f=fam: f.get(v, v)):  # type: ignore[misc]
             continue
         inner = defined_in(body)
-        free = {v for o in [loop, *ops] for v in o.operands if v not in inner}
+        free = list(dict.fromkeys(v for o in [loop, *ops] for v in o.operands if v not in inner))
         if any(isinstance(v.owner, Op) and v.owner in em.inlined for v in free):
             continue  # (an inlined expression has no name to pass)
         reads = _second_rows(loop, rs, fam)
         if reads:
-            em.outlined[loop] = reads
+            em.outlined[loop] = (free, reads)
 
 
 def _second_rows(loop: Op, rs: IndexRanges, fam: dict[Value, Value]) -> dict[Op, Value]:
@@ -103,13 +104,7 @@ def _second_rows(loop: Op, rs: IndexRanges, fam: dict[Value, Value]) -> dict[Op,
 def emit_outlined_loop(em: NumbaEmitter, loop: Op) -> None:
     """`def _mc_loop_k(<values the loop uses>, <second names>)` holding the loop, and
     its call in place of the loop."""
-    inner = defined_in(loop.regions[0])
-    free: list[Value] = []
-    for o in [loop, *loop.regions[0].walk()]:
-        for v in o.operands:
-            if v not in inner and v not in free:
-                free.append(v)
-    reads = em.outlined[loop]
+    free, reads = em.outlined[loop]
     seconds: dict[Value, str] = {}
     for root in reads.values():
         seconds.setdefault(root, f"{em.name(root)}_rd")
