@@ -4,44 +4,11 @@ NumPy (the reference lowering and a direct NumPy expression)."""
 
 from __future__ import annotations
 
-import copy
-import warnings
-from typing import Any
-
 import numpy as np
 import pytest
-from corpus_util import assert_same
-from mcodec.compiler.build import BuildWarning, build_module
 from mcodec.compiler.driver import frontend
 from mcodec.compiler.reference import reference_program
-
-
-def build(src: str, strategy: str) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BuildWarning)
-        return build_module(frontend(src, "holdout.mc"), default=strategy, use_cache=False)
-
-
-_BUILT: dict[tuple[str, str], Any] = {}
-
-
-def check(src: str, strategy: str, entry: str, args: dict[str, Any], want: Any = None,
-          lowered_by: str | None = None) -> Any:
-    """Run `entry` built with `strategy` and with the reference; both must equal `want`
-    (when given) and each other. `lowered_by`: a back end that must have built a block."""
-    if (src, strategy) not in _BUILT:  # one build per program and strategy
-        _BUILT[src, strategy] = build(src, strategy), reference_program(frontend(src, "holdout.mc"))
-    result, ref = _BUILT[src, strategy]
-    if lowered_by is not None:
-        assert any(b.built.strategy_id.startswith(lowered_by) for b in result.blocks.values()), \
-            {b.block_id: [f.reason for f in b.fallbacks] for b in result.blocks.values()}
-    expect = getattr(ref, entry)(**copy.deepcopy(args))
-    got = getattr(result.program, entry)(**copy.deepcopy(args))
-    assert_same(got, expect, f"{strategy} vs reference", fastmath="-fast" in strategy)
-    if want is not None:
-        assert_same(got, want, f"{strategy} vs NumPy", fastmath="-fast" in strategy)
-    return got
-
+from strategy_checks import built, check
 
 # ---- Numba fastmath must keep NaN and inf (isnan/isinf were folded to false) --------------
 NAN_SRC = """fn nans(x: f64[N]) -> (bool[N], bool[N], f64[N]):
@@ -191,9 +158,7 @@ def test_fastmath_division_is_exact(strategy: str) -> None:
     for seed in (4, 6, 7):  # seeds whose largest value fell out of the last bin with arcp
         r = np.random.default_rng(seed).random(20)
         want = np.array([np.sum((r.max() * b / 7 <= r) & (r < r.max() * (b + 1) / 7)) for b in range(7)])
-        if (BINS_SRC, strategy) not in _BUILT:
-            _BUILT[BINS_SRC, strategy] = build(BINS_SRC, strategy), None
-        result = _BUILT[BINS_SRC, strategy][0]
+        result = built(BINS_SRC, strategy)[0]
         assert all(b.built.strategy_id == strategy for b in result.blocks.values())
         got = np.zeros(7, np.int64)
         result.program.bins(r, got)  # (indices provably in range: native code lowers it)
@@ -292,13 +257,13 @@ def test_u64_i64_compare_exactly(strategy: str) -> None:
           lowered_by=strategy.split("-")[0] if strategy != "llvm" else None)
     if strategy != "mlx-cpu":
         z = np.zeros(len(a), bool)
-        built = _BUILT[U64CMP_SRC, strategy][0]
+        result = built(U64CMP_SRC, strategy)[0]
         e, g, lt = z.copy(), z.copy(), z.copy()
-        built.program.ucmp_loop(a, b, e, g, lt)
+        result.program.ucmp_loop(a, b, e, g, lt)
         np.testing.assert_array_equal(e, a == b)
         np.testing.assert_array_equal(g, a > b)
         np.testing.assert_array_equal(lt, b < a)
-        assert any(blk.built.strategy_id.startswith(strategy) for blk in built.blocks.values())
+        assert any(blk.built.strategy_id.startswith(strategy) for blk in result.blocks.values())
 
 
 # ---- an integer literal beyond the compared dtype's range: exact answers, not a compile error ---------
@@ -398,7 +363,7 @@ def test_inout_swap_through_a_local(strategy: str) -> None:
         pytest.importorskip("mlx.core" if strategy.startswith("mlx") else "numba")
     A, B, C = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3) + 10, np.arange(6.0).reshape(2, 3) - 10
     check(SWAP_SRC, strategy, "caller", {"X": A, "Y": B}, (B, A))
-    result, ref = _BUILT[SWAP_SRC, strategy]
+    result, ref = built(SWAP_SRC, strategy)
     for prog in (result.program, ref):
         a, b, c = A.copy(), B.copy(), C.copy()
         prog.swap(a, b)
@@ -514,7 +479,7 @@ def test_mismatched_extents_raise(strategy: str) -> None:
         want = (x + y, A.sum(axis=1) * y, A * y[:, None])
         args = {"x": x, "y": y, "A": A, "b": y}
         check(BCAST_ERR_SRC, strategy, "addnm", args, want, lowered_by="numba")
-    program = _BUILT[BCAST_ERR_SRC, strategy][0].program
+    program = built(BCAST_ERR_SRC, strategy)[0].program
     for n in (2, 4):
         with pytest.raises(ValueError, match="broadcast"):
             program.addnm(x=x, y=np.ones(n), A=A, b=np.ones(n))
