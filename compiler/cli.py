@@ -363,6 +363,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         result = fn(**inputs)
         times.append(time.perf_counter() - t0)
+        if timer is not None:
+            timer.end_run()
         if args.verbose:
             print(f"  run {i + 1}/{args.repeat}: {times[-1] * 1e3:.2f} ms", file=sys.stderr)
     print(f"{path.name} {entry} preset {args.preset}: median {statistics.median(times) * 1e3:.2f} ms "
@@ -450,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", metavar="FILE.mc")
     p.add_argument("--preset", default="S")
     p.add_argument("--rounds", type=_count(0), default=3, help="exploring rounds after the NumPy baseline")
-    p.add_argument("--runs", type=_count(1), default=3, help="timed runs per round")
+    p.add_argument("--runs", type=_count(1), default=3, help="timed runs per round (fewer once they took 2 s)")
     p.add_argument("--show", action="store_true", help="summarize the profile store")
     p.add_argument("--profile-db", help="profile store (default: the user cache)")
     common(p)

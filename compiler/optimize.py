@@ -333,7 +333,8 @@ def train_from_store(learner: Any, store: ProfileStore, time_weight: float | Non
 
 def profile_records(source: str, module: Module, built_blocks: dict[str, Any], timer: Any, runs: int,
                     inputs: dict[str, Any], entry: str, failures: dict[str, str] | None = None) -> list[ProfileRecord]:
-    """One record per block from a BlockTimer after `runs` calls of the entry."""
+    """One record per block from a BlockTimer after `runs` calls of the entry (its
+    seconds per run: see BlockTimer.per_run)."""
     dims = dims_from_inputs(module, entry, inputs)
     shapes = {k: list(np.shape(v)) for k, v in inputs.items()}
     dtypes = {k: str(np.asarray(v).dtype) for k, v in inputs.items()}
@@ -349,7 +350,7 @@ def profile_records(source: str, module: Module, built_blocks: dict[str, Any], t
             if not calls:
                 continue
             feats = feature_vector(view, m, dims).tolist()
-            per_run = timer.seconds[view.id] / max(runs, 1)
+            per_run = timer.per_run(view.id, runs)
             recs.append(ProfileRecord(program_sig=psig, block_id=view.id, block_sig=view.op.attrs["sid"],
                                       strategy_id=b.built.strategy_id, shapes=shapes, dtypes=dtypes,
                                       seconds=per_run, success=True, features=feats))

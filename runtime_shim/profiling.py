@@ -9,6 +9,7 @@ live-out once on exit: once per block boundary, whole arrays, never per element.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -21,6 +22,10 @@ class BlockTimer:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        # per block, its seconds in each run closed by `end_run`
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self._at_last_run: dict[str, float] = {}
+        self._runs = 0
 
     def wrap(self, block_id: str, call: Callable[..., Any]) -> Callable[..., Any]:
         seconds, calls, clock = self.seconds, self.calls, time.perf_counter
@@ -35,9 +40,29 @@ class BlockTimer:
 
         return timed
 
+    def end_run(self) -> None:
+        """Close one run of the program: each block's seconds since the last run closed
+        become one sample of it."""
+        for b, s in self.seconds.items():
+            if b not in self.samples:  # first called in this run: 0 in the runs before
+                self.samples[b] = [0.0] * self._runs
+            self.samples[b].append(s - self._at_last_run.get(b, 0.0))
+        self._at_last_run = dict(self.seconds)
+        self._runs += 1
+
+    def per_run(self, block_id: str, runs: int) -> float:
+        """A block's seconds per run: the median of its samples where runs were closed
+        (a run that stalled, on fresh pages' faults or on another process, is one
+        sample, where it would be a third of a 3-run mean), else the mean over `runs`."""
+        s = self.samples.get(block_id)
+        return statistics.median(s) if s else self.seconds[block_id] / max(runs, 1)
+
     def reset(self) -> None:
         self.seconds.clear()
         self.calls.clear()
+        self.samples.clear()
+        self._at_last_run = {}
+        self._runs = 0
 
 
 @dataclass

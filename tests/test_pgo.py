@@ -303,3 +303,29 @@ def test_time_entry_copies_inputs_outside_the_clock(monkeypatch: pytest.MonkeyPa
     inputs = {"x": np.zeros(3)}
     assert pgo.time_entry(program, "bump", inputs, 3) == [0.5, 0.5, 0.5]
     assert not inputs["x"].any()  # the caller's arrays are never written
+
+
+def test_block_time_is_the_median_of_its_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profiled block's time is the median of its per-run times: one run that stalled
+    (on fresh pages' faults, on another process) does not move it, where it would have
+    moved a mean by a third; a block a run did not call counts 0 in that run."""
+    from mcodec.runtime_shim import profiling
+
+    now = [0.0]
+    monkeypatch.setattr(profiling.time, "perf_counter", lambda: now[0])
+    timer = profiling.BlockTimer()
+
+    def block(cost: float) -> None:
+        now[0] += cost
+
+    costs = {"b0": [1.0, 1.0, 9.0], "b1": [2.0, 0.0, 2.0], "b2": [0.0, 0.0, 5.0]}
+    calls = {b: timer.wrap(b, block) for b in costs}
+    for run in range(3):
+        for b, c in costs.items():
+            if c[run]:
+                calls[b](c[run])
+        timer.end_run()
+    assert timer.per_run("b0", 3) == 1.0 and timer.per_run("b1", 3) == 2.0 and timer.per_run("b2", 3) == 0.0
+    timer.reset()
+    calls["b0"](6.0)  # runs not closed: the mean over the runs the caller names
+    assert timer.per_run("b0", 3) == 2.0

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import mcodec  # noqa: F401 - before NumPy: sets OpenBLAS's spin time (runtime_shim/hardware.py)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -154,7 +156,7 @@ def main() -> int:
     ap.add_argument("--preset", default="S")
     ap.add_argument("--programs")
     ap.add_argument("--strategies", default=",".join(s for s in REGISTRY if s != "numpy"))
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5, help="timed calls per profiled round (fewer past 2 s)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
     ap.add_argument("--save-prior", action="store_true")
