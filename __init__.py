@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .compiler.diagnostics import CompileError
-from .runtime_shim.program import ArgumentError, Program
+from .runtime_shim.hardware import short_blas_spins
+
+short_blas_spins()  # before NumPy (imported below) loads its OpenBLAS
+
+from .compiler.diagnostics import CompileError  # noqa: E402
+from .runtime_shim.program import ArgumentError, Program  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -596,3 +596,28 @@ def test_parallel_blocks_make_openmp_threads_sleep_when_idle(preset: str | None)
         env["OMP_WAIT_POLICY"] = preset
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == (preset or "PASSIVE")
+
+
+@pytest.mark.parametrize("preset", [None, "26"])
+def test_blas_threads_spin_briefly_from_import(preset: str | None) -> None:
+    """`import mcodec` sets OPENBLAS_THREAD_TIMEOUT before NumPy loads OpenBLAS (idle
+    BLAS threads of NumPy's and SciPy's libraries spun for 0.1 s after each call,
+    taking the cores from each other's next call), and keeps a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import importlib.abc, os, sys\n"
+            "seen = []\n"
+            "class Watch(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'numpy' and not seen:\n"
+            "            seen.append(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))\n"
+            "sys.meta_path.insert(0, Watch())\n"
+            "import mcodec\n"
+            "print(seen[0])\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == (preset or "20")
