@@ -71,7 +71,9 @@ from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
-PRELUDE = "import numpy as np\nfrom numba import prange\n"
+PRELUDE = "import numpy as np\nfrom numba import get_num_threads, prange\n"
+# ops whose result is a new array, sharing memory with no other
+FRESH_ARRAYS = frozenset({"mc.zeros", "mc.ones", "mc.full", "mc.empty", "mc.copy"})
 # inlined polynomials that vectorize, where libm's scalar calls do not (runtime_shim/numba_math.py)
 POLY_MATH = {(f"mc.{f}", d): f"{f}_{d}" for f in ("exp", "tanh", "log") for d in ("f32", "f64")}
 # runtime helpers a block imports only when it calls them: numba_blas loads SciPy's BLAS
@@ -241,6 +243,7 @@ class NumbaEmitter(PythonEmitter):
         self.helper_texts: list[str] = []
         self.outlining = False
         self.reduce_yields: dict[Op, dict[int, str]] = {}  # see _accumulate_per_iteration
+        self.privatized: dict[Op, list[Value]] = {}  # prange loop -> arrays it accumulates into (see _parallel_chain)
         if strategy.jit_level >= 1:
             plan_outlined_loops(self)
 
@@ -1208,7 +1211,11 @@ class NumbaEmitter(PythonEmitter):
                 self._assign(targets, op.operands[3:])
                 self._accumulate_per_iteration(op, reductions)
             d0 = self.depth
-            if _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
+            private = self.privatized.get(op, [])
+            if private:
+                self._privatized_prange(op, chain, private, iv, lb, ub, st)
+                targets = [self.name(a) for a in body.args[1:]]  # (the copies, in the chunk)
+            elif _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
                 self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
                 self.depth += 1
             else:
@@ -1217,6 +1224,13 @@ class NumbaEmitter(PythonEmitter):
             self.region(body)
             self.depth = d0
             self._pop(loop=True)
+            for root in private:  # the chunks' partial sums, added in chunk order
+                a = self.name(root)
+                for v in chain:
+                    if chain[v] is root:
+                        self.alias(v, a)
+                self.line(f"for {iv}_c in range({iv}_nch):")
+                self.line(f"    {a} += {a}_part[{iv}_c]")
             if reductions is not None:
                 for r, t in zip(op.results, targets):
                     self.alias(r, t)
@@ -1300,6 +1314,34 @@ class NumbaEmitter(PythonEmitter):
                 rest.append((t, v))
         self._assign([t for t, _ in rest], [v for _, v in rest])
 
+    def _privatized_prange(self, op: Op, chain: dict[Value, Value], private: list[Value], iv: str, lb: str,
+                           ub: str, st: str) -> None:
+        """A loop that accumulates into arrays (`s[j] += e` for any j) runs as one chunk
+        of iterations per thread, each adding into its own zeroed copy of each such
+        array; the copies are added to the arrays after the loop (see op_for). Rows a
+        chunk writes (`q[i] = ...`) stay distinct only while the loop variable keeps
+        one sign, as in _guarded_prange."""
+        n, last, nch = f"{iv}_n", f"{iv}_last", f"{iv}_nch"
+        self.line(f"{n} = len(range({lb}, {ub}, {st}))")
+        self.line(f"{last} = {lb} + ({n} - 1) * {st}")
+        self.line(f"{nch} = min({n}, get_num_threads()) if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 "
+                  f"else min({n}, 1)")
+        for root in private:
+            a = self.name(root)
+            self.line(f"{a}_part = np.zeros(({nch},) + {a}.shape, dtype={a}.dtype)")
+        self.line(f"for {iv}_c in prange({nch}):")
+        self.depth += 1
+        for root in private:
+            a = self.name(root)
+            self.line(f"{a}_own = {a}_part[{iv}_c]")
+            for v in chain:
+                if chain[v] is root:
+                    self.alias(v, f"{a}_own")
+        self.line(f"for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
+        self.depth += 1
+        self.line(f"{iv} = {lb} + {iv}_t * {st}")
+        self.stats["privatized_arrays"] = self.stats.get("privatized_arrays", 0) + len(private)
+
     def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
         """A row loop whose variable may take negative values: rows -2 and N - 2 are one
         row, written by two iterations, so the loop runs in parallel only when the
@@ -1338,11 +1380,40 @@ class NumbaEmitter(PythonEmitter):
             return first is not None and first[0] == "int" and isinstance(first[1], tuple) and \
                 o.operands[first[1][1]] is iv and not any(v in chain for v in o.operands[1:])
 
+        rows: set[Value] = set()  # roots of arrays written or read by row
+        sums: set[Value] = set()  # roots of arrays only accumulated into
+        accumulating: set[Op] = set()  # the stores of those accumulations
+
+        def accumulation(g: Op) -> bool:
+            """`A[idx] = A[idx] + e` (or `- e`), element idx of a chain array, e not
+            from the chain: iterations may add in any order where that gives the same
+            sum (integers; floats only under fastmath)."""
+            d = g.result.type.dtype if isinstance(g.result.type, ScalarType) else ""
+            if not (d[:1] in ("i", "u") or (d in ("f32", "f64") and self.strategy.jit_level >= 2)):
+                return False
+            us = self.uses.get(g.result, [])
+            u = us[0] if len(us) == 1 else None
+            if u is None or u.parent is not g.parent or u.name not in ("mc.add", "mc.sub") or \
+                    (u.name == "mc.sub" and u.operands[0] is not g.result) or u.result.type != g.result.type or \
+                    any(v in chain for v in u.operands):
+                return False
+            us = self.uses.get(u.result, [])
+            st = us[0] if len(us) == 1 else None
+            return st is not None and st.name == "mc.setitem" and st.parent is g.parent and \
+                st.attrs.get("inplace") and st.operands[-1] is u.result and st.operands[0] in chain and \
+                chain[st.operands[0]] is chain[g.operands[0]] and st.attrs["index"] == g.attrs["index"] and \
+                list(st.operands[1:-1]) == list(g.operands[1:]) and not any(v in chain for v in g.operands[1:])
+
         def walk(region: Region) -> bool:
             for o in region.ops:
                 used = [v for v in o.operands if v in chain]
                 if o.name == "mc.getitem" and o.operands[0] in chain and not o.result.is_array and own_row(o):
+                    rows.add(chain[o.operands[0]])
                     continue  # an element of the iteration's own row (a promoted `y[i] += ...` reads it)
+                if o.name == "mc.getitem" and o.operands[0] in chain and accumulation(o):
+                    sums.add(chain[o.operands[0]])
+                    accumulating.add(self.uses[self.uses[o.result][0].result][0])
+                    continue
                 if o.name == "mc.if" and not used:
                     if not all(walk(r) for r in o.regions):
                         return False
@@ -1359,8 +1430,12 @@ class NumbaEmitter(PythonEmitter):
                     if o.operands[-1] in chain or any(v in chain for v in o.operands[1:-1]):
                         return False
                     if base in chain:
+                        if o in accumulating:
+                            chain[o.result] = chain[base]
+                            continue
                         if not (o.attrs.get("inplace") and own_row(o)):
                             return False
+                        rows.add(chain[base])
                         chain[o.result] = chain[base]
                     elif base not in inner_defs:
                         return False
@@ -1397,7 +1472,26 @@ class NumbaEmitter(PythonEmitter):
         inner_defs = defined_in(body)
         if not walk(body):
             return None
+        if sums:
+            # an array accumulated into is also read or written by row, or may share
+            # memory with an array the loop reads (only a fresh one cannot)
+            if sums & rows or not all(map(_fresh_array, sums)):
+                return None
+            self.privatized[op] = [r for r in inits if r in sums]
         return chain
+
+
+def _fresh_array(v: Value) -> bool:
+    """Whether `v` is an array made new (also by an earlier block, once among its
+    results): no other value shares its memory."""
+    o = v.owner
+    while isinstance(o, Op) and o.name == "mc.block":
+        term = o.regions[0].terminator
+        y = term.operands[o.results.index(v)] if term is not None else None
+        if y is None or sum(x is y for x in term.operands) != 1:
+            return False
+        v, o = y, y.owner
+    return isinstance(o, Op) and o.name in FRESH_ARRAYS
 
 
 def _gram_operand(a: Value, b: Value) -> tuple[Value, bool] | None:
