@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from strategy_checks import built, check
+from strategy_checks import built, check, raises_like_reference
 
 SRC = """
 fn bicg(A: f64[N, M], p: f64[M], r: f64[N]) -> (f64[M], f64[N]):
@@ -111,3 +111,21 @@ def test_privatized_accumulations(entry: str, strategy: str) -> None:
     for n in (0, 1, 2, 3, 17, 1000):
         check(SRC, strategy, entry, _args(entry, n))
 
+
+
+@pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
+def test_index_errors_leave_a_privatized_loop(strategy: str) -> None:
+    """An index out of range in any thread's chunk raises NumPy's IndexError; negative
+    indices count from the end, as NumPy's do."""
+    src = """
+fn hist(k: i64[N], nb: i64) -> i64[?]:
+    let counts = zeros((nb,), dtype=i64)
+    for i in range(N):
+        counts[k[i]] += 1
+    return counts
+"""
+    result, _ = built(src, strategy)
+    assert "_part = np.zeros(" in next(b for b in result.blocks.values() if b.kind == "loop").built.source
+    check(src, strategy, "hist", {"k": np.array([0, 1, -1, 2, -3] * 100), "nb": 4})
+    for bad in ([0, 1, 2, 3] * 100 + [4], [-5] + [0, 1, 2, 3] * 100):
+        raises_like_reference(src, strategy, "hist", {"k": np.array(bad), "nb": 4})
