@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 KERNEL_P = float(os.environ.get("LOOPGEN_KERNEL_P", "0.3"))
+# how often a kernel accumulates into a local array at computed indices (0: seeds draw
+# the programs they drew before this kind existed)
+SCATTER_P = float(os.environ.get("LOOPGEN_SCATTER_P", "0"))
 SIZES = [(1, 1), (2, 3), (3, 2), (5, 4), (7, 7), (13, 6), (24, 17)]
 
 
@@ -89,9 +92,10 @@ def py(text: str) -> str:
 
 
 class Gen:
-    def __init__(self, seed: int, kernel_p: float = KERNEL_P):
+    def __init__(self, seed: int, kernel_p: float = KERNEL_P, scatter_p: float = SCATTER_P):
         self.r = random.Random(seed)
         self.kernel_p = kernel_p
+        self.scatter_p = scatter_p
         self.lines: list[tuple[int, str, str]] = []  # (indent, mcode, python)
 
     # ------------------------------------------------------------------ output
@@ -283,6 +287,8 @@ class Gen:
         """A small loop nest with one store: the shapes that parallel loops, loop raising,
         row fusion and copy elision look for, legal or nearly so."""
         r = self.r
+        if self.scatter_p and r.random() < self.scatter_p and ({"c", "q"} & set(ctx.arrays)):
+            return self.scatter(ctx, ind)
         ws = [a for a in self.writable(ctx) if a.dtype == "f64"]
         if not ws:
             return self.loop(ctx, ind)
@@ -357,6 +363,36 @@ class Gen:
             return None
         self.emit(ind + 1, f"for j in {r.choice(['range(' + n1 + ')', 'range(1, ' + n1 + ')', 'range(' + n1 + ' - 1, -1, -1)'])}:")
         self.emit(ind + 2, r.choice(forms2))
+        return None
+
+    def scatter(self, ctx: Ctx, ind: int) -> None:
+        """A loop accumulating into a local array at indices other than its own
+        (`c[(3 * i) % N] += ...`, `q[p[i] % N] += 1`, `c[j] += S[i, j]`), beside a row
+        write or not: what parallel strategies privatize per thread."""
+        r = self.r
+        acc = ctx.arrays[r.choice(sorted({"c", "q"} & set(ctx.arrays)))]
+        t = acc.dtype
+        rng_i = r.choice(["range(N)", "range(1, N)", "range(N - 1, -1, -1)", "range(0, N, 2)", "range(-1, N - 1)"])
+        ctx.vars.append(Var("i", "N", -1 if "-1, N" in rng_i else 0, 1 if "-1, N" in rng_i else 0))
+        ctx.in_loop += 1
+        self.emit(ind, f"for i in {rng_i}:")
+        ints = [a for a in ctx.arrays.values() if a.dtype == "i64" and a.dims == ("N",) and a is not acc]
+        idx = ["(3 * i) % N", "N - 1 - i if i >= 0 else 0", "0", "i // 2"] + [f"{a.name}[i] % N" for a in ints]
+        op = r.choice(["+=", "-="])
+        sq = [a for a in ctx.arrays.values() if a.dims == ("N", "N") and a.dtype == t]
+        if sq and r.random() < 0.4:
+            self.emit(ind + 1, f"for j in {r.choice(['range(N)', 'range(i + 1, N)', 'range(N - 1, -1, -1)'])}:")
+            self.emit(ind + 2, f"{acc.name}[{r.choice(['j', 'N - 1 - j', '(j + i) % N'])}] {op} "
+                               f"{r.choice(sq).name}[i, j]")
+        else:
+            self.emit(ind + 1, f"{acc.name}[{r.choice(idx)}] {op} {self.read(ctx, t)}")
+        if r.random() < 0.4:  # a row the iteration owns, beside the accumulation
+            rows = [a for a in self.writable(ctx, dtype="f64") if a.dims[0] == "N" and a is not acc]
+            if rows:
+                X = r.choice(rows)
+                self.emit(ind + 1, f"{X.name}[i] = 0.5 * {X.name}[i] + 1.0")
+        ctx.in_loop -= 1
+        ctx.vars.pop()
         return None
 
     def reduce(self, ctx: Ctx, ind: int) -> None:
@@ -590,10 +626,11 @@ class Prog:
         return ns[self.entry]
 
 
-def generate(seed: int, kernel_p: float | None = None) -> Prog:
+def generate(seed: int, kernel_p: float | None = None, scatter_p: float | None = None) -> Prog:
     """The program of `seed`; `kernel_p`: how often a top-level statement is a small
-    kernel (the environment's LOOPGEN_KERNEL_P, else 0.3)."""
-    g = Gen(seed, KERNEL_P if kernel_p is None else kernel_p)
+    kernel (the environment's LOOPGEN_KERNEL_P, else 0.3); `scatter_p`: how often a
+    kernel accumulates at computed indices (LOOPGEN_SCATTER_P, else 0)."""
+    g = Gen(seed, KERNEL_P if kernel_p is None else kernel_p, SCATTER_P if scatter_p is None else scatter_p)
     r = g.r
     pool = [Arr("a", ("N",), "f64"), Arr("b", ("N",), "f64"), Arr("p", ("N",), "i64"),
             Arr("A", ("N", "M"), "f64"), Arr("B", ("N", "M"), "f64"), Arr("S", ("N", "N"), "f64"),

@@ -50,14 +50,14 @@ def _same(got, want, where: str, fast: bool) -> None:
         assert_same(a1[k], a2[k], f"{where} argument {k}", fastmath=fast)
 
 
-_WANT: dict[tuple[int, float], list] = {}
+_WANT: dict[tuple[int, float, float], list] = {}
 
 
-def _cases(seed: int, kp: float) -> tuple[str, list]:
+def _cases(seed: int, kp: float, sp: float = 0.0) -> tuple[str, list]:
     """The program's source and, per size, (arguments, the oracle's outcome); the reference
     lowering agrees with the oracle."""
-    prog = generate(seed, kp)
-    if (seed, kp) not in _WANT:
+    prog = generate(seed, kp, sp)
+    if (seed, kp, sp) not in _WANT:
         _, ref = built(prog.src, "numpy-mem")
         orc = prog.oracle()
         cases = []
@@ -66,8 +66,8 @@ def _cases(seed: int, kp: float) -> tuple[str, list]:
             want = _call(orc, args)
             _same(_call(ref.f, args), want, f"reference vs NumPy at {sizes}", False)
             cases.append((sizes, args, want))
-        _WANT[seed, kp] = cases
-    return prog.src, _WANT[seed, kp]
+        _WANT[seed, kp, sp] = cases
+    return prog.src, _WANT[seed, kp, sp]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -76,6 +76,24 @@ def test_generated_loop_program(seed: int, kp: float, strategy: str) -> None:
     _needs(strategy)
     src, cases = _cases(seed, kp)
     result, _ = built(src, strategy)
+    for sizes, args, want in cases:
+        _same(_call(result.program.f, args), want, f"{strategy} at {sizes}", "-fast" in strategy)
+
+
+# programs whose loops accumulate into local arrays at computed indices (loopgen's
+# scatter kernels), privatized per thread under the parallel strategies: (seed, kernel_p,
+# scatter_p) -> the strategies that privatize one of its loops
+SCATTER_SEEDS = {(9059, 0.7, 0.5): {"numba-par", "numba-fast-par"}, (9008, 0.7, 0.5): {"numba-fast-par"}}
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par", "numba-fast-par", "llvm"])
+@pytest.mark.parametrize("key", list(SCATTER_SEEDS))
+def test_generated_scatter_program(key: tuple[int, float, float], strategy: str) -> None:
+    _needs(strategy)
+    src, cases = _cases(*key)
+    result, _ = built(src, strategy)
+    privatized = any("_part = np.zeros(" in (b.built.source or "") for b in result.blocks.values())
+    assert privatized == (strategy in SCATTER_SEEDS[key])
     for sizes, args, want in cases:
         _same(_call(result.program.f, args), want, f"{strategy} at {sizes}", "-fast" in strategy)
 
