@@ -575,15 +575,25 @@ def test_row_groups_fuse_reductions_with_their_row_users(strategy_id: str) -> No
         program.softmax(np.zeros((3, 0), np.float32))
 
 
+def _last_printed(code: str, var: str, preset: str | None) -> str:
+    """The last word `code` prints, run in a fresh interpreter whose environment has
+    `var` set to `preset` (None: unset)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != var}
+    if preset:
+        env[var] = preset
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.split()[-1]
+
+
 @pytest.mark.parametrize("preset", [None, "active"])
 def test_parallel_blocks_make_openmp_threads_sleep_when_idle(preset: str | None) -> None:
     """Compiling a parallel block sets OMP_WAIT_POLICY=PASSIVE before Numba loads its
     OpenMP layer (spinning idle threads took the cores from the next parallel loop and
     from BLAS), and keeps a value the user set."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import os, numpy as np\n"
             "from mcodec.compiler.build import build_module\n"
             "from mcodec.compiler.driver import frontend\n"
@@ -591,11 +601,7 @@ def test_parallel_blocks_make_openmp_threads_sleep_when_idle(preset: str | None)
             " default='numba-par', use_cache=False)\n"
             "assert r.program.f(np.ones((3, 4)))[0, 0] == 3.0\n"
             "print(os.environ.get('OMP_WAIT_POLICY'))\n")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if preset:
-        env["OMP_WAIT_POLICY"] = preset
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split()[-1] == (preset or "PASSIVE")
+    assert _last_printed(code, "OMP_WAIT_POLICY", preset) == (preset or "PASSIVE")
 
 
 @pytest.mark.parametrize("preset", [None, "26"])
@@ -603,10 +609,6 @@ def test_blas_threads_spin_briefly_from_import(preset: str | None) -> None:
     """`import mcodec` sets OPENBLAS_THREAD_TIMEOUT before NumPy loads OpenBLAS (idle
     BLAS threads of NumPy's and SciPy's libraries spun for 0.1 s after each call,
     taking the cores from each other's next call), and keeps a value the user set."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import importlib.abc, os, sys\n"
             "seen = []\n"
             "class Watch(importlib.abc.MetaPathFinder):\n"
@@ -616,8 +618,4 @@ def test_blas_threads_spin_briefly_from_import(preset: str | None) -> None:
             "sys.meta_path.insert(0, Watch())\n"
             "import mcodec\n"
             "print(seen[0])\n")
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    if preset:
-        env["OPENBLAS_THREAD_TIMEOUT"] = preset
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split()[-1] == (preset or "20")
+    assert _last_printed(code, "OPENBLAS_THREAD_TIMEOUT", preset) == (preset or "20")
