@@ -1213,7 +1213,7 @@ class NumbaEmitter(PythonEmitter):
             d0 = self.depth
             private = self.privatized.get(op, [])
             if private:
-                self._privatized_prange(op, chain, private, iv, lb, ub, st)
+                self._privatized_prange(chain, private, iv, lb, ub, st)
                 targets = [self.name(a) for a in body.args[1:]]  # (the copies, in the chunk)
             elif _const_value(op.operands[2]) == 1 and non_negative(op.operands[0]):
                 self.line(f"for {iv} in prange({lb}, {ub}):")  # distinct non-negative rows
@@ -1226,9 +1226,7 @@ class NumbaEmitter(PythonEmitter):
             self._pop(loop=True)
             for root in private:  # the chunks' partial sums, added in chunk order
                 a = self.name(root)
-                for v in chain:
-                    if chain[v] is root:
-                        self.alias(v, a)
+                self._alias_chain(chain, root, a)
                 self.line(f"for {iv}_c in range({iv}_nch):")
                 self.line(f"    {a} += {a}_part[{iv}_c]")
             if reductions is not None:
@@ -1314,45 +1312,45 @@ class NumbaEmitter(PythonEmitter):
                 rest.append((t, v))
         self._assign([t for t, _ in rest], [v for _, v in rest])
 
-    def _privatized_prange(self, op: Op, chain: dict[Value, Value], private: list[Value], iv: str, lb: str,
-                           ub: str, st: str) -> None:
+    def _privatized_prange(self, chain: dict[Value, Value], private: list[Value], iv: str, lb: str, ub: str,
+                           st: str) -> None:
         """A loop that accumulates into arrays (`s[j] += e` for any j) runs as one chunk
         of iterations per thread, each adding into its own zeroed copy of each such
-        array; the copies are added to the arrays after the loop (see op_for). Rows a
-        chunk writes (`q[i] = ...`) stay distinct only while the loop variable keeps
-        one sign, as in _guarded_prange."""
-        n, last, nch = f"{iv}_n", f"{iv}_last", f"{iv}_nch"
-        self.line(f"{n} = len(range({lb}, {ub}, {st}))")
-        self.line(f"{last} = {lb} + ({n} - 1) * {st}")
-        self.line(f"{nch} = min({n}, get_num_threads()) if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 "
-                  f"else min({n}, 1)")
-        for root in private:
-            a = self.name(root)
-            self.line(f"{a}_part = np.zeros(({nch},) + {a}.shape, dtype={a}.dtype)")
-        self.line(f"for {iv}_c in prange({nch}):")
-        self.depth += 1
-        for root in private:
-            a = self.name(root)
-            self.line(f"{a}_own = {a}_part[{iv}_c]")
-            for v in chain:
-                if chain[v] is root:
-                    self.alias(v, f"{a}_own")
-        self.line(f"for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
-        self.depth += 1
-        self.line(f"{iv} = {lb} + {iv}_t * {st}")
+        array; the copies are added to the arrays after the loop (see op_for)."""
+        names = [self.name(root) for root in private]
+        for root, a in zip(private, names):
+            self._alias_chain(chain, root, f"{a}_own")
+        self._guarded_prange(iv, lb, ub, st, chunks=f"min({iv}_n, get_num_threads())",
+                             before=[f"{a}_part = np.zeros(({iv}_nch,) + {a}.shape, dtype={a}.dtype)" for a in names],
+                             per_chunk=[f"{a}_own = {a}_part[{iv}_c]" for a in names])
         self.stats["privatized_arrays"] = self.stats.get("privatized_arrays", 0) + len(private)
 
-    def _guarded_prange(self, iv: str, lb: str, ub: str, st: str) -> None:
+    def _alias_chain(self, chain: dict[Value, Value], root: Value, name: str) -> None:
+        """Every value of `root`'s chain (see _parallel_chain) goes by `name`."""
+        for v, r in chain.items():
+            if r is root:
+                self.alias(v, name)
+
+    def _guarded_prange(self, iv: str, lb: str, ub: str, st: str, chunks: str | None = None,
+                        before: list[str] | None = None, per_chunk: list[str] | None = None) -> None:
         """A row loop whose variable may take negative values: rows -2 and N - 2 are one
         row, written by two iterations, so the loop runs in parallel only when the
-        variable keeps one sign (checked at run time); otherwise as one serial chunk."""
+        variable keeps one sign (checked at run time); otherwise as one serial chunk.
+        `chunks`: how many chunks then (default: one per iteration; `{iv}_n` is the trip
+        count); `before`: lines before the prange (`{iv}_nch` is the chunk count);
+        `per_chunk`: lines at the start of each chunk (`{iv}_c` is its number)."""
         n, last, nch = f"{iv}_n", f"{iv}_last", f"{iv}_nch"
         self.line(f"{n} = len(range({lb}, {ub}, {st}))")
         self.line(f"{last} = {lb} + ({n} - 1) * {st}")
-        self.line(f"{nch} = {n} if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 else min({n}, 1)")
+        self.line(f"{nch} = {chunks or n} if min({lb}, {last}) >= 0 or max({lb}, {last}) < 0 else min({n}, 1)")
+        for text in before or []:
+            self.line(text)
         self.line(f"for {iv}_c in prange({nch}):")
-        self.line(f"    for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
-        self.depth += 2
+        self.depth += 1
+        for text in per_chunk or []:
+            self.line(text)
+        self.line(f"for {iv}_t in range({iv}_c * {n} // {nch}, ({iv}_c + 1) * {n} // {nch}):")
+        self.depth += 1
         self.line(f"{iv} = {lb} + {iv}_t * {st}")
 
     def op_while(self, op: Op) -> None:
@@ -1384,25 +1382,26 @@ class NumbaEmitter(PythonEmitter):
         sums: set[Value] = set()  # roots of arrays only accumulated into
         accumulating: set[Op] = set()  # the stores of those accumulations
 
-        def accumulation(g: Op) -> bool:
-            """`A[idx] = A[idx] + e` (or `- e`), element idx of a chain array, e not
-            from the chain: iterations may add in any order where that gives the same
-            sum (integers; floats only under fastmath)."""
+        def accumulation(g: Op) -> Op | None:
+            """The store of `A[idx] = A[idx] + e` (or `- e`) that load g begins, element
+            idx of a chain array, e not from the chain: iterations may add in any order
+            where that gives the same sum (integers; floats only under fastmath)."""
             d = g.result.type.dtype if isinstance(g.result.type, ScalarType) else ""
             if not (d[:1] in ("i", "u") or (d in ("f32", "f64") and self.strategy.jit_level >= 2)):
-                return False
+                return None
             us = self.uses.get(g.result, [])
             u = us[0] if len(us) == 1 else None
             if u is None or u.parent is not g.parent or u.name not in ("mc.add", "mc.sub") or \
                     (u.name == "mc.sub" and u.operands[0] is not g.result) or u.result.type != g.result.type or \
                     any(v in chain for v in u.operands):
-                return False
+                return None
             us = self.uses.get(u.result, [])
             st = us[0] if len(us) == 1 else None
-            return st is not None and st.name == "mc.setitem" and st.parent is g.parent and \
+            ok = st is not None and st.name == "mc.setitem" and st.parent is g.parent and \
                 st.attrs.get("inplace") and st.operands[-1] is u.result and st.operands[0] in chain and \
                 chain[st.operands[0]] is chain[g.operands[0]] and st.attrs["index"] == g.attrs["index"] and \
                 list(st.operands[1:-1]) == list(g.operands[1:]) and not any(v in chain for v in g.operands[1:])
+            return st if ok else None
 
         def walk(region: Region) -> bool:
             for o in region.ops:
@@ -1410,9 +1409,10 @@ class NumbaEmitter(PythonEmitter):
                 if o.name == "mc.getitem" and o.operands[0] in chain and not o.result.is_array and own_row(o):
                     rows.add(chain[o.operands[0]])
                     continue  # an element of the iteration's own row (a promoted `y[i] += ...` reads it)
-                if o.name == "mc.getitem" and o.operands[0] in chain and accumulation(o):
+                store = accumulation(o) if o.name == "mc.getitem" and o.operands[0] in chain else None
+                if store is not None:
                     sums.add(chain[o.operands[0]])
-                    accumulating.add(self.uses[self.uses[o.result][0].result][0])
+                    accumulating.add(store)
                     continue
                 if o.name == "mc.if" and not used:
                     if not all(walk(r) for r in o.regions):
