@@ -26,6 +26,15 @@ def built(src: str, strategy: str) -> tuple[Any, Any]:
     return _BUILT[src, strategy]
 
 
+def loop_source(src: str, strategy: str, entry: str) -> str:
+    """The generated function of `entry`'s loop block, built under `strategy` (not
+    fallen back), without the wrapper that calls it."""
+    result, _ = built(src, strategy)
+    block = next(b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop")
+    assert block.built.strategy_id == strategy
+    return block.built.source.split("def call_")[0]
+
+
 def check(src: str, strategy: str, entry: str, args: dict[str, Any], want: Any = None,
           lowered_by: str | None = None) -> Any:
     """Run `entry` under `strategy` and the reference: both equal `want` (when given) and

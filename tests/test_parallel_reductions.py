@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from strategy_checks import built, check
+from strategy_checks import check, loop_source
 
 SRC = """
 fn fsum(x: f64[N]) -> f64:
@@ -81,10 +81,7 @@ def _args(entry: str, n: int) -> dict:
 @pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
 @pytest.mark.parametrize("entry", list(PARALLEL))
 def test_reduction_loops(entry: str, strategy: str) -> None:
-    result, _ = built(SRC, strategy)
-    block = next(b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop")
-    assert block.built.strategy_id == strategy
-    body = block.built.source.split("def call_")[0]
+    body = loop_source(SRC, strategy, entry)
     assert ("prange(" in body) == PARALLEL[entry][strategy == "numba-fast-par"]
     for n in (0, 1, 9, 5000):
         check(SRC, strategy, entry, _args(entry, n))

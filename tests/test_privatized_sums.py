@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from strategy_checks import built, check, raises_like_reference
+from strategy_checks import check, loop_source, raises_like_reference
 
 SRC = """
 fn bicg(A: f64[N, M], p: f64[M], r: f64[N]) -> (f64[M], f64[N]):
@@ -103,10 +103,7 @@ def _args(entry: str, n: int) -> dict:
 @pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
 @pytest.mark.parametrize("entry", list(PRIVATE))
 def test_privatized_accumulations(entry: str, strategy: str) -> None:
-    result, _ = built(SRC, strategy)
-    block = next(b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop")
-    assert block.built.strategy_id == strategy
-    body = block.built.source.split("def call_")[0]
+    body = loop_source(SRC, strategy, entry)
     assert ("_part = np.zeros(" in body) == PRIVATE[entry][strategy == "numba-fast-par"], body
     for n in (0, 1, 2, 3, 17, 1000):
         check(SRC, strategy, entry, _args(entry, n))
@@ -124,8 +121,7 @@ fn hist(k: i64[N], nb: i64) -> i64[?]:
         counts[k[i]] += 1
     return counts
 """
-    result, _ = built(src, strategy)
-    assert "_part = np.zeros(" in next(b for b in result.blocks.values() if b.kind == "loop").built.source
+    assert "_part = np.zeros(" in loop_source(src, strategy, "hist")
     check(src, strategy, "hist", {"k": np.array([0, 1, -1, 2, -3] * 100), "nb": 4})
     for bad in ([0, 1, 2, 3] * 100 + [4], [-5] + [0, 1, 2, 3] * 100):
         raises_like_reference(src, strategy, "hist", {"k": np.array(bad), "nb": 4})
