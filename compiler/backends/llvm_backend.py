@@ -1071,8 +1071,7 @@ class _Codegen:
 def _parallel_loop_metadata(text: str) -> str:
     """Turn the placeholder nodes into what LangRef asks for: an access group is a
     distinct empty node, a loop ID a distinct node naming itself first."""
-    groups = dict(re.findall(r'^(!\d+) = !\{ !"mcodec\.group\.(\d+)" \}$', text, re.M))
-    by_n = {n: g for g, n in groups.items()}
+    by_n = {n: g for g, n in re.findall(r'^(!\d+) = !\{ !"mcodec\.group\.(\d+)" \}$', text, re.M)}
     text = re.sub(r'^(!\d+) = !\{ !"mcodec\.group\.\d+" \}$', r"\1 = distinct !{}", text, flags=re.M)
     return re.sub(r'^(!\d+) = !\{ !"mcodec\.loop\.(\d+)" \}$',
                   lambda m: f'{m.group(1)} = distinct !{{{m.group(1)}, !{{!"llvm.loop.parallel_accesses", '
