@@ -271,3 +271,30 @@ def cmp_int_exact(a: Any, b: Any) -> Any:
         return 1
     ua, ub = np.uint64(a), np.uint64(b)
     return -1 if ua < ub else (1 if ua > ub else 0)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def cdiv_np(a: Any, b: Any, one: Any) -> Any:
+    """NumPy's complex `a / b` (Smith's method): Numba's raises ZeroDivisionError for
+    b = 0, where NumPy gives inf or NaN parts (`1 / z` at z = 0 is inf + NaN j). `one`
+    is 1 in the parts' float type (a literal 1.0 would compute c64 quotients in f64)."""
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    abr, abi = abs(br), abs(bi)
+    if abr >= abi:
+        if abr == 0 and abi == 0:
+            return complex(ar / abr, ai / abr)
+        rat = bi / br
+        scl = one / (br + bi * rat)
+        return complex((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+    rat = br / bi
+    scl = one / (bi + br * rat)
+    return complex((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def cexp_np(z: Any) -> Any:
+    """NumPy's complex exp keeps a zero imaginary part (exp(1000 + 0j) is inf + 0j;
+    Numba's gives inf + NaN j from inf * sin(0))."""
+    if z.imag == 0:
+        return complex(np.exp(z.real), z.imag)
+    return np.exp(z)

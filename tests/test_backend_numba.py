@@ -23,6 +23,7 @@ from mcodec.compiler.backends.base import LoweringError  # noqa: E402
 from mcodec.compiler.backends.numba_backend import NumbaBackend  # noqa: E402
 from mcodec.compiler.backends.numpy_backend import NumpyBackend  # noqa: E402
 from mcodec.compiler.driver import frontend  # noqa: E402
+from mcodec.compiler.reference import reference_program  # noqa: E402
 from mcodec.compiler.stitch import block_views, stitch  # noqa: E402
 from mcodec.compiler.strategy import get  # noqa: E402
 from mcodec.runtime_shim.program import Program  # noqa: E402
@@ -70,7 +71,7 @@ def lowered(report: dict[str, Any]) -> list[str]:
 # Blocks the back end refuses on purpose (reason checked loosely); everything else in the
 # corpus must be lowered by Numba.
 EXPECTED_REFUSALS = {
-    "horner": "complex", "kmeans_step.b1": "boolean",
+    "kmeans_step.b1": "boolean",
 }
 
 
@@ -143,6 +144,42 @@ def test_can_lower_rejects_early_exit_and_other_backends() -> None:
         NUMBA.lower(early[0], get("numba"))
     ok, why = NUMBA.can_lower(blocks[0], get("numpy"))
     assert not ok and why
+
+
+COMPLEX = """fn arith(z: c128[N], w: c128[N], s: c64[N]) -> (c128[N], c128[N], c128[N], f64[N], c64[N], c128, bool[N]):
+    let q = z / w + conj(z) * 2.0
+    return q, exp(z * 1000.0), sqrt(z) + log(w), abs(z) + real(w) * imag(w), s / s + s ** 2, sum(z * w), z == w
+
+fn ordered(z: c128[N], w: c128[N]) -> bool[N]:
+    return z < w
+
+fn trig(z: c128[N]) -> c128[N]:
+    return tanh(z)
+"""
+
+
+def test_complex_arithmetic_is_lowered_as_numpy_computes_it() -> None:
+    """Complex arithmetic is compiled: quotients by zero are NumPy's inf/NaN (Numba's
+    own raises), exp keeps a zero imaginary part at overflow, c64 stays single
+    precision. Orderings (lexicographic in NumPy) and the trigonometric functions (NaN
+    parts where NumPy has finite ones) are left to NumPy, with the reason."""
+    module = frontend(COMPLEX, "complex.mc")
+    program, report = build(module, "numba")
+    assert lowered(report) == ["arith.b0"], report
+    assert "complex" in report["ordered.b0"] and "complex" in report["trig.b0"]
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal(40) + 1j * rng.standard_normal(40)
+    z[:4] = [0, 1000, 1000 + 1e-3j, -0.0]  # exp(1000 * 1000 + 0j): inf + 0j
+    w = rng.standard_normal(40) + 1j * rng.standard_normal(40)
+    w[:3] = [0, -0.0, complex(0, -0.0)]  # z / 0
+    s = (rng.standard_normal(40) + 1j * rng.standard_normal(40)).astype(np.complex64)
+    s[0] = 0
+    want = reference_program(frontend(COMPLEX, "complex.mc")).arith(z, w, s)
+    got = program.arith(z, w, s)
+    for g, x in zip(got, want):
+        assert np.asarray(g).dtype == np.asarray(x).dtype
+        np.testing.assert_allclose(g, x, rtol=1e-6 if np.asarray(x).dtype == np.complex64 else 1e-12)
+        assert np.array_equal(np.isnan(g), np.isnan(x)) and np.array_equal(np.isinf(g), np.isinf(x))
 
 
 SCALARS = """fn mix(a: i32, b: f32, c: u8) -> (i32, f32, u8, f64, bool):

@@ -46,6 +46,7 @@ from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
 from mcodec.runtime_shim.hardware import passive_openmp_waits
 
+from . import numba_element_loops as element_loops
 from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
 from .numba_gemm import emit_store as emit_gemm_store
 from .numba_gemm import emit_update as emit_gemm_update
@@ -82,7 +83,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
-           "maximum_f": "numba_math", "minimum_f": "numba_math",
+           "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
@@ -105,6 +106,8 @@ ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arcta
 FLOAT_MINMAX = {"mc.maximum": "maximum_f", "mc.minimum": "minimum_f"}
 UNARY_NP = ("exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign "
             "floor ceil isnan isinf").split()
+COMPLEX_ELEMENTWISE = frozenset(f"mc.{n}" for n in (
+    "add sub mul div neg pos eq ne where cast exp log sqrt abs real imag conj isnan isinf").split())
 NATIVE = ("int64", "float64", "complex128")
 LANES = 8  # partial sums in a float reduction along the contiguous axis  # dtypes Numba's scalar arithmetic keeps
 # reductions without an identity: NumPy's error when the reduced axes hold no element
@@ -370,6 +373,8 @@ class NumbaEmitter(PythonEmitter):
                 text = f"{FLOAT_MINMAX[n]}({cargs[0]}, {cargs[1]})"
             elif n in ARITH_FUNCS:
                 text = f"{ARITH_FUNCS[n]}({cargs[0]}, {cargs[1]})"
+            elif n == "mc.div" and D[0] == "c":
+                text = f"cdiv_np({cargs[0]}, {cargs[1]}, np.float{32 if D == 'c64' else 64}(1.0))"
             elif n == "mc.pow" and D[0] == "i" and not (isinstance(kexp, int) and kexp >= 0):
                 # a signed exponent that may be negative: NumPy's error (Numba gives 0 or 1)
                 text = f"int_pow({cargs[0]}, {cargs[1]})"
@@ -417,6 +422,8 @@ class NumbaEmitter(PythonEmitter):
             return self.cast(args[0], ts[0], D) if n == "mc.real" else f"np.{npname(D)}(0)"
         if n == "mc.conj":
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
+        if n == "mc.exp" and D[0] == "c":
+            return f"np.{npname(D)}(cexp_np({self.cast(args[0], ts[0], D)}))"
         if (n, D) in POLY_MATH:
             return f"{POLY_MATH[n, D]}({self.cast(args[0], ts[0], D)})"
         if n == "mc.sign" and ts[0].dtype[0] == "u":  # Numba's np.sign compares as signed: 255 for u8 200
@@ -1181,6 +1188,9 @@ class NumbaEmitter(PythonEmitter):
     def op_for(self, op: Op) -> None:
         for flag in self.reuse_flags.get(op, []):
             self.line(f"{flag} = False")
+        if self.fuse and (loop := element_loops.plan(self, op)) is not None:
+            element_loops.emit(self, op, loop)
+            return
         chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
         reductions = self._reduction_loop(op) if chain is None and self.par >= 1 and self.loop_depth == 0 else None
         if reductions is not None:
@@ -1481,6 +1491,18 @@ class NumbaEmitter(PythonEmitter):
         return chain
 
 
+def _complex_ok(op: Op) -> bool:
+    """Ops whose complex results Numba computes as NumPy does (division and exp through
+    runtime_shim.numba_math). Left out: orderings (NumPy's are lexicographic), sign,
+    rounding, powers other than squares, and the trigonometric and hyperbolic functions
+    (NaN where NumPy has finite parts: tanh(1000 + 1j) is 1 in NumPy)."""
+    if op.name == "mc.pow":
+        return _const_value(op.operands[1]) == 2
+    if op.name in ELEMENTWISE:
+        return op.name in COMPLEX_ELEMENTWISE
+    return op.name[3:] not in REDUCTIONS or op.name[3:] in ("sum", "prod")  # (mean: Numba raises at 0 / 0)
+
+
 def _fresh_array(v: Value) -> bool:
     """Whether `v` is an array made new (also by an earlier block, once among its
     results): no other value shares its memory."""
@@ -1614,8 +1636,8 @@ class NumbaBackend:
                 t = v.type
                 if not isinstance(t, (ScalarType, ArrayType)):
                     return False, f"{o.name}: values of type {t} are not supported"
-                if t.dtype in ("c64", "c128"):
-                    return False, "complex dtypes are not lowered by the Numba back end"
+                if t.dtype in ("c64", "c128") and not _complex_ok(o):
+                    return False, f"{o.name} on complex values is left to NumPy (its ordering and branch cuts)"
                 if isinstance(t, ArrayType) and t.rank == 0:
                     return False, "0-d arrays are not supported"
             if o.name in ("mc.getitem", "mc.setitem"):

@@ -1,0 +1,178 @@
+"""Element-major loops: a loop that updates whole arrays elementwise, run element by element.
+
+    for c in coef:                      for each tile of TILE elements (prange):
+        acc = acc * z + c        ->         for c in coef:
+                                                for e in tile: acc[e] = acc[e] * z[e] + c
+
+Every iteration of such a loop reads and writes each array once (Horner's rule over 24
+coefficients: 24 passes over 16 MB arrays); interchanged and tiled, the arrays stay in
+L1 between iterations and memory sees one pass. The conditions keep the result exact:
+- every array the loop carries has one shape S, every op making an array is elementwise
+  with result shape S, and its array operands are carried values, values of this
+  iteration or arrays from outside the loop of shape S (no broadcasting, no
+  reductions, no indexing of the carried arrays), so element e of an iteration's
+  result depends on element e of the previous one only, computed in the same order;
+- ops that make scalars read no value of this iteration's arrays: they are computed
+  first, in the original loop order (their errors are raised in that order), and the
+  ones the element ops use are kept per iteration;
+- no element op can raise (an integer power may: not taken), so running the element
+  ops after all the scalar ops changes no error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mcodec.compiler.ir import Op, Value, defined_in
+from mcodec.compiler.semantics import ELEMENTWISE
+from mcodec.compiler.types import NUMPY_NAME, ArrayType
+
+TILE = 512  # elements per tile: a few c128 arrays of it fit in L1
+
+
+@dataclass
+class ElementLoop:
+    scalar_ops: list[Op]  # in body order, run in a first loop
+    kept: list[Value]  # scalars of the body (and the loop variable) the element ops read
+    element_ops: list[Op]
+
+
+def plan(em: Any, op: Op) -> ElementLoop | None:
+    body = op.regions[0]
+    carried = body.args[1:]
+    if not carried or not all(isinstance(a.type, ArrayType) for a in carried):
+        return None
+    shape = carried[0].type.shape
+    if not shape or any(d is None for d in shape) or any(a.type.shape != shape for a in carried):
+        return None
+    in_body = set(body.args)
+    elements = set(carried)
+    scalar_ops: list[Op] = []
+    element_ops: list[Op] = []
+    for o in body.ops[:-1]:
+        if o.regions or not o.results:
+            return None
+        if any(isinstance(r.type, ArrayType) for r in o.results):
+            if not _element_op(o, shape, elements, in_body):
+                return None
+            elements.add(o.result)
+            element_ops.append(o)
+        elif any(v in elements for v in o.operands):
+            return None
+        else:
+            scalar_ops.append(o)
+        in_body.update(o.results)
+    if not element_ops or not all(v in elements for v in body.ops[-1].operands):
+        return None
+    used = {v for o in element_ops for v in o.operands}
+    kept = [v for v in [body.args[0], *(r for o in scalar_ops for r in o.results)] if v in used]
+    return ElementLoop(scalar_ops, kept, element_ops)
+
+
+def _element_op(o: Op, shape: tuple, elements: set[Value], in_body: set[Value]) -> bool:
+    if o.name not in ELEMENTWISE or len(o.results) != 1 or o.result.type.shape != shape:
+        return False
+    if o.name == "mc.pow" and o.result.type.dtype[0] in "iu":  # a negative exponent raises
+        return False
+    for v in o.operands:
+        if isinstance(v.type, ArrayType) and v not in elements and (v in in_body or v.type.shape != shape):
+            return False
+    return True
+
+
+def emit(em: Any, op: Op, loop: ElementLoop) -> None:
+    body = op.regions[0]
+    carried = body.args[1:]
+    inits = [em.name(v) for v in op.operands[3:]]
+    lb, ub, st = (em.name(v) for v in op.operands[:3])
+    k = em.counter
+    em.counter += 1
+    em._for_op = op  # (range_text reads the step from it)
+    nt, t = f"nt{k}", f"t{k}"
+    em.line(f"{nt} = 0")
+    kept = {v: f"kept{k}_{j}" for j, v in enumerate(loop.kept)}
+    for v, name in kept.items():
+        em.line(f"{name} = np.empty(len({em.range_text(lb, ub, st)}), dtype=np.{_np(v)})")
+    em.line(f"for {em.name(body.args[0])} in {em.range_text(lb, ub, st)}:")
+    em.depth += 1
+    for o in loop.scalar_ops:
+        em.op(o)
+    for v, name in kept.items():
+        em.line(f"{name}[{nt}] = {em.name(v)}")
+    em.line(f"{nt} += 1")
+    em.depth -= 1
+
+    # tiles along the last axis; the leading axes' indices decoded from the tile number
+    rank = len(carried[0].type.shape)
+    ext = [f"{inits[0]}.shape[{j}]" for j in range(rank)]
+    outs = [f"out{k}_{j}" for j in range(len(carried))]
+    for o, a in zip(outs, carried):
+        em.line(f"{o} = np.empty(({', '.join(ext)}, ), dtype=np.{_np(a)})")
+    ntile = f"ntile{k}"
+    em.line(f"{ntile} = ({ext[-1]} + {TILE - 1}) // {TILE}")
+    count = " * ".join([*ext[:-1], ntile])
+    q = f"q{k}"
+    par = em.par >= 1 and em.loop_depth == 0
+    em.line(f"for {q} in {'prange' if par else 'range'}({count}):")
+    em.depth += 1
+    lead = [f"i{k}_{j}" for j in range(rank - 1)]
+    em.line(f"r{k} = {q} // {ntile}")
+    for j in reversed(range(rank - 1)):
+        em.line(f"{lead[j]} = r{k} % {ext[j]}")
+        em.line(f"r{k} //= {ext[j]}")
+    lo, w, e = f"lo{k}", f"w{k}", f"e{k}"
+    em.line(f"{lo} = ({q} % {ntile}) * {TILE}")
+    em.line(f"{w} = min({TILE}, {ext[-1]} - {lo})")
+
+    # each array's part in the tile as a 1-d view: `x[lo + e]` would need Numba's
+    # wraparound test of a possibly negative index, which kept the loops scalar
+    views: dict[str, str] = {}
+
+    def at(array: str) -> str:
+        if array not in views:
+            views[array] = f"{array}_t{k}"
+            em.line(f"{views[array]} = {array}[{', '.join([*lead, f'{lo}:{lo} + {w}'])}]")
+        return f"{views[array]}[{e}]"
+
+    inner = defined_in(body)
+    for a in [*inits, *outs, *(em.name(v) for o in loop.element_ops for v in o.operands
+                              if isinstance(v.type, ArrayType) and v not in inner)]:
+        at(a)
+
+    bufs = {a: f"buf{k}_{j}" for j, a in enumerate(carried)}
+    for a, b in bufs.items():
+        em.line(f"{b} = np.empty({TILE}, dtype=np.{_np(a)})")
+    em.line(f"for {e} in range({w}):")
+    for b, init in zip(bufs.values(), inits):
+        em.line(f"    {b}[{e}] = {at(init)}")
+    em.line(f"for {t} in range({nt}):")
+    em.depth += 1
+    for v, name in kept.items():
+        em.line(f"{em.name(v)} = {name}[{t}]")
+    em.line(f"for {e} in range({w}):")
+    em.depth += 1
+    local: dict[Value, str] = {}
+    for a, b in bufs.items():
+        local[a] = f"x{k}_{len(local)}"
+        em.line(f"{local[a]} = {b}[{e}]")
+    for o in loop.element_ops:
+        args = [local[v] if v in local else at(em.name(v)) if isinstance(v.type, ArrayType) else em.name(v)
+                for v in o.operands]
+        local[o.result] = f"x{k}_{len(local)}"
+        em.line(f"{local[o.result]} = {em.scalar_expr(o, args)}")
+    for b, v in zip(bufs.values(), body.ops[-1].operands):
+        em.line(f"{b}[{e}] = {local[v]}")
+    em.depth -= 2
+    em.line(f"for {e} in range({w}):")
+    for o, b in zip(outs, bufs.values()):
+        em.line(f"    {at(o)} = {b}[{e}]")
+    em.depth -= 1
+    for r, o in zip(op.results, outs):
+        em.alias(r, o)
+    em.stats["element_loops"] = em.stats.get("element_loops", 0) + 1
+    em.stats["prange_loops"] += int(par)
+
+
+def _np(v: Value) -> str:
+    return NUMPY_NAME[v.type.dtype]
