@@ -2,10 +2,12 @@
 element-major under the Numba strategies: tiles of elements, each carried through every
 iteration while it is in cache (compiler/backends/numba_element_loops.py). Each
 element's operations keep their order, so results are the reference's exactly without
-fastmath; loops that read other elements, reduce, broadcast or may raise in an element
-op keep their iteration-major form."""
+fastmath; loops that read other elements, reduce, or may raise in an element op keep
+their iteration-major form."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 import pytest
@@ -63,6 +65,12 @@ fn rows(x0: f64[R, C], b: f64[C], T: i64) -> f64[R, C]:
         x = x * 0.5 + b
     return x
 
+fn cols(x0: f64[R, C], b: f64[R, 1], m: f64[1, C], T: i64) -> f64[R, C]:
+    let x = copy(x0)
+    for t in range(T):
+        x = x * m - b + x0
+    return x
+
 fn ipow(x0: i64[N], k: i64[T]) -> i64[N]:
     let x = copy(x0)
     for t in range(T):
@@ -72,7 +80,7 @@ fn ipow(x0: i64[N], k: i64[T]) -> i64[N]:
 
 # entry -> whether its loop runs element-major
 ELEMENT_MAJOR = {"horner": True, "logistic": True, "leapfrog": True, "series": True, "counts": True,
-                 "normalized": False, "smooth": False, "rows": False, "ipow": False}
+                 "normalized": False, "smooth": False, "rows": True, "ipow": False, "cols": True}
 STRATEGIES = ["numba", "numba-par", "numba-fast-par"]
 
 
@@ -84,6 +92,9 @@ def _args(entry: str, n: int, trips: int) -> dict:
         return {"coef": c, "z": z}
     if entry == "logistic":
         return {"x0": rng.random(n), "r": 3.7, "T": trips}
+    if entry == "cols":
+        m = max(n // 3, 1) if n else 0
+        return {"x0": rng.standard_normal((3, m)), "b": rng.random((3, 1)), "m": rng.random((1, m)), "T": trips}
     if entry in ("leapfrog", "rows"):
         m = max(n // 3, 1) if n else 0
         shape = (3, m) if entry == "leapfrog" else (m, 3)
@@ -102,7 +113,7 @@ def _args(entry: str, n: int, trips: int) -> dict:
 @pytest.mark.parametrize("entry", list(ELEMENT_MAJOR))
 def test_element_major_loops(entry: str, strategy: str) -> None:
     body = loop_source(SRC, strategy, entry)
-    assert ("ntile" in body) == ELEMENT_MAJOR[entry], body
+    assert ("element-major loop" in body) == ELEMENT_MAJOR[entry], body
     if ELEMENT_MAJOR[entry]:  # tiles in parallel under the parallel strategies
         assert ("prange(" in body) == (strategy != "numba"), body
     for n in (0, 1, 511, 512, 513, 1300):
@@ -127,6 +138,55 @@ fn shifted(coef: f64[K], z: f64[N]) -> f64[N]:
         acc = acc * z + coef[i + 1]
     return acc
 """
-    assert "ntile" in loop_source(src, strategy, "shifted")
+    assert "element-major loop" in loop_source(src, strategy, "shifted")
     for n in (0, 5, 700):
         raises_like_reference(src, strategy, "shifted", {"coef": np.arange(4.0), "z": np.ones(n)})
+
+
+def _generated(seed: int) -> tuple[str, str, int]:
+    """A random loop that updates one or two arrays elementwise from themselves, the
+    input, a per-iteration scalar and the loop variable: (source, dtype, rank)."""
+    rng = random.Random(seed)
+    dt = rng.choice(["f64", "f32", "i64", "i32", "u8", "c128"])
+    rank = rng.choice([1, 2, 3])
+    shape = ", ".join("NML"[:rank])
+    two = rng.random() < 0.5
+    arrays = ["x0", "a", *(["x1"] if two else [])]
+    ops = ["+", "-", "*", *(["//", "%", "&", "^"] if dt[0] in "iu" else ["/"])]
+
+    def expr(depth: int) -> str:
+        if depth == 0 or rng.random() < 0.25:
+            return rng.choice([*arrays, "c", "tt", rng.choice(["2", "3"] if dt[0] in "iu" else ["0.5", "1.5"])])
+        if rng.random() < 0.2 and dt[0] != "c":
+            return f"where({expr(depth - 1)} > {expr(0)}, {expr(depth - 1)}, {expr(depth - 1)})"
+        return f"({expr(depth - 1)} {rng.choice(ops)} {expr(depth - 1)})"
+
+    news = [f"astype({expr(3)} {rng.choice('+-*')} {rng.choice(arrays)}, {dt})" for _ in arrays[::2]]
+    lo, hi, st = rng.choice([("0", "T", "1"), ("1", "T", "2"), ("T - 1", "-1", "-1")])
+    tt = "c128(f64(t))" if dt == "c128" else f"{dt}(t)"
+    src = (f"fn f(a: {dt}[{shape}], k: {dt}[T]) -> ({', '.join([f'{dt}[{shape}]'] * len(news))}):\n"
+           + "".join(f"    let x{j} = copy(a)\n" for j in range(len(news)))
+           + f"    for t in range({lo}, {hi}, {st}):\n        let c = k[t]\n        let tt = {tt}\n"
+           + f"        {', '.join(f'x{j}' for j in range(len(news)))} = {', '.join(news)}\n"
+           + f"    return {', '.join(f'x{j}' for j in range(len(news)))}\n")
+    return src, dt, rank
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_element_loops(seed: int) -> None:
+    src, dt, rank = _generated(seed)
+    rng = np.random.default_rng(seed)
+    for strategy in STRATEGIES:
+        assert "element-major loop" in loop_source(src, strategy, "f"), src
+        for last in (0, 3, 700):
+            shape = (*rng.integers(1, 4, rank - 1), last)
+            a, k = rng.random(shape) * 40, rng.random(5) * 4 + 1
+            if dt == "c128":
+                a, k = a + 1j * rng.random(shape), k + 1j
+            with np.errstate(all="ignore"):
+                check(src, strategy, "f", {"a": a.astype(dt_np(dt)), "k": k.astype(dt_np(dt))})
+
+
+def dt_np(dt: str) -> type:
+    return {"f64": np.float64, "f32": np.float32, "i64": np.int64, "i32": np.int32, "u8": np.uint8,
+            "c128": np.complex128}[dt]

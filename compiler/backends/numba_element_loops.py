@@ -9,7 +9,7 @@ coefficients: 24 passes over 16 MB arrays); interchanged and tiled, the arrays s
 L1 between iterations and memory sees one pass. The conditions keep the result exact:
 - every array the loop carries has one shape S, every op making an array is elementwise
   with result shape S, and its array operands are carried values, values of this
-  iteration or arrays from outside the loop of shape S (no broadcasting, no
+  iteration or arrays from outside the loop that broadcast to S along known dims (no
   reductions, no indexing of the carried arrays), so element e of an iteration's
   result depends on element e of the previous one only, computed in the same order;
 - ops that make scalars read no value of this iteration's arrays: they are computed
@@ -26,7 +26,7 @@ from typing import Any
 
 from mcodec.compiler.ir import Op, Value, defined_in
 from mcodec.compiler.semantics import ELEMENTWISE
-from mcodec.compiler.types import NUMPY_NAME, ArrayType
+from mcodec.compiler.types import NUMPY_NAME, ArrayType, is_one
 
 TILE = 512  # elements per tile: a few c128 arrays of it fit in L1
 
@@ -76,9 +76,15 @@ def _element_op(o: Op, shape: tuple, elements: set[Value], in_body: set[Value]) 
     if o.name == "mc.pow" and o.result.type.dtype[0] in "iu":  # a negative exponent raises
         return False
     for v in o.operands:
-        if isinstance(v.type, ArrayType) and v not in elements and (v in in_body or v.type.shape != shape):
+        if isinstance(v.type, ArrayType) and v not in elements and (v in in_body or not _broadcasts(v.type.shape, shape)):
             return False
     return True
+
+
+def _broadcasts(a: tuple, shape: tuple) -> bool:
+    """An array from outside the loop of shape `a` broadcasts to `shape` along known
+    dims: each of its axes is the same size or 1, leading ones may be missing."""
+    return 0 < len(a) <= len(shape) and all(x == y or is_one(x) for x, y in zip(a, shape[len(shape) - len(a):]))
 
 
 def emit(em: Any, op: Op, loop: ElementLoop) -> None:
@@ -89,6 +95,7 @@ def emit(em: Any, op: Op, loop: ElementLoop) -> None:
     k = em.counter
     em.counter += 1
     em._for_op = op  # (range_text reads the step from it)
+    em.line(f"# element-major loop (numba_element_loops.py): scalars per iteration, then tiles of {TILE}")
     nt, t = f"nt{k}", f"t{k}"
     em.line(f"{nt} = 0")
     kept = {v: f"kept{k}_{j}" for j, v in enumerate(loop.kept)}
@@ -103,73 +110,102 @@ def emit(em: Any, op: Op, loop: ElementLoop) -> None:
     em.line(f"{nt} += 1")
     em.depth -= 1
 
-    # tiles along the last axis; the leading axes' indices decoded from the tile number
+    # a tile: up to TILE elements of the last axis, times as many rows of the axis before
+    # it as fit in TILE (arrays of short rows, (N, 3), still get tiles of TILE elements);
+    # leading axes' indices are decoded from the tile number
     rank = len(carried[0].type.shape)
     ext = [f"{inits[0]}.shape[{j}]" for j in range(rank)]
     outs = [f"out{k}_{j}" for j in range(len(carried))]
     for o, a in zip(outs, carried):
         em.line(f"{o} = np.empty(({', '.join(ext)}, ), dtype=np.{_np(a)})")
-    ntile = f"ntile{k}"
-    em.line(f"{ntile} = ({ext[-1]} + {TILE - 1}) // {TILE}")
-    count = " * ".join([*ext[:-1], ntile])
-    q = f"q{k}"
+    ncb, nrb, g = f"ncb{k}", f"nrb{k}", f"g{k}"
+    em.line(f"{ncb} = ({ext[-1]} + {TILE - 1}) // {TILE}")
+    rows = rank >= 2
+    if rows:
+        em.line(f"{g} = max(1, {TILE} // max({ext[-1]}, 1))")
+        em.line(f"{nrb} = ({ext[-2]} + {g} - 1) // {g}")
+    q, rq = f"q{k}", f"r{k}"
     par = em.par >= 1 and em.loop_depth == 0
-    em.line(f"for {q} in {'prange' if par else 'range'}({count}):")
+    em.line(f"for {q} in {'prange' if par else 'range'}({' * '.join([*ext[:-2], *([nrb] if rows else []), ncb])}):")
     em.depth += 1
-    lead = [f"i{k}_{j}" for j in range(rank - 1)]
-    em.line(f"r{k} = {q} // {ntile}")
-    for j in reversed(range(rank - 1)):
-        em.line(f"{lead[j]} = r{k} % {ext[j]}")
-        em.line(f"r{k} //= {ext[j]}")
-    lo, w, e = f"lo{k}", f"w{k}", f"e{k}"
-    em.line(f"{lo} = ({q} % {ntile}) * {TILE}")
+    lo, w, r0, gr, r, e = f"lo{k}", f"w{k}", f"r0{k}", f"gr{k}", f"rr{k}", f"e{k}"
+    em.line(f"{lo} = ({q} % {ncb}) * {TILE}")
     em.line(f"{w} = min({TILE}, {ext[-1]} - {lo})")
+    lead = [f"i{k}_{j}" for j in range(rank - 2)]
+    if rows:
+        em.line(f"{rq} = {q} // {ncb}")
+        em.line(f"{r0} = ({rq} % {nrb}) * {g}")
+        em.line(f"{gr} = min({g}, {ext[-2]} - {r0})")
+        em.line(f"{rq} //= {nrb}")
+        for j in reversed(range(rank - 2)):
+            em.line(f"{lead[j]} = {rq} % {ext[j]}")
+            em.line(f"{rq} //= {ext[j]}")
 
-    # each array's part in the tile as a 1-d view: `x[lo + e]` would need Numba's
-    # wraparound test of a possibly negative index, which kept the loops scalar
+    # each array's part in the tile as a view: `x[lo + e]` would need Numba's wraparound
+    # test of a possibly negative index, which kept the loops scalar; an operand
+    # broadcast along an axis has index 0 there
     views: dict[str, str] = {}
+    full = carried[0].type.shape
+    windows = [*lead, f"{r0}:{r0} + {gr}", f"{lo}:{lo} + {w}"][-rank:]
 
-    def at(array: str) -> str:
+    def at(array: str, shape: tuple = full) -> str:
+        pad = rank - len(shape)
+        kept_axes = [ax for ax, d in enumerate(shape, pad) if ax >= rank - 2 and not is_one(d)]
         if array not in views:
             views[array] = f"{array}_t{k}"
-            em.line(f"{views[array]} = {array}[{', '.join([*lead, f'{lo}:{lo} + {w}'])}]")
-        return f"{views[array]}[{e}]"
+            idx = ["0" if is_one(d) else windows[ax] for ax, d in enumerate(shape, pad)]
+            em.line(f"{views[array]} = {array}[{', '.join(idx)}]")
+        sub = [r if ax == rank - 2 else e for ax in kept_axes]
+        return f"{views[array]}[{', '.join(sub)}]" if sub else views[array]
 
     inner = defined_in(body)
-    for a in [*inits, *outs, *(em.name(v) for o in loop.element_ops for v in o.operands
-                              if isinstance(v.type, ArrayType) and v not in inner)]:
+    invariant = {em.name(v): v.type.shape for o in loop.element_ops for v in o.operands
+                 if isinstance(v.type, ArrayType) and v not in inner}
+    for a in [*inits, *outs]:
         at(a)
+    for a, shape in invariant.items():
+        at(a, shape)
+
+    def elements() -> str:
+        """Open the loops over the tile's elements; their index in the tile buffers."""
+        if rows:
+            em.line(f"for {r} in range({gr}):")
+            em.depth += 1
+        em.line(f"for {e} in range({w}):")
+        em.depth += 1
+        return f"{r} * {w} + {e}" if rows else e
 
     bufs = {a: f"buf{k}_{j}" for j, a in enumerate(carried)}
     for a, b in bufs.items():
         em.line(f"{b} = np.empty({TILE}, dtype=np.{_np(a)})")
-    em.line(f"for {e} in range({w}):")
+    d0 = em.depth
+    i = elements()
     for b, init in zip(bufs.values(), inits):
-        em.line(f"    {b}[{e}] = {at(init)}")
+        em.line(f"{b}[{i}] = {at(init)}")
+    em.depth = d0
     em.line(f"for {t} in range({nt}):")
     em.depth += 1
     for v, name in kept.items():
         em.line(f"{em.name(v)} = {name}[{t}]")
-    em.line(f"for {e} in range({w}):")
-    em.depth += 1
+    i = elements()
     local: dict[Value, str] = {}
     for a, b in bufs.items():
         local[a] = f"x{k}_{len(local)}"
-        em.line(f"{local[a]} = {b}[{e}]")
+        em.line(f"{local[a]} = {b}[{i}]")
     for o in loop.element_ops:
-        args = [local[v] if v in local else at(em.name(v)) if isinstance(v.type, ArrayType) else em.name(v)
-                for v in o.operands]
+        args = [local[v] if v in local else at(em.name(v), v.type.shape) if isinstance(v.type, ArrayType)
+                else em.name(v) for v in o.operands]
         local[o.result] = f"x{k}_{len(local)}"
         em.line(f"{local[o.result]} = {em.scalar_expr(o, args)}")
     for b, v in zip(bufs.values(), body.ops[-1].operands):
-        em.line(f"{b}[{e}] = {local[v]}")
-    em.depth -= 2
-    em.line(f"for {e} in range({w}):")
+        em.line(f"{b}[{i}] = {local[v]}")
+    em.depth = d0
+    i = elements()
     for o, b in zip(outs, bufs.values()):
-        em.line(f"    {at(o)} = {b}[{e}]")
-    em.depth -= 1
-    for r, o in zip(op.results, outs):
-        em.alias(r, o)
+        em.line(f"{at(o)} = {b}[{i}]")
+    em.depth = d0 - 1
+    for res, o in zip(op.results, outs):
+        em.alias(res, o)
     em.stats["element_loops"] = em.stats.get("element_loops", 0) + 1
     em.stats["prange_loops"] += int(par)
 
