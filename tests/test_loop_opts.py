@@ -474,17 +474,17 @@ fn acc(x: f64[N, M], w: f64[N, M], n: i64, m: i64) -> (f64[N, M], f64[N, M], f64
     let a = init
     for i in range(n):
         for j in range(i, m):
-            a = a + w * f64(j)
+            a = a + w[0] * f64(j)
         a = sqrt(abs(a)) - 1.0
     let b = x
     let keep = x
     for i in range(n):
         keep = b
-        b = b * 0.5 + w
+        b = b * 0.5 + w[0]
     let c = x
     for i in range(n):
         for j in range(m):
-            c = c + w * f64(i - j)
+            c = c + w[0] * f64(i - j)
     return a + init, b - keep, x, c
 """
 
@@ -495,7 +495,9 @@ def test_carried_accumulators_update_in_place(sid: str, nm: tuple[int, int]) -> 
     """`a = a + ...` in loops reuses the buffer it allocated itself from the second
     iteration on (never the initial value, which is still used after the loops, nor
     the input; inner loops that run zero times first); `b` is also held by `keep`, so
-    it is never updated in place."""
+    it is never updated in place. (The updates add a row `w[0]` taken in the loop,
+    which keeps them iteration-major: loops of elementwise updates only run
+    element-major, with no temporary at all, tests/test_element_loops.py.)"""
     rng = np.random.default_rng(5)
     n, m = nm
     args = {"x": rng.random((3, 5)), "w": rng.random((3, 5)), "n": n, "m": m}
