@@ -190,3 +190,18 @@ def test_generated_element_loops(seed: int) -> None:
 def dt_np(dt: str) -> type:
     return {"f64": np.float64, "f32": np.float32, "i64": np.int64, "i32": np.int32, "u8": np.uint8,
             "c128": np.complex128}[dt]
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_bounds_of_other_integer_types(strategy: str) -> None:
+    src = """
+fn narrow(x0: f64[N], lo: u8, hi: i32, k: f64[T]) -> f64[N]:
+    let x = copy(x0)
+    for t in range(lo, hi, 2):
+        x = x * 0.5 + k[t]
+    return x
+"""
+    assert "element-major loop" in loop_source(src, strategy, "narrow")
+    for lo, hi in [(0, 9), (3, 8), (200, 9), (1, 1)]:
+        check(src, strategy, "narrow", {"x0": np.arange(700.0), "lo": np.uint8(lo), "hi": np.int32(hi),
+                                        "k": np.arange(10.0)})

@@ -91,7 +91,8 @@ def emit(em: Any, op: Op, loop: ElementLoop) -> None:
     body = op.regions[0]
     carried = body.args[1:]
     inits = [em.name(v) for v in op.operands[3:]]
-    lb, ub, st = (em.name(v) for v in op.operands[:3])
+    # (bounds of other integer types as Python ints, as PythonEmitter.op_for writes them)
+    lb, ub, st = (em.name(v) if v.type.dtype == "i64" else f"int({em.name(v)})" for v in op.operands[:3])
     k = em.counter
     em.counter += 1
     em._for_op = op  # (range_text reads the step from it)
