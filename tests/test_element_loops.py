@@ -11,6 +11,7 @@ import random
 
 import numpy as np
 import pytest
+from mcodec.compiler.types import NUMPY_NAME
 from strategy_checks import built, check, loop_source, raises_like_reference
 
 SRC = """
@@ -184,12 +185,7 @@ def test_generated_element_loops(seed: int) -> None:
             if dt == "c128":
                 a, k = a + 1j * rng.random(shape), k + 1j
             with np.errstate(all="ignore"):
-                check(src, strategy, "f", {"a": a.astype(dt_np(dt)), "k": k.astype(dt_np(dt))})
-
-
-def dt_np(dt: str) -> type:
-    return {"f64": np.float64, "f32": np.float32, "i64": np.int64, "i32": np.int32, "u8": np.uint8,
-            "c128": np.complex128}[dt]
+                check(src, strategy, "f", {"a": a.astype(NUMPY_NAME[dt]), "k": k.astype(NUMPY_NAME[dt])})
 
 
 @pytest.mark.parametrize("strategy", ["numba", "numba-par"])

@@ -46,7 +46,6 @@ def plan(em: Any, op: Op) -> ElementLoop | None:
     shape = carried[0].type.shape
     if not shape or any(d is None for d in shape) or any(a.type.shape != shape for a in carried):
         return None
-    in_body = set(body.args)
     elements = set(carried)
     scalar_ops: list[Op] = []
     element_ops: list[Op] = []
@@ -54,7 +53,7 @@ def plan(em: Any, op: Op) -> ElementLoop | None:
         if o.regions or not o.results:
             return None
         if any(isinstance(r.type, ArrayType) for r in o.results):
-            if not _element_op(o, shape, elements, in_body):
+            if not _element_op(o, shape, elements):
                 return None
             elements.add(o.result)
             element_ops.append(o)
@@ -62,7 +61,6 @@ def plan(em: Any, op: Op) -> ElementLoop | None:
             return None
         else:
             scalar_ops.append(o)
-        in_body.update(o.results)
     if not element_ops or not all(v in elements for v in body.ops[-1].operands):
         return None
     used = {v for o in element_ops for v in o.operands}
@@ -70,13 +68,16 @@ def plan(em: Any, op: Op) -> ElementLoop | None:
     return ElementLoop(scalar_ops, kept, element_ops)
 
 
-def _element_op(o: Op, shape: tuple, elements: set[Value], in_body: set[Value]) -> bool:
+def _element_op(o: Op, shape: tuple, elements: set[Value]) -> bool:
+    """An elementwise op of shape `shape`; its array operands other than this
+    iteration's element values come from outside the loop (every array made in the
+    body is an element value, or the loop is not taken)."""
     if o.name not in ELEMENTWISE or len(o.results) != 1 or o.result.type.shape != shape:
         return False
     if o.name == "mc.pow" and o.result.type.dtype[0] in "iu":  # a negative exponent raises
         return False
     for v in o.operands:
-        if isinstance(v.type, ArrayType) and v not in elements and (v in in_body or not _broadcasts(v.type.shape, shape)):
+        if isinstance(v.type, ArrayType) and v not in elements and not _broadcasts(v.type.shape, shape):
             return False
     return True
 
@@ -98,18 +99,19 @@ def emit(em: Any, op: Op, loop: ElementLoop) -> None:
     em._for_op = op  # (range_text reads the step from it)
     em.line(f"# element-major loop (numba_element_loops.py): scalars per iteration, then tiles of {TILE}")
     nt, t = f"nt{k}", f"t{k}"
-    em.line(f"{nt} = 0")
+    rng = em.range_text(lb, ub, st)
+    em.line(f"{nt} = len({rng})")  # (a zero step raises here, as range() does)
     kept = {v: f"kept{k}_{j}" for j, v in enumerate(loop.kept)}
     for v, name in kept.items():
-        em.line(f"{name} = np.empty(len({em.range_text(lb, ub, st)}), dtype=np.{_np(v)})")
-    em.line(f"for {em.name(body.args[0])} in {em.range_text(lb, ub, st)}:")
-    em.depth += 1
-    for o in loop.scalar_ops:
-        em.op(o)
-    for v, name in kept.items():
-        em.line(f"{name}[{nt}] = {em.name(v)}")
-    em.line(f"{nt} += 1")
-    em.depth -= 1
+        em.line(f"{name} = np.empty({nt}, dtype=np.{_np(v)})")
+    if loop.scalar_ops or kept:
+        em.line(f"for {t}, {em.name(body.args[0])} in enumerate({rng}):")
+        em.depth += 1
+        for o in loop.scalar_ops:
+            em.op(o)
+        for v, name in kept.items():
+            em.line(f"{name}[{t}] = {em.name(v)}")
+        em.depth -= 1
 
     # a tile: up to TILE elements of the last axis, times as many rows of the axis before
     # it as fit in TILE (arrays of short rows, (N, 3), still get tiles of TILE elements);
