@@ -624,7 +624,11 @@ class FunctionBuilder:
         while True:
             inits = [self.env[n].value for n in carried]
             types = [v.type for v in inits]
-            for attempt in range(2):
+            # a widening makes at least one more dim unknown, so this many passes reach the
+            # fixed point (a dim may start changing only in a later iteration: `a = b` then
+            # `b = concatenate((b, t))`)
+            passes = 1 + sum(t.rank for t in types if isinstance(t, ArrayType))
+            for attempt in range(passes):
                 del self.sink.items[n_diag:]
                 before = dict(self.env)
                 saved_region = self.region
@@ -640,7 +644,7 @@ class FunctionBuilder:
                     self.env = before
                 widened = [ArrayType(t.dtype, merge_dims(t.shape, e.shape)) if isinstance(t, ArrayType) and isinstance(e, ArrayType) else t
                            for t, e in zip(types, ends)]
-                if widened == types or attempt == 1:
+                if widened == types or attempt == passes - 1:
                     break
                 types = widened
             retyped = [n for n, t, e in zip(carried, types, ends)

@@ -298,3 +298,49 @@ def cexp_np(z: Any) -> Any:
     if z.imag == 0:
         return complex(np.exp(z.real), z.imag)
     return np.exp(z)
+
+
+_HUGE = 7.446288774449766e307  # parts from here on are scaled down before squaring
+_TINY = 2.0 ** -1000  # parts both below this are scaled up (subnormal sums lose bits)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def csqrt_np(z: Any) -> Any:
+    """C99's csqrt, as NumPy computes it, in f64: Numba's loses half the imaginary part
+    for parts near the largest float (sqrt(1e308 + 1e308j)); special values as C99 says."""
+    a, b = z.real, z.imag
+    if a == 0.0 and b == 0.0:
+        return complex(0.0, b)
+    if np.isinf(b):
+        return complex(np.inf, b)
+    if np.isnan(a):
+        return complex(a, (b - b) / (b - b))
+    if np.isinf(a):
+        if a < 0:
+            return complex(abs(b - b), np.copysign(np.inf, b))
+        return complex(a, np.copysign(b - b, b))
+    scale = 1.0
+    if abs(a) >= _HUGE or abs(b) >= _HUGE:
+        a, b, scale = a * 0.25, b * 0.25, 2.0
+    elif abs(a) < _TINY and abs(b) < _TINY:
+        a, b, scale = a * 2.0 ** 54, b * 2.0 ** 54, 2.0 ** -27
+    if a >= 0:
+        t = np.sqrt((a + np.hypot(a, b)) * 0.5)
+        return complex(t * scale, b / (2.0 * t) * scale)
+    t = np.sqrt((np.hypot(a, b) - a) * 0.5)
+    return complex(abs(b) / (2.0 * t) * scale, np.copysign(t, b) * scale)
+
+
+@njit(inline="always", nogil=True, cache=False)
+def clog_np(z: Any) -> Any:
+    """NumPy's complex log in f64: Numba's takes log(|z|) of a subnormal |z| (few bits
+    left: log(1e-320 + 1e-320j) 1.3e-4 off) and of an |z| that overflows; scaled here."""
+    a, b = abs(z.real), abs(z.imag)
+    m = max(a, b)
+    if m < _TINY and m > 0:
+        r = np.log(np.hypot(a * 2.0 ** 54, b * 2.0 ** 54)) - 54 * np.log(2.0)
+    elif m > 2.0 ** 1000 and not np.isinf(m):
+        r = np.log(np.hypot(a * 0.25, b * 0.25)) + 2 * np.log(2.0)
+    else:
+        r = np.log(np.hypot(a, b))
+    return complex(r, np.arctan2(z.imag, z.real))

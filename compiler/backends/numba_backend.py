@@ -84,6 +84,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
+           "csqrt_np": "numba_math", "clog_np": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
@@ -424,6 +425,8 @@ class NumbaEmitter(PythonEmitter):
             return f"np.conj({args[0]})" if ts[0].dtype[0] == "c" else args[0]
         if n == "mc.exp" and D[0] == "c":
             return f"np.{npname(D)}(cexp_np({self.cast(args[0], ts[0], D)}))"
+        if n in ("mc.sqrt", "mc.log") and D[0] == "c":  # computed in c128 (c64's parts cannot overflow there)
+            return f"np.{npname(D)}(c{n[3:]}_np(np.complex128({self.cast(args[0], ts[0], D)})))"
         if (n, D) in POLY_MATH:
             return f"{POLY_MATH[n, D]}({self.cast(args[0], ts[0], D)})"
         if n == "mc.sign" and ts[0].dtype[0] == "u":  # Numba's np.sign compares as signed: 255 for u8 200
