@@ -1025,19 +1025,12 @@ class FunctionBuilder:
                              lambda vals: ScalarType("bool"), e.span)
 
     def expr_BoolOp(self, e: A.BoolOp) -> Value:
-        # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n
+        # short-circuit: `i < n and A[i] > 0` must not evaluate A[i] when i >= n; the value
+        # is an operand's, as in Python (`n or 10` is n unless n is 0), in their common dtype
         a = self.condition(e.left, e.op)
-
-        def right() -> Value:
-            v = self.condition(e.right, e.op)
-            return v if v.type.dtype == "bool" else \
-                self.emit("mc.ne", [v, self.const(0, ScalarType("i64", True), e.span)], [ScalarType("bool")], e.span).result
-
-        def skipped() -> Value:
-            return self.const(e.op == "or", ScalarType("bool"), e.span)
-
-        branches = (right, skipped) if e.op == "and" else (skipped, right)
-        return self._lazy_if(a, branches, lambda vals: ScalarType("bool"), e.span)
+        branches = (lambda: self.condition(e.right, e.op), lambda: a)
+        return self._lazy_if(a, branches if e.op == "and" else branches[::-1],
+                             lambda vals: self._common_scalar(vals, e.span), e.span)
 
     def expr_IfExp(self, e: A.IfExp) -> Value:
         c = self.condition(e.cond)
@@ -1050,14 +1043,16 @@ class FunctionBuilder:
                 return v
             return build
 
-        def common(vals: list[Value]) -> ScalarType:
-            dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
-            if dtype is None:
-                raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", e.span,
-                                 "convert one branch so both have one dtype, e.g. `f64(a) if c else b`")
-            return dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
+        return self._lazy_if(c, (branch(e.then), branch(e.orelse)), lambda vals: self._common_scalar(vals, e.span),
+                             e.span)
 
-        return self._lazy_if(c, (branch(e.then), branch(e.orelse)), common, e.span)
+    def _common_scalar(self, vals: list[Value], span: Span) -> ScalarType:
+        """The dtype of a value that is one of two scalars (NumPy 2 promotion, literals weak)."""
+        dtype = probe_dtype(lambda a, b: np.result_type(a, b).type(0) if not (isinstance(a, (bool, int, float, complex)) and isinstance(b, (bool, int, float, complex))) else (a + b if type(a) is not type(b) else a), vals[0].type, vals[1].type)
+        if dtype is None:
+            raise self.error(f"branches have incompatible dtypes {vals[0].type} and {vals[1].type}", span,
+                             "convert one branch so both have one dtype, e.g. `f64(a) if c else b`")
+        return dtype if isinstance(dtype, ScalarType) else ScalarType(dtype)
 
     def _lazy_if(self, c: Value, branches: tuple[Callable[[], Value], Callable[[], Value]],
                  result_type: Callable[[list[Value]], ScalarType], span: Span) -> Value:

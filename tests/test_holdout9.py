@@ -4,6 +4,8 @@ checked against NumPy computed here, never through mcodec.
 * A loop-carried array whose dims start changing only in a later iteration (`a = b`
   then `b = concatenate((b, t))`): its type was widened after one pass over the body
   only, so `a` kept the literal dim 1 and compiled blocks sized their buffers by it.
+* `n or 10` and `m and 2.5` on numbers: the value of an operand, as in Python (they
+  gave 1 and 1.0, a bool converted).
 * Complex sqrt and log at the edges of the float range: Numba's sqrt lost half the
   imaginary part near the largest float, its log lost bits at subnormal moduli."""
 
@@ -92,3 +94,20 @@ def test_complex_sqrt_and_log_at_the_edges_of_the_float_range(strategy: str, dty
     for g, w in zip(got, want):
         for gp, wp in ((g.real, w.real), (g.imag, w.imag)):
             np.testing.assert_allclose(gp, wp, rtol=rtol, atol=0)
+
+
+BOOL_OPS = """
+fn pick(n: i64, m: f64) -> (i64, f64, f64):
+    return n or 10, m and 2.5, m or n
+
+fn guarded(a: f64[N], i: i64) -> bool:
+    return i < N and a[i] > 0.0
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm"])
+def test_and_or_give_an_operand_as_python_does(strategy: str) -> None:
+    for n, m in [(0, 3.0), (7, 0.0), (0, 0.0), (-2, -0.5)]:
+        check(BOOL_OPS, strategy, "pick", {"n": n, "m": m}, want=(n or 10, m and 2.5, float(m or n)))
+    for i in (1, 3, 5):  # a[i] is read only when i < N
+        check(BOOL_OPS, strategy, "guarded", {"a": np.ones(3), "i": i}, want=i < 3)
