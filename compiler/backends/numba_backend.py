@@ -123,6 +123,11 @@ EMPTY_REDUCTION_ERRORS = {
 # and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
 # edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
 FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
+# elements of a nest inside a sequential loop from which it runs as prange. Idle OpenMP
+# threads sleep (hardware.passive_openmp_waits), so each prange wakes them: 20-50 us here,
+# against about 0.5 ms of stencil work at this size. Smaller nests lost: heat-3d at 80^3
+# (474k elements a nest) took 3.6 ms with them in parallel, 3.2 ms serial
+PRANGE_IN_LOOP_MIN = 1 << 20
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
@@ -224,6 +229,7 @@ class NumbaEmitter(PythonEmitter):
         self._for_op: Op | None = None  # the mc.for whose range is being written
         self.reduction_updates: set[Op] = set()  # `s = s + e` of a prange reduction
         self.loop_depth = 0
+        self.prange_depth = 0  # enclosing loops emitted as prange (an inner prange runs serially)
         self.unchecked = frozenset(unchecked_accesses(block.region))  # (getitem/setitem ops)
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
                       "prange_loops": 0, "matmul_blas": 0}
@@ -580,6 +586,37 @@ class NumbaEmitter(PythonEmitter):
             ctx.rows[key] = (name, f"{self.name(base)}[{ctx.row_iv}, {cols}]")
         return ctx.rows[key][0]
 
+    def nest_parallel(self, sizes: list[str]) -> str | bool:
+        """How an elementwise nest over `sizes` runs under this strategy: True (prange)
+        at the top level; inside sequential loops (time steps), a condition tested at run
+        time: a fork and join per iteration pays off only for nests that large; False
+        where no prange may run (a serial strategy, a prange or an outlined helper around)."""
+        if self.par < 1 or not sizes or self.prange_depth or self.outlining:
+            return False
+        if self.loop_depth == 0:
+            return True
+        return f"{' * '.join(f'({s})' for s in sizes)} >= {PRANGE_IN_LOOP_MIN}"
+
+    def open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> bool:
+        """The loops of an elementwise nest and its one body line, parallel where
+        `nest_parallel` says (under its run-time condition: the nest twice); whether it
+        may run as prange."""
+        par = self.nest_parallel(sizes)
+        d0 = self.depth
+        if isinstance(par, str):
+            self.line(f"if {par}:")
+            self.depth += 1
+            self._open_loops_rows(sizes, ivs, True, ctx)
+            self.line(body)
+            self.depth = d0
+            self.line("else:")
+            self.depth += 1
+        self._open_loops_rows(sizes, ivs, par is True, ctx)
+        self.line(body)
+        self.depth = d0
+        self.stats["prange_loops"] += int(par is not False)
+        return par is not False
+
     def _open_loops_rows(self, sizes: list[str], ivs: list[str], par: bool, ctx: _Ctx) -> None:
         """`_open_loops`, with the row views the body reads defined in the row loop."""
         if not ctx.rows:
@@ -682,13 +719,8 @@ class NumbaEmitter(PythonEmitter):
             self.line(p)
         r = self.name(op.result)
         emit_result_buffer(self, op, sizes, npname(t.dtype))
-        par = self.par >= 1 and self.loop_depth == 0 and n > 0
-        d0 = self.depth
-        self._open_loops_rows(sizes, ivs, par, ctx)
-        self.line(f"{r}[{', '.join(ivs) if ivs else '()'}] = {body}")
-        self.depth = d0
+        self.open_nest(sizes, ivs, ctx, f"{r}[{', '.join(ivs) if ivs else '()'}] = {body}")
         self.stats["fused_loops"] += 1
-        self.stats["prange_loops"] += int(par)
 
     # ---- reductions ---------------------------------------------------------------------------
     def reduction(self, op: Op) -> None:
@@ -1234,7 +1266,9 @@ class NumbaEmitter(PythonEmitter):
             else:
                 self._guarded_prange(iv, lb, ub, st)
             self._push(targets, loop=True)
+            self.prange_depth += 1
             self.region(body)
+            self.prange_depth -= 1
             self.depth = d0
             self._pop(loop=True)
             for root in private:  # the chunks' partial sums, added in chunk order

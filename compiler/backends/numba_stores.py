@@ -189,15 +189,11 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     em.line("if " + " and ".join(f"{dst}.shape[{k}] == {s}" for k, s in enumerate(sizes)) + ":")
     d0 = em.depth
     em.depth += 1
-    par = em.par >= 1 and em.loop_depth == 0
-    # the destination's row: the row view of the very slice read, if any (one pointer)
+    # the destination's row: the row view of the very slice read, if any (one pointer);
+    # else through the base array (unit strides: the loop vectorizes) where the index allows
     drow = em.row_view(same[0], ctx) if same and n == 2 else None
-    em._open_loops_rows(sizes, ivs, par, ctx)
-    if drow:
-        em.line(f"{drow}[{ivs[1]}] = {stored}")
-    else:  # through the base array (unit strides: the loop vectorizes) where the index allows
-        target = em.base_index(st, ivs) or f"{dst}[{', '.join(ivs)}]"
-        em.line(f"{target} = {stored}")
+    target = f"{drow}[{ivs[1]}]" if drow else em.base_index(st, ivs) or f"{dst}[{', '.join(ivs)}]"
+    em.open_nest(sizes, ivs, ctx, f"{target} = {stored}")
     em.depth = d0
     em.line("else:  # the store broadcasts")
     em.depth += 1
@@ -214,7 +210,6 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
         em.line(f"{res} = {b}")
     em.stats["fused_loops"] += 1
     em.stats["fused_stores"] = em.stats.get("fused_stores", 0) + 1
-    em.stats["prange_loops"] += int(par)
 
 
 def view_rank(st: Op) -> int | None:
