@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from mcodec import __version__
 
-from .diagnostics import CompileError
+from .diagnostics import CompileError, Diagnostic, Span
 
 EXIT_COMPILE, EXIT_USAGE, EXIT_RUNTIME = 1, 2, 3
 
@@ -37,12 +37,26 @@ def _read(path: str) -> str:
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a directory, not an M-CODE program")
-    if not p.is_file():
+    if not p.exists():
         raise UsageError(f"{path}: no such file")
     try:
-        return p.read_text()
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a UTF-8 text file") from None
+        data = p.read_bytes()  # (a FIFO or /dev/null reads as it would for any compiler)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        return data.decode()
+    except UnicodeDecodeError as e:  # an error in the program, at the byte: a pasted Latin-1 letter
+        raise _not_utf8(data, e, path) from None
+
+
+def _not_utf8(data: bytes, e: UnicodeDecodeError, path: str) -> CompileError:
+    before = data[:e.start]
+    line = before.count(b"\n") + 1
+    col = len(before[before.rfind(b"\n") + 1:].decode(errors="replace")) + 1
+    span = Span(line, col, line, col + 1)
+    hint = "M-CODE source is UTF-8 text: re-save the file as UTF-8 (or remove the character)"
+    return CompileError([Diagnostic(f"byte 0x{data[e.start]:02x} is not UTF-8", span, hint)],
+                        data.decode(errors="replace"), path)
 
 
 def load_inputs_module(program: Path) -> ModuleType:
@@ -183,6 +197,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     decisions: list = []
     notes: list[str] = []
+    if args.preset and not args.optimize:
+        print("mcodec: warning: --preset is read by --optimize only (the shapes the policy decides for); "
+              "ignored", file=sys.stderr)
     if args.optimize:
         from .optimize import (
             decide,
@@ -215,7 +232,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         # only written here, not run: blocks from the block cache need not be loaded
         result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache, runnable=False)
     out = Path(args.output or src_path.with_suffix(".mcx").name)
-    write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
+    try:
+        write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
+    except OSError as e:  # (the message would name the temporary folder written first)
+        raise UsageError(f"{out}: cannot write the artifact ({e.strerror or e})") from None
     if args.emit_ir:
         _emit_ir(args.emit_ir, result, decisions, notes, out)
     for w in caught:

@@ -185,6 +185,32 @@ def test_ir_to_an_unwritable_path_is_reported(tmp_path: Path, capsys) -> None:
     assert rc == 2 and "cannot write" in err
 
 
+def test_build_to_an_unwritable_path_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "prog.mcx"  # under a file: no folder can be made there
+    rc, _, err = cli(capsys, "build", program(tmp_path), "-o", out, "-q")
+    assert rc == 2 and f"{out}: cannot write the artifact" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "prog.mc", "prog.py"]  # nothing left behind
+
+
+def test_a_byte_that_is_not_utf8_is_located_in_the_program(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "latin1.mc"
+    src.write_bytes(b"fn f(x: f64) -> f64:\n    # caf\xe9 au lait\n    return x\n")
+    rc, _, err = cli(capsys, "check", src)
+    assert rc == 1 and f"{src}:2:10: error: byte 0xe9 is not UTF-8" in err, err
+    shown, caret = err.splitlines()[1:3]
+    assert caret.index("^") == shown.index("\ufffd") and "hint: " in err, err
+
+
+def test_check_reads_what_is_not_a_regular_file(tmp_path: Path, capsys) -> None:
+    assert cli(capsys, "check", os.devnull)[0] == 0  # empty: a program of no functions
+
+
+def test_preset_without_optimize_is_ignored_with_a_warning(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "p.mcx", "--preset", "S", "-q")
+    assert rc == 0 and "--preset is read by --optimize only" in err, err
+
+
 def test_failing_preset_module_is_named(tmp_path: Path, capsys) -> None:
     src = program(tmp_path, PRESETS + "raise ValueError('broken presets')\n")
     rc, _, err = cli(capsys, "run", src)
