@@ -597,10 +597,9 @@ class NumbaEmitter(PythonEmitter):
             return True
         return f"{' * '.join(f'({s})' for s in sizes)} >= {PRANGE_IN_LOOP_MIN}"
 
-    def open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> bool:
+    def open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> None:
         """The loops of an elementwise nest and its one body line, parallel where
-        `nest_parallel` says (under its run-time condition: the nest twice); whether it
-        may run as prange."""
+        `nest_parallel` says (under its run-time condition: the nest written twice)."""
         par = self.nest_parallel(sizes)
         d0 = self.depth
         if isinstance(par, str):
@@ -615,7 +614,6 @@ class NumbaEmitter(PythonEmitter):
         self.line(body)
         self.depth = d0
         self.stats["prange_loops"] += int(par is not False)
-        return par is not False
 
     def _open_loops_rows(self, sizes: list[str], ivs: list[str], par: bool, ctx: _Ctx) -> None:
         """`_open_loops`, with the row views the body reads defined in the row loop."""
