@@ -367,8 +367,12 @@ def matmul(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     x, y = _value(fb, args, first), _value(fb, args, second)
     if b.name == "dot" and (not isinstance(x.type, ArrayType) or not isinstance(y.type, ArrayType)):
         return fb.binary("*", x, y, e.span)
-    if b.name == "dot" and (x.type.rank > 2 or y.type.rank > 2):
-        raise fb.error("dot() of arrays of rank above 2 is not supported", e.span, "use matmul (or @)")
+    # dot(a, b) with b of rank 1 or 2 is matmul's product (over a's last axis, each batch of
+    # a against the one b); with b of rank 3 or more it pairs every batch of a with every
+    # batch of b, which matmul does not
+    if b.name == "dot" and y.type.rank > 2:
+        raise fb.error("dot() with a second argument of rank above 2 is not supported", e.span,
+                       "use matmul (or @), which pairs batches by broadcasting")
     return fb.binary("@", x, y, e.span)
 
 

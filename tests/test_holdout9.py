@@ -6,6 +6,8 @@ checked against NumPy computed here, never through mcodec.
   only, so `a` kept the literal dim 1 and compiled blocks sized their buffers by it.
 * `n or 10` and `m and 2.5` on numbers: the value of an operand, as in Python (they
   gave 1 and 1.0, a bool converted).
+* `dot(T, U)` of a 3-d T and a matrix (or vector) U was refused; NumPy's meaning is
+  matmul's there.
 * Complex sqrt and log at the edges of the float range: Numba's sqrt lost half the
   imaginary part near the largest float, its log lost bits at subnormal moduli."""
 
@@ -111,3 +113,21 @@ def test_and_or_give_an_operand_as_python_does(strategy: str) -> None:
         check(BOOL_OPS, strategy, "pick", {"n": n, "m": m}, want=(n or 10, m and 2.5, float(m or n)))
     for i in (1, 3, 5):  # a[i] is read only when i < N
         check(BOOL_OPS, strategy, "guarded", {"a": np.ones(3), "i": i}, want=i < 3)
+
+
+DOT_ND = """
+fn batched(T: f64[P, N, K], U: f64[K, M]) -> f64[P, N, M]:
+    return dot(T, U)
+
+fn contracted(T: f32[P, N, K], u: f32[K]) -> f32[P, N]:
+    return dot(T, u)
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "numba-par", "llvm", "mlx-cpu"])
+def test_dot_of_a_batch_of_matrices(strategy: str) -> None:
+    rng = np.random.default_rng(9)
+    for p in (0, 1, 3):
+        T, U, u = rng.random((p, 3, 4)), rng.random((4, 5)), rng.random(4, dtype=np.float32)
+        check(DOT_ND, strategy, "batched", {"T": T, "U": U}, want=np.dot(T, U))
+        check(DOT_ND, strategy, "contracted", {"T": T.astype(np.float32), "u": u}, want=np.dot(T.astype(np.float32), u))
