@@ -3,7 +3,8 @@ lowering: selects with the mask and the selected array computed in the loops, in
 `arange` selected by a mask (any start, negative steps), masked scalar stores, a copy
 fused with the masked store into it, a mask that reads the array it is stored into
 (through a view, so it must be computed before the store), empty and size-1 arrays,
-and the IndexError of a mask whose shape differs."""
+the IndexError of a mask whose shape differs, and masks over the leading axes only
+(`X[keep]`: rows of a matrix, selected or stored to)."""
 
 from __future__ import annotations
 
@@ -124,3 +125,52 @@ def test_mask_epilogues_and_concatenations_match_numpy() -> None:
         args = dict(x=rng.random(n), k=rng.integers(-5, 9, n), s=0.4, lo=lo)
         assert_same(result.program.epilogues(**copy.deepcopy(args)), want_prog.epilogues(**copy.deepcopy(args)),
                     f"epilogues n={n} lo={lo}")
+
+
+ROWS = """
+fn rows(x: f64[N, M], m: bool[K]) -> f64[?, M]:
+    return x[m] + 1.0
+
+fn rows_of_expr(x: f32[N, M], t: f32) -> f32[?, M]:
+    return (x * 2.0)[sum(x, axis=1) > t]
+
+fn planes(x: i32[A, B, C], m: bool[A, B]) -> i32[?, C]:
+    return x[m]
+
+fn zero_rows(inout x: f64[N, M], t: f64):
+    x[x[:, 0] > t] = 0.0
+
+fn flag_rows(x: f64[N, M], t: f64) -> f64[N, M]:
+    let y = copy(x)
+    y[x[::-1, 0] > t] = -1.0
+    return y
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba", "numba-par"])
+def test_masks_over_leading_axes_select_and_store_rows(strategy: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BuildWarning)
+        result = build_module(frontend(ROWS, "rows.mc"), default=strategy, use_cache=False)
+    assert all(b.built.strategy_id == strategy for b in result.blocks.values()), \
+        {b.block_id: [f.reason for f in b.fallbacks] for b in result.blocks.values()}
+    prog = result.program
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 7, 300):
+        x = rng.random((n, 5))
+        m = rng.random(n) > 0.5
+        assert_same(prog.rows(x=x, m=m), x[m] + 1.0, "rows")
+        xf = x.astype(np.float32)
+        assert_same(prog.rows_of_expr(x=xf, t=np.float32(2.5)), (xf * 2)[xf.sum(axis=1) > 2.5], "rows_of_expr")
+        x3 = rng.integers(0, 9, (n, 3, 4)).astype(np.int32)
+        m3 = rng.random((n, 3)) > 0.3
+        assert_same(prog.planes(x=x3, m=m3), x3[m3], "planes")
+        got, want = x.copy(), x.copy()
+        prog.zero_rows(x=got, t=0.5)
+        want[want[:, 0] > 0.5] = 0.0
+        assert_same(got, want, "zero_rows")
+        want = x.copy()
+        want[x[::-1, 0] > 0.5] = -1.0
+        assert_same(prog.flag_rows(x=x, t=0.5), want, "flag_rows")
+    with pytest.raises(IndexError):
+        prog.rows(x=np.ones((4, 2)), m=np.ones(3, bool))

@@ -56,9 +56,9 @@ from .numba_masks import (
     check_mask_stores,
     emit_mask_select,
     emit_mask_store,
-    full_mask,
     fusable_into_mask,
     is_int_arange,
+    leading_mask,
     lowerable_mask,
     plan_copy_store,
     plan_mask_epilogues,
@@ -325,7 +325,7 @@ class NumbaEmitter(PythonEmitter):
                    or u.owner.name == "mc.getitem" for u in op.operands)
 
     def _fusable_user(self, u: Op, v: Value, same_shape: bool) -> bool:
-        if full_mask(u) is not None:
+        if leading_mask(u) is not None:
             return fusable_into_mask(v.owner, v, u)
         if u.name in ELEMENTWISE and u.result.is_array:
             if not same_shape:
@@ -1142,7 +1142,7 @@ class NumbaEmitter(PythonEmitter):
         if op in self.read_alias:
             self.line(f"{self.name(op.result)} = {self.read_alias[op]}[{self.index_text(op)}]")
             return
-        if full_mask(op) is not None:
+        if leading_mask(op) is not None:
             emit_mask_select(self, op)
             return
         if any(it[0] == "newaxis" for it in op.attrs["index"]):
@@ -1177,7 +1177,7 @@ class NumbaEmitter(PythonEmitter):
             else:
                 emit_fused_store(self, op)
             return
-        if full_mask(op) is not None:
+        if leading_mask(op) is not None:
             emit_mask_store(self, op)
             return
         super().op_setitem(op)
@@ -1684,7 +1684,7 @@ class NumbaBackend:
                     if isinstance(ref, tuple) and o.operands[ref[1]].type.dtype == "bool" \
                             and not lowerable_mask(o):
                         return False, ("boolean-mask indexing is lowered by the Numba back end only with "
-                                       "a mask of the array's rank (and a scalar stored)")
+                                       "a mask over the array's leading axes (and a scalar stored)")
                 if arrays and any(it[0] == "newaxis" for it in o.attrs["index"]):
                     return False, "index arrays combined with newaxis"
             if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":

@@ -1,5 +1,6 @@
 """Boolean-mask indexing for the Numba emitter: `x[mask]` and `y[mask] = s`, where the
-mask has the rank (and must have the shape) of the indexed array.
+mask covers the indexed array's leading axes (all of them, or the first k: `X[keep]`
+selects rows of a matrix) and must have their shape.
 
 * a select is two passes over the mask: count, then fill an exactly sized result in
   C order. The fill is branchless (every element is stored at the running count, which
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
     from .numba_backend import NumbaEmitter
 
 
-def full_mask(op: Op) -> Value | None:
-    """The mask of `x[mask]` / `x[mask] = s` with a mask of x's rank, else None."""
+def leading_mask(op: Op) -> Value | None:
+    """The mask of `x[mask]` / `x[mask] = s` (a scalar s) with a mask over x's first
+    axes, else None."""
     if op.name not in ("mc.getitem", "mc.setitem"):
         return None
     items = op.attrs["index"]
@@ -37,7 +39,7 @@ def full_mask(op: Op) -> Value | None:
         return None
     m = op.operands[items[0][1][1]]
     base = op.operands[0]
-    if not isinstance(m.type, ArrayType) or m.type.dtype != "bool" or m.type.rank != base.type.rank:
+    if not isinstance(m.type, ArrayType) or m.type.dtype != "bool" or not 1 <= m.type.rank <= base.type.rank:
         return None
     if op.name == "mc.setitem" and op.operands[-1].is_array:
         return None
@@ -46,7 +48,7 @@ def full_mask(op: Op) -> Value | None:
 
 def lowerable_mask(op: Op) -> bool:
     """Whether the Numba back end lowers this boolean-mask index."""
-    return full_mask(op) is not None
+    return leading_mask(op) is not None
 
 
 def is_int_arange(op: Op) -> bool:
@@ -57,7 +59,7 @@ def is_int_arange(op: Op) -> bool:
 def fusable_into_mask(op: Op, v: Value, user: Op) -> bool:
     """Whether `v` (defined by op, used only by `user`) can be computed inside the loops
     of the mask index `user`: as its mask, or as the array a select reads."""
-    m = full_mask(user)
+    m = leading_mask(user)
     if m is None:
         return False
     if v is m:
@@ -76,14 +78,16 @@ def arange_elem(em: NumbaEmitter, op: Op, i: str, ctx: object) -> str:
 
 
 def _mask_loops(em: NumbaEmitter, m: Value, x: Value | None) -> tuple[list[str], str, str | None]:
-    """Loop variables, the mask element and the element of x (read at the same index);
-    writes the extent checks (NumPy raises when the shapes differ)."""
+    """Loop variables over x's axes (the mask's when no x), the mask element (read at
+    the leading ones) and the element of x; writes the extent checks (NumPy raises when
+    the mask's shape is not that of x's leading axes). `em._mask_sizes`: the extents."""
     from .numba_backend import _Ctx
 
-    n = m.type.rank
+    k = m.type.rank
+    n = x.type.rank if x is not None else k
     ivs = em._ivs(n)
     cm, cx = _Ctx(), _Ctx()
-    me = em.elem(m, ivs, list(range(n)), cm)
+    me = em.elem(m, ivs[:k], list(range(k)), cm)
     xe = em.elem(x, ivs, list(range(n)), cx) if x is not None else None
     ms = em.loop_shape(m.type, cm)
     for p in cm.pre + cx.pre:
@@ -93,6 +97,7 @@ def _mask_loops(em: NumbaEmitter, m: Value, x: Value | None) -> tuple[list[str],
         cond = " or ".join(f"{a} != {b}" for a, b in zip(ms, xs))
         em.line(f"if {cond}:")
         em.line("    raise IndexError('boolean index did not match the indexed array')")
+        ms = ms + xs[k:]
     em._mask_sizes = ms  # type: ignore[attr-defined]
     return ivs, me, xe
 
@@ -114,7 +119,7 @@ def plan_mask_epilogues(em: NumbaEmitter) -> None:
         for region in region_op.regions:
             pos = {id(o): k for k, o in enumerate(region.ops)}
             for sel in region.ops:
-                if sel.name != "mc.getitem" or full_mask(sel) is None or sel in em.inlined or \
+                if sel.name != "mc.getitem" or leading_mask(sel) is None or sel in em.inlined or \
                         sel.result.type.rank != 1:
                     continue
                 chain: list[Op] = []
@@ -193,7 +198,7 @@ def _copy_parts(em: NumbaEmitter, parts: list[str], buf: str, cnt: str) -> None:
 def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     from .numba_backend import npname
 
-    m = full_mask(op)
+    m = leading_mask(op)
     assert m is not None
     x = op.operands[0]
     ivs, me, xe = _mask_loops(em, m, x)
@@ -210,10 +215,27 @@ def emit_mask_select(em: NumbaEmitter, op: Op) -> None:
     cnt, buf = f"cnt_{em.counter}", f"buf_{em.counter}"
     em.counter += 1
     d0 = em.depth
+    k = m.type.rank
     em.line(f"{cnt} = 0")
-    em._open_loops(sizes, ivs, False)
+    em._open_loops(sizes[:k], ivs[:k], False)
     em.line(f"{cnt} += 1 if {me} else 0")
     em.depth = d0
+    if k < x.type.rank:  # whole rows (sub-arrays) selected: copied under a branch
+        elem = em.cast(xe or "", x.type, D)
+        em.line(f"{buf} = np.empty(({cnt}, {''.join(s + ', ' for s in sizes[k:])}), dtype=np.{npname(D)})")
+        em.line(f"advise_huge({buf})")
+        em.line(f"{cnt} = 0")
+        em._open_loops(sizes[:k], ivs[:k], False)
+        em.line(f"if {me}:")
+        em.depth += 1
+        em._open_loops(sizes[k:], ivs[k:], False)
+        em.line(f"{buf}[{cnt}, {', '.join(ivs[k:])}] = {elem}")
+        em.depth = d0 + k + 1
+        em.line(f"{cnt} += 1")
+        em.depth = d0
+        em.line(f"{r} = {buf}")
+        em.stats["mask_selects"] = em.stats.get("mask_selects", 0) + 1
+        return
     extra = "".join(f" + {w}.shape[0]" for w in pre + post)
     em.line(f"{buf} = np.empty({cnt}{extra} + 1, dtype=np.{npname(D)})")
     em.line(f"advise_huge({buf})")
@@ -240,7 +262,7 @@ def plan_copy_store(em: NumbaEmitter, o: Op, user: Op) -> bool:
         return False
     if not user.attrs.get("inplace") or user.operands[0] is not o.result:
         return False
-    if full_mask(user) is None or any(v is o.result for v in user.operands[1:]):
+    if leading_mask(user) is None or any(v is o.result for v in user.operands[1:]):
         return False
     em.copy_stores[user] = o
     em.skip.add(o)
@@ -252,8 +274,8 @@ def check_mask_stores(em: NumbaEmitter) -> None:
     (NumPy computes the whole mask first): such a mask is materialized instead. The
     stored-to array itself is safe, read at the element about to be written."""
     stores = [o for o in em.block.region.walk()
-              if o.name == "mc.setitem" and o.attrs.get("inplace") and full_mask(o) is not None]
-    risky = [o for o in stores if isinstance(full_mask(o).owner, Op) and full_mask(o).owner in em.inlined]
+              if o.name == "mc.setitem" and o.attrs.get("inplace") and leading_mask(o) is not None]
+    risky = [o for o in stores if isinstance(leading_mask(o).owner, Op) and leading_mask(o).owner in em.inlined]
     if not risky:
         return
     from mcodec.passes.copy_elision import _Analysis
@@ -262,14 +284,14 @@ def check_mask_stores(em: NumbaEmitter) -> None:
 
     roots = _Analysis(em.block.fn).roots
     for st in risky:
-        m, base = full_mask(st), st.operands[0]
+        m, base = leading_mask(st), st.operands[0]
         broots = roots.get(base, frozenset([base]))
         if any(leaf is not base and roots.get(leaf, frozenset([leaf])) & broots for leaf in _leaves(em, m)):
             em.inlined.discard(m.owner)
 
 
 def emit_mask_store(em: NumbaEmitter, op: Op) -> None:
-    m = full_mask(op)
+    m = leading_mask(op)
     assert m is not None
     base = op.operands[0]
     b, res = em.name(base), em.name(op.result)
@@ -283,10 +305,14 @@ def emit_mask_store(em: NumbaEmitter, op: Op) -> None:
     else:
         v = em.cast(em.name(op.operands[-1]), op.operands[-1].type, base.type.dtype)
         ivs, me, _ = _mask_loops(em, m, base)
+        sizes: list[str] = em._mask_sizes  # type: ignore[attr-defined]
+        k = m.type.rank
         d0 = em.depth
-        em._open_loops(em._mask_sizes, ivs, False)  # type: ignore[attr-defined]
+        em._open_loops(sizes[:k], ivs[:k], False)
         em.line(f"if {me}:")
-        em.line(f"    {b}[{', '.join(ivs)}] = {v}")
+        em.depth += 1
+        em._open_loops(sizes[k:], ivs[k:], False)  # (the rows a mask of fewer axes selects)
+        em.line(f"{b}[{', '.join(ivs)}] = {v}")
         em.depth = d0
         if res != b:
             em.line(f"{res} = {b}")
