@@ -577,6 +577,9 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         if tok.type == "DEDENT":
             return Diagnostic("expected an indented block", Span(tok.line, max(tok.column, 1)),
                               "a ':' must be followed by an indented body")
+        misplaced = _misplaced_statement(source, tok)
+        if misplaced is not None:
+            return misplaced
         if str(tok) in KEYWORDS and "NAME" in err.expected:
             return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
                               "keywords cannot be used as names; choose another name")
@@ -593,6 +596,26 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         lines = source_lines(source.rstrip("\n"))
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+_FN_NAME = re.compile(r"fn[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _misplaced_statement(source: str, tok: Token) -> Diagnostic | None:
+    """`elif`/`else` starting a line that no `if` block precedes at its indentation, or
+    a `fn` inside a function body: Lark sees a keyword where a name may start a
+    statement, which is not what went wrong."""
+    if tok.type not in ("ELIF", "ELSE", "FN") or source[:tok.start_pos].rsplit("\n", 1)[-1].strip():
+        return None
+    span = Span(tok.line, tok.column, tok.line, tok.column + len(tok))
+    if tok.type == "FN":
+        name = _FN_NAME.match(source, tok.start_pos)
+        what = f"'{name.group(1)}'" if name else "the function"
+        return Diagnostic("functions cannot be nested", span,
+                          f"define {what} at top level (column 1) and call it from this one")
+    return Diagnostic(f"'{tok}' without a matching 'if'", span,
+                      f"'{tok}' continues an `if` block: put it right after that block's body, "
+                      "at the column of its `if`")
 
 
 def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:

@@ -75,3 +75,26 @@ def test_symbolic_and_fitting_sizes_are_accepted() -> None:
 def test_symbolic_sizes_that_differ_fail_at_run_time() -> None:
     src = "fn f(a: f64[N], b: f64[M]) -> f64[?, ?]:\n    return stack((a, b))\n"
     frontend(src, "ok.mc")  # (accepted: N and M may be equal)
+
+
+# ---- 2. `elif`/`else` without an `if`, nested `fn` ----------------------------------------
+@pytest.mark.parametrize(("src", "text", "line", "col"), [
+    ("fn f(x: f64) -> f64:\n    elif x > 0:\n        return x\n    return x\n", "'elif' without a matching 'if'", 2, 5),
+    ("fn f(x: f64) -> f64:\n    else:\n        return x\n    return x\n", "'else' without a matching 'if'", 2, 5),
+    ("fn f(x: f64) -> f64:\n    if x > 0:\n        x = 1.0\n    x = 2.0\n    else:\n        x = 3.0\n    return x\n",
+     "'else' without a matching 'if'", 5, 5),
+    ("fn f(x: f64) -> f64:\n    if x > 0:\n        x = 1.0\n        elif x < 0:\n        x = 3.0\n    return x\n",
+     "'elif' without a matching 'if'", 4, 9),
+])
+def test_elif_else_without_if(src: str, text: str, line: int, col: int) -> None:
+    d = one_error(src, text, line, col, "continues an `if` block")
+    assert "keyword" not in d.message
+
+
+def test_nested_fn_says_functions_cannot_nest() -> None:
+    src = "fn f(x: f64) -> f64:\n    fn g(y: f64) -> f64:\n        return y\n    return g(x)\n"
+    one_error(src, "functions cannot be nested", 2, 5, "define 'g' at top level")
+
+
+def test_keyword_as_name_still_says_keyword() -> None:
+    one_error("fn f(x: f64) -> f64:\n    let else = x\n    return x\n", "'else' is a keyword", 2, 9, "cannot be used as names")
