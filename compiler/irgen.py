@@ -1407,6 +1407,10 @@ class FunctionBuilder:
         for kw in e.kwargs:
             if not any(p.name == kw.name for p in callee.params):
                 raise self.error(f"{name}() has no parameter '{kw.name}'", kw.span, f"signature: {callee.signature_text}")
+            if kw.name in bound:  # (by position and by keyword: Python's TypeError)
+                raise self.error(f"{name}() got multiple values for argument '{kw.name}'", kw.span,
+                                 f"pass '{kw.name}' once, either by position or by keyword; "
+                                 f"signature: {callee.signature_text}")
             bound[kw.name] = kw.value
         operands: list[Value] = []
         subst: dict[str, Dim] = {}

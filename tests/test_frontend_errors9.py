@@ -98,3 +98,16 @@ def test_nested_fn_says_functions_cannot_nest() -> None:
 
 def test_keyword_as_name_still_says_keyword() -> None:
     one_error("fn f(x: f64) -> f64:\n    let else = x\n    return x\n", "'else' is a keyword", 2, 9, "cannot be used as names")
+
+
+# ---- 3. an argument given twice ------------------------------------------------------------
+TWICE_SRC = "fn g(a: f64, b: f64) -> f64:\n    return a - b\n\nfn f(x: f64) -> f64:\n    return g(x, {})\n"
+
+
+def test_argument_given_by_position_and_keyword() -> None:
+    d = one_error(TWICE_SRC.format("a=x"), "g() got multiple values for argument 'a'", 5, 17, "pass 'a' once")
+    assert "missing" not in d.message
+
+
+def test_keyword_after_position_for_another_parameter_is_fine() -> None:
+    check(TWICE_SRC.format("b=2.0 * x"), "numpy", "f", {"x": 3.0}, -3.0)
