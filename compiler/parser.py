@@ -27,11 +27,12 @@ _TOKEN_TEXT = {
 
 
 # Leading blanks are part of every match (one regex call per token); the groups are
-# numbered so the loop dispatches on `m.lastindex` (see _KIND).
-_TOKEN_RE = re.compile(r"""[ ]*(?:
+# numbered so the loop dispatches on `m.lastindex` (see _KIND). A tab is a blank except
+# in indentation (as Python: before a comment, inside brackets, after a `\`).
+_TOKEN_RE = re.compile(r"""[ \t]*(?:
     (\r?\n)
   | (\#[^\n]*)
-  | (\\[ ]*\r?\n)
+  | (\\[ \t]*\r?\n)
   | ((?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ])
   | ([0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)
   | (0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|[0-9](?:_?[0-9])*)
@@ -41,6 +42,7 @@ _TOKEN_RE = re.compile(r"""[ ]*(?:
 _NL, _COMMENT, _CONT, _IMAG, _FLOAT, _INT, _NAME, _OP = range(1, 9)
 _KIND = {_IMAG: "IMAG", _FLOAT: "FLOAT", _INT: "INT"}
 _SPACES = re.compile(r"[ ]*")
+_BLANKS = re.compile(r"[ \t]*")
 _OP_TYPES = {
     **{op: "AUGOP" for op in "+= -= *= /= //= %= **= @= &= |= ^= <<= >>=".split()},
     **{op: "COMP_OP" for op in "== != <= >= < >".split()},
@@ -92,8 +94,11 @@ class MCodeLexer(Lexer):
                 j = spaces(text, pos).end()
                 ch = text[j] if j < n else ""
                 if ch == "\t":
-                    raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
-                                  "indent with spaces; tabs are an error in M-CODE")
+                    blank = _BLANKS.match(text, j).end()
+                    if blank < n and text[blank] not in "\r\n#":  # (a blank line may hold tabs)
+                        raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
+                                      "indent with spaces; tabs are an error in M-CODE")
+                    ch = "#"
                 if ch not in ("\n", "\r", "#", ""):  # blank or comment-only lines change no indentation
                     indent = j - pos
                     col = indent + 1
@@ -101,24 +106,22 @@ class MCodeLexer(Lexer):
                         levels.append(indent)
                         yield _Token("INDENT", "", j, line, col, line, col, j)
                     else:
+                        if indent not in levels:
+                            raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
+                                          _dedent_hint(levels, indent))
                         while indent < levels[-1]:
                             levels.pop()
                             yield _Token("DEDENT", "", j, line, col, line, col, j)
-                        if indent != levels[-1]:
-                            raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
-                                          f"indent to column {levels[-1] + 1} to match an enclosing block")
                 pos = j
                 at_line_start = False
                 continue
             m = match(text, pos)
             if m is None:
-                pos = spaces(text, pos).end()
+                pos = _BLANKS.match(text, pos).end()
                 if pos == n:
                     break
                 ch = text[pos]
                 col = pos - line_start + 1
-                if ch == "\t":
-                    raise _Syntax("tab character in source", Span(line, col), "use spaces; tabs are an error in M-CODE")
                 hint = ("M-CODE uses ':' and indentation for blocks" if ch in "{}" else
                         "M-CODE names are [A-Za-z_][A-Za-z0-9_]*; see the language contract for operators")
                 raise _Syntax(f"unexpected character {ch!r}", Span(line, col, line, col + 1), hint)
@@ -163,6 +166,17 @@ class MCodeLexer(Lexer):
         while len(levels) > 1:
             levels.pop()
             yield _Token("DEDENT", "", n, line + 1, 1, line + 1, 1, n)
+
+
+def _dedent_hint(levels: list[int], indent: int) -> str:
+    """The columns a dedent to `indent` could go to: those of the open blocks inside the
+    function (column 1 starts a new function)."""
+    cols = [str(k + 1) for k in reversed(levels) if k] or ["1"]
+    where = cols[0] if len(cols) == 1 else f"{', '.join(cols[:-1])} or {cols[-1]}"
+    hint = f"indent to column {where} to match an enclosing block"
+    if len(levels) > 1 and 0 < indent < levels[1]:  # the function's body itself is indented further
+        hint += f", or indent the body above to column {indent + 1}"
+    return hint
 
 
 @lru_cache(maxsize=1)

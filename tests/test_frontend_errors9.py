@@ -111,3 +111,35 @@ def test_argument_given_by_position_and_keyword() -> None:
 
 def test_keyword_after_position_for_another_parameter_is_fine() -> None:
     check(TWICE_SRC.format("b=2.0 * x"), "numpy", "f", {"x": 3.0}, -3.0)
+
+
+# ---- 4. tabs: an error in indentation, ordinary whitespace elsewhere ------------------------
+TAB_SRC = ("fn f(x: f64, y: f64) -> f64:\n"
+           "    let a = x\t+\ty\t# a comment\twith tabs\n"
+           "\t\n"
+           "    let b = (a *\n"
+           "\t2.0)\n"
+           "    let c = b - \\\n"
+           "\t\t1.0\n"
+           "    return c\t\n")
+
+
+def test_tabs_outside_indentation_are_whitespace() -> None:
+    check(TAB_SRC, "numpy", "f", {"x": 1.5, "y": 2.0}, (1.5 + 2.0) * 2.0 - 1.0)
+
+
+@pytest.mark.parametrize(("src", "line", "col"), [
+    ("fn f(x: f64) -> f64:\n\treturn x\n", 2, 1),
+    ("fn f(x: f64) -> f64:\n    let y = x\n    \tlet z = y\n    return z\n", 3, 5),
+    ("fn f(x: f64) -> f64:\n    if x > 0.0:\n\t    x = 1.0\n    return x\n", 3, 1),
+])
+def test_tabs_in_indentation_stay_an_error(src: str, line: int, col: int) -> None:
+    one_error(src, "tab character in indentation", line, col, "indent with spaces")
+
+
+def test_dedent_hint_names_the_columns_that_match() -> None:
+    src = "fn f(x: f64) -> f64:\n        let y = x\n    return y\n"
+    d = one_error(src, "inconsistent dedent to column 5", 3, 5, "indent to column 9")
+    assert "column 1" not in d.hint and "indent the body above to column 5" in d.hint
+    src = "fn f(x: f64) -> f64:\n    if x > 0.0:\n        if x > 1.0:\n            x = 1.0\n      return x\n    return x\n"
+    one_error(src, "inconsistent dedent to column 7", 5, 7, "indent to column 13, 9 or 5")
