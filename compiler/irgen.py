@@ -368,8 +368,15 @@ class FunctionBuilder:
         if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
             hint = f"convert explicitly, e.g. `{target.dtype}(...)`"
             if what.startswith("'") and np_dtype(t.dtype).kind in "fc" and np_dtype(target.dtype).kind in "iub":
-                # `let total = 0` then `total += a[i]`: the variable was meant to be a float
-                hint = f"start {what} as a float to hold {t.dtype} values: `let {what[1:-1]} = 0.0`; or {hint}"
+                name = what[1:-1]
+                bound = self.env.get(name)
+                if bound is not None and bound.kind in ("param", "inout"):
+                    # a parameter's dtype is the caller's: convert the value, or declare it wider
+                    hint = (f"convert the value with `{target.dtype}(...)`, or declare the parameter "
+                            f"{t.dtype}: `{'inout ' if bound.kind == 'inout' else ''}{name}: {t.dtype}{_dims_text(target)}`")
+                else:
+                    # `let total = 0` then `total += a[i]`: the variable was meant to be a float
+                    hint = f"start {what} as a float to hold {t.dtype} values: `let {name} = 0.0`; or {hint}"
             raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span, hint)
         new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
         lit = self._weak_int(v)
@@ -1312,14 +1319,14 @@ class FunctionBuilder:
         """Match call arguments to a builtin's parameters; value is (expr, default)."""
         if len(e.args) > len(b.params):
             raise self.error(f"{b.name}() takes at most {len(b.params)} arguments ({len(e.args)} given)", e.span,
-                             f"signature: {b.signature()}")
+                             f"signature: {_builtin_signature(b)}")
         bound: dict[str, tuple[A.Expr | None, Any]] = {}
         for p, a in zip(b.params, e.args):
             bound[p] = (a, None)
         for kw in e.kwargs:
             name = b.aliases.get(kw.name, kw.name)
             if name not in b.params:
-                raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
+                raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {_builtin_signature(b)}")
             if name in bound:
                 raise self.error(f"{b.name}() got '{name}' twice", kw.span,
                                  f"pass '{name}' once, either by position or by keyword")
@@ -1328,7 +1335,7 @@ class FunctionBuilder:
             if p not in bound:
                 d = b.defaults.get(p, REQUIRED)
                 if d is REQUIRED:
-                    raise self.error(f"{b.name}() is missing argument '{p}'", e.span, f"signature: {b.signature()}")
+                    raise self.error(f"{b.name}() is missing argument '{p}'", e.span, f"signature: {_builtin_signature(b)}")
                 bound[p] = (None, d)
         return bound
 
@@ -1716,6 +1723,22 @@ def _dtype_like_hint(name: str) -> str:
     if short in DTYPES and short != name:
         return f"M-CODE spells this dtype `{short}`; {listing}"
     return f"not a dtype of M-CODE; {listing}"
+
+
+def _dims_text(t: ValueType) -> str:
+    """`[N, 3]` of an array type, "" of a scalar's."""
+    return f"[{', '.join(dim_str(d) for d in t.shape)}]" if isinstance(t, ArrayType) else ""
+
+
+def _builtin_signature(b: Builtin) -> str:
+    """A builtin's parameters as M-CODE writes a call: `sum(a, axis (optional), keepdims=false)`
+    (a default of None is no value a user can write: the argument is just optional)."""
+    parts = []
+    for p in b.params:
+        d = b.defaults.get(p, REQUIRED)
+        parts.append(p if d is REQUIRED else f"{p} (optional)" if d is None else
+                     f"{p}={d}" if isinstance(d, str) else f"{p}={_default_text(d)}")
+    return f"{b.name}({', '.join(parts)})"
 
 
 def _default_text(value: Any) -> str:

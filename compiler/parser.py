@@ -18,12 +18,19 @@ KEYWORDS = frozenset(
     "fn let inout for in while if elif else break continue pass return and or not true false".split()
 )
 
+# What a user types for each terminal the parser may name in a message; the keywords and
+# punctuation not listed are shown as their own text (_terminal_text).
 _TOKEN_TEXT = {
     "NEWLINE": "end of line", "INDENT": "an indented block", "DEDENT": "end of block",
     "$END": "end of file", "NAME": "a name", "INT": "an integer", "FLOAT": "a number",
-    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'",
-    "COMMA": "','", "EQUAL": "'='", "DOT": "'.'", "AUGOP": "an augmented assignment",
+    "IMAG": "an imaginary number", "AUGOP": "an augmented assignment ('+=', '-=', ...)",
+    "COMP_OP": "a comparison ('==', '<', ...)", "SHIFT_OP": "'<<' or '>>'", "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/', '//', '%' or '@'", "DOT": "'.'",
 }
+# Tokens that can start an operand, and binary operators: listed one by one they bury
+# the hint ("expected '(', '[', a name, a number, ...")
+_OPERAND_START = frozenset("NAME INT FLOAT IMAG TRUE FALSE LPAR LSQB ADD_OP UNARY_OP NOT_OP".split())
+_BINARY_OPS = frozenset("OR_OP AND_OP COMP_OP BOR_OP BXOR_OP BAND_OP SHIFT_OP ADD_OP MUL_OP POW_OP".split())
 
 
 # Leading blanks are part of every match (one regex call per token); the groups are
@@ -564,10 +571,32 @@ class _ToAST(Transformer):
 
 
 def _expected_text(expected: set[str]) -> str:
-    names = sorted({_TOKEN_TEXT.get(e, e.lower() if e.isupper() else e) for e in expected})
+    expected = set(expected)
+    groups = []
+    if {"NAME", "INT", "LPAR"} <= expected:
+        expected -= _OPERAND_START
+        groups.append("an expression")
+    if len(expected & _BINARY_OPS) >= 3:
+        expected -= _BINARY_OPS
+        groups.append("an operator")
+    names = groups + sorted({_terminal_text(e) for e in expected})
     if len(names) > 6:
         names = names[:6] + ["..."]
     return ", ".join(names)
+
+
+def _terminal_text(name: str) -> str:
+    """A terminal as the user types it: `'+' or '-'` for ADD_OP, `'?'` for QMARK."""
+    if name in _TOKEN_TEXT:
+        return _TOKEN_TEXT[name]
+    pattern = _terminal_patterns().get(name)
+    return repr(pattern) if pattern is not None else name.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_patterns() -> dict[str, str]:
+    """The text of each terminal that is a fixed string (keywords, punctuation)."""
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
 
 
 def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
@@ -585,7 +614,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
             return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1),
                               "a block or expression is unfinished")
         what = f"{tok.type.lower()} '{tok}'" if tok.type in ("NAME", "INT", "FLOAT", "IMAG") else \
-            _TOKEN_TEXT.get(tok.type, repr(str(tok)))
+            "end of line" if tok.type == "NEWLINE" else repr(str(tok))
         if tok.type == "INDENT":
             return Diagnostic("unexpected indent", Span(tok.line, tok.column), "remove the extra indentation")
         if tok.type == "DEDENT":
@@ -594,12 +623,12 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         misplaced = _misplaced_statement(source, tok)
         if misplaced is not None:
             return misplaced
-        if str(tok) in KEYWORDS and "NAME" in err.expected:
-            return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
-                              "keywords cannot be used as names; choose another name")
         opened = _open_bracket_at(source, tok.start_pos)
         if opened is not None and opened.line < tok.line:  # as Python says it
             return Diagnostic(*_never_closed(opened, tok.line))
+        if str(tok) in KEYWORDS and "NAME" in err.expected:
+            return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
+                              "keywords cannot be used as names; choose another name")
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
@@ -655,6 +684,8 @@ def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
         return "functions are declared with `fn`: `fn name(x: f64) -> f64:`"
     if tok.type == "NEWLINE" and before.rstrip()[-2:] in ("++", "--"):
         return f"write `x {before.rstrip()[-1]}= 1`"
+    if tok.type == "NEWLINE" and "COLON" in expected and before.lstrip().startswith("fn "):
+        return "expected ':' at the end of the signature (then the indented body)"
     if tok.type == "EQUAL" and "COLON" in expected:
         return "compare with `==` (`=` assigns)"
     return ""

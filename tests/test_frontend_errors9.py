@@ -143,3 +143,47 @@ def test_dedent_hint_names_the_columns_that_match() -> None:
     assert "column 1" not in d.hint and "indent the body above to column 5" in d.hint
     src = "fn f(x: f64) -> f64:\n    if x > 0.0:\n        if x > 1.0:\n            x = 1.0\n      return x\n    return x\n"
     one_error(src, "inconsistent dedent to column 7", 5, 7, "indent to column 13, 9 or 5")
+
+
+# ---- 5. hints in M-CODE's words ----------------------------------------------------------
+@pytest.mark.parametrize(("src", "line", "col", "hint", "not_in"), [
+    ("fn f(x: f64) -> f64:\n    return x +\n", 2, 15, "expected an expression", "add_op"),
+    ("fn f(x: f64[]) -> f64:\n    return 1.0\n", 1, 13, "'?'", "qmark"),
+    ("fn f(x: f64) -> f64:\n    return 1.0 if x > 0.0\n", 2, 26, "expected an operator, 'else'", "_op"),
+    ("fn f(x: f64) -> f64\n    return x\n", 1, 20, "expected ':' at the end of the signature", "'='"),
+    ("fn f(x: f64) -> f64[N, 2]\n    return x\n", 1, 26, "expected ':' at the end of the signature", "')'"),
+])
+def test_syntax_hints_name_what_a_user_types(src: str, line: int, col: int, hint: str, not_in: str) -> None:
+    d = one_error(src, "unexpected", line, col, hint)
+    assert not_in not in d.hint
+
+
+def test_unexpected_operator_is_named_by_its_text() -> None:
+    one_error("fn f(x: f64) -> f64:\n    return x +=\n", "unexpected '+='", 2, 14, "expected")
+
+
+def test_bracket_left_open_before_a_keyword_line() -> None:
+    one_error("fn f(x: f64) -> f64:\n    let y = (x,\n    return y\n", "'(' was never closed", 2, 13, "before line 3")
+
+
+@pytest.mark.parametrize(("call", "signature"), [
+    ("sum(x, 0, false, 2)", "sum(a, axis (optional), keepdims=false)"),
+    ("eye(3, q=2)", "eye(N, M (optional), k=0, dtype=f64)"),
+    ("linspace(0.0, 1.0, 5, true, f64, 3)", "linspace(start, stop, num=50, endpoint=true, dtype=f64)"),
+])
+def test_builtin_signatures_in_mcode(call: str, signature: str) -> None:
+    d = one_error(f"fn f(x: f64[3]) -> f64:\n    let y = {call}\n    return 0.0\n", "", 2, d_col(call), signature)
+    assert "none" not in d.hint and "False" not in d.hint and "True" not in d.hint
+
+
+def d_col(call: str) -> int:
+    """Where the error of `let y = {call}` points: the keyword of a bad keyword, else the call."""
+    return 13 + call.index("q=") if "q=" in call else 13
+
+
+def test_inout_parameter_dtype_hint_suggests_a_cast() -> None:
+    d = one_error("fn f(inout A: i64[N], x: f64):\n    A += x\n", "'A' has dtype i64 but the value is f64", 2, 5,
+                  "convert the value with `i64(...)`")
+    assert "inout A: f64[N]" in d.hint and "let A" not in d.hint
+    one_error("fn f(x: f64) -> i64:\n    let t = 0\n    t += x\n    return t\n", "'t' has dtype i64", 3, 5,
+              "`let t = 0.0`")
