@@ -686,6 +686,10 @@ class FunctionBuilder:
                 raise self.error("range takes 1 to 3 positional integer arguments", it.span,
                                  "range(stop), range(start, stop) or range(start, stop, step)")
             bounds = [self.int_scalar(a, "range bound") for a in it.args]
+            step = self.static.get(bounds[2]) if len(bounds) == 3 else None
+            if step is not None and step.is_const and step.const == 0:  # (Python's ValueError, at run time)
+                raise self.error("range() step cannot be zero", it.args[2].span,
+                                 "use a step of 1 or more to count up, -1 or less to count down")
             if len(bounds) == 1:
                 bounds = [self.const(0, ScalarType("i64"), it.span), bounds[0]]
             if len(bounds) == 2:

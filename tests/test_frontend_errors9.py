@@ -187,3 +187,22 @@ def test_inout_parameter_dtype_hint_suggests_a_cast() -> None:
     assert "inout A: f64[N]" in d.hint and "let A" not in d.hint
     one_error("fn f(x: f64) -> i64:\n    let t = 0\n    t += x\n    return t\n", "'t' has dtype i64", 3, 5,
               "`let t = 0.0`")
+
+
+# ---- 6. a literal zero range step ------------------------------------------------------------
+RANGE_SRC = "fn f(n: i64) -> i64:\n    let s = 0\n    for i in range(0, n, {}):\n        s += i\n    return s\n"
+
+
+@pytest.mark.parametrize("step", ["0", "1 - 1", "-0"])
+def test_zero_range_step_is_a_compile_error(step: str) -> None:
+    one_error(RANGE_SRC.format(step), "range() step cannot be zero", 3, 26, "step of 1 or more")
+
+
+@pytest.mark.parametrize(("step", "want"), [("2", sum(range(0, 7, 2))), ("-1", 0)])
+def test_nonzero_range_steps_run(step: str, want: int) -> None:
+    check(RANGE_SRC.format(step), "numpy", "f", {"n": 7}, want)
+
+
+def test_run_time_step_is_not_checked_here() -> None:
+    frontend("fn f(n: i64, k: i64) -> i64:\n    let s = 0\n    for i in range(0, n, k):\n        s += i\n    return s\n",
+             "ok.mc")
