@@ -120,6 +120,14 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     return list(seen)
 
 
+def _breaks_out(stmts: list[A.Stmt]) -> bool:
+    """Whether a loop body holds a `break` of that loop (not of a loop nested in it)."""
+    for s in stmts:
+        if isinstance(s, A.Break) or isinstance(s, A.If) and (_breaks_out(s.body) or _breaks_out(s.orelse)):
+            return True
+    return False
+
+
 def _rebinds(stmts: list[A.Stmt], name: str) -> bool:
     """Whether a statement list binds `name` to a new value (`name = e`, `let name`, an
     unpack or a loop over it), as opposed to updating it (`name[i] = e`, `name += e`)."""
@@ -744,7 +752,7 @@ class FunctionBuilder:
 
         self._loop("mc.for", bounds, carried, s.span, body, [ScalarType("i64")])
 
-    def stmt_While(self, s: A.While) -> None:
+    def stmt_While(self, s: A.While) -> bool:
         if self._writes_inout([s.cond]):
             # The condition writes an inout argument: each evaluation's write must reach
             # the body and the code after the loop, so it is evaluated as the body's
@@ -767,6 +775,9 @@ class FunctionBuilder:
                 body_r.append(Op("mc.yield", [self.env[n].value for n in carried], [], loc=s.span))
 
         self._loop("mc.while", [], carried, s.span, body, [], n_regions=2)
+        # `while true:` left by no `break` ends only by a return: as in Python, the code
+        # after it is unreachable (a function may end there without a return)
+        return isinstance(s.cond, A.BoolLit) and s.cond.value and not _breaks_out(s.body)
 
     # ---- expressions ---------------------------------------------------------------
     def value_expr(self, e: A.Expr) -> Value:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mcodec.compiler.diagnostics import CompileError
 from mcodec.compiler.driver import frontend
-from strategy_checks import check
+from strategy_checks import built, check
 
 
 def one_error(src: str, text: str, line: int, col: int, hint: str = ""):
@@ -206,3 +206,47 @@ def test_nonzero_range_steps_run(step: str, want: int) -> None:
 def test_run_time_step_is_not_checked_here() -> None:
     frontend("fn f(n: i64, k: i64) -> i64:\n    let s = 0\n    for i in range(0, n, k):\n        s += i\n    return s\n",
              "ok.mc")
+
+
+# ---- 7. `while true` without a `break`: its end is unreachable --------------------------------
+WHILE_SRC = """fn f(n: i64) -> i64:
+    let k = 0
+    while true:
+        k += 1
+        if k * k > n:
+            return k
+        for j in range(3):
+            if j == 1:
+                break
+
+fn g(n: i64) -> i64:
+    while true:
+        return n
+
+fn h(inout A: f64[N], n: i64):
+    let i = 0
+    while true:
+        A[i % N] += 1.0
+        i += 1
+        if i >= n:
+            return
+"""
+
+
+def test_while_true_without_break_needs_no_return_after_it() -> None:
+    check(WHILE_SRC, "numpy", "f", {"n": 30}, 6)
+    check(WHILE_SRC, "numpy", "g", {"n": 4}, 4)
+    result, ref = built(WHILE_SRC, "numpy")
+    for program in (result.program, ref):
+        A = np.zeros(3)
+        assert program.h(A, 7) is None
+        assert A.tolist() == [3.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("body", [
+    "    while true:\n        if n > 0:\n            break\n        return n\n",
+    "    while true:\n        if n > 0:\n            return n\n        else:\n            break\n",
+    "    while n > 0:\n        return n\n",
+])
+def test_loops_that_can_end_still_need_a_return(body: str) -> None:
+    one_error("fn f(n: i64) -> i64:\n" + body, "can reach its end without returning a value", 2, 5, "add `return")
