@@ -28,8 +28,10 @@ from .types import (
     DTypeRef,
     ScalarType,
     ValueType,
+    dim_str,
     is_complex,
     is_int,
+    known_different,
     np_dtype,
     probe_dtype,
 )
@@ -412,8 +414,34 @@ def reshape(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     if any(d is not None and d.is_const and d.const < -1 for d in shape):
         raise fb.error("reshape(): a dimension cannot be negative (only -1, for 'the rest')",
                        args["shape"][0].span, "write sizes of 0 or more, and at most one -1")  # type: ignore[union-attr]
+    _check_reshape_size(fb, a.type, shape, args["shape"][0])  # type: ignore[arg-type]
     shape = tuple(None if d is not None and d.is_const and d.const == -1 else d for d in shape)
     return _emit(fb, b, [a, *dims], ArrayType(a.type.dtype, shape), e)
+
+
+def _known_size(shape: tuple[DimT, ...]) -> int | None:
+    """The product of dims that are all literal sizes, else None."""
+    if not all(d is not None and d.is_const for d in shape):
+        return None
+    return int(np.prod([d.const for d in shape], dtype=object))  # type: ignore[union-attr]
+
+
+def _check_reshape_size(fb: FunctionBuilder, a: ArrayType, shape: tuple[DimT, ...], expr: A.Expr) -> None:
+    """NumPy's "cannot reshape array of size 6 into shape (4,2)", when both sizes are
+    literal: a compile error at the shape (symbolic or `?` sizes are checked at run time)."""
+    size = _known_size(a.shape)
+    rest = _known_size(tuple(d for d in shape if not (d is not None and d.is_const and d.const == -1)))
+    if size is None or rest is None:
+        return
+    free = any(d is not None and d.is_const and d.const == -1 for d in shape)
+    if (rest != 0 and size % rest == 0) if free else size == rest:
+        return
+    text = "(" + ", ".join(dim_str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    need = (f"the new shape holds {rest} elements" if not free else
+            "a -1 beside a size of 0 leaves the size unknown" if rest == 0 else
+            f"the sizes other than -1 multiply to {rest}, which does not divide {size}")
+    raise fb.error(f"reshape(): cannot reshape an array of size {size} into shape {text}", expr.span,
+                   f"{need}; give sizes that multiply to {size}, e.g. ({size},)")
 
 
 def flip(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
@@ -448,8 +476,29 @@ def _sequence(fb: FunctionBuilder, args: Args, name: str, b: Builtin, e: A.Call)
     return vals
 
 
+def _check_joined_shapes(fb: FunctionBuilder, b: Builtin, vals: list[Value], items: list[A.Expr],
+                         axis: int | None) -> None:
+    """Arrays joined by concatenate/hstack/vstack (along `axis`) or stacked (axis None:
+    every dim) must agree on every other dim: literal sizes that differ are a compile
+    error at the array that differs, as NumPy's run-time one; symbolic sizes stay a
+    run-time check."""
+    for k, (v, x) in enumerate(zip(vals, items)):
+        for first in vals[:k]:
+            for ax, (d0, d) in enumerate(zip(first.type.shape, v.type.shape)):
+                if ax != axis and known_different(d0, d):
+                    where = "in shape" if axis is None else f"on axis {ax}"
+                    need = (f"{b.name}() needs arrays of one shape"
+                            + ("; to join along an existing axis use concatenate" if b.name == "stack" else "")
+                            if axis is None else
+                            f"arrays joined along axis {axis} must have equal sizes on every other axis")
+                    raise fb.error(f"{b.name}(): {v.type} does not match {first.type} {where} "
+                                   f"({dim_str(d)} vs {dim_str(d0)})", x.span, need)
+
+
 def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
-    vals = _sequence(fb, args, "arrays" if "arrays" in args else "tup", b, e)
+    name = "arrays" if "arrays" in args else "tup"
+    vals = _sequence(fb, args, name, b, e)
+    items = args[name][0].items  # type: ignore[union-attr]
     ranks = {v.type.rank for v in vals}
     if len(ranks) != 1:
         raise fb.error(f"{b.name}() needs arrays of equal rank", e.span, "index or reshape the arrays to one rank first")
@@ -458,6 +507,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         axis = 0 if rank == 1 else 1
     elif b.name == "vstack":
         if rank == 1:
+            _check_joined_shapes(fb, b, vals, items, None)
             shape = (Dim(len(vals)), vals[0].type.shape[0])
             d = _dtype_of(fb, b, e, lambda *xs: np.vstack(xs), *(v.type for v in vals))
             return _emit(fb, b, vals, ArrayType(d, shape), e)
@@ -467,6 +517,7 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
         if not -rank <= axis < rank:
             raise fb.error(f"axis {axis} out of range for rank {rank}", e.span, f"use an axis in [{-rank}, {rank - 1}]")
         axis %= rank
+    _check_joined_shapes(fb, b, vals, items, axis)
     total: DimT = Dim(0)
     for v in vals:
         d_ = v.type.shape[axis]
@@ -480,6 +531,11 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
 def stack(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = _sequence(fb, args, "arrays", b, e)
     axis = _static(fb, args, "axis", b, "int")
+    if len({v.type.rank for v in vals}) != 1:
+        raise fb.error("stack() needs arrays of one shape, got ranks "
+                       f"{', '.join(str(v.type.rank) for v in vals)}", e.span,
+                       "stack() joins arrays of one shape along a new axis; index or reshape them first")
+    _check_joined_shapes(fb, b, vals, args["arrays"][0].items, None)  # type: ignore[union-attr]
     rank = vals[0].type.rank + 1
     if not -rank <= axis < rank:
         raise fb.error(f"axis {axis} out of range", e.span, f"use an axis in [{-rank}, {rank - 1}]")

@@ -120,6 +120,14 @@ def _assigned_names(stmts: list[A.Stmt], inout_callees: frozenset[str] = frozens
     return list(seen)
 
 
+def _breaks_out(stmts: list[A.Stmt]) -> bool:
+    """Whether a loop body holds a `break` of that loop (not of a loop nested in it)."""
+    for s in stmts:
+        if isinstance(s, A.Break) or isinstance(s, A.If) and (_breaks_out(s.body) or _breaks_out(s.orelse)):
+            return True
+    return False
+
+
 def _rebinds(stmts: list[A.Stmt], name: str) -> bool:
     """Whether a statement list binds `name` to a new value (`name = e`, `let name`, an
     unpack or a loop over it), as opposed to updating it (`name[i] = e`, `name += e`)."""
@@ -368,8 +376,15 @@ class FunctionBuilder:
         if not weak and not np.can_cast(np_dtype(t.dtype), np_dtype(target.dtype), "same_kind"):
             hint = f"convert explicitly, e.g. `{target.dtype}(...)`"
             if what.startswith("'") and np_dtype(t.dtype).kind in "fc" and np_dtype(target.dtype).kind in "iub":
-                # `let total = 0` then `total += a[i]`: the variable was meant to be a float
-                hint = f"start {what} as a float to hold {t.dtype} values: `let {what[1:-1]} = 0.0`; or {hint}"
+                name = what[1:-1]
+                bound = self.env.get(name)
+                if bound is not None and bound.kind in ("param", "inout"):
+                    # a parameter's dtype is the caller's: convert the value, or declare it wider
+                    hint = (f"convert the value with `{target.dtype}(...)`, or declare the parameter "
+                            f"{t.dtype}: `{'inout ' if bound.kind == 'inout' else ''}{name}: {t.dtype}{_dims_text(target)}`")
+                else:
+                    # `let total = 0` then `total += a[i]`: the variable was meant to be a float
+                    hint = f"start {what} as a float to hold {t.dtype} values: `let {name} = 0.0`; or {hint}"
             raise self.error(f"{what} has dtype {target.dtype} but the value is {t.dtype}", span, hint)
         new_t = ScalarType(target.dtype) if isinstance(t, ScalarType) else ArrayType(target.dtype, t.shape)
         lit = self._weak_int(v)
@@ -679,6 +694,10 @@ class FunctionBuilder:
                 raise self.error("range takes 1 to 3 positional integer arguments", it.span,
                                  "range(stop), range(start, stop) or range(start, stop, step)")
             bounds = [self.int_scalar(a, "range bound") for a in it.args]
+            step = self.static.get(bounds[2]) if len(bounds) == 3 else None
+            if step is not None and step.is_const and step.const == 0:  # (Python's ValueError, at run time)
+                raise self.error("range() step cannot be zero", it.args[2].span,
+                                 "use a step of 1 or more to count up, -1 or less to count down")
             if len(bounds) == 1:
                 bounds = [self.const(0, ScalarType("i64"), it.span), bounds[0]]
             if len(bounds) == 2:
@@ -733,7 +752,7 @@ class FunctionBuilder:
 
         self._loop("mc.for", bounds, carried, s.span, body, [ScalarType("i64")])
 
-    def stmt_While(self, s: A.While) -> None:
+    def stmt_While(self, s: A.While) -> bool:
         if self._writes_inout([s.cond]):
             # The condition writes an inout argument: each evaluation's write must reach
             # the body and the code after the loop, so it is evaluated as the body's
@@ -756,6 +775,9 @@ class FunctionBuilder:
                 body_r.append(Op("mc.yield", [self.env[n].value for n in carried], [], loc=s.span))
 
         self._loop("mc.while", [], carried, s.span, body, [], n_regions=2)
+        # `while true:` left by no `break` ends only by a return: as in Python, the code
+        # after it is unreachable (a function may end there without a return)
+        return isinstance(s.cond, A.BoolLit) and s.cond.value and not _breaks_out(s.body)
 
     # ---- expressions ---------------------------------------------------------------
     def value_expr(self, e: A.Expr) -> Value:
@@ -1312,14 +1334,14 @@ class FunctionBuilder:
         """Match call arguments to a builtin's parameters; value is (expr, default)."""
         if len(e.args) > len(b.params):
             raise self.error(f"{b.name}() takes at most {len(b.params)} arguments ({len(e.args)} given)", e.span,
-                             f"signature: {b.signature()}")
+                             f"signature: {_builtin_signature(b)}")
         bound: dict[str, tuple[A.Expr | None, Any]] = {}
         for p, a in zip(b.params, e.args):
             bound[p] = (a, None)
         for kw in e.kwargs:
             name = b.aliases.get(kw.name, kw.name)
             if name not in b.params:
-                raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {b.signature()}")
+                raise self.error(f"{b.name}() has no parameter '{kw.name}'", kw.span, f"signature: {_builtin_signature(b)}")
             if name in bound:
                 raise self.error(f"{b.name}() got '{name}' twice", kw.span,
                                  f"pass '{name}' once, either by position or by keyword")
@@ -1328,7 +1350,7 @@ class FunctionBuilder:
             if p not in bound:
                 d = b.defaults.get(p, REQUIRED)
                 if d is REQUIRED:
-                    raise self.error(f"{b.name}() is missing argument '{p}'", e.span, f"signature: {b.signature()}")
+                    raise self.error(f"{b.name}() is missing argument '{p}'", e.span, f"signature: {_builtin_signature(b)}")
                 bound[p] = (None, d)
         return bound
 
@@ -1407,6 +1429,10 @@ class FunctionBuilder:
         for kw in e.kwargs:
             if not any(p.name == kw.name for p in callee.params):
                 raise self.error(f"{name}() has no parameter '{kw.name}'", kw.span, f"signature: {callee.signature_text}")
+            if kw.name in bound:  # (by position and by keyword: Python's TypeError)
+                raise self.error(f"{name}() got multiple values for argument '{kw.name}'", kw.span,
+                                 f"pass '{kw.name}' once, either by position or by keyword; "
+                                 f"signature: {callee.signature_text}")
             bound[kw.name] = kw.value
         operands: list[Value] = []
         subst: dict[str, Dim] = {}
@@ -1712,6 +1738,22 @@ def _dtype_like_hint(name: str) -> str:
     if short in DTYPES and short != name:
         return f"M-CODE spells this dtype `{short}`; {listing}"
     return f"not a dtype of M-CODE; {listing}"
+
+
+def _dims_text(t: ValueType) -> str:
+    """`[N, 3]` of an array type, "" of a scalar's."""
+    return f"[{', '.join(dim_str(d) for d in t.shape)}]" if isinstance(t, ArrayType) else ""
+
+
+def _builtin_signature(b: Builtin) -> str:
+    """A builtin's parameters as M-CODE writes a call: `sum(a, axis (optional), keepdims=false)`
+    (a default of None is no value a user can write: the argument is just optional)."""
+    parts = []
+    for p in b.params:
+        d = b.defaults.get(p, REQUIRED)
+        parts.append(p if d is REQUIRED else f"{p} (optional)" if d is None else
+                     f"{p}={d}" if isinstance(d, str) else f"{p}={_default_text(d)}")
+    return f"{b.name}({', '.join(parts)})"
 
 
 def _default_text(value: Any) -> str:

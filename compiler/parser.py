@@ -18,20 +18,28 @@ KEYWORDS = frozenset(
     "fn let inout for in while if elif else break continue pass return and or not true false".split()
 )
 
+# What a user types for each terminal the parser may name in a message; the keywords and
+# punctuation not listed are shown as their own text (_terminal_text).
 _TOKEN_TEXT = {
     "NEWLINE": "end of line", "INDENT": "an indented block", "DEDENT": "end of block",
     "$END": "end of file", "NAME": "a name", "INT": "an integer", "FLOAT": "a number",
-    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'",
-    "COMMA": "','", "EQUAL": "'='", "DOT": "'.'", "AUGOP": "an augmented assignment",
+    "IMAG": "an imaginary number", "AUGOP": "an augmented assignment ('+=', '-=', ...)",
+    "COMP_OP": "a comparison ('==', '<', ...)", "SHIFT_OP": "'<<' or '>>'", "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/', '//', '%' or '@'", "DOT": "'.'",
 }
+# Tokens that can start an operand, and binary operators: listed one by one they bury
+# the hint ("expected '(', '[', a name, a number, ...")
+_OPERAND_START = frozenset("NAME INT FLOAT IMAG TRUE FALSE LPAR LSQB ADD_OP UNARY_OP NOT_OP".split())
+_BINARY_OPS = frozenset("OR_OP AND_OP COMP_OP BOR_OP BXOR_OP BAND_OP SHIFT_OP ADD_OP MUL_OP POW_OP".split())
 
 
 # Leading blanks are part of every match (one regex call per token); the groups are
-# numbered so the loop dispatches on `m.lastindex` (see _KIND).
-_TOKEN_RE = re.compile(r"""[ ]*(?:
+# numbered so the loop dispatches on `m.lastindex` (see _KIND). A tab is a blank except
+# in indentation (as Python: before a comment, inside brackets, after a `\`).
+_TOKEN_RE = re.compile(r"""[ \t]*(?:
     (\r?\n)
   | (\#[^\n]*)
-  | (\\[ ]*\r?\n)
+  | (\\[ \t]*\r?\n)
   | ((?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ])
   | ([0-9](?:_?[0-9])*\.(?:[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?|\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)
   | (0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|[0-9](?:_?[0-9])*)
@@ -41,6 +49,7 @@ _TOKEN_RE = re.compile(r"""[ ]*(?:
 _NL, _COMMENT, _CONT, _IMAG, _FLOAT, _INT, _NAME, _OP = range(1, 9)
 _KIND = {_IMAG: "IMAG", _FLOAT: "FLOAT", _INT: "INT"}
 _SPACES = re.compile(r"[ ]*")
+_BLANKS = re.compile(r"[ \t]*")
 _OP_TYPES = {
     **{op: "AUGOP" for op in "+= -= *= /= //= %= **= @= &= |= ^= <<= >>=".split()},
     **{op: "COMP_OP" for op in "== != <= >= < >".split()},
@@ -92,8 +101,11 @@ class MCodeLexer(Lexer):
                 j = spaces(text, pos).end()
                 ch = text[j] if j < n else ""
                 if ch == "\t":
-                    raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
-                                  "indent with spaces; tabs are an error in M-CODE")
+                    blank = _BLANKS.match(text, j).end()
+                    if blank < n and text[blank] not in "\r\n#":  # (a blank line may hold tabs)
+                        raise _Syntax("tab character in indentation", Span(line, j - line_start + 1),
+                                      "indent with spaces; tabs are an error in M-CODE")
+                    ch = "#"
                 if ch not in ("\n", "\r", "#", ""):  # blank or comment-only lines change no indentation
                     indent = j - pos
                     col = indent + 1
@@ -101,24 +113,22 @@ class MCodeLexer(Lexer):
                         levels.append(indent)
                         yield _Token("INDENT", "", j, line, col, line, col, j)
                     else:
+                        if indent not in levels:
+                            raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
+                                          _dedent_hint(levels, indent))
                         while indent < levels[-1]:
                             levels.pop()
                             yield _Token("DEDENT", "", j, line, col, line, col, j)
-                        if indent != levels[-1]:
-                            raise _Syntax(f"inconsistent dedent to column {col}", Span(line, col),
-                                          f"indent to column {levels[-1] + 1} to match an enclosing block")
                 pos = j
                 at_line_start = False
                 continue
             m = match(text, pos)
             if m is None:
-                pos = spaces(text, pos).end()
+                pos = _BLANKS.match(text, pos).end()
                 if pos == n:
                     break
                 ch = text[pos]
                 col = pos - line_start + 1
-                if ch == "\t":
-                    raise _Syntax("tab character in source", Span(line, col), "use spaces; tabs are an error in M-CODE")
                 hint = ("M-CODE uses ':' and indentation for blocks" if ch in "{}" else
                         "M-CODE names are [A-Za-z_][A-Za-z0-9_]*; see the language contract for operators")
                 raise _Syntax(f"unexpected character {ch!r}", Span(line, col, line, col + 1), hint)
@@ -163,6 +173,17 @@ class MCodeLexer(Lexer):
         while len(levels) > 1:
             levels.pop()
             yield _Token("DEDENT", "", n, line + 1, 1, line + 1, 1, n)
+
+
+def _dedent_hint(levels: list[int], indent: int) -> str:
+    """The columns a dedent to `indent` could go to: those of the open blocks inside the
+    function (column 1 starts a new function)."""
+    cols = [str(k + 1) for k in reversed(levels) if k] or ["1"]
+    where = cols[0] if len(cols) == 1 else f"{', '.join(cols[:-1])} or {cols[-1]}"
+    hint = f"indent to column {where} to match an enclosing block"
+    if len(levels) > 1 and 0 < indent < levels[1]:  # the function's body itself is indented further
+        hint += f", or indent the body above to column {indent + 1}"
+    return hint
 
 
 @lru_cache(maxsize=1)
@@ -550,10 +571,32 @@ class _ToAST(Transformer):
 
 
 def _expected_text(expected: set[str]) -> str:
-    names = sorted({_TOKEN_TEXT.get(e, e.lower() if e.isupper() else e) for e in expected})
+    expected = set(expected)
+    groups = []
+    if {"NAME", "INT", "LPAR"} <= expected:
+        expected -= _OPERAND_START
+        groups.append("an expression")
+    if len(expected & _BINARY_OPS) >= 3:
+        expected -= _BINARY_OPS
+        groups.append("an operator")
+    names = groups + sorted({_terminal_text(e) for e in expected})
     if len(names) > 6:
         names = names[:6] + ["..."]
     return ", ".join(names)
+
+
+def _terminal_text(name: str) -> str:
+    """A terminal as the user types it: `'+' or '-'` for ADD_OP, `'?'` for QMARK."""
+    if name in _TOKEN_TEXT:
+        return _TOKEN_TEXT[name]
+    pattern = _terminal_patterns().get(name)
+    return repr(pattern) if pattern is not None else name.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_patterns() -> dict[str, str]:
+    """The text of each terminal that is a fixed string (keywords, punctuation)."""
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
 
 
 def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
@@ -571,18 +614,21 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
             return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1),
                               "a block or expression is unfinished")
         what = f"{tok.type.lower()} '{tok}'" if tok.type in ("NAME", "INT", "FLOAT", "IMAG") else \
-            _TOKEN_TEXT.get(tok.type, repr(str(tok)))
+            "end of line" if tok.type == "NEWLINE" else repr(str(tok))
         if tok.type == "INDENT":
             return Diagnostic("unexpected indent", Span(tok.line, tok.column), "remove the extra indentation")
         if tok.type == "DEDENT":
             return Diagnostic("expected an indented block", Span(tok.line, max(tok.column, 1)),
                               "a ':' must be followed by an indented body")
-        if str(tok) in KEYWORDS and "NAME" in err.expected:
-            return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
-                              "keywords cannot be used as names; choose another name")
+        misplaced = _misplaced_statement(source, tok)
+        if misplaced is not None:
+            return misplaced
         opened = _open_bracket_at(source, tok.start_pos)
         if opened is not None and opened.line < tok.line:  # as Python says it
             return Diagnostic(*_never_closed(opened, tok.line))
+        if str(tok) in KEYWORDS and "NAME" in err.expected:
+            return Diagnostic(f"'{tok}' is a keyword", Span(tok.line, tok.column, tok.line, tok.column + len(tok)),
+                              "keywords cannot be used as names; choose another name")
         if str(tok) in KEYWORDS:
             what = f"keyword '{tok}'"
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
@@ -593,6 +639,26 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
         lines = source_lines(source.rstrip("\n"))
         return Diagnostic("unexpected end of file", Span(len(lines), len(lines[-1]) + 1), "")
     return Diagnostic(str(err), Span(getattr(err, "line", 1), getattr(err, "column", 1)))
+
+
+_FN_NAME = re.compile(r"fn[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _misplaced_statement(source: str, tok: Token) -> Diagnostic | None:
+    """`elif`/`else` starting a line that no `if` block precedes at its indentation, or
+    a `fn` inside a function body: Lark sees a keyword where a name may start a
+    statement, which is not what went wrong."""
+    if tok.type not in ("ELIF", "ELSE", "FN") or source[:tok.start_pos].rsplit("\n", 1)[-1].strip():
+        return None
+    span = Span(tok.line, tok.column, tok.line, tok.column + len(tok))
+    if tok.type == "FN":
+        name = _FN_NAME.match(source, tok.start_pos)
+        what = f"'{name.group(1)}'" if name else "the function"
+        return Diagnostic("functions cannot be nested", span,
+                          f"define {what} at top level (column 1) and call it from this one")
+    return Diagnostic(f"'{tok}' without a matching 'if'", span,
+                      f"'{tok}' continues an `if` block: put it right after that block's body, "
+                      "at the column of its `if`")
 
 
 def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
@@ -618,6 +684,8 @@ def _habit_hint(source: str, tok: Token, expected: set[str]) -> str:
         return "functions are declared with `fn`: `fn name(x: f64) -> f64:`"
     if tok.type == "NEWLINE" and before.rstrip()[-2:] in ("++", "--"):
         return f"write `x {before.rstrip()[-1]}= 1`"
+    if tok.type == "NEWLINE" and "COLON" in expected and before.lstrip().startswith("fn "):
+        return "expected ':' at the end of the signature (then the indented body)"
     if tok.type == "EQUAL" and "COLON" in expected:
         return "compare with `==` (`=` assigns)"
     return ""
