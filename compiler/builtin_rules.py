@@ -500,6 +500,10 @@ def concat(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     vals = _sequence(fb, args, name, b, e)
     items = args[name][0].items  # type: ignore[union-attr]
     ranks = {v.type.rank for v in vals}
+    if b.name == "vstack" and ranks == {1, 2}:  # NumPy's atleast_2d: a vector joins as a row
+        vals = [fb.getitem(v, [("newaxis",), ("slice", None, None, None)], [], (Dim(1), v.type.shape[0]), x.span)
+                if v.type.rank == 1 else v for v, x in zip(vals, items)]
+        ranks = {2}
     if len(ranks) != 1:
         raise fb.error(f"{b.name}() needs arrays of equal rank", e.span, "index or reshape the arrays to one rank first")
     rank = ranks.pop()

@@ -21,13 +21,6 @@ class Builtin:
     numpy: Any = None
     aliases: dict[str, str] = field(default_factory=dict)  # another keyword NumPy accepts -> parameter
 
-    def signature(self) -> str:
-        parts = []
-        for p in self.params:
-            d = self.defaults.get(p, REQUIRED)
-            parts.append(p if d is REQUIRED else f"{p}={'none' if d is None else d}")
-        return f"{self.name}({', '.join(parts)})"
-
 
 def _table() -> dict[str, Builtin]:
     t: dict[str, Builtin] = {}

@@ -8,6 +8,8 @@ checked against NumPy computed here, never through mcodec.
   gave 1 and 1.0, a bool converted).
 * `dot(T, U)` of a 3-d T and a matrix (or vector) U was refused; NumPy's meaning is
   matmul's there.
+* `vstack((a, B))` of a vector and a matrix was refused; NumPy stacks the vector as a
+  row (atleast_2d).
 * Complex sqrt and log at the edges of the float range: Numba's sqrt lost half the
   imaginary part near the largest float, its log lost bits at subnormal moduli."""
 
@@ -131,3 +133,22 @@ def test_dot_of_a_batch_of_matrices(strategy: str) -> None:
         T, U, u = rng.random((p, 3, 4)), rng.random((4, 5)), rng.random(4, dtype=np.float32)
         check(DOT_ND, strategy, "batched", {"T": T, "U": U}, want=np.dot(T, U))
         check(DOT_ND, strategy, "contracted", {"T": T.astype(np.float32), "u": u}, want=np.dot(T.astype(np.float32), u))
+
+
+VSTACK_MIXED = """
+fn rows(a: f64[M], B: f64[N, M]) -> f64[?, M]:
+    return vstack((a, B, a * 2.0))
+
+fn promoted(a: i32[3], B: f32[2, 3]) -> f64[3, 3]:
+    return vstack((B, a))
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm", "mlx-cpu"])
+def test_vstack_takes_a_vector_as_a_row(strategy: str) -> None:
+    rng = np.random.default_rng(5)
+    for n in (0, 2):
+        a, B = rng.random(3), rng.random((n, 3))
+        check(VSTACK_MIXED, strategy, "rows", {"a": a, "B": B}, want=np.vstack((a, B, a * 2.0)))
+    a, B = np.arange(3, dtype=np.int32), rng.random((2, 3)).astype(np.float32)
+    check(VSTACK_MIXED, strategy, "promoted", {"a": a, "B": B}, want=np.vstack((B, a)))
