@@ -675,7 +675,7 @@ class FunctionBuilder:
     def stmt_For(self, s: A.For) -> None:
         bound = self.env.get(s.var)
         existing = bound is not None and bound.kind == "local"
-        if existing or s.var in _assigned_names(s.body):
+        if existing or s.var in _assigned_names(s.body, self.gen.inout_callees):
             # The loop variable names an existing local: as in Python, the loop rebinds
             # it, so after the loop it holds the last value taken (the one at a break),
             # or its old value when the loop ran no iteration. The loop runs on a hidden

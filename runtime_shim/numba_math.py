@@ -344,3 +344,16 @@ def clog_np(z: Any) -> Any:
     else:
         r = np.log(np.hypot(a, b))
     return complex(r, np.arctan2(z.imag, z.real))
+
+
+_TWO63 = 9223372036854775808.0
+
+
+@njit(inline="always", nogil=True, cache=False)
+def f2u64(x: Any) -> Any:
+    """NumPy's float -> u64 on x86-64, the sequence C compilers emit: below 2^63 (NaN and
+    negatives too: -200.0 is 2^64 - 200, NaN 2^63) a signed conversion, from 2^63 on 2^63
+    less with the top bit set."""
+    if x >= _TWO63:
+        return np.uint64(np.int64(x - _TWO63)) ^ np.uint64(9223372036854775808)
+    return np.uint64(np.int64(x))

@@ -10,6 +10,11 @@ checked against NumPy computed here, never through mcodec.
   matmul's there.
 * `vstack((a, B))` of a vector and a matrix was refused; NumPy stacks the vector as a
   row (atleast_2d).
+* Float -> integer casts of NaN, infinities and values out of range: native code
+  converted through i64 (NumPy goes through i32 for narrow types), Numba saturated
+  u64 (u64(-200.0) is 2^64 - 200 in NumPy, 2^64 - 1 there).
+* A loop variable passed as an inout argument (`for row in A: scale(row)`) was refused,
+  although `row *= 2.0` was accepted; both change the loop's copy of the row.
 * Complex sqrt and log at the edges of the float range: Numba's sqrt lost half the
   imaginary part near the largest float, its log lost bits at subnormal moduli."""
 
@@ -19,6 +24,7 @@ import itertools
 
 import numpy as np
 import pytest
+from mcodec.compiler.types import NUMPY_NAME
 from strategy_checks import check
 
 STRATS = ["numpy-mem", "numba", "numba-par", "llvm", "mlx-cpu"]
@@ -152,3 +158,56 @@ def test_vstack_takes_a_vector_as_a_row(strategy: str) -> None:
         check(VSTACK_MIXED, strategy, "rows", {"a": a, "B": B}, want=np.vstack((a, B, a * 2.0)))
     a, B = np.arange(3, dtype=np.int32), rng.random((2, 3)).astype(np.float32)
     check(VSTACK_MIXED, strategy, "promoted", {"a": a, "B": B}, want=np.vstack((B, a)))
+
+
+INT_DTYPES = ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"]
+FLOAT_EDGES = [-200.0, -5e9, np.nan, 3e9, 7e4, 1e19, -np.inf, np.inf, -0.5, 255.9, 2.0 ** 63, -2.0 ** 63]
+
+
+@pytest.mark.parametrize("strategy", ["numpy-mem", "numba", "numba-par", "llvm", "mlx-cpu"])
+@pytest.mark.parametrize("ft", ["f64", "f32"])
+def test_float_to_int_casts_out_of_range_as_numpy(strategy: str, ft: str) -> None:
+    src = "".join(f"""
+fn loop_{d}(x: {ft}[N]) -> {d}[N]:
+    let c = zeros(N, dtype={d})
+    for i in range(N):
+        c[i] = {d}(x[i])
+    return c
+
+fn map_{d}(x: {ft}[N]) -> {d}[N]:
+    return {d}(x * 1.0)
+""" for d in INT_DTYPES)
+    # against the reference lowering: NumPy's own scalar and array casts disagree out of
+    # range (u32(-5e9) is 3589934592 from a scalar, 2147483648 from astype), C leaves them
+    # undefined; in range, both are NumPy's
+    with np.errstate(all="ignore"):
+        x = np.array(FLOAT_EDGES, dtype=np.float64 if ft == "f64" else np.float32)
+        inside = np.array([-200.0, 7e4, -0.5, 255.9, 3e9], dtype=x.dtype)
+        for d in INT_DTYPES:
+            for form in ("loop", "map"):
+                if (form, d) != ("map", "u32"):  # astype's u32 goes through i32 (vectorized), a scalar's through i64
+                    check(src, strategy, f"{form}_{d}", {"x": x})
+                if d[0] == "i" or d in ("u32", "u64"):  # (-200 wraps in every unsigned type)
+                    check(src, strategy, f"{form}_{d}", {"x": inside}, want=inside.astype(NUMPY_NAME[d]))
+
+
+LOOP_VAR_INOUT = """
+fn scale(inout v: f64[K]):
+    v *= 2.0
+
+fn doubled_rows(A: f64[N, M]) -> (f64, f64[N, M]):
+    let t = 0.0
+    for row in A:
+        scale(row)
+        scale(row[1:])
+        t += sum(row)
+    return t, A
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numpy", "numba", "llvm"])
+def test_a_loop_variable_passed_as_inout_changes_the_loops_copy(strategy: str) -> None:
+    A = np.arange(12.0).reshape(3, 4)
+    rows = A * 2
+    rows[:, 1:] *= 2
+    check(LOOP_VAR_INOUT, strategy, "doubled_rows", {"A": A}, want=(rows.sum(), A))

@@ -570,11 +570,16 @@ class _Codegen:
             return b.sitofp(x, t) if src[0] == "i" else b.uitofp(x, t)
         if dst[0] == "f":  # float -> float
             return b.fpext(x, t) if dst == "f64" else b.fptrunc(x, t)
-        # float -> int (C semantics through i64, as NumPy's casts on x86)
+        # float -> int as NumPy's casts on x86: narrow ints through i32 (NaN and values out
+        # of range give INT_MIN's low bits), u32 through i64, u64 as C compilers emit it:
+        # below 2^63 (NaN, negatives) a signed conversion, from 2^63 on 2^63 less with the
+        # top bit set (fptoui of -200.0 is poison: Numba's saturates to 2^64 - 1)
         if dst == "u64":
-            return b.fptoui(x, t)
-        wide = b.fptosi(x, self.i64)
-        return wide if dst in ("i64",) else b.trunc(wide, t)
+            top = ir.Constant(x.type, 2.0 ** 63)
+            high = b.xor(b.fptosi(b.fsub(x, top), t), ir.Constant(t, 1 << 63))
+            return b.select(b.fcmp_ordered(">=", x, top), high, b.fptosi(x, t))
+        wide = b.fptosi(x, self.i32 if int(dst[1:]) <= 16 or dst == "i32" else self.i64)
+        return wide if wide.type == t else b.trunc(wide, t)
 
     def operand(self, op: Op, i: int, dtype: str):  # noqa: ANN201
         v = op.operands[i]

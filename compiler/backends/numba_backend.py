@@ -84,7 +84,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
-           "csqrt_np": "numba_math", "clog_np": "numba_math",
+           "csqrt_np": "numba_math", "clog_np": "numba_math", "f2u64": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
@@ -352,6 +352,8 @@ class NumbaEmitter(PythonEmitter):
             # direct fptoui/fptosi of a value out of the target's range is poison, and vectorized
             # u16(-1.0) gave 0 (NumPy 65535) while the scalar loop gave 65535
             return f"np.{npname(to)}(np.{_VIA_INT[to]}({text}))"
+        if frm.dtype in ("f32", "f64") and to == "u64":  # (Numba's saturates: u64(-200.0) gave 2^64 - 1)
+            return f"f2u64({text})"
         return f"np.{npname(to)}({text})"
 
     def scalar_expr(self, op: Op, args: list[str]) -> str:
