@@ -292,6 +292,11 @@ class FunctionBuilder:
             declared = self.gen.resolve_type(s.type, {})
             if declared is None:
                 raise _Abort()
+            for d in shape_of(declared):  # (as for results: a name no parameter gives is no size)
+                if d is not None and d.terms and d.terms[0][0] not in self.dim_sources:
+                    known = ", ".join(self.dim_sources) or "none"
+                    raise self.error(f"dim '{d}' is not a dimension of any parameter", s.type.span,
+                                     f"use a parameter's dim ({known}), an integer, or `?` for a size known only at run time")
             v = self.convert(v, declared, s.value.span, f"'{s.name}'",
                              "declare the value's shape, or `?` for a size known only at run time")
         self.bind_local(s.name, v, s.span)

@@ -1,8 +1,9 @@
 """Front-end errors found by a tester (batch 9): literal sizes that cannot work, misplaced
 `elif`/`else`/`fn`, an argument given twice, tabs outside indentation, hints in M-CODE's
-own words, a literal zero range step and `while true` loops left only by `return`. Each
-error is checked for message, line, column and hint; each fix that accepts a program
-runs it under the `numpy` strategy beside the reference."""
+own words, a literal zero range step, `while true` loops left only by `return`, and a
+`let` type naming a dim no parameter has. Each error is checked for message, line,
+column and hint; each fix that accepts a program runs it under the `numpy` strategy
+beside the reference."""
 
 from __future__ import annotations
 
@@ -250,3 +251,16 @@ def test_while_true_without_break_needs_no_return_after_it() -> None:
 ])
 def test_loops_that_can_end_still_need_a_return(body: str) -> None:
     one_error("fn f(n: i64) -> i64:\n" + body, "can reach its end without returning a value", 2, 5, "add `return")
+
+
+# ---- a `let` type naming a dim no parameter has ------------------------------------------
+def test_let_type_with_a_dim_of_no_parameter_is_an_error() -> None:
+    one_error("fn f(x: f64[N]) -> f64[N]:\n    let y: f64[K] = x\n    return y\n",
+              "dim 'K' is not a dimension of any parameter", 2, 12, "(N)")
+
+
+def test_let_types_with_the_functions_dims_literals_and_unknowns_are_accepted() -> None:
+    src = ("fn g(x: f64[N, M]) -> f64:\n    let y: f64[M, N] = x.T\n    let z: f64[?] = x[0]\n"
+           "    let w: f64[2] = x[0, :2]\n    return sum(y) + sum(z) + sum(w)\n")
+    x = np.arange(6.0).reshape(2, 3)
+    check(src, "numpy", "g", {"x": x}, want=x.sum() + x[0].sum() + x[0, :2].sum())
