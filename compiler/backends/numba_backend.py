@@ -123,6 +123,8 @@ EMPTY_REDUCTION_ERRORS = {
 # and without arcp: x / n as x * (1 / n) is inexact where the division is exact, so a bin
 # edge `rmax * (i + 1) / n` missed rmax and a strict comparison against it flipped
 FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
+# names in generated nests that are not the block's values (see _outlined_prange_nest)
+_NOT_FREE = frozenset("for in if else and or not range prange min max abs int float bool len True False None np".split())
 # elements of a nest inside a sequential loop from which it runs as prange. Idle OpenMP
 # threads sleep (hardware.passive_openmp_waits), so each prange wakes them: 20-50 us here,
 # against about 0.5 ms of stencil work at this size. Smaller nests lost: heat-3d at 80^3
@@ -601,21 +603,37 @@ class NumbaEmitter(PythonEmitter):
 
     def open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> None:
         """The loops of an elementwise nest and its one body line, parallel where
-        `nest_parallel` says (under its run-time condition: the nest written twice)."""
+        `nest_parallel` says: under its run-time condition, a call of the nest outlined
+        as prange, else the nest inline."""
         par = self.nest_parallel(sizes)
         d0 = self.depth
         if isinstance(par, str):
             self.line(f"if {par}:")
-            self.depth += 1
-            self._open_loops_rows(sizes, ivs, True, ctx)
-            self.line(body)
-            self.depth = d0
+            self.line(f"    {self._outlined_prange_nest(sizes, ivs, ctx, body)}")
             self.line("else:")
             self.depth += 1
         self._open_loops_rows(sizes, ivs, par is True, ctx)
         self.line(body)
         self.depth = d0
-        self.stats["prange_loops"] += int(par is not False)
+        self.stats["prange_loops"] += int(par is True)
+
+    def _outlined_prange_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> str:
+        """The nest as prange in a function of its own, `_mc_pnest_k(<names it reads>)`
+        (compiled parallel, the block itself need not be): Numba's parallel passes over a
+        whole block took seconds of compile time, and over one whose loop-carried array
+        changes shape they returned an empty array for a one-element one. Returns the call."""
+        saved_lines, saved_depth = self.lines, self.depth
+        self.lines, self.depth = [], 1
+        self._open_loops_rows(sizes, ivs, True, ctx)
+        self.line(body)
+        text = "\n".join(self.lines)
+        self.lines, self.depth = saved_lines, saved_depth
+        bound = {*ivs, *re.findall(r"^\s*(\w+) =", text, re.M), *_NOT_FREE, *HELPERS}
+        params = ", ".join(dict.fromkeys(n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)", text) if n not in bound))
+        fname = f"_mc_pnest_{len(self.helper_texts)}"
+        self.helper_texts.append(f"def {fname}({params}):\n{text}\n")
+        self.stats["prange_nests"] = self.stats.get("prange_nests", 0) + 1
+        return f"{fname}({params})"
 
     def _open_loops_rows(self, sizes: list[str], ivs: list[str], par: bool, ctx: _Ctx) -> None:
         """`_open_loops`, with the row views the body reads defined in the row loop."""
@@ -1777,12 +1795,16 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     cache when options say cache=True) and bind what its `call_` wrapper uses."""
     import numba
 
-    if options["parallel"]:
+    nests = [k for k in ns if k.startswith("_mc_pnest_")]  # prange nests (NumbaEmitter.open_nest)
+    if options["parallel"] or nests:
         passive_openmp_waits()
     try:
         for k in [k for k in ns if k.startswith("_mc_loop_")]:  # outlined loops (numba_outline.py)
             if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
                 ns[k] = numba.njit(**{**options, "parallel": False})(ns[k])
+        for k in nests:
+            if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
+                ns[k] = numba.njit(**{**options, "parallel": dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}})(ns[k])
         # numba consumes the parallel options dict: a copy
         disp = numba.njit(**{**options, "parallel": copy.copy(options["parallel"])})(ns[name])
         with warnings.catch_warnings():
