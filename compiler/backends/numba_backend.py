@@ -253,6 +253,7 @@ class NumbaEmitter(PythonEmitter):
         self.outlined: dict[Op, tuple[list[Value], dict[Op, Value]]] = {}  # loop -> (its free values, reads)
         self.read_alias: dict[Op, str] = {}  # load in an outlined loop -> the array's second name
         self.helper_texts: list[str] = []
+        self.prange_nests: dict[str, str] = {}  # outlined prange nest (parameters on) -> its function
         self.outlining = False
         self.reduce_yields: dict[Op, dict[int, str]] = {}  # see _accumulate_per_iteration
         self.privatized: dict[Op, list[Value]] = {}  # prange loop -> arrays it accumulates into (see _parallel_chain)
@@ -628,12 +629,20 @@ class NumbaEmitter(PythonEmitter):
         self.line(body)
         text = "\n".join(self.lines)
         self.lines, self.depth = saved_lines, saved_depth
-        bound = {*ivs, *re.findall(r"^\s*(\w+) =", text, re.M), *_NOT_FREE, *HELPERS}
-        params = ", ".join(dict.fromkeys(n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)", text) if n not in bound))
-        fname = f"_mc_pnest_{len(self.helper_texts)}"
-        self.helper_texts.append(f"def {fname}({params}):\n{text}\n")
+        ident = r"(?<![\w.])([A-Za-z_]\w*)"
+        names = [n for n in dict.fromkeys(re.findall(ident, text)) if n not in _NOT_FREE and n not in HELPERS]
+        local = {*ivs, *re.findall(r"^\s*(\w+) =", text, re.M)}
+        params = [n for n in names if n not in local]
+        # names made canonical: the nests of a ping-pong stencil (B from A, then A from B)
+        # are one function, compiled once
+        canon = {n: f"_a{k}" for k, n in enumerate(names)}
+        text = re.sub(ident, lambda m: canon.get(m.group(1), m.group(1)), text)
+        fn_text = f"({', '.join(canon[n] for n in params)}):\n{text}\n"
+        if fn_text not in self.prange_nests:
+            self.prange_nests[fn_text] = f"_mc_pnest_{len(self.helper_texts)}"
+            self.helper_texts.append(f"def {self.prange_nests[fn_text]}{fn_text}")
         self.stats["prange_nests"] = self.stats.get("prange_nests", 0) + 1
-        return f"{fname}({params})"
+        return f"{self.prange_nests[fn_text]}({', '.join(params)})"
 
     def _open_loops_rows(self, sizes: list[str], ivs: list[str], par: bool, ctx: _Ctx) -> None:
         """`_open_loops`, with the row views the body reads defined in the row loop."""
