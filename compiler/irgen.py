@@ -386,7 +386,7 @@ class FunctionBuilder:
                 if bound is not None and bound.kind in ("param", "inout"):
                     # a parameter's dtype is the caller's: convert the value, or declare it wider
                     hint = (f"convert the value with `{target.dtype}(...)`, or declare the parameter "
-                            f"{t.dtype}: `{'inout ' if bound.kind == 'inout' else ''}{name}: {t.dtype}{_dims_text(target)}`")
+                            f"{t.dtype}: `{'inout ' if bound.kind == 'inout' else ''}{name}: {make_type(t.dtype, shape_of(target))}`")
                 else:
                     # `let total = 0` then `total += a[i]`: the variable was meant to be a float
                     hint = f"start {what} as a float to hold {t.dtype} values: `let {name} = 0.0`; or {hint}"
@@ -1743,11 +1743,6 @@ def _dtype_like_hint(name: str) -> str:
     if short in DTYPES and short != name:
         return f"M-CODE spells this dtype `{short}`; {listing}"
     return f"not a dtype of M-CODE; {listing}"
-
-
-def _dims_text(t: ValueType) -> str:
-    """`[N, 3]` of an array type, "" of a scalar's."""
-    return f"[{', '.join(dim_str(d) for d in t.shape)}]" if isinstance(t, ArrayType) else ""
 
 
 def _builtin_signature(b: Builtin) -> str:

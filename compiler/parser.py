@@ -603,8 +603,6 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else "?"
         span = Span(err.line, err.column, err.line, err.column + 1)
-        if ch == "\t":
-            return Diagnostic("tab character in source", span, "indent with spaces; tabs are an error in M-CODE")
         return Diagnostic(f"unexpected character {ch!r}", span,
                           "M-CODE names are [A-Za-z_][A-Za-z0-9_]*; see the language contract for operators")
     if isinstance(err, UnexpectedToken):

@@ -1770,7 +1770,7 @@ class NumbaBackend:
         if strategy.parallelization_level >= 2:
             parallel = True
         elif strategy.parallelization_level == 1 and em.stats["prange_loops"]:
-            parallel = dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
+            parallel = prange_only()
         options = dict(cache=False, parallel=parallel,
                        fastmath=FAST_FLAGS if strategy.jit_level >= 2 else False, error_model="numpy", nogil=True)
         info = {"signature": [str(numba_type(v.type)) for v in block.live_ins], "options": options,
@@ -1799,21 +1799,26 @@ class NumbaBackend:
         return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
 
 
+def prange_only() -> dict[str, bool]:
+    """Numba's parallel options for code whose only parallelism is the prange loops we
+    write (a new dict each time: Numba consumes it)."""
+    return dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}
+
+
 def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]) -> Any:
     """Compile block function `ns[name]` for its live-ins' types (from Numba's on-disk
     cache when options say cache=True) and bind what its `call_` wrapper uses."""
     import numba
 
-    nests = [k for k in ns if k.startswith("_mc_pnest_")]  # prange nests (NumbaEmitter.open_nest)
-    if options["parallel"] or nests:
+    # outlined loops (numba_outline.py) compile serial, outlined prange nests (open_nest) parallel
+    helpers = {k: prange_only() if k.startswith("_mc_pnest_") else False
+               for k in ns if k.startswith(("_mc_loop_", "_mc_pnest_"))}
+    if options["parallel"] or any(helpers.values()):
         passive_openmp_waits()
     try:
-        for k in [k for k in ns if k.startswith("_mc_loop_")]:  # outlined loops (numba_outline.py)
+        for k, par in helpers.items():
             if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
-                ns[k] = numba.njit(**{**options, "parallel": False})(ns[k])
-        for k in nests:
-            if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
-                ns[k] = numba.njit(**{**options, "parallel": dict.fromkeys(PARFOR_KINDS, False) | {"prange": True}})(ns[k])
+                ns[k] = numba.njit(**{**options, "parallel": par})(ns[k])
         # numba consumes the parallel options dict: a copy
         disp = numba.njit(**{**options, "parallel": copy.copy(options["parallel"])})(ns[name])
         with warnings.catch_warnings():
