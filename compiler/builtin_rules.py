@@ -353,7 +353,9 @@ def linspace(fb: FunctionBuilder, b: Builtin, args: Args, e: A.Call) -> Value:
     num_expr, num_default = args["num"]
     num = fb.int_scalar(num_expr, "linspace's num") if num_expr is not None else fb.const(num_default, ScalarType("i64"), e.span)
     endpoint = _static(fb, args, "endpoint", b, "bool")
-    dtype = _static(fb, args, "dtype", b, "dtype")
+    # NumPy's default is result_type(start, stop, float): f32 ends give f32, complex complex
+    dtype = _static(fb, args, "dtype", b, "dtype") or _dtype_of(
+        fb, b, e, lambda s, t: np.linspace(s, t, 3), start.type, stop.type)
     return _emit(fb, b, [start, stop, num], ArrayType(dtype, (fb.static.get(num),)), e, endpoint=endpoint, dtype=dtype)
 
 

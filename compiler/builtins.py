@@ -52,7 +52,7 @@ def _table() -> dict[str, Builtin]:
     add("full_like", "make_like", "a fill_value dtype", dtype=None)
     add("eye", "eye", "N M k dtype", M=None, k=0, dtype="f64")
     add("arange", "arange", "start stop step dtype", stop=None, step=None, dtype=None)
-    add("linspace", "linspace", "start stop num endpoint dtype", num=50, endpoint=True, dtype="f64")
+    add("linspace", "linspace", "start stop num endpoint dtype", num=50, endpoint=True, dtype=None)
     add("random", "random", "shape seed", seed=0)
     add("randn", "random", "shape seed", seed=0)
     add("dot", "matmul", "a b")

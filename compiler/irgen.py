@@ -906,6 +906,8 @@ class FunctionBuilder:
         if op in _FLIPPED:
             op, a, b = self._clamp_compared_literal(op, a, b, span)
             name, fn = BINARY_OPS[op]
+        if op == "/":
+            a, b = self._float_divided_literal(a, b, span), self._float_divided_literal(b, a, span)
         folded = self._check_literal_ranges(op, a, b, fn, span)
         if folded is not None:
             return self.const(folded, ScalarType("i64", weak=True), span)
@@ -938,6 +940,16 @@ class FunctionBuilder:
                 and isinstance(op.attrs["value"], int) and not isinstance(op.attrs["value"], bool):
             return op.attrs["value"]
         return None
+
+    def _float_divided_literal(self, v: Value, other: Value, span: Span) -> Value:
+        """True division computes integers in f64, so NumPy 2 takes `u8 / 1000` (a literal
+        beyond the integer's range, an OverflowError for the other operators): the
+        literal becomes the float it is divided as."""
+        lit = self._weak_int(v)
+        if lit is None or not is_int(other.type.dtype) or getattr(other.type, "weak", False):
+            return v
+        info = np.iinfo(np_dtype(other.type.dtype))
+        return v if info.min <= lit <= info.max else self.const(float(lit), ScalarType("f64", weak=True), span)
 
     def _clamp_compared_literal(self, op: str, a: Value, b: Value, span: Span) -> tuple[str, Value, Value]:
         """An integer literal beyond the range of the integer it is compared with: NumPy 2
@@ -1319,6 +1331,8 @@ class FunctionBuilder:
         return RULES[b.kind](self, b, args, e)
 
     def cast(self, v: Value, dtype: str, span: Span) -> Value:
+        if is_complex(v.type.dtype) and dtype == "bool":  # NumPy's: either part nonzero (NaN too)
+            return self.binary("!=", v, self.const(0, ScalarType("i64", weak=True), span), span)
         if is_complex(v.type.dtype) and not is_complex(dtype):
             raise self.error(f"cannot cast complex {v.type} to {dtype}", span, "take real(...) or abs(...) first")
         t = ScalarType(dtype) if isinstance(v.type, ScalarType) else ArrayType(dtype, v.type.shape)
@@ -1683,10 +1697,17 @@ def _default_mismatch(val: Any, dtype: str) -> tuple[str, str] | None:
         return "is a complex literal", "use a real literal, or declare the parameter complex"
     if isinstance(val, float) and is_int(dtype):
         return "is a f64 literal", "write an integer literal"
+    if dtype == "bool" and not isinstance(val, bool):
+        return f"{val!r} is not true or false", "write `true` or `false`"
     if isinstance(val, int) and not isinstance(val, bool) and is_int(dtype):
         info = np.iinfo(np_dtype(dtype))
         if not info.min <= val <= info.max:
             return f"{val} does not fit it", f"{dtype} holds {info.min}..{info.max}"
+    if dtype[0] in "fc" and not isinstance(val, bool):
+        with np.errstate(over="ignore"):
+            held = np_dtype(dtype).type(val)
+        if np.isfinite(val) and not np.isfinite(held):  # a finite literal that becomes inf
+            return f"{val!r} overflows it", f"{dtype}'s largest magnitude is {float(np.finfo(np_dtype(dtype)).max):g}"
     return None
 
 

@@ -1162,7 +1162,7 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"{self.name(op.result)} = {self.name(x)}[{idx}]")
 
     def op_linspace(self, op: Op) -> None:
-        if not op.attrs["endpoint"] or op.attrs["dtype"] != "f64":
+        if not op.attrs["endpoint"] or op.attrs["dtype"] != _numba_linspace_dtype(op):
             raise LoweringError("linspace without endpoint or with a dtype")
         s, e, n = (self.name(v) for v in op.operands)
         self.line(f"{self.name(op.result)} = np.linspace({s}, {e}, {n})")
@@ -1721,8 +1721,8 @@ class NumbaBackend:
             if o.name == "mc.matmul" and any(v.type.rank > 2 for v in o.operands if isinstance(v.type, ArrayType)):
                 # Numba's @ / np.dot take vectors and matrices only: known here, not after a failed compile
                 return False, "batched matrix products (an operand of rank > 2)"
-            if o.name == "mc.linspace" and (not o.attrs["endpoint"] or o.attrs["dtype"] != "f64"):
-                return False, "linspace with endpoint=false or a dtype"
+            if o.name == "mc.linspace" and (not o.attrs["endpoint"] or o.attrs["dtype"] != _numba_linspace_dtype(o)):
+                return False, "linspace with endpoint=false or a dtype other than f64 (c128 for complex ends)"
             if o.name in ("mc.concatenate", "mc.vstack", "mc.stack"):
                 if len({v.type.dtype for v in o.operands}) > 1:
                     return False, "joining arrays of different dtypes"
@@ -1838,3 +1838,8 @@ def _writable(args: tuple) -> tuple:
     C-contiguous (copied when they are not; only called after a type mismatch)."""
     return tuple(np.array(a, order="C") if isinstance(a, np.ndarray)
                  and not (a.flags.writeable and a.flags.c_contiguous) else a for a in args)
+
+
+def _numba_linspace_dtype(op: Op) -> str:
+    """The dtype of Numba's np.linspace(start, stop, num): c128 for complex ends, else f64."""
+    return "c128" if any(v.type.dtype[0] == "c" for v in op.operands[:2]) else "f64"

@@ -1,0 +1,115 @@
+"""Hold-out batch 10: programs written to the language contract that found bugs, each
+checked against NumPy computed here, never through mcodec.
+
+* `linspace`'s dtype was always f64; NumPy's is result_type(start, stop, float), so
+  complex ends lost their imaginary part and f32 ends were computed in f64.
+* `u8 / 1000`: true division takes an integer literal beyond the other operand's
+  range (it divides in f64), where the other operators raise OverflowError.
+* A complex value cast to bool (`bool(z)`, `astype(z, bool)`) is NumPy's `z != 0`; it
+  was refused.
+* A parameter default its dtype cannot hold (`x: bool = 2`, `y: f32 = 1e40`) passed
+  `check` and failed at every call, naming an argument the caller never passed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mcodec.compiler.diagnostics import CompileError
+from mcodec.compiler.driver import frontend
+from strategy_checks import check
+
+STRATS = ["numpy-mem", "numba", "numba-par", "llvm", "mlx-cpu"]
+
+LINSPACE = """
+fn cplx(a: c128, b: c128) -> c128[3]:
+    return linspace(a, b, 3)
+
+fn imag_part(a: c128, b: c128) -> f64[3]:
+    return imag(linspace(a, b, 3))
+
+fn single(a: f32, b: f32, x: f32[N]) -> i64:
+    return sum(linspace(a, b, N) == x)
+
+fn default_f64(n: i64) -> f64[?]:
+    return linspace(0, 1, n) * 3.0
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_linspace_dtype_is_numpys(strategy: str) -> None:
+    a, b = 0j, 2j + 1.0
+    check(LINSPACE, strategy, "cplx", {"a": a, "b": b}, np.linspace(a, b, 3))
+    check(LINSPACE, strategy, "imag_part", {"a": a, "b": b}, np.imag(np.linspace(a, b, 3)))
+    lo, hi = np.float32(0.1), np.float32(0.7)
+    x = np.linspace(lo, hi, 5)
+    assert x.dtype == np.float32
+    check(LINSPACE, strategy, "single", {"a": lo, "b": hi, "x": x}, np.int64(5))
+    check(LINSPACE, strategy, "default_f64", {"n": 7}, np.linspace(0, 1, 7) * 3.0)
+
+
+DIVIDE = """
+fn scale(x: u8[N]) -> f64[N]:
+    return x / 1000
+
+fn neg(x: u64[N]) -> f64[N]:
+    return -2 / x + x / -2
+
+fn cnt(x: i8[N]) -> f64:
+    let s = 0.0
+    for i in range(N):
+        s += x[i] / 300
+    return s
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_true_division_by_a_literal_beyond_the_dtype(strategy: str) -> None:
+    x = np.array([0, 100, 255], np.uint8)
+    check(DIVIDE, strategy, "scale", {"x": x}, x / 1000)
+    u = np.array([1, 2, 2**63 + 5], np.uint64)
+    check(DIVIDE, strategy, "neg", {"x": u}, -2 / u + u / -2)
+    i = np.array([-128, 5, 127], np.int8)
+    check(DIVIDE, strategy, "cnt", {"x": i}, float(sum(v / 300 for v in i.tolist())))
+
+
+def test_other_operators_still_refuse_the_literal() -> None:
+    with pytest.raises(CompileError, match="integer literal 1000 does not fit u8"):
+        frontend("fn f(x: u8[N]) -> u8[N]:\n    return x // 1000\n", "t.mc")
+
+
+COMPLEX_BOOL = """
+fn nz(z: c128[N]) -> bool[N]:
+    return bool(z)
+
+fn nz2(z: c64[N]) -> i64:
+    return sum(astype(z, bool))
+
+fn one(z: c128) -> bool:
+    return bool(z)
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_complex_to_bool_is_nonzero(strategy: str) -> None:
+    z = np.array([0j, 1e-300j, complex(np.nan, 0), 2, -0.0 - 0.0j])
+    check(COMPLEX_BOOL, strategy, "nz", {"z": z}, z.astype(bool))
+    check(COMPLEX_BOOL, strategy, "nz2", {"z": z.astype(np.complex64)}, np.sum(z.astype(np.complex64).astype(bool)))
+    check(COMPLEX_BOOL, strategy, "one", {"z": 1e-300j}, True)
+
+
+@pytest.mark.parametrize("param, text", [
+    ("x: bool = 2", "default 2 is not true or false"),
+    ("x: bool = 0.5", "default 0.5 is not true or false"),
+    ("x: f32 = 1e40", "default 1e+40 overflows it"),
+    ("x: c64 = 1e40j", "overflows it"),
+])
+def test_defaults_the_dtype_cannot_hold(param: str, text: str) -> None:
+    with pytest.raises(CompileError) as err:
+        frontend(f"fn f({param}) -> f64:\n    return f64(real(x))\n", "t.mc")
+    (d,) = err.value.diagnostics
+    assert text in d.message and d.hint
+    assert (d.line, d.col) == (1, len("fn f(") + param.index("= ") + 3)  # at the default
+
+
+def test_defaults_that_fit_are_accepted() -> None:
+    frontend("fn f(a: bool = true, b: f32 = 3e38, c: c64 = 1e30j, d: f64 = 1e300) -> f64:\n    return 1.0\n", "t.mc")
