@@ -46,6 +46,7 @@ class _Analysis:
         # are read there), as in program order. Gathered by the numbering walk.
         self._merging: list[tuple[int, Op]] = []
         self._loop_exits: dict[Op, list[Op]] = {}
+        self._carried_cache: dict[Op, tuple[dict[Value, frozenset[Value]], dict[Value, int], set[tuple[int, int]]]] = {}
         self._number(fn.body, None)
         self.roots = self._roots()
 
@@ -141,10 +142,12 @@ class _Analysis:
             op, child = self.parent_op.get(op), op
         return False
 
-    def _roots(self) -> dict[Value, frozenset[Value]]:
+    def _roots(self, opaque: Op | None = None) -> dict[Value, frozenset[Value]]:
         """Per array value, the buffers it may share memory with (a fixpoint: loops and
         branches merge the sets of their incoming values). A value missing from the map
-        shares with nothing but itself (`roots_of`)."""
+        shares with nothing but itself (`roots_of`). With `opaque`, that loop's region
+        arguments stay atoms (what they hold at the start of one iteration) instead of
+        taking in every value that flows into them."""
         roots: dict[Value, frozenset[Value]] = {a: frozenset([a]) for a in self.fn.args if a.is_array}
         loop_exits, merging = self._loop_exits, self._merging
         has_loops = any(kind == _LOOP for kind, _ in merging)
@@ -187,8 +190,9 @@ class _Analysis:
                         for ex in exits:
                             s |= get(ex.operands[i])
                         put(res, s)
-                        for r in op.regions:
-                            put(r.args[i + skip], s)
+                        if op is not opaque:
+                            for r in op.regions:
+                                put(r.args[i + skip], s)
                 else:  # mc.if, mc.block
                     for r in op.regions:
                         t = r.terminator
@@ -200,6 +204,78 @@ class _Analysis:
             if not has_loops:
                 break  # no back edges: every value was read after its last update
         return roots
+
+    # ---- loop-carried arrays that never share ------------------------------------------
+    # The root sets above merge everything that flows into a loop's region argument, so
+    # after `a, b = b, a` both rows of a two-row DP may hold either buffer, and every store
+    # into one was a copy (quadratic work). What matters for a store is whether two values
+    # share memory at the same moment: two carried arrays that start apart and are handed
+    # to the next iteration apart never share (an induction on the iterations).
+
+    def inside(self, v: Value, loop: Op) -> bool:
+        """v is defined in one iteration of `loop` (its region arguments included)."""
+        op, in_region = self.def_op(v)
+        if op is None:
+            return False
+        if op is loop:
+            return in_region
+        return self.pos[loop] < self.pos[op] <= self.end[loop]
+
+    def _carried(self, loop: Op) -> tuple[dict[Value, frozenset[Value]], dict[Value, int], set[tuple[int, int]]]:
+        """For `loop`: root sets with its region arguments as atoms, the slot of each
+        array region argument, and the pairs of slots proven never to share (the greatest
+        set closed under: initial values apart, and every value handed to the next
+        iteration apart given the pairs still in the set)."""
+        cache = self._carried_cache
+        if loop in cache:
+            return cache[loop]
+        roots = self._roots(opaque=loop)
+        skip = 1 if loop.name == "mc.for" else 0
+        inits = loop.operands[3:] if loop.name == "mc.for" else loop.operands
+        slot = {r.args[i + skip]: i for r in loop.regions for i, v in enumerate(inits) if v.is_array}
+        arrays = sorted({i for i in slot.values()})
+        apart = {(i, j) for i in arrays for j in arrays
+                 if i < j and not self.roots_of(inits[i]) & self.roots_of(inits[j])}
+        onward = [e for e in self._loop_exits.get(loop, []) if e.name != "mc.break"]
+        changed = True
+        while changed:
+            changed = False
+            for i, j in sorted(apart):
+                if any(self._may_share(roots.get(e.operands[i], frozenset([e.operands[i]])),
+                                       roots.get(e.operands[j], frozenset([e.operands[j]])), loop, slot, apart)
+                       for e in onward):
+                    apart.discard((i, j))
+                    changed = True
+        cache[loop] = roots, slot, apart
+        return cache[loop]
+
+    def _may_share(self, xs: frozenset[Value], ys: frozenset[Value], loop: Op, slot: dict[Value, int],
+                   apart: set[tuple[int, int]]) -> bool:
+        for a in xs:
+            for b in ys:
+                if a is b:
+                    return True
+                sa, sb = slot.get(a), slot.get(b)
+                if sa is not None and sb is not None:
+                    if sa == sb or (min(sa, sb), max(sa, sb)) not in apart:
+                        return True
+                elif sa is not None or sb is not None:
+                    # a carried array against a buffer made in this iteration: apart; against
+                    # one from outside the loop: as the whole-function root sets say
+                    arg, other = (a, b) if sa is not None else (b, a)
+                    if not self.inside(other, loop) and self.roots_of(arg) & self.roots_of(other):
+                        return True
+        return False
+
+    def apart(self, x: Value, y: Value, at: Op) -> bool:
+        """x and y provably do not share memory while `at` runs (judged in the innermost
+        loop around `at` that defines both; False where no loop does)."""
+        for loop in self.loops_around(self.parent_op.get(at)):
+            if self.inside(x, loop) and self.inside(y, loop):
+                roots, slot, apart = self._carried(loop)
+                return not self._may_share(roots.get(x, frozenset([x])), roots.get(y, frozenset([y])),
+                                           loop, slot, apart)
+        return False
 
     def _exit_target(self, term: Op) -> Op | None:
         """The loop a yield/break/continue hands its values to (None for if/block yields)."""
@@ -244,7 +320,7 @@ class CopyElision(ModulePass):
             p = an.pos[at]
             for r in rs:
                 for w in sharing(r):
-                    if w in exclude or an.def_pos(w) > p:
+                    if w in exclude or an.def_pos(w) > p or (uses.get(w) and an.apart(target, w, at)):
                         continue
                     for pos, user, extended in uses.get(w, ()):
                         if pos > p and (extended or not an.exclusive(user, at)):
