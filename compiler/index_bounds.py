@@ -34,6 +34,10 @@ _UNKNOWN: Interval = (None, None)
 _INTS = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64")
 _SIGNED = ("i8", "i16", "i32", "i64")
 _MAKERS = frozenset({"mc.zeros", "mc.ones", "mc.empty", "mc.full"})
+_WRAPPING = frozenset({"mc.add", "mc.sub", "mc.neg", "mc.mul"})
+# the integer types whose arithmetic wraps within index range (i64's would need 2**63)
+_NARROW = {"i8": (-2**7, 2**7 - 1), "i16": (-2**15, 2**15 - 1), "i32": (-2**31, 2**31 - 1),
+           "u8": (0, 2**8 - 1), "u16": (0, 2**16 - 1), "u32": (0, 2**32 - 1), "u64": (0, 2**64 - 1)}
 
 
 def _dtype(v: Value) -> str:
@@ -95,7 +99,14 @@ class IndexRanges:
             return self._loop_var(o, v, depth)
         rule = _RULES.get(o.name) if isinstance(o, Op) else None
         lo, hi = rule(self, o, v, depth + 1) if rule is not None else _UNKNOWN
-        if lo is None and _dtype(v)[0] in "ub":
+        dt = _dtype(v)
+        if o.name in _WRAPPING and dt in _NARROW:
+            # u8 arithmetic wraps (0 - 1 is 255), as do the narrow signed types: an
+            # interval past the dtype's range stands for the whole range
+            rmin, rmax = _NARROW[dt]
+            if lo is None or hi is None or not (self.nonneg(lo - rmin, []) and self.nonneg(Dim(rmax) - hi, [])):
+                return Dim(rmin), Dim(rmax)
+        if lo is None and dt[0] in "ub":
             lo = Dim(0)
         return lo, hi
 

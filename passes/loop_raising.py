@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcodec.compiler.index_bounds import IndexRanges, access_is_safe
 from mcodec.compiler.ir import Module, Op, Region, Value, defined_in
 from mcodec.compiler.ir_facts import const_of, in_bounds, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE
@@ -123,6 +124,23 @@ def _range_dim(loop: Op, base: Value | None = None, axis: int = 0) -> Any:
     if base is not None and (not isinstance(base.type, ArrayType) or base.type.shape[axis] != d):
         return None
     return d
+
+
+def _iv_indices_in_bounds(loop: Op) -> bool:
+    """Every element access indexed by the loop variable is provably in range: a raised
+    loop reads the slice `lo:hi'`, which a range past the axis's end would silently
+    shorten where the loop raises IndexError."""
+    iv = loop.regions[0].args[0]
+    for o in loop.walk():
+        if o.name not in ("mc.getitem", "mc.setitem"):
+            continue
+        axis = 0
+        for it in o.attrs["index"]:
+            if it[0] == "int" and isinstance(it[1], tuple) and o.operands[it[1][1]] is iv \
+                    and not in_bounds(iv, o.operands[0], axis) and not access_is_safe(IndexRanges(), o):
+                return False
+            axis += it[0] != "newaxis"
+    return True
 
 
 def _unit_loop(loop: Op) -> bool:
@@ -588,7 +606,9 @@ class LoopRaising(ModulePass):
             if op.name == "mc.for":
                 # inner rewrites renamed values this loop's body uses: apply them first
                 rename_operands(op.walk(), renames)
-                raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
+                raised = None
+                if _iv_indices_in_bounds(op):
+                    raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
                 if raised is not None:
                     ops, finals = raised
                     renames.update(zip(op.results, finals))

@@ -113,3 +113,72 @@ def test_defaults_the_dtype_cannot_hold(param: str, text: str) -> None:
 
 def test_defaults_that_fit_are_accepted() -> None:
     frontend("fn f(a: bool = true, b: f32 = 3e38, c: c64 = 1e30j, d: f64 = 1e300) -> f64:\n    return 1.0\n", "t.mc")
+
+
+# ---- accesses out of range that compiled code let through ---------------------------
+# (each read or wrote outside the array where NumPy raises IndexError)
+OUT_OF_RANGE = """
+fn wrap_read(x: f64[16], idx: u8[M]) -> f64:
+    let t = 0.0
+    for k in range(M):
+        t += x[(idx[k] & 15) - 1]
+    return t
+
+fn wrap_write(inout x: f64[16], idx: u8[M]):
+    for k in range(M):
+        x[(idx[k] & 15) - 1] = 7.0
+
+fn row_dot(x: f64[N, M], c: i64) -> f64:
+    let t = 0.0
+    for j in range(M):
+        t += x[c, j] * x[c, j]
+    return t
+
+fn past_end(x: f64[N], hi: i64) -> f64:
+    let t = 0.0
+    for j in range(hi):
+        t += x[j] * x[j]
+    return t
+
+fn rows_past_end(A: f64[N, K], B: f64[K, M], hi: i64) -> f64[N, M]:
+    let C = zeros((N, M))
+    for i in range(N):
+        for k in range(hi):
+            C[i, :] += A[i, k] * B[k, :]
+    return C
+
+fn big_index(x: f64[N], j: u64) -> f64:
+    return x[j]
+"""
+RANGE_STRATS = ["numpy-mem", "numba", "numba-par", "numba-fast", "llvm"]
+
+
+@pytest.mark.parametrize("strategy", RANGE_STRATS)
+def test_accesses_out_of_range_raise(strategy: str) -> None:
+    from strategy_checks import built
+
+    x16 = np.arange(16.0)
+    check(OUT_OF_RANGE, strategy, "wrap_read", {"x": x16, "idx": np.array([3, 15], np.uint8)}, x16[2] + x16[14])
+    program = built(OUT_OF_RANGE, strategy)[0].program
+    bad = np.array([16], np.uint8)  # (16 & 15) - 1 is 255 in u8
+    with pytest.raises(IndexError):
+        program.wrap_read(x=x16, idx=bad)
+    big = np.zeros(300)
+    with pytest.raises(IndexError):
+        program.wrap_write(x=big[:16], idx=bad)
+    assert not big.any()  # nothing written past x's end
+    x = np.arange(12.0).reshape(3, 4)
+    check(OUT_OF_RANGE, strategy, "row_dot", {"x": x, "c": -1}, float(x[-1] @ x[-1]))
+    for c in (3, -4, 1000):
+        with pytest.raises(IndexError):
+            program.row_dot(x=x, c=c)
+    assert program.row_dot(x=np.zeros((3, 0)), c=10) == 0.0  # (the loop never indexes)
+    check(OUT_OF_RANGE, strategy, "past_end", {"x": np.arange(4.0), "hi": 3}, 5.0)
+    with pytest.raises(IndexError):
+        program.past_end(x=np.arange(4.0), hi=5)
+    A, B = np.ones((2, 3)), np.arange(6.0).reshape(3, 2)
+    check(OUT_OF_RANGE, strategy, "rows_past_end", {"A": A, "B": B, "hi": 2}, A[:, :2] @ B[:2])
+    with pytest.raises(IndexError):
+        program.rows_past_end(A=A, B=B, hi=4)
+    with pytest.raises((IndexError, OverflowError)):
+        program.big_index(x=np.arange(4.0), j=np.uint64(2**64 - 1))

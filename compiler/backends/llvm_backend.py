@@ -892,7 +892,9 @@ class _Codegen:
             if isinstance(ref, tuple):
                 v = op.operands[ref[1]]
                 i = self.convert(self.get(v), _dtype(v), "i64")
-                if op in self.unchecked:  # NumPy's IndexError outside [-n, n)
+                if op in self.unchecked and _dtype(v) == "u64":  # (2**63 and above are not negative)
+                    self.fail_if(b.icmp_unsigned(">=", i, shape[k]), 1)
+                elif op in self.unchecked:  # NumPy's IndexError outside [-n, n)
                     self.fail_if(b.or_(b.icmp_signed("<", i, b.neg(shape[k])), b.icmp_signed(">=", i, shape[k])), 1)
                 if _dtype(v)[0] == "i" and not non_negative(v):
                     i = b.select(b.icmp_signed("<", i, ir.Constant(self.i64, 0)), b.add(i, shape[k]), i)

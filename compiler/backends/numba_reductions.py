@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcodec.compiler.ir import Op, Region, Value, defined_in
 from mcodec.compiler.ir_facts import const_of as _const
-from mcodec.compiler.ir_facts import non_negative
+from mcodec.compiler.ir_facts import in_bounds, non_negative
 from mcodec.compiler.types import ArrayType, ScalarType
 
 if TYPE_CHECKING:
@@ -88,7 +88,11 @@ def plan_dot_reductions(em: NumbaEmitter, loop: Op) -> list[DotReduction]:
             continue
         other = op.operands[1] if op.operands[0] is acc else op.operands[0]
         red = DotReduction(acc, op)
-        if _factors(em, other, body, iv, inner, t.dtype, red, top=True) and len(red.vectors) == 2:
+        # the slice lo:hi' is the range only where the loop variable cannot run past the
+        # axis's end (a slice shortens silently where the loop raises IndexError)
+        if _factors(em, other, body, iv, inner, t.dtype, red, top=True) and len(red.vectors) == 2 and \
+                all(g not in em.unchecked or in_bounds(iv, g.operands[0], g.operands[0].type.rank - 1)
+                    for g in red.vectors):
             out.append(red)
     return out
 
@@ -132,11 +136,15 @@ def emit_dot_reductions(em: NumbaEmitter, loop: Op, reds: list[DotReduction]) ->
         dots = []
         for g in r.vectors:
             items = []
-            for it in g.attrs["index"][:-1]:
+            base = em.name(g.operands[0])
+            for axis, it in enumerate(g.attrs["index"][:-1]):
                 x = it[1]
-                items.append(em.name(g.operands[x[1]]) if isinstance(x, tuple) else repr(x))
+                i = em.name(g.operands[x[1]]) if isinstance(x, tuple) else repr(x)
+                # an index not proven in range raises as the loop would: when it runs
+                items.append(f"(checked_index({i}, {base}.shape[{axis}]) if {hi} > {lb} else 0)"
+                             if g in em.unchecked else i)
             items.append(f"{lb}:{hi}")
-            dots.append(f"{em.name(g.operands[0])}[{', '.join(items)}]")
+            dots.append(f"{base}[{', '.join(items)}]")
         # constants are written out: one defined in the loop body is unbound when it never ran
         scalars = [em.name(s) if _const(s) is None else em.const_text(_const(s), s.type) for s in r.scalars]
         prod = " * ".join(scalars + [f"np.dot({dots[0]}, {dots[1]})"])
