@@ -3,7 +3,8 @@ unchanged program (or one whose edits touch other blocks) reuses them.
 
 The key hashes the block's structure (its structural id), the block id (generated
 names derive from it), the strategy, the live-in types, the mcodec version, the
-machine and the back ends' source. Entries are written atomically; an unreadable entry is ignored and rebuilt.
+machine and the back ends' source. Entries are written atomically and record a hash of
+every file; an unreadable or damaged entry is ignored and rebuilt.
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:
 def lookup(view: BlockView, strategy: OptimizationStrategy, load: bool = True) -> BuiltBlock | None:
     """The cached build of a block, loaded to be called, or (`load=False`) its stored
     code and files only."""
-    from mcodec.runtime_shim.stored_block import load_block, read_block
+    from mcodec.runtime_shim.stored_block import damaged_file, load_block, read_block
 
     d = cache_root() / "blocks" / block_key(view, strategy)
     try:
         entry = json.loads((d / "entry.json").read_text())
+        if not isinstance(entry.get("sha256"), dict) or damaged_file(d, entry) is not None:
+            return None  # (store() replaces it)
         return (load_block if load else read_block)(d, view, entry)
     except Exception:  # missing, corrupt or stale: rebuild
         return None
@@ -82,9 +85,13 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
 
 
 def _entry_readable(d: Path) -> bool:
+    """An entry with its JSON and every file it lists intact (by their hashes)."""
+    from mcodec.runtime_shim.stored_block import damaged_file
+
     try:
-        return isinstance(json.loads((d / "entry.json").read_text()), dict)
-    except (OSError, ValueError):
+        entry = json.loads((d / "entry.json").read_text())
+        return isinstance(entry, dict) and isinstance(entry.get("sha256"), dict) and damaged_file(d, entry) is None
+    except (OSError, ValueError, KeyError, TypeError):
         return False
 
 

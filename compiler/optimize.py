@@ -19,7 +19,7 @@ import numpy as np
 from mcodec.passes.features import FEATURE_NAMES, feature_vector
 from mcodec.passes.pattern_library import PATTERN_LIBRARY
 from mcodec.passes.patterns import PatternMatch, block_graph, match_patterns, matched_names
-from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for
+from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for, state_lock
 from mcodec.runtime_shim.hardware import machine
 from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, cache_root
 
@@ -59,7 +59,7 @@ def load_learner(notes: list[str], unusable: list[Path] | None = None) -> Any:
     """The user's trained policy, else the prior shipped with mcodec, else a fresh one.
     `unusable` gets each policy directory that is there but could not be used."""
     for where, d in (("trained policy", user_policy_dir()), ("shipped prior", shipped_prior_dir())):
-        if not (d / "policy.json").is_file():
+        if not (d / "policy.json").exists():  # (a directory there is reported, not skipped)
             continue
         try:
             learner = load_policy(d)
@@ -93,9 +93,18 @@ def set_aside_unusable_policy(unusable: list[Path]) -> str | None:
         return None
     if d.is_dir() and d not in unusable:
         return None  # usable (or empty)
-    why = "was not used (see above)" if d.is_dir() else "is not a directory"
-    aside = d.with_name(f"{d.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
-    d.rename(aside)
+    with state_lock(d, exclusive=True):
+        if d.is_dir():
+            try:  # another process may have saved a good one since this one loaded
+                load_policy(d, locked=False)
+                return None
+            except Exception:
+                pass
+        elif not d.exists() and not d.is_symlink():
+            return None
+        why = "was not used (see above)" if d.is_dir() else "is not a directory"
+        aside = d.with_name(f"{d.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+        d.rename(aside)
     return f"the trained policy at {d} {why}: moved to {aside}; a new one is saved in its place"
 
 

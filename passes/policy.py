@@ -60,7 +60,8 @@ import math
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,31 @@ def _atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def state_lock(directory: str | Path, exclusive: bool) -> Iterator[None]:
+    """Serializes the saves and loads of one policy directory between processes: a save
+    renames two files, and a reader between the renames saw a torn pair. The lock file
+    sits beside the directory (which may be renamed aside); a save creates it, a load
+    takes it only where one exists (the shipped prior is never saved by users)."""
+    try:
+        import fcntl
+    except ImportError:  # (no flock: Windows)
+        yield
+        return
+    d = Path(directory)
+    lock = d.with_name(f".{d.name}.lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | (os.O_CREAT if exclusive else 0), 0o644)
+    except OSError:  # none yet, or a place nothing can be written to
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _block_means(group: np.ndarray, acts: np.ndarray, targets: np.ndarray, n_groups: int,
@@ -496,13 +522,18 @@ class _Learner:
             "explore": self.explore, "failed": sorted([list(p) for p in self.failed]),
             "weights_file": NPZ_NAME, "weights_sha256": hashlib.sha256(blob).hexdigest(),
         }
-        _atomic_write(d / NPZ_NAME, blob)
-        _atomic_write(d / JSON_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
+        with state_lock(d, exclusive=True):
+            _atomic_write(d / NPZ_NAME, blob)
+            _atomic_write(d / JSON_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
 
     @classmethod
-    def load(cls, directory: str | Path) -> _Learner:
+    def load(cls, directory: str | Path, locked: bool = True) -> _Learner:
         """Load a saved policy. Called on a concrete class, the saved kind must match;
-        called as `load_policy(dir)` any kind is accepted."""
+        called as `load_policy(dir)` any kind is accepted. (`locked=False`: the caller
+        holds the directory's lock.)"""
+        if locked:
+            with state_lock(directory, exclusive=False):
+                return cls.load(directory, locked=False)
         d = Path(directory)
         jp, wp = d / JSON_NAME, d / NPZ_NAME
 
@@ -575,9 +606,9 @@ class _Learner:
         return learner
 
 
-def load_policy(directory: str | Path) -> _Learner:
+def load_policy(directory: str | Path, locked: bool = True) -> _Learner:
     """Load a saved policy of whichever kind it is."""
-    return _Learner.load(directory)
+    return _Learner.load(directory, locked)
 
 
 def _current_fingerprint() -> str:

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .stored_block import copy_jit_cache, has_jit_cache, load_block, store_block
+from .stored_block import copy_jit_cache, damaged_file, has_jit_cache, load_block, store_block
 
 FORMAT = "mcodec-artifact"
 FORMAT_VERSION = 1
@@ -208,6 +208,10 @@ def _check_blocks(path: Path, manifest: dict[str, Any]) -> None:
                 raise bad(f"block {bid} names a file outside the artifact: {rel}")
             if not f.is_file():
                 raise ArtifactError(f"{path}: block {bid}'s file {rel} is missing; rebuild the artifact")
+        damaged = damaged_file(path, entry)
+        if damaged is not None:
+            raise ArtifactError(f"{path}: block {bid}'s file {damaged} does not match the hash the build "
+                                "recorded (damaged or edited); rebuild the artifact")
 
 
 def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_shim.program.Program

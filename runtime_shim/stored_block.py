@@ -4,6 +4,7 @@ blocks this way, and load them back without compiling where the back end allows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,7 +38,24 @@ def store_block(built: Any, root: Path) -> dict[str, Any]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
         files.append(rel)
-    return {"strategy": built.strategy_id, "files": files, "info": _jsonable(built.info)}
+    return {"strategy": built.strategy_id, "files": files, "info": _jsonable(built.info),
+            "sha256": {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in files}}
+
+
+def damaged_file(root: Path, entry: dict[str, Any]) -> str | None:
+    """The first of a stored block's files that is missing or differs from the hash its
+    entry recorded (a truncated library would crash the process that loads it), else
+    None. An entry without hashes (an older build) is taken as it is."""
+    hashes = entry.get("sha256")
+    if not isinstance(hashes, dict):
+        return None
+    for rel in entry["files"]:
+        try:
+            if hashlib.sha256((root / rel).read_bytes()).hexdigest() != hashes.get(rel):
+                return rel
+        except OSError:
+            return rel
+    return None
 
 
 def _python_sources(entry: dict[str, Any]) -> list[str]:

@@ -131,6 +131,31 @@ def test_a_torn_cache_entry_is_rebuilt_not_a_fallback(tmp_path: Path, monkeypatc
     assert again.program.crc16(**data) == reference_module("crc16").reference(data)["return"]
 
 
+@pytest.mark.parametrize("strategy, pattern", [("llvm", "*.so"), ("numba", "*.py")])
+def test_damaged_block_files_are_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str,
+                                        pattern: str) -> None:
+    """A truncated native library killed the process loading it ('Bus error'), and a
+    damaged cache entry was reused by every later build: files are checked against the
+    hashes their entry records. In the cache the entry is rebuilt; in an artifact the
+    load says which file and to rebuild."""
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    src = (CORPUS / "crc16.mc").read_text()
+    first = build_module(frontend(src, "crc16.mc"), default=strategy, warn=False)
+    out = write_artifact(first, src, tmp_path / "a.mcx")
+    damaged = [f for f in (tmp_path / "cache" / "blocks").rglob(pattern) if "__pycache__" not in f.parts]
+    assert damaged
+    for f in damaged:
+        f.write_bytes(f.read_bytes()[:200])
+    again = build_module(frontend(src, "crc16.mc"), default=strategy, warn=False)
+    assert not any(b.built.info.get("cached") for b in again.blocks.values()) and not again.fallbacks
+    data = inputs_module("crc16").make_inputs("S")
+    assert again.program.crc16(**data) == reference_module("crc16").reference(data)["return"]
+    lib = next(f for f in out.rglob(pattern) if "__pycache__" not in f.parts and f.parent != out)
+    lib.write_bytes(lib.read_bytes()[:-7])
+    with pytest.raises(ArtifactError, match="does not match the hash the build recorded"):
+        mcodec.load(out)
+
+
 def test_an_interrupted_cache_store_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mcodec.runtime_shim.stored_block as stored_block
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -378,3 +379,42 @@ def test_measured_actions_follow_the_buffer() -> None:
     learner.learn()
     learner.remember(CENTERS[1], "llvm", 0.2)
     assert learner.measured_actions() == {"numba", "llvm"}
+
+
+def _save_many(directory: str, n: int) -> None:
+    rng = np.random.default_rng()
+    for _ in range(n):
+        learner = ReinforcementLearner(REGISTRY.values())
+        for _ in range(int(rng.integers(5, 60))):
+            learner.remember(rng.random(4), "numba", float(rng.random()))
+        learner.learn()
+        learner.save(directory)
+
+
+def _load_many(directory: str, n: int, failures: Any) -> None:
+    bad = 0
+    for _ in range(n):
+        try:
+            load_policy(directory)
+        except Exception:
+            bad += 1
+    failures.put(bad)
+
+
+def test_loads_never_see_a_torn_save(tmp_path: Path) -> None:
+    """A save renames two files (weights, then metadata); a process loading between
+    the renames saw a pair that did not match, and `profile` moved the good policy
+    aside. Saves and loads are serialized by a lock beside the directory."""
+    import multiprocessing as mp
+
+    d = str(tmp_path / "policy")
+    _save_many(d, 1)
+    ctx = mp.get_context("fork")  # (the children run functions of this module)
+    failures = ctx.Queue()
+    procs = [ctx.Process(target=_save_many, args=(d, 60)), ctx.Process(target=_load_many, args=(d, 150, failures))]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert failures.get(timeout=10) == 0
