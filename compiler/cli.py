@@ -181,7 +181,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.plan}: a plan is a JSON object of block id -> strategy id")
     from .strategy import REGISTRY
 
-    for sid in [args.strategy, *plan.values()]:
+    if args.strategy is not None and args.optimize:  # (it was silently ignored)
+        raise UsageError("--strategy and --optimize both choose the strategies: give one of them")
+    strategy = args.strategy or "numpy"
+    for sid in [strategy, *plan.values()]:
         if not isinstance(sid, str) or sid not in REGISTRY:  # (a list there was "unhashable type")
             raise UsageError(f"unknown strategy {sid!r}; known: {', '.join(REGISTRY)}")
     if plan and args.optimize:  # the policy's plan would silently replace it
@@ -230,25 +233,28 @@ def cmd_build(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BuildWarning)
         # only written here, not run: blocks from the block cache need not be loaded
-        result = build_module(module, plan, default=args.strategy, use_cache=not args.no_cache, runnable=False)
+        result = build_module(module, plan, default=strategy, use_cache=not args.no_cache, runnable=False)
     out = Path(args.output or src_path.with_suffix(".mcx").name)
     try:
         write_artifact(result, source, out, presets=src_path.with_suffix(".py"))
     except OSError as e:  # (the message would name the temporary folder written first)
         raise UsageError(f"{out}: cannot write the artifact ({e.strerror or e})") from None
     if args.emit_ir:
-        _emit_ir(args.emit_ir, result, decisions, notes, out)
+        _emit_ir(args.emit_ir, result, decisions, notes, out, args.quiet)
     for w in caught:
         print(f"mcodec: warning: {w.message}", file=sys.stderr)
+    # (JSON on stdout stays parseable: the summary goes to stderr then)
+    summary = sys.stderr if args.emit_ir == "json" else sys.stdout
     if not args.quiet:
-        print(f"built {out} in {time.perf_counter() - t0:.2f} s")
+        print(f"built {out} in {time.perf_counter() - t0:.2f} s", file=summary)
         rows = [("block", "kind", "requested", "strategy", "note")]
         for b in result.blocks.values():
             note = b.fallbacks[0].reason if b.fallbacks else ("cached" if b.built.info.get("cached") else "")
             rows.append((b.block_id, b.kind, b.requested, b.built.strategy_id, note[:60]))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
-            print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else ""))
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + ("  " + r[4] if r[4] else ""),
+                  file=summary)
     return 0
 
 
@@ -258,7 +264,7 @@ def _store(args: argparse.Namespace):  # noqa: ANN202 - ProfileStore
     return ProfileStore(Path(args.profile_db) if getattr(args, "profile_db", None) else None)
 
 
-def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path) -> None:  # noqa: ANN001
+def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path, quiet: bool) -> None:  # noqa: ANN001
     from .annotate import annotate_dot, annotate_json, annotate_text, render_png
 
     if kind == "text":
@@ -279,7 +285,8 @@ def _emit_ir(kind: str, result, decisions: list, notes: list[str], out: Path) ->
             detail = (getattr(e, "stderr", b"") or b"").decode(errors="replace").strip()
             print(f"mcodec: warning: Graphviz could not render {dot}: {detail or e}", file=sys.stderr)
             note = ""
-        print(f"wrote {dot}{note}")
+        if not quiet:
+            print(f"wrote {dot}{note}")
     else:
         raise UsageError(f"--emit-ir takes text, json or dot, not {kind!r}")
 
@@ -457,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build an artifact directory (strategy per block, fallbacks shown)")
     p.add_argument("file", metavar="FILE.mc")
     p.add_argument("-o", "--output", help="artifact directory (default: FILE.mcx)")
-    p.add_argument("--strategy", default="numpy", help="strategy for every block (default numpy)")
+    p.add_argument("--strategy", help="strategy for every block (default numpy)")
     p.add_argument("--plan", help="JSON file mapping block ids to strategy ids")
     p.add_argument("--no-cache", action="store_true", help="rebuild every block (ignore the block cache)")
     p.add_argument("--optimize", action="store_true", help="let the learned policy choose each block's strategy")
@@ -489,6 +496,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(parser=p, func=cmd_run)
     return ap
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind `e` (its cause or context chain)."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -525,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no error at exit's flush)
         return 141
     except Exception as e:  # an error raised by the running program (e.g. an index out of range)
+        if _interrupted(e):  # Ctrl-C inside compiled code comes back as a SystemError
+            print("mcodec: interrupted", file=sys.stderr)
+            return 130
         if getattr(args, "verbose", False):
             raise
         where = "".join(f" ({n})" for n in getattr(e, "__notes__", ())[:1])  # (the innermost block)

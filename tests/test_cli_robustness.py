@@ -125,8 +125,25 @@ def test_damaged_block_code_is_an_artifact_error(tmp_path: Path, capsys) -> None
     art = built(tmp_path, capsys)
     (py,) = (art / "blocks").glob("*.py")
     py.write_text("def (\n")
-    with pytest.raises(ArtifactError, match="cannot be loaded"):
+    with pytest.raises(ArtifactError, match="does not match the hash the build recorded"):
         mcodec.load(art)
+
+
+def test_ctrl_c_inside_compiled_code_is_an_interruption(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Ctrl-C while a Numba block runs reaches Python as a SystemError ('returned a
+    result with an exception set') whose context is the KeyboardInterrupt."""
+    import mcodec.compiler.cli as cli_module
+
+    def run_interrupted(args: object) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(blk) returned a result with an exception set") from None
+
+    art = built(tmp_path, capsys)
+    monkeypatch.setattr(cli_module, "cmd_run", run_interrupted)
+    rc, _, err = cli(capsys, "run", art)
+    assert rc == 130 and err.strip() == "mcodec: interrupted"
 
 
 def test_damaged_numba_jit_cache_is_recompiled(tmp_path: Path, capsys) -> None:
@@ -497,3 +514,16 @@ def test_interrupted_rebuild_keeps_the_previous_artifact(tmp_path: Path, capsys,
     monkeypatch.setattr(artifact.os, "replace", real)
     assert mcodec.load(art).f(np.ones(2)).tolist() == [2.0, 2.0]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_optimize_and_strategy_together_are_refused(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "o.mcx", "--optimize", "--strategy", "numba")
+    assert rc == 2 and "--strategy and --optimize" in err
+
+
+def test_emit_ir_json_on_stdout_is_json_alone(tmp_path: Path, capsys) -> None:
+    import json
+
+    rc, out, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "o.mcx", "--emit-ir=json")
+    assert rc == 0 and isinstance(json.loads(out), dict)  # (the block table went to stderr)
+    assert "built " in err
