@@ -128,6 +128,35 @@ def _breaks_out(stmts: list[A.Stmt]) -> bool:
     return False
 
 
+def _returns_inside(stmts: list[A.Stmt]) -> bool:
+    """Whether a statement list holds a `return` at any depth."""
+    for s in stmts:
+        if isinstance(s, A.Return) or isinstance(s, A.If) and (_returns_inside(s.body) or _returns_inside(s.orelse)) \
+                or isinstance(s, (A.For, A.While)) and _returns_inside(s.body):
+            return True
+    return False
+
+
+def _loop_returns(stmts: list[A.Stmt]) -> bool:
+    """Whether some loop in a statement list holds a `return`."""
+    for s in stmts:
+        if isinstance(s, (A.For, A.While)) and _returns_inside(s.body) \
+                or isinstance(s, A.If) and (_loop_returns(s.body) or _loop_returns(s.orelse)):
+            return True
+    return False
+
+
+# A `return` inside a loop of a function with scalar results sets these hidden variables
+# (no M-CODE name holds '%') and breaks out; after each loop, `if flag: return` passes it
+# on. The loop stays one block that a back end compiles, where a return inside made the
+# whole loop run as Python.
+_RET_FLAG = "return%flag"
+
+
+def _ret_var(i: int) -> str:
+    return f"return%{i}"
+
+
 def _rebinds(stmts: list[A.Stmt], name: str) -> bool:
     """Whether a statement list binds `name` to a new value (`name = e`, `let name`, an
     unpack or a loop over it), as opposed to updating it (`name[i] = e`, `name += e`)."""
@@ -235,6 +264,14 @@ class FunctionBuilder:
                 for ax, d in enumerate(p.type.shape):
                     if d is not None and len(d.terms) == 1 and d.const == 0:
                         self.dim_sources.setdefault(d.terms[0][0], (i, ax))
+        self.loop_returns = all(isinstance(t, ScalarType) for t in self.fn.result_types) \
+            and _loop_returns(self.fndef.body)
+        if self.loop_returns:
+            span = self.fndef.span
+            self.env[_RET_FLAG] = Binding(self.const(False, ScalarType("bool"), span), "local")
+            for i, t in enumerate(self.fn.result_types):
+                zero = {"b": False, "c": 0j, "f": 0.0}.get(t.dtype[0], 0)
+                self.env[_ret_var(i)] = Binding(self.const(zero, ScalarType(t.dtype), span), "local")
         n_errors = len(self.sink.items)
         terminated = self.block(self.fndef.body)
         if not terminated:
@@ -543,9 +580,8 @@ class FunctionBuilder:
                 if len(first) != len(want) or not all(isinstance(v, Value) for v in first):
                     raise self.error(f"return gives a tuple of {len(first)}; '{self.fn.name}' returns "
                                      f"{self._result_text()}", s.span, f"return {len(want)} values")
-                self.emit_return([self.convert(v, t, s.values[0].span, "the result") for v, t in zip(first, want)],
-                                 s.span)
-                return True
+                return self._leave([self.convert(v, t, s.values[0].span, "the result") for v, t in zip(first, want)],
+                                   s.span)
             got = [self._value(first, s.values[0].span)]
         if len(s.values) != len(want):
             if not want:
@@ -556,8 +592,28 @@ class FunctionBuilder:
                              if len(want) > 1 else "return a single value")
         vals = [self.convert(got[i] if i < len(got) else self.value_expr(e), t, e.span, "the result")
                 for i, (e, t) in enumerate(zip(s.values, want))]
-        self.emit_return(vals, s.span)
-        return True
+        return self._leave(vals, s.span)
+
+    def _leave(self, vals: list[Value], span: Span) -> bool:
+        """Return `vals`: from inside a loop (see _RET_FLAG), by setting the hidden
+        variables and breaking out."""
+        if not (self.loops and self.loop_returns):
+            self.emit_return(vals, span)
+            return True
+        for i, v in enumerate(vals):
+            self.env[_ret_var(i)] = Binding(v, "local")
+        self.env[_RET_FLAG] = Binding(self.const(True, ScalarType("bool"), span), "local")
+        return self._loop_exit("mc.break", span)
+
+    def _after_loop(self, body: list[A.Stmt], span: Span, terminal: bool) -> bool:
+        """After a loop whose body returns: pass the return on (`if flag: return`;
+        unconditionally where the loop ends only by it). Whether control falls through."""
+        if not (self.loop_returns and _returns_inside(body)):
+            return terminal
+        ret = A.Return(span, [A.Name(span, _ret_var(i)) for i in range(len(self.fn.result_types))])
+        if terminal:
+            return self.stmt(ret)
+        return self.stmt(A.If(span, A.Name(span, _RET_FLAG), [ret], []))
 
     def stmt_Break(self, s: A.Break) -> bool:
         return self._loop_exit("mc.break", s.span)
@@ -629,8 +685,11 @@ class FunctionBuilder:
         return v
 
     def _carried(self, body: list[A.Stmt]) -> list[str]:
-        return [n for n in _assigned_names(body, self.gen.inout_callees) if n in self.env and n not in self.poisoned
-                and self.env[n].kind in ("local", "inout")]
+        names = [n for n in _assigned_names(body, self.gen.inout_callees) if n in self.env and n not in self.poisoned
+                 and self.env[n].kind in ("local", "inout")]
+        if self.loop_returns and _returns_inside(body):
+            names += [_RET_FLAG, *(_ret_var(i) for i in range(len(self.fn.result_types)))]
+        return names
 
     def _loop(self, op_name: str, operands: list[Value], carried: list[str], span: Span,
               lower_body: Callable[[list[Value]], None], extra_args: list[ValueType],
@@ -677,7 +736,7 @@ class FunctionBuilder:
             self.env[n] = Binding(v, self.env[n].kind)
         return op
 
-    def stmt_For(self, s: A.For) -> None:
+    def stmt_For(self, s: A.For) -> bool:
         bound = self.env.get(s.var)
         existing = bound is not None and bound.kind == "local"
         if existing or s.var in _assigned_names(s.body, self.gen.inout_callees):
@@ -756,6 +815,7 @@ class FunctionBuilder:
                 r.append(Op("mc.yield", [self.env[n].value for n in carried], [], loc=s.span))
 
         self._loop("mc.for", bounds, carried, s.span, body, [ScalarType("i64")])
+        return self._after_loop(s.body, s.span, False)
 
     def stmt_While(self, s: A.While) -> bool:
         if self._writes_inout([s.cond]):
@@ -782,7 +842,8 @@ class FunctionBuilder:
         self._loop("mc.while", [], carried, s.span, body, [], n_regions=2)
         # `while true:` left by no `break` ends only by a return: as in Python, the code
         # after it is unreachable (a function may end there without a return)
-        return isinstance(s.cond, A.BoolLit) and s.cond.value and not _breaks_out(s.body)
+        return self._after_loop(s.body, s.span,
+                                isinstance(s.cond, A.BoolLit) and s.cond.value and not _breaks_out(s.body))
 
     # ---- expressions ---------------------------------------------------------------
     def value_expr(self, e: A.Expr) -> Value:

@@ -1,0 +1,126 @@
+"""`return` inside loops of functions with scalar results: the return sets hidden
+variables and breaks out, and each loop passes it on (`if flag: return`), so the loop
+is a block a back end compiles. A return inside a loop made the whole loop run as
+Python before (a first-index search: 75 ms against 0.34 ms written with `break`).
+Every expected value is Python's own, run on the same source's meaning here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from strategy_checks import built, check
+
+STRATS = ["numpy-mem", "numba", "numba-par", "llvm", "mlx-cpu"]
+
+PROGRAMS = """
+fn first_above(x: f64[N], t: f64) -> i64:
+    for i in range(N):
+        if x[i] > t:
+            return i
+    return -1
+
+fn find_pair(A: i64[N, M], v: i64) -> (i64, i64):
+    for i in range(N):
+        for j in range(M):
+            if A[i, j] == v:
+                return i, j
+    return -1, -1
+
+fn is_prime(n: i64) -> bool:
+    if n < 2:
+        return false
+    let d = 2
+    while d * d <= n:
+        if n % d == 0:
+            return false
+        d += 1
+    return true
+
+fn count_primes(n: i64) -> i64:
+    let c = 0
+    for k in range(n):
+        if is_prime(k):
+            c += 1
+    return c
+
+fn bisect(lo0: f64, hi0: f64, c: f64) -> f64:
+    let lo = lo0
+    let hi = hi0
+    while true:
+        let mid = 0.5 * (lo + hi)
+        if hi - lo < 1e-12:
+            return mid
+        if mid * mid > c:
+            hi = mid
+        else:
+            lo = mid
+
+fn clear_until(inout x: f64[N], stop: f64):
+    for i in range(N):
+        if x[i] == stop:
+            return
+        x[i] = 0.0
+
+fn narrowed(x: f64[N]) -> f32:
+    let s = 0.0
+    for i in range(N):
+        s += x[i]
+        if s > 10.0:
+            return s
+    return -s
+"""
+
+
+def first_above(x: np.ndarray, t: float) -> int:
+    return next((i for i, v in enumerate(x) if v > t), -1)
+
+
+def find_pair(A: np.ndarray, v: int) -> tuple[int, int]:
+    hits = np.argwhere(A == v)
+    return (int(hits[0][0]), int(hits[0][1])) if len(hits) else (-1, -1)
+
+
+def is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+
+
+def narrowed(x: np.ndarray) -> np.float32:
+    s = 0.0
+    for v in x:
+        s += v
+        if s > 10.0:
+            return np.float32(s)
+    return np.float32(-s)
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_returns_inside_loops(strategy: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.random(50) * 4.0
+    for t in (3.9, 0.5, 5.0):
+        check(PROGRAMS, strategy, "first_above", {"x": x, "t": t}, np.int64(first_above(x, t)))
+    A = rng.integers(0, 30, (6, 7))
+    for v in (int(A[3, 2]), 31):
+        got = check(PROGRAMS, strategy, "find_pair", {"A": A, "v": v})
+        assert tuple(int(g) for g in got) == find_pair(A, v)
+    for n in (0, 1, 2, 9, 97, 91):
+        check(PROGRAMS, strategy, "is_prime", {"n": n}, is_prime(n))
+    check(PROGRAMS, strategy, "count_primes", {"n": 200}, np.int64(sum(map(is_prime, range(200)))))
+    got = check(PROGRAMS, strategy, "bisect", {"lo0": 0.0, "hi0": 4.0, "c": 2.0})
+    assert abs(got - 2 ** 0.5) < 1e-9
+    x2 = np.arange(8.0)
+    want = x2.copy()
+    want[:5] = 0.0
+    out = x2.copy()
+    built(PROGRAMS, strategy)[0].program.clear_until(x=out, stop=5.0)
+    assert np.array_equal(out, want)
+    for xs in (np.ones(30), np.ones(5)):
+        check(PROGRAMS, strategy, "narrowed", {"x": xs}, narrowed(xs))
+
+
+@pytest.mark.parametrize("strategy", ["numba", "llvm"])
+def test_the_loops_are_compiled(strategy: str) -> None:
+    result, _ = built(PROGRAMS, strategy)
+    for entry in ("first_above", "find_pair", "is_prime", "bisect"):
+        loops = [b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop"]
+        assert loops and all(b.built.strategy_id == strategy for b in loops), entry
