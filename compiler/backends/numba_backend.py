@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from mcodec.compiler.index_bounds import unchecked_accesses
 from mcodec.compiler.ir import Op, Region, Value, defined_in
-from mcodec.compiler.ir_facts import non_negative
+from mcodec.compiler.ir_facts import const_of, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
@@ -72,7 +72,10 @@ from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
-PRELUDE = "import numpy as np\nfrom numba import get_num_threads, prange\n"
+PRELUDE = "import numpy as np\nfrom numba import get_num_threads, objmode, prange\n"
+# a random draw's object-mode block (NumbaEmitter._draw) compiles at its first run, saying
+# so: nothing a user can act on
+warnings.filterwarnings("ignore", message="Code running in object mode won't allow parallel execution")
 # ops whose result is a new array, sharing memory with no other
 FRESH_ARRAYS = frozenset({"mc.zeros", "mc.ones", "mc.full", "mc.empty", "mc.copy"})
 # inlined polynomials that vectorize, where libm's scalar calls do not (runtime_shim/numba_math.py)
@@ -133,9 +136,12 @@ PRANGE_IN_LOOP_MIN = 1 << 20
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
-               "mc.random": "random numbers (numpy Generator) are not available in Numba",
-               "mc.randn": "random numbers (numpy Generator) are not available in Numba",
                "mc.return": "early return"}
+
+
+# an operand index scaled by its broadcast flag (operand_elem): ` * bc_12`
+_BROADCAST_MUL = re.compile(r" \* bc_\d+\b")
+_BROADCAST_FLAG = re.compile(r" \* (bc_\d+)\b")
 
 
 def block_py_name(block: BlockView) -> str:
@@ -603,9 +609,31 @@ class NumbaEmitter(PythonEmitter):
         return f"{' * '.join(f'({s})' for s in sizes)} >= {PRANGE_IN_LOOP_MIN}"
 
     def open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> None:
-        """The loops of an elementwise nest and its one body line, parallel where
-        `nest_parallel` says: under its run-time condition, a call of the nest outlined
-        as prange, else the nest inline."""
+        """The loops of an elementwise nest and its one body line. Where operands may
+        broadcast (`i * bc_k`, a size not known to equal the result's), a second copy
+        with plain indices runs when none does: the multipliers kept LLVM from
+        vectorizing (a Sobel filter on `?` dims ran 5-10x slower than on known ones)."""
+        rows = ctx.rows or {}
+        bcs = sorted(set(_BROADCAST_FLAG.findall(" ".join([body, *(t for _, t in rows.values())]))))
+        if not bcs:
+            self._open_nest(sizes, ivs, ctx, body)
+            return
+        plain = copy.copy(ctx)
+        if ctx.rows is not None:
+            plain.rows = {k: (n, _BROADCAST_MUL.sub("", t)) for k, (n, t) in rows.items()}
+        self.line(f"if {' and '.join(f'{b} == 1' for b in bcs)}:")
+        self.depth += 1
+        self._open_nest(sizes, ivs, plain, _BROADCAST_MUL.sub("", body))
+        self.depth -= 1
+        self.line("else:")
+        self.depth += 1
+        self._open_nest(sizes, ivs, ctx, body)
+        self.depth -= 1
+        self.stats["broadcast_versions"] = self.stats.get("broadcast_versions", 0) + 1
+
+    def _open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> None:
+        """The nest, parallel where `nest_parallel` says: under its run-time condition, a
+        call of the nest outlined as prange, else the nest inline."""
         par = self.nest_parallel(sizes)
         d0 = self.depth
         if isinstance(par, str):
@@ -1151,8 +1179,12 @@ class NumbaEmitter(PythonEmitter):
         self.depth -= 2
 
     def op_reshape(self, op: Op) -> None:
-        self.line(f"{self.name(op.result)} = np.ascontiguousarray({self.name(op.operands[0])})"
-                  f".reshape({self._shape_text(op.operands[1:])})")
+        x = self.name(op.operands[0])
+        unknown = [self.name(v) for v in op.operands[1:] if not (isinstance(const_of(v), int) and const_of(v) >= 0)]
+        if unknown:  # Numba infers a -1 of an empty array as 0; NumPy cannot infer it
+            self.line(f"if {x}.size == 0 and ({' or '.join(f'{u} == -1' for u in unknown)}):")
+            self.line("    raise ValueError('cannot reshape an array of size 0 into a shape with -1')")
+        self.line(f"{self.name(op.result)} = np.ascontiguousarray({x}).reshape({self._shape_text(op.operands[1:])})")
 
     def op_flip(self, op: Op) -> None:
         x = op.operands[0]
@@ -1160,6 +1192,21 @@ class NumbaEmitter(PythonEmitter):
         axes = range(x.type.rank) if axis is None else {a % x.type.rank for a in axis}
         idx = ", ".join("::-1" if k in axes else ":" for k in range(x.type.rank))
         self.line(f"{self.name(op.result)} = {self.name(x)}[{idx}]")
+
+    def op_random(self, op: Op) -> None:
+        self._draw(op, "random")
+
+    def op_randn(self, op: Op) -> None:
+        self._draw(op, "standard_normal")
+
+    def _draw(self, op: Op, method: str) -> None:
+        """NumPy's Generator has no Numba version: the draw runs in object mode (a call
+        into Python, microseconds), the loops around it stay compiled."""
+        nd = op.attrs["ndim"]
+        r = self.name(op.result)
+        shape = "(" + "".join(f"int({self.name(v)}), " for v in op.operands[:nd]) + ")"
+        self.line(f"with objmode({r}='float64[{', '.join([':'] * nd)}]'):")
+        self.line(f"    {r} = np.random.default_rng(int({self.name(op.operands[nd])})).{method}({shape})")
 
     def op_linspace(self, op: Op) -> None:
         if not op.attrs["endpoint"] or op.attrs["dtype"] != _numba_linspace_dtype(op):
@@ -1696,6 +1743,10 @@ class NumbaBackend:
         for o in block.ops():
             if o.name in UNSUPPORTED:
                 return False, UNSUPPORTED[o.name]
+            if o.name in ("mc.random", "mc.randn") and (o.attrs["ndim"] == 0 or not _inside_loop(o)):
+                # (outside loops NumPy's draw is the whole work: object mode would only add a
+                # compile at each artifact load)
+                return False, "a random draw outside a loop (NumPy's own Generator)"
             for v in [*o.operands, *o.results]:
                 t = v.type
                 if not isinstance(t, (ScalarType, ArrayType)):
@@ -1843,3 +1894,13 @@ def _writable(args: tuple) -> tuple:
 def _numba_linspace_dtype(op: Op) -> str:
     """The dtype of Numba's np.linspace(start, stop, num): c128 for complex ends, else f64."""
     return "c128" if any(v.type.dtype[0] == "c" for v in op.operands[:2]) else "f64"
+
+
+def _inside_loop(op: Op) -> bool:
+    region = op.parent
+    while region is not None and region.parent is not None:
+        owner = region.parent
+        if owner.name in ("mc.for", "mc.while"):
+            return True
+        region = owner.parent
+    return False
