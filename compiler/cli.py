@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -161,7 +162,6 @@ def cmd_ir(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     import json
-    import warnings
 
     from mcodec.runtime_shim.artifact import write_artifact
 
@@ -223,9 +223,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             entry = check_preset_module(mod, src_path, args.preset, module.functions)
             dims = dims_from_inputs(module, entry, make_inputs(mod, args.preset))
         live = live_block_sigs(module)
-        stale = [sig for sig in store.stale(live) if sig]
+        stale = [sig for sig in store.stale(live, module.functions) if sig]
         if stale and args.verbose:
-            notes.append(f"{len(stale)} profiled block signature(s) match no block of this program")
+            notes.append(f"{len(stale)} profiled block signature(s) of this program's functions match none of "
+                         "its blocks (stale: recorded before an edit)")
         plan, decisions = decide(module, learner, explore=False, dims=dims, store=store)
         for n in notes:  # unusable policy state is reported even without --emit-ir
             if "not used" in n:
@@ -249,7 +250,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"built {out} in {time.perf_counter() - t0:.2f} s", file=summary)
         rows = [("block", "kind", "requested", "strategy", "note")]
         for b in result.blocks.values():
-            note = b.fallbacks[0].reason if b.fallbacks else ("cached" if b.built.info.get("cached") else "")
+            note = (b.fallbacks[0].reason if b.fallbacks else b.built.info.get("device_fallback")
+                    or ("cached" if b.built.info.get("cached") else ""))
             rows.append((b.block_id, b.kind, b.requested, b.built.strategy_id, note[:60]))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
@@ -319,9 +321,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
             module = frontend(_read(args.file), args.file)
             live = live_block_sigs(module)
             program_sigs = {r["block_sig"] for r in rows}
-            stale = sorted(program_sigs - live)
+            stale = store.stale(live, module.functions)
             print(f"{args.file}: {len(live & program_sigs)} of {len(live)} blocks have profiles; "
-                  f"{len(stale)} profiled signature(s) match none of its blocks (stale for this program)")
+                  f"{len(stale)} profiled signature(s) of its functions match none of its blocks "
+                  "(stale: recorded before an edit)")
         return 0
     if not args.file:
         raise UsageError("mcodec profile needs a program (or --show)")
@@ -518,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = build_parser()
     args, extra = ap.parse_known_args(argv)
+    # warnings (a device fallback, NumPy's on the running program) as the tool's own lines
+    warnings.showwarning = lambda message, category, *rest, **kw: print(f"mcodec: warning: {message}",
+                                                                         file=sys.stderr)
     if not getattr(args, "func", None):
         ap.error("a command is required (check, ir, build, profile or run); see `mcodec --help`")
     if extra:  # reported with the command's usage, not the top level's

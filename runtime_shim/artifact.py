@@ -16,9 +16,11 @@ import os
 import shutil
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
+from .hardware import machine
 from .stored_block import copy_jit_cache, damaged_file, has_jit_cache, load_block, store_block
 
 FORMAT = "mcodec-artifact"
@@ -37,8 +39,6 @@ class ArtifactError(Exception):
 def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path | None = None) -> Path:
     from mcodec import __version__
     from mcodec.compiler.ir import print_module
-
-    from .hardware import machine
 
     _check_replaceable(Path(out_dir))
     out_dir = Path(out_dir).resolve()  # `-o dir/..` has no name to make a sibling temporary from
@@ -66,6 +66,7 @@ def write_artifact(result: Any, source_text: str, out_dir: Path, presets: Path |
             "source_name": Path(result.module.filename).name,
             "source_sha256": hashlib.sha256(source_text.encode()).hexdigest(),
             "machine": machine(), "entries": list(result.module.functions), "blocks": blocks,
+            "blocks_sha256": _blocks_digest(blocks),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _move_into_place(tmp, out_dir)
@@ -136,6 +137,11 @@ def _check_replaceable(out_dir: Path) -> None:
         if not is_artifact and not names <= _ARTIFACT_NAMES:
             raise ArtifactError(f"{out_dir}: a non-empty directory that is not an mcodec artifact; "
                                 "it would be replaced whole, so choose another output path (-o)")
+        foreign = sorted(names - _ARTIFACT_NAMES)
+        if foreign:  # an artifact with the user's own files put in it: replacing it would delete them
+            raise ArtifactError(f"{out_dir}: holds files no build wrote ({', '.join(foreign[:5])}"
+                                f"{', ...' if len(foreign) > 5 else ''}); the artifact is replaced whole, so "
+                                "move them out or choose another output path (-o)")
     try:
         cwd = Path.cwd().resolve()
     except OSError:  # a deleted working directory: nothing to protect
@@ -188,6 +194,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def _blocks_digest(blocks: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(blocks, sort_keys=True).encode()).hexdigest()
+
+
 def _check_blocks(path: Path, manifest: dict[str, Any]) -> None:
     """The manifest's shape and the block files it lists: a hand-edited or torn manifest
     is reported as such, not as a KeyError deep inside loading."""
@@ -196,6 +206,9 @@ def _check_blocks(path: Path, manifest: dict[str, Any]) -> None:
 
     if not isinstance(manifest.get("source_name"), str) or not isinstance(manifest.get("blocks"), dict):
         raise bad("no source_name or blocks")
+    if "blocks_sha256" in manifest and manifest["blocks_sha256"] != _blocks_digest(manifest["blocks"]):
+        # (a strategy edited from numba to numpy ran the Numba source as Python, 1000x slower)
+        raise bad("its block table does not match the hash the build recorded: edited by hand?")
     root = path.resolve()
     for bid, entry in manifest["blocks"].items():
         if not (isinstance(entry, dict) and isinstance(entry.get("strategy"), str)
@@ -225,6 +238,12 @@ def load(path: str | Path, wrap: Any = None):  # noqa: ANN201 - returns runtime_
 
     path = Path(path)
     manifest = read_manifest(path)
+    built_on = manifest.get("machine") if isinstance(manifest.get("machine"), dict) else {}
+    here = machine()
+    if built_on.get("fingerprint") not in (None, here["fingerprint"]):
+        warnings.warn(f"{path} was built on another machine ({built_on.get('fingerprint')}, this one is "
+                      f"{here['fingerprint']}): its native code may not run or may be slow here; rebuild it",
+                      RuntimeWarning, stacklevel=2)
     try:
         module = frontend((path / "source.mc").read_text(), manifest["source_name"])
     except CompileError as e:  # another mcodec built it: point at the file read, not the program's name

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import stat
 import statistics
@@ -169,8 +170,11 @@ class ProfileStore:
     # -- connection and schema -------------------------------------------------------
 
     def _error(self, what: str, hint: str | None = None) -> ProfileStoreError:
-        hint = hint or (f"move it aside (e.g. `mv {self.path} {self.path}.bad`) and mcodec will "
-                        "start a new profile database; the file was left untouched")
+        if hint is None and not self.path.exists():
+            hint = "give a path in a directory that can be written (--profile-db, $MCODEC_CACHE_DIR)"
+        quoted = shlex.quote(str(self.path))
+        hint = hint or (f"move it aside (e.g. `mv {quoted} {shlex.quote(str(self.path) + '.bad')}`) and mcodec "
+                        "will start a new profile database; the file was left untouched")
         return ProfileStoreError(f"profile database {self.path}: {what}; {hint}")
 
     def _check_header(self) -> None:
@@ -386,7 +390,7 @@ class ProfileStore:
 
     def _malformed(self, row_id: int, e: Exception) -> ProfileStoreError:
         return self._error(f"row {row_id} of table profiles is malformed ({e})",
-                           f"delete it (`sqlite3 {self.path} 'DELETE FROM profiles WHERE id = {row_id}'`) "
+                           f"delete it (`sqlite3 {shlex.quote(str(self.path))} 'DELETE FROM profiles WHERE id = {row_id}'`) "
                            "or move the file aside; the file was left untouched")
 
     def summary(self, machine: str | None = None) -> list[dict[str, Any]]:
@@ -431,10 +435,20 @@ class ProfileStore:
             rows = self._retry(lambda: conn.execute("SELECT DISTINCT block_sig FROM profiles").fetchall())
         return {r[0] for r in rows}
 
-    def stale(self, live_block_sigs: set[str]) -> list[str]:
+    def stale(self, live_block_sigs: set[str], functions: Iterable[str] | None = None) -> list[str]:
         """Block signatures with profiles that match no live block (the program changed
-        since they were measured), sorted; reported, never deleted here."""
-        return sorted(self.block_sigs() - set(live_block_sigs))
+        since they were measured), sorted; reported, never deleted here. With
+        `functions`, only profiles of blocks of functions of those names (a program's
+        own: the store holds every program's profiles)."""
+        if functions is None:
+            sigs = self.block_sigs()
+        else:
+            names = set(functions)
+            with self._lock:
+                conn = self._connect()
+                rows = self._retry(lambda: conn.execute("SELECT DISTINCT block_sig, block_id FROM profiles").fetchall())
+            sigs = {sig for sig, bid in rows if str(bid).rsplit(".", 1)[0] in names}
+        return sorted(sigs - set(live_block_sigs))
 
     def forget(self, block_sigs: Iterable[str]) -> int:
         """Delete the profiles of these block signatures (an explicit user action, e.g.

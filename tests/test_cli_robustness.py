@@ -56,6 +56,11 @@ def test_build_refuses_to_replace_a_directory_that_is_not_an_artifact(tmp_path: 
     (art / "manifest.json").write_text("{ torn")
     assert cli(capsys, "build", tmp_path / "prog.mc", "-o", art, "-q")[0] == 0
     assert mcodec.load(art).f(np.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    # but not an artifact the user put a file of their own in
+    (art / "notes.txt").write_text("mine")
+    rc, _, err = cli(capsys, "build", tmp_path / "prog.mc", "-o", art, "-q")
+    assert rc == 2 and "holds files no build wrote (notes.txt)" in err
+    assert (art / "notes.txt").read_text() == "mine"
 
 
 def test_build_refuses_to_replace_a_file(tmp_path: Path, capsys) -> None:
@@ -527,3 +532,45 @@ def test_emit_ir_json_on_stdout_is_json_alone(tmp_path: Path, capsys) -> None:
     rc, out, err = cli(capsys, "build", program(tmp_path), "-o", tmp_path / "o.mcx", "--emit-ir=json")
     assert rc == 0 and isinstance(json.loads(out), dict)  # (the block table went to stderr)
     assert "built " in err
+
+
+def test_a_device_fallback_is_shown_and_warned_as_the_tools_own(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("mlx.core")
+    from mcodec.compiler.backends.mlx_backend import gpu_available
+
+    if gpu_available():
+        pytest.skip("this machine has a GPU: nothing falls back")
+    src = tmp_path / "g.mc"  # (f32: MLX GPUs have no f64)
+    src.write_text("fn g(x: f32[N]) -> f32[N]:\n    return x * 2.0\n")
+    src.with_suffix(".py").write_text(PRESETS.replace("'f'", "'g'").replace("np.float64", "np.float32"))
+    out = tmp_path / "g.mcx"
+    rc, table, _ = cli(capsys, "build", src, "-o", out, "--strategy", "mlx-gpu")
+    assert rc == 0 and "MLX has no GPU on this machine" in table  # the block table's note
+    import mcodec.compiler.backends.mlx_backend as mlx_backend
+
+    mlx_backend._fallback_warned = False  # (one warning per process: as a fresh `mcodec run`)
+    rc, _, err = cli(capsys, "run", out, "-q")
+    assert rc == 0 and err.count("mcodec: warning: MLX has no GPU") == 1 and ".py:" not in err
+
+
+def test_hand_edited_block_table_or_other_machine_is_reported(tmp_path: Path, capsys) -> None:
+    """A strategy edited from numba to numpy in the manifest ran the Numba source as
+    Python (1000x slower, no message); an artifact from another machine ran silently."""
+    import json
+    import warnings
+
+    art = built(tmp_path, capsys, "numba")
+    text = (art / "manifest.json").read_text()
+    manifest = json.loads(text)
+    (block,) = manifest["blocks"].values()
+    block["strategy"] = "numpy"
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="block table does not match the hash"):
+        mcodec.load(art)
+    manifest = json.loads(text)
+    manifest["machine"]["fingerprint"] = "elsewhere"
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert mcodec.load(art).f(np.ones(2)).tolist() == [2.0, 2.0]
+    assert any("built on another machine (elsewhere" in str(w.message) for w in caught)

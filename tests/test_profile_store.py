@@ -143,6 +143,17 @@ def test_stale_signatures(tmp_path: Path) -> None:
         assert st.stale({"a", "c"}) == []
 
 
+def test_stale_signatures_of_one_programs_functions(tmp_path: Path) -> None:
+    """Another program's profiles are not stale for this one (they were reported so:
+    with two programs profiled, each saw the other's blocks as stale)."""
+    with ProfileStore(tmp_path / "p.sqlite3") as st:
+        st.record([rec("s0", block_id="softmax.b0"), rec("s1", block_id="softmax.b1"),
+                   rec("c0", block_id="crc16.b0"), rec("old", block_id="softmax.b2")])
+        assert st.stale({"s0", "s1"}, ["softmax"]) == ["old"]
+        assert st.stale({"c0"}, ["crc16"]) == []
+        assert st.stale({"s0", "s1"}) == ["c0", "old"]
+
+
 def test_summary_numbers(tmp_path: Path) -> None:
     with ProfileStore(tmp_path / "p.sqlite3") as st:
         st.record([rec("a", "numpy", t) for t in (0.3, 0.1, 0.2)]
