@@ -6,8 +6,8 @@ nest calling a small helper would run interpreted. Calls are replaced by a copy 
 callee's body: arrays are values in the IR, so the copy means exactly what the call
 did (copy elision, which runs later, decides again where updates may happen in place).
 
-Only callees whose one `mc.return` ends their body are inlined (an early return would
-need a structured exit), and only small ones (a big helper called from several places
+Callees are inlined when their returns can be made one structured exit (`_single_exit`:
+early returns as the last op of an `if` branch), and only small ones (a big helper called from several places
 would multiply code). The callee's symbolic dims are renamed to the caller's by
 matching parameter types with argument types, as the checker does at the call; a dim
 that cannot be matched becomes unknown (`?`), never a wrong symbol.
@@ -92,14 +92,58 @@ def clone_op(op: Op, mapping: dict[Value, Value], rename: _Renamer) -> Op:
 
 def _inlinable(fn: Function) -> bool:
     ops = fn.body.ops
-    if not ops or ops[-1].name != "mc.return":
+    if not ops or ops[-1].name != "mc.return" or sum(1 for _ in fn.walk()) > MAX_CALLEE_OPS:
         return False
-    n = 0
-    for op in fn.walk():
-        n += 1
-        if op.name == "mc.return" and op is not ops[-1]:
-            return False  # an early return
-    return n <= MAX_CALLEE_OPS
+    mapping: dict[Value, Value] = {}
+    trial = [clone_op(op, mapping, _Renamer({})) for op in ops]
+    return _single_exit(trial) is not None
+
+
+def _returns(op: Op) -> bool:
+    return any(o.name == "mc.return" for o in op.walk())
+
+
+def _single_exit(ops: list[Op]) -> tuple[list[Op], list[Value]] | None:
+    """Straight-line `ops` ending in `mc.return`, with early returns only as the last op
+    of an `mc.if` branch (`if x < lo: return lo`, and the `if flag: return` that a
+    return inside a loop becomes), as ops without a return and the values returned: the
+    code after such an `if` moves into its branch that falls through, and the `if`
+    yields what either branch returns. None for any other shape (a return left inside
+    a loop, branch results of different types)."""
+    for k, op in enumerate(ops):
+        if op.name == "mc.return":
+            return (ops[:k], list(op.operands)) if k == len(ops) - 1 else None
+        if not op.regions or not _returns(op):
+            continue
+        if op.name != "mc.if":
+            return None
+        rest = ops[k + 1:]
+        branches: list[tuple[list[Op], list[Value]]] = []
+        for r in op.regions:
+            term = r.terminator
+            if term is not None and term.name == "mc.return":
+                body = r.ops
+            else:  # falls through: the code after the if runs here, on what this branch yields
+                mapping = dict(zip(op.results, term.operands)) if term is not None else {}
+                moved = [clone_op(o, mapping, _Renamer({})) for o in rest]
+                body = (r.ops[:-1] if term is not None else r.ops) + moved
+            done = _single_exit(body)
+            if done is None:
+                return None
+            branches.append(done)
+        types = [v.type for v in branches[0][1]]
+        if any([v.type for v in vals] != types for _, vals in branches):
+            return None
+        regions = []
+        for body, vals in branches:
+            region = Region()
+            for o in body:
+                region.append(o)
+            region.append(Op("mc.yield", vals, [], loc=op.loc))
+            regions.append(region)
+        merged = Op("mc.if", list(op.operands), types, {}, regions, loc=op.loc)
+        return [*ops[:k], merged], merged.results
+    return None
 
 
 class InlineCalls(ModulePass):
@@ -149,13 +193,12 @@ class InlineCalls(ModulePass):
             # operands may still name results of calls inlined above (renamed at the end)
             mapping: dict[Value, Value] = dict(zip(callee.args, op.operands))
             rename = _Renamer(_dim_subst(callee, op.operands))
-            body = callee.body.ops
-            for inner in body[:-1]:
-                c = clone_op(inner, mapping, rename)
+            structured = _single_exit([clone_op(inner, mapping, rename) for inner in callee.body.ops])
+            assert structured is not None  # (as _inlinable found)
+            body, results = structured
+            for c in body:
                 c.parent = region
                 out.append(c)
-            ret = body[-1]
-            results = [mapping.get(v, v) for v in ret.operands]
             n = op.attrs["n_results"]
             inout = op.attrs.get("inout_args", [])
             finals = results[:n] + results[n:n + len(inout)]

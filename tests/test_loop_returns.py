@@ -121,6 +121,77 @@ def test_returns_inside_loops(strategy: str) -> None:
 @pytest.mark.parametrize("strategy", ["numba", "llvm"])
 def test_the_loops_are_compiled(strategy: str) -> None:
     result, _ = built(PROGRAMS, strategy)
-    for entry in ("first_above", "find_pair", "is_prime", "bisect"):
+    for entry in ("first_above", "find_pair", "is_prime", "bisect", "count_primes"):
         loops = [b for b in result.blocks.values() if b.block_id.startswith(f"{entry}.") and b.kind == "loop"]
         assert loops and all(b.built.strategy_id == strategy for b in loops), entry
+
+
+# Helpers with early returns are inlined (they stayed calls, and a loop calling one ran as
+# Python: `clamp` with two guard returns, called per element)
+HELPERS = """
+fn clamp(x: f64, lo: f64, hi: f64) -> f64:
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+fn sign_class(x: f64) -> (i64, f64):
+    if x > 0.0:
+        if x > 1.0:
+            return 2, x
+        return 1, x
+    elif x < 0.0:
+        return -1, -x
+    else:
+        let z = 0.0
+    return 0, z
+
+fn bump_until(inout c: i64[K], v: f64) -> bool:
+    c[0] += 1
+    if v > 0.5:
+        return true
+    c[1] += 1
+    return false
+
+fn totals(v: f64[N]) -> (f64, i64, f64, i64):
+    let s = 0.0
+    let k = 0
+    let m = 0.0
+    let counts = zeros((2,), dtype=i64)
+    for i in range(N):
+        s += clamp(v[i], 0.2, 0.8)
+        let cls, mag = sign_class(v[i] * 3.0 - 1.0)
+        k += cls
+        m += mag
+        if bump_until(counts, v[i]):
+            k += 100
+    return s, k, m, counts[0] * 1000 + counts[1]
+"""
+
+
+def totals(v: np.ndarray) -> tuple:
+    s, k, m, c0, c1 = 0.0, 0, 0.0, 0, 0
+    for x in v:
+        s += min(max(x, 0.2), 0.8)
+        y = x * 3.0 - 1.0
+        cls = (2 if y > 1.0 else 1) if y > 0.0 else (-1 if y < 0.0 else 0)
+        k += cls
+        m += abs(y)
+        c0 += 1
+        if x > 0.5:
+            k += 100
+        else:
+            c1 += 1
+    return s, k, m, c0 * 1000 + c1
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_helpers_with_early_returns_are_inlined(strategy: str) -> None:
+    v = np.random.default_rng(4).random(40)
+    got = check(HELPERS, strategy, "totals", {"v": v})
+    want = totals(v)
+    assert all(abs(float(g) - w) < 1e-9 for g, w in zip(got, want)), (got, want)
+    if strategy in ("numba", "llvm"):
+        result, _ = built(HELPERS, strategy)
+        assert result.blocks["totals.b1"].built.strategy_id == strategy
