@@ -1022,13 +1022,16 @@ class FunctionBuilder:
             return op, a, b
         # with the literal on the right (`lit < x` is `x > lit`)
         cmp, x, lit = (op, a, vb) if vb is not None else (_FLIPPED[op], b, va)
-        if not is_int(x.type.dtype) or getattr(x.type, "weak", False):
+        dtype = x.type.dtype
+        if not (is_int(dtype) or dtype == "bool") or getattr(x.type, "weak", False):
             return op, a, b
-        info = np.iinfo(np_dtype(x.type.dtype))
-        if lit < info.min:  # true: > >= !=, false: < <= ==
-            cmp, edge = (">=" if cmp in (">", ">=", "!=") else "<"), info.min
-        elif lit > info.max:  # true: < <= !=, false: > >= ==
-            cmp, edge = ("<=" if cmp in ("<", "<=", "!=") else ">"), info.max
+        # (a bool is 0 or 1 here: `mask >= 2` is false everywhere, where a back end that
+        # cast 2 to bool answered True)
+        lo, hi = (0, 1) if dtype == "bool" else (int(np.iinfo(np_dtype(dtype)).min), int(np.iinfo(np_dtype(dtype)).max))
+        if lit < lo:  # true: > >= !=, false: < <= ==
+            cmp, edge = (">=" if cmp in (">", ">=", "!=") else "<"), lo
+        elif lit > hi:  # true: < <= !=, false: > >= ==
+            cmp, edge = ("<=" if cmp in ("<", "<=", "!=") else ">"), hi
         else:
             return op, a, b
         return cmp, x, self.const(int(edge), ScalarType("i64", weak=True), span)

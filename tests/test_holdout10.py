@@ -249,3 +249,29 @@ def test_reshape_of_an_empty_array_with_minus_one_raises(strategy: str) -> None:
     with pytest.raises(ValueError):
         np.zeros(0).reshape(0, -1)
     raises_like_reference(RESHAPE, strategy, "rows_of", {"A": np.zeros(0), "n": 0})
+
+
+BOOL_COMPARED = """
+fn ge2(x: bool[N]) -> bool[N]:
+    return x >= 2
+
+fn eq2(x: bool[N]) -> bool[N]:
+    return (x == 2) | (x != -1)
+
+fn below(x: bool[N]) -> bool[N]:
+    return (x < 2) & (x > -1)
+
+fn one(b: bool) -> bool:
+    return b >= 2
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATS)
+def test_bools_compared_with_integers_outside_0_1(strategy: str) -> None:
+    """NumPy compares a bool with 2 as integers (`mask >= 2` is false everywhere);
+    Numba cast the 2 to True (found by the program generators at a fresh seed)."""
+    x = np.array([False, True])
+    check(BOOL_COMPARED, strategy, "ge2", {"x": x}, x >= 2)
+    check(BOOL_COMPARED, strategy, "eq2", {"x": x}, (x == 2) | (x != -1))
+    check(BOOL_COMPARED, strategy, "below", {"x": x}, (x < 2) & (x > -1))
+    check(BOOL_COMPARED, strategy, "one", {"b": True}, False)
