@@ -48,12 +48,12 @@ def block_key(view: BlockView, strategy: OptimizationStrategy) -> str:
 def lookup(view: BlockView, strategy: OptimizationStrategy, load: bool = True) -> BuiltBlock | None:
     """The cached build of a block, loaded to be called, or (`load=False`) its stored
     code and files only."""
-    from mcodec.runtime_shim.stored_block import damaged_file, load_block, read_block
+    from mcodec.runtime_shim.stored_block import load_block, read_block
 
     d = cache_root() / "blocks" / block_key(view, strategy)
     try:
         entry = json.loads((d / "entry.json").read_text())
-        if not isinstance(entry.get("sha256"), dict) or damaged_file(d, entry) is not None:
+        if not _intact(d, entry):
             return None  # (store() replaces it)
         return (load_block if load else read_block)(d, view, entry)
     except Exception:  # missing, corrupt or stale: rebuild
@@ -85,14 +85,19 @@ def store(view: BlockView, strategy: OptimizationStrategy, built: BuiltBlock) ->
 
 
 def _entry_readable(d: Path) -> bool:
-    """An entry with its JSON and every file it lists intact (by their hashes)."""
-    from mcodec.runtime_shim.stored_block import damaged_file
-
     try:
         entry = json.loads((d / "entry.json").read_text())
-        return isinstance(entry, dict) and isinstance(entry.get("sha256"), dict) and damaged_file(d, entry) is None
+        return isinstance(entry, dict) and _intact(d, entry)
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _intact(d: Path, entry: dict[str, Any]) -> bool:
+    """Every file the entry lists is there with the hash it recorded (an entry from
+    before hashes were recorded counts as damaged: rebuilt once)."""
+    from mcodec.runtime_shim.stored_block import damaged_file
+
+    return isinstance(entry.get("sha256"), dict) and damaged_file(d, entry) is None
 
 
 def build_in_cache(view: BlockView, strategy: OptimizationStrategy, source_only: BuiltBlock) -> BuiltBlock | None:

@@ -1027,7 +1027,8 @@ class FunctionBuilder:
             return op, a, b
         # (a bool is 0 or 1 here: `mask >= 2` is false everywhere, where a back end that
         # cast 2 to bool answered True)
-        lo, hi = (0, 1) if dtype == "bool" else (int(np.iinfo(np_dtype(dtype)).min), int(np.iinfo(np_dtype(dtype)).max))
+        info = None if dtype == "bool" else np.iinfo(np_dtype(dtype))
+        lo, hi = (0, 1) if info is None else (int(info.min), int(info.max))
         if lit < lo:  # true: > >= !=, false: < <= ==
             cmp, edge = (">=" if cmp in (">", ">=", "!=") else "<"), lo
         elif lit > hi:  # true: < <= !=, false: > >= ==

@@ -606,9 +606,9 @@ class LoopRaising(ModulePass):
             if op.name == "mc.for":
                 # inner rewrites renamed values this loop's body uses: apply them first
                 rename_operands(op.walk(), renames)
-                raised = None
-                if _iv_indices_in_bounds(op):
-                    raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
+                raised = raise_accumulation(op) or raise_dots(op) or raise_rows(op) or raise_row_reduction(op)
+                if raised is not None and not _iv_indices_in_bounds(op):
+                    raised = None  # (the rewrites build new ops and leave the loop as it is)
                 if raised is not None:
                     ops, finals = raised
                     renames.update(zip(op.results, finals))

@@ -140,8 +140,7 @@ UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by N
 
 
 # an operand index scaled by its broadcast flag (operand_elem): ` * bc_12`
-_BROADCAST_MUL = re.compile(r" \* bc_\d+\b")
-_BROADCAST_FLAG = re.compile(r" \* (bc_\d+)\b")
+_BROADCAST_MUL = re.compile(r" \* (bc_\d+)\b")
 
 
 def block_py_name(block: BlockView) -> str:
@@ -614,7 +613,7 @@ class NumbaEmitter(PythonEmitter):
         with plain indices runs when none does: the multipliers kept LLVM from
         vectorizing (a Sobel filter on `?` dims ran 5-10x slower than on known ones)."""
         rows = ctx.rows or {}
-        bcs = sorted(set(_BROADCAST_FLAG.findall(" ".join([body, *(t for _, t in rows.values())]))))
+        bcs = sorted(set(_BROADCAST_MUL.findall(" ".join([body, *(t for _, t in rows.values())]))))
         if not bcs:
             self._open_nest(sizes, ivs, ctx, body)
             return
