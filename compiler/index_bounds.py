@@ -34,6 +34,7 @@ _UNKNOWN: Interval = (None, None)
 _INTS = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64")
 _SIGNED = ("i8", "i16", "i32", "i64")
 _MAKERS = frozenset({"mc.zeros", "mc.ones", "mc.empty", "mc.full"})
+_UNSIGNED_MAX = {"bool": 1, "u8": 2**8 - 1, "u16": 2**16 - 1, "u32": 2**32 - 1}
 _WRAPPING = frozenset({"mc.add", "mc.sub", "mc.neg", "mc.mul"})
 # the integer types whose arithmetic wraps within index range (i64's would need 2**63)
 _NARROW = {"i8": (-2**7, 2**7 - 1), "i16": (-2**15, 2**15 - 1), "i32": (-2**31, 2**31 - 1),
@@ -73,6 +74,9 @@ class IndexRanges:
         self.memo: dict[int, Interval] = {}
         self.symbols: dict[int, str] = {}
         self.loop_bounds: dict[str, Interval] = {}  # loop variable symbol -> its bounds
+        # symbol of a minimum/maximum -> (lower bounds, upper bounds), each one enough:
+        # min(M, n + 1) is at most M and at most n + 1
+        self.alternatives: dict[str, tuple[list[Dim], list[Dim]]] = {}
         self.sizes: dict[tuple[int, int], Dim | None] = {}
         self._next = itertools.count()
 
@@ -108,6 +112,8 @@ class IndexRanges:
                 return Dim(rmin), Dim(rmax)
         if lo is None and dt[0] in "ub":
             lo = Dim(0)
+        if hi is None and dt in _UNSIGNED_MAX:  # (a u8 read from data is below 256)
+            hi = Dim(_UNSIGNED_MAX[dt])
         return lo, hi
 
     def _loop_var(self, region: Region, v: Value, depth: int) -> Interval:
@@ -168,19 +174,25 @@ class IndexRanges:
     def nonneg(self, e: Dim, facts: list[Dim]) -> bool:
         return any(self._lowest(e - f) for f in [Dim(0), *facts])
 
-    def _lowest(self, e: Dim) -> bool:
-        """Whether e >= 0 with each loop variable at the bound that makes e smallest."""
-        for _ in range(32):
+    def _lowest(self, e: Dim, budget: int = 32) -> bool:
+        """Whether e >= 0 with each loop variable at the bound that makes e smallest (a
+        minimum or maximum at whichever of its bounds proves it)."""
+        for _ in range(budget):
             if _nonneg(e):
                 return True
-            var = next(((s, c) for s, c in e.terms if s in self.loop_bounds), None)
+            var = next(((s, c) for s, c in e.terms if s in self.loop_bounds or s in self.alternatives), None)
             if var is None:
                 return False
             s, c = var
+            rest = e - Dim(0, ((s, c),))
+            if s in self.alternatives:
+                budget -= 1
+                return any(self._lowest(rest + _scale(b, c), budget)  # type: ignore[operator]
+                           for b in self.alternatives[s][0 if c > 0 else 1])
             bound = self.loop_bounds[s][0 if c > 0 else 1]
             if bound is None:
                 return False
-            e = e - Dim(0, ((s, c),)) + _scale(bound, c)  # type: ignore[operator]
+            e = rest + _scale(bound, c)  # type: ignore[operator]
         return False
 
 
@@ -301,19 +313,39 @@ def _r_block(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
 def _r_minimum(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
     (alo, ahi), (blo, bhi) = (rs.of(x, depth) for x in o.operands)
     lo = Dim(min(alo.const, blo.const)) if alo is not None and blo is not None and alo.is_const and blo.is_const else None
-    return lo, ahi if ahi is not None else bhi
+    return lo, _either(rs, v, [], [b for b in (ahi, bhi) if b is not None])
 
 
 def _r_maximum(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
     (alo, ahi), (blo, bhi) = (rs.of(x, depth) for x in o.operands)
     hi = Dim(max(ahi.const, bhi.const)) if ahi is not None and bhi is not None and ahi.is_const and bhi.is_const else None
-    return alo if alo is not None else blo, hi
+    return _either(rs, v, [b for b in (alo, blo) if b is not None], []), hi
+
+
+def _either(rs: IndexRanges, v: Value, lower: list[Dim], upper: list[Dim]) -> Dim | None:
+    """v's symbol, bounded by any one of `lower` and any one of `upper` (a window
+    `range(maximum(0, i - r), minimum(N, i + r + 1))` is in range both ways)."""
+    if not lower and not upper:
+        return None
+    s = rs.symbol(v)
+    rs.alternatives[s] = (lower, upper)
+    return Dim.sym(s)
+
+
+def _r_argextreme(rs: IndexRanges, o: Op, v: Value, depth: int) -> Interval:
+    """argmin/argmax of a whole 1-D array: a position in it (an empty one raises)."""
+    t = o.operands[0].type
+    if isinstance(t, ArrayType) and t.rank == 1 and not v.is_array:
+        d = rs.size(o.operands[0], 0, depth)
+        return Dim(0), None if d is None else d - 1
+    return Dim(0), None
 
 
 _RULES: dict[str, Any] = {
     "mc.const": _r_const, "mc.dim": _r_dim, "mc.size": _r_size, "mc.add": _r_add, "mc.sub": _r_sub,
     "mc.neg": _r_neg, "mc.mul": _r_mul, "mc.bitand": _r_bitand, "mc.mod": _r_mod, "mc.cast": _r_cast,
     "mc.block": _r_block, "mc.minimum": _r_minimum, "mc.maximum": _r_maximum,
+    "mc.argmin": _r_argextreme, "mc.argmax": _r_argextreme,
 }
 
 
@@ -332,9 +364,14 @@ def access_is_safe(rs: IndexRanges, op: Op) -> bool:
         if kind == "array":
             ref = it[1]
             arr = op.operands[ref[1]] if isinstance(ref, tuple) else None
-            if arr is None or _dtype(arr) != "bool":
-                return False  # an index array's values are data
-            axis += arr.type.rank  # (a mask spans as many axes as it has)
+            if arr is not None and _dtype(arr) == "bool":
+                axis += arr.type.rank  # (a mask spans as many axes as it has)
+                continue
+            size = rs.size(base, axis) if axis < base.type.rank else None
+            top = _UNSIGNED_MAX.get(_dtype(arr)) if arr is not None else None
+            if top is None or size is None or not rs.nonneg(size - 1 - top, []):
+                return False  # an index array's values are data, below its dtype's top
+            axis += 1
             continue
         if kind == "int":
             ref = it[1]

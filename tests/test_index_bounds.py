@@ -43,9 +43,23 @@ def unproven_lines(src: str) -> list[int]:
     ("for i in range(N):\n        s += x[i16(i)]", False),         # (i16(40000) wraps)
     ("for i in range(N):\n        s += x[-N + i]", True),           # negative, wraps as NumPy
     ("for i in range(N):\n        s += x[-N - 1 + i]", False),
+    # windows clipped with minimum/maximum: either bound proves its side
+    ("for i in range(N):\n        for j in range(minimum(N, i + 1)):\n            s += x[i - j]", True),
+    ("for i in range(N):\n        for j in range(maximum(0, i - k), minimum(N, i + k + 1)):\n"
+     "            s += x[j]", True),
+    ("for i in range(N):\n        for j in range(maximum(-N - 1, i - k), minimum(N, i + k + 1)):\n"
+     "            s += x[j]", False),                                  # x[-N - 1]
+    ("for i in range(N):\n        for j in range(minimum(N + 1, i + 2)):\n            s += x[j]", False),
+    ("for i in range(N):\n        s += t[codes[i]]", True),        # u8 data below t's 256
+    ("for i in range(N):\n        s += x[codes[i]]", False),
+    ("s += sum(t[codes]) + sum(t[u16(codes)])", False),               # a u16 array may reach 256
+    ("s += sum(t[codes])", True),
+    ("s += idx[argmin(x)] + idx[argmax(x)]", True),                 # a position in x (N of them)
+    ("s += t[argmax(x)]", False),                                  # x may be longer than t
+    ("s += x[argmax(A)]", False),                                  # a flat position in A: N * N
 ])
 def test_which_indices_are_proven(body: str, proven: bool) -> None:
-    src = (f"fn f(x: f64[N], A: f64[N, N], t: f64[256], idx: i64[N], M: i64, k: i64) -> f64:\n"
+    src = (f"fn f(x: f64[N], A: f64[N, N], t: f64[256], idx: i64[N], M: i64, k: i64, codes: u8[N]) -> f64:\n"
            f"    let s = 0.0\n    {body}\n    return s\n")
     assert (unproven_lines(src) == []) is proven, unproven_lines(src)
 
