@@ -59,7 +59,8 @@ def test_batched_matmul_declined_up_front(strategy: str) -> None:
 # ---- numba-par: a row loop over range(-2, N) writes rows N-2 and N-1 twice (as -2 and -1); -----
 # in parallel the earlier iteration's value could win (8 rows on 2 threads: rows 6, 7 came out
 # as -2, -1). Such a loop runs in parallel only while its variable keeps one sign (checked at
-# run time), else as one serial chunk
+# run time), else as one serial chunk; and not at all while its body checks indices it could
+# not prove (Numba runs a prange that may raise serially), as here
 NEG_ROWS_SRC = """fn neg_rows(X: f64[N, M]) -> f64[N, M]:
     let A = copy(X)
     for i in range(-2, N):
@@ -90,8 +91,8 @@ def test_parallel_rows_with_negative_loop_variable() -> None:
         check(NEG_ROWS_SRC, "numba-par", "var_rows", {"X": X, "lo": lo, "st": st}, B)
     result, _ = built(NEG_ROWS_SRC, "numba-par")
     loops = [b.built for b in result.blocks.values() if b.kind == "loop"]
-    assert loops and all(b.info["prange_loops"] for b in loops)  # still parallel ...
-    assert all("_nch" in b.source for b in loops)  # ... under the run-time sign check
+    assert loops and all("_nch" in b.source for b in loops)  # the run-time sign check
+    assert not any(b.info["prange_loops"] or b.info["parallel"] for b in loops)  # (checked_index)
 
 
 # ---- Numba: a signed integer to a negative power is NumPy's ValueError (Numba gave 0 or 1) ----

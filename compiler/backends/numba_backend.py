@@ -165,6 +165,23 @@ def is_view_getitem(op: Op) -> bool:
     return all(it[0] == "newaxis" or (it[0] == "slice" and it[1:] == (None, None, None)) for it in items)
 
 
+def gather_axis(op: Op) -> tuple[int, Value] | None:
+    """`x[idx]`, `A[:, idx]`, `lut[img]`: one integer index array, every other item a
+    full slice: (the axis it indexes, the index array); else None."""
+    if op.name != "mc.getitem" or not op.result.is_array:
+        return None
+    found = None
+    for a, it in enumerate(op.attrs["index"]):
+        if it[0] == "array" and found is None and isinstance(it[1], tuple):
+            ix = op.operands[it[1][1]]
+            if not isinstance(ix.type, ArrayType) or ix.type.rank == 0 or ix.type.dtype[0] not in "iu":
+                return None
+            found = (a, ix)
+        elif it != ("slice", None, None, None):
+            return None
+    return found
+
+
 def numba_type(t: Any) -> Any:
     """Arrays are compiled as C-contiguous: with unit strides known at compile time LLVM
     vectorizes the inner loops (with layout 'A' every access multiplies a run-time
@@ -238,6 +255,7 @@ class NumbaEmitter(PythonEmitter):
         self.loop_depth = 0
         self.prange_depth = 0  # enclosing loops emitted as prange (an inner prange runs serially)
         self.unchecked = frozenset(unchecked_accesses(block.region))  # (getitem/setitem ops)
+        self.gathers_checked: set[Op] = set()  # inlined gathers whose index array is checked
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
                       "prange_loops": 0, "matmul_blas": 0}
         self._plan(block.region)
@@ -325,6 +343,33 @@ class NumbaEmitter(PythonEmitter):
                     self.inlined.add(o)  # arange(n)[mask]: the selected indices only
             elif o.name == "mc.copy" and self.fuse and len(users) == 1:
                 plan_copy_store(self, o, users[0])
+        if self.fuse:
+            self._plan_gathers(ops, pos)
+
+    def _plan_gathers(self, ops: list[Op], pos: dict[int, int]) -> None:
+        """Gathers read where they are used (`img[y0][:, x0] * w` as `img[y0[i], x0[j]]`):
+        no temporary the size of the result per gather. Last to first, so a gather
+        whose users are gathers already inlined is inlined too. The index arrays are
+        checked before the loop that reads through them (NumPy raises before computing)."""
+        for i in range(len(ops) - 1, -1, -1):
+            o = ops[i]
+            if o in self.inlined or gather_axis(o) is None:
+                continue
+            users = self.uses.get(o.result, [])
+            if not users or any(id(u) not in pos or pos[id(u)] <= i for u in users):
+                continue
+            last = max(pos[id(u)] for u in users)
+            if any(ops[k].regions or ops[k].name in SIDE_EFFECTS for k in range(i + 1, last)):
+                continue
+            if all(self._gather_user(u, o.result) for u in users):
+                self.inlined.add(o)
+
+    def _gather_user(self, u: Op, v: Value) -> bool:
+        if u in self.inlined and gather_axis(u) is not None:
+            return u.operands[0] is v and gather_axis(u)[1] is not v  # type: ignore[index]
+        if leading_mask(u) is not None:
+            return False
+        return self._fusable_user(u, v, same_shape=False)
 
     def _leaf_operands(self, op: Op) -> bool:
         """Every array operand is read as it is (an array, or a view of one): copies of
@@ -457,6 +502,11 @@ class NumbaEmitter(PythonEmitter):
     def shape_expr(self, v: Value, j: int) -> str:
         o = v.owner
         if isinstance(o, Op) and o in self.inlined:
+            g = gather_axis(o)
+            if g is not None:  # the base's dims before the gathered axis, the index's, the base's after
+                a, r = g[0], g[1].type.rank
+                return self.shape_expr(o.operands[0], j) if j < a else self.shape_expr(g[1], j - a) \
+                    if j < a + r else self.shape_expr(o.operands[0], j - r + 1)
             if o.name == "mc.getitem":
                 jb = self._view_map(o)[j]
                 return "1" if jb is None else self.shape_expr(o.operands[0], jb)
@@ -495,6 +545,9 @@ class NumbaEmitter(PythonEmitter):
             return name if kind == "scalar" else f"{name}[{idx[1]}]"
         o = v.owner
         if isinstance(o, Op) and o in self.inlined:
+            g = gather_axis(o)
+            if g is not None:
+                return self._gathered(o, g, idx, kdims, ctx)
             if o.name == "mc.getitem":
                 m = self._view_map(o)
                 base = o.operands[0]
@@ -527,6 +580,31 @@ class NumbaEmitter(PythonEmitter):
             if through is not None:
                 return through
         return f"{self.name(v)}[{', '.join(idx)}]" if idx else f"{self.name(v)}[()]"
+
+    def _gather_check(self, op: Op) -> str:
+        """The check of an inlined gather's index array against the axis it indexes."""
+        a, ix = gather_axis(op)  # type: ignore[misc]
+        return f"checked_indices({self.name(ix)}, {self.shape_expr(op.operands[0], a)})"
+
+    def _gathered(self, op: Op, g: tuple[int, Value], idx: list[str], kdims: list[int | None], ctx: _Ctx) -> str:
+        """Element idx of the inlined gather `op`: the base's element at the index read,
+        a negative index wrapped against the axis here (the base may be a view read
+        through its own base, `x[1:][idx]` as `x[idx[i] + 1]`)."""
+        a, ix = g
+        r = ix.type.rank
+        name = self.name(ix)
+        for t in range(r):
+            if kdims[a + t] is not None:
+                ctx.shapes.append((kdims[a + t], f"{name}.shape[{t}]", ix.type.shape[t]))
+        if op in self.unchecked and op not in self.gathers_checked and self._gather_check(op) not in ctx.pre:
+            ctx.pre.append(self._gather_check(op))  # (emitted here when not where the gather was)
+        at = f"{name}[{', '.join(idx[a:a + r])}]"
+        if ix.type.dtype[0] == "i":
+            at = f"({at} if {at} >= 0 else {at} + {self.shape_expr(op.operands[0], a)})"
+        bidx = [*idx[:a], at, *idx[a + r:]]
+        bk = [*kdims[:a], None, *kdims[a + r:]]
+        self.stats["fused_gathers"] = self.stats.get("fused_gathers", 0) + 1
+        return self.elem(op.operands[0], bidx, bk, ctx)
 
     def slice_bound(self, op: Op, axis: int, x: Any, step: Any = None) -> str:
         """Under `parallel=True`, Numba's array analysis gives `A[-3:]` of a 2-element
@@ -742,6 +820,11 @@ class NumbaEmitter(PythonEmitter):
 
     # ---- op dispatch ------------------------------------------------------------------------
     def op(self, op: Op) -> None:
+        if op in self.inlined and op in self.unchecked and gather_axis(op) is not None:
+            # an inlined gather's IndexError where NumPy raises it, before the ops between
+            # it and the loop that reads through it
+            self.line(self._gather_check(op))
+            self.gathers_checked.add(op)
         if op in self.inlined or op in self.skip or (op in self.row_skip and not self.row_emitting):
             return
         if op in self.row_groups:
@@ -1044,9 +1127,9 @@ class NumbaEmitter(PythonEmitter):
         a, b = op.operands
         r = self.name(op.result)
         D = op.result.type.dtype
-        if D[0] not in "fc":
-            raise LoweringError("integer matmul")
-        if not HAVE_BLAS:
+        if D == "bool":
+            raise LoweringError("boolean matmul")
+        if D[0] not in "fc" or not HAVE_BLAS:  # (NumPy has no BLAS for integers either)
             self._matmul_loops(op)
             return
         # Numba's BLAS call takes C- and F-contiguous operands as they are (a transpose
@@ -1094,7 +1177,9 @@ class NumbaEmitter(PythonEmitter):
         self.stats["matmul_blas"] += 1
 
     def _matmul_loops(self, op: Op) -> None:
-        """Numba's `@` needs SciPy's BLAS; without it, an i-k-j loop nest."""
+        """An i-k-j loop nest: integer products (exact, and wrapping alike in any order;
+        NumPy's own integer matmul is a naive loop that does not vectorize), and any
+        product without SciPy's BLAS, which Numba's `@` needs."""
         a, b = (self.name(v) for v in op.operands)
         ra, rb = op.operands[0].type.rank, op.operands[1].type.rank
         r = self.name(op.result)
@@ -1105,6 +1190,10 @@ class NumbaEmitter(PythonEmitter):
         self.counter += 1
         par = "prange" if self.par >= 1 and self.loop_depth == 0 else "range"
         kk = f"{a}.shape[{ra - 1}]"
+        ka, kb = op.operands[0].type.shape[ra - 1], op.operands[1].type.shape[0]
+        if ka is None or ka != kb:  # (the checker matched them where both are one symbol)
+            self.line(f"if {kk} != {b}.shape[0]:")
+            self.line("    raise ValueError('matmul: a mismatch in the core dimension of the operands')")
         if ra == 2 and rb == 2:
             self.line(f"{r} = np.zeros(({a}.shape[0], {b}.shape[1]), dtype={dt})")
             self.line(f"for {i} in {par}({a}.shape[0]):")
@@ -1129,7 +1218,7 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{acc} = {dt}(0)")
             self.line(f"for {k} in range({kk}):")
             self.line(f"    {acc} += {dt}({a}[{k}]) * {dt}({b}[{k}])")
-            self.line(f"{r} = {acc}")
+            self.line(f"{r} = {dt}({acc})")  # (Numba widens narrow integer sums: wrap back)
         else:
             raise LoweringError("matmul of arrays with rank > 2")
         self.stats["matmul_loops"] = self.stats.get("matmul_loops", 0) + 1
@@ -1766,8 +1855,8 @@ class NumbaBackend:
                                        "a mask over the array's leading axes (and a scalar stored)")
                 if arrays and any(it[0] == "newaxis" for it in o.attrs["index"]):
                     return False, "index arrays combined with newaxis"
-            if o.name == "mc.matmul" and o.result.type.dtype[0] not in "fc":
-                return False, "integer matrix products (no BLAS in Numba)"
+            if o.name == "mc.matmul" and o.result.type.dtype == "bool":
+                return False, "boolean matrix products"
             if o.name == "mc.matmul" and any(v.type.rank > 2 for v in o.operands if isinstance(v.type, ArrayType)):
                 # Numba's @ / np.dot take vectors and matrices only: known here, not after a failed compile
                 return False, "batched matrix products (an operand of rank > 2)"
@@ -1799,7 +1888,7 @@ class NumbaBackend:
         name = block_py_name(block)
         em = NumbaEmitter(strategy, block)
         try:
-            fn_text = em.block_function(block, name)
+            fn_text, em.stats["prange_loops"] = serial_where_raising(em.block_function(block, name))
             fn_text = "\n".join([*em.helper_texts, fn_text])  # outlined loops first
         except LoweringError:
             raise
@@ -1847,6 +1936,33 @@ class NumbaBackend:
         disp = _jit(module.__dict__, view, name, {**entry["info"]["options"], "cache": True})
         info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp}
         return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
+
+
+# what makes a loop body leave other than at its end: Numba runs such a prange serially
+_RAISES = re.compile(r"\braise\b|\bchecked_ind(?:ex|ices)\(")
+
+
+def serial_where_raising(text: str) -> tuple[str, int]:
+    """`text` with each prange whose body may raise (an index check, an empty
+    reduction's error) written as range, and the count of pranges left. Numba runs such
+    a loop serially anyway ("more than one exit"), but its parallel pipeline still
+    compiles the function: an argmin loop inside took 22 ms where the serial pipeline's
+    code took 2.5 ms (knn, 200 queries of 4000 points), so a block whose pranges all
+    raise compiles without it."""
+    lines = text.split("\n")
+    left = 0
+    for k, line in enumerate(lines):
+        if "prange(" not in line or not line.lstrip().startswith("for "):
+            continue
+        indent = len(line) - len(line.lstrip())
+        end = k + 1
+        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+        if any(_RAISES.search(b) for b in lines[k + 1:end]):
+            lines[k] = line.replace("prange(", "range(", 1)
+        else:
+            left += 1
+    return "\n".join(lines), left
 
 
 def prange_only() -> dict[str, bool]:

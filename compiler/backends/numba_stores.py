@@ -72,19 +72,22 @@ def check_fused_stores(em: NumbaEmitter) -> None:
     for st, o in list(em.fused_stores.items()):
         base = st.operands[0]
         broots = roots.get(base, frozenset([base]))
-        if not all(_leaf_safe(leaf, st, broots, roots) for leaf in _leaves(em, o.result)):
+        # what a gather reads is read at other elements than the one written: it may
+        # share nothing with the destination, not even be the very slice written
+        if not all(_leaf_safe(leaf, st, broots, roots) for leaf in _leaves(em, o.result)) or \
+                any(roots.get(leaf, frozenset([leaf])) & broots for leaf in _leaves(em, o.result, gathered=True)):
             del em.fused_stores[st]
             em.inlined.discard(o)
 
 
-def _leaves(em: NumbaEmitter, v: Value) -> list[Value]:
-    """The arrays an inlined expression reads."""
+def _leaves(em: NumbaEmitter, v: Value, gathered: bool = False) -> list[Value]:
+    """The arrays an inlined expression reads (only those read through a gather, its
+    base and index array, when `gathered`)."""
     o = v.owner
     if isinstance(o, Op) and o in em.inlined:
-        if o.name == "mc.getitem":
-            return _leaves(em, o.operands[0])
-        return [x for u in o.operands for x in _leaves(em, u)]
-    return [v] if v.is_array else []
+        through = o.name == "mc.getitem" and any(it[0] == "array" for it in o.attrs["index"])
+        return [x for u in o.operands if u.is_array for x in _leaves(em, u, gathered and not through)]
+    return [v] if v.is_array and not gathered else []
 
 
 def _same_slice(leaf: Value, st: Op) -> bool:
@@ -186,15 +189,25 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
     # both (two views of the same memory would fail the vectorizer's overlap check)
     same = [v for v in _leaves(em, val) if _same_slice(v, st)]
     em.line(f"{dst} = {em.name(same[0]) if same else f'{b}[{idx}]'}")
-    em.line("if " + " and ".join(f"{dst}.shape[{k}] == {s}" for k, s in enumerate(sizes)) + ":")
     d0 = em.depth
-    em.depth += 1
+    # shapes known equal (`out[i, :] = f(x[i, :])` over M and M) need no broadcast branch,
+    # whose raise would keep a row loop around it from running in parallel
+    static = _target_shape(st) == list(t.shape) and None not in t.shape
+    if not static:
+        em.line("if " + " and ".join(f"{dst}.shape[{k}] == {s}" for k, s in enumerate(sizes)) + ":")
+        em.depth += 1
     # the destination's row: the row view of the very slice read, if any (one pointer);
     # else through the base array (unit strides: the loop vectorizes) where the index allows
     drow = em.row_view(same[0], ctx) if same and n == 2 else None
     target = f"{drow}[{ivs[1]}]" if drow else em.base_index(st, ivs) or f"{dst}[{', '.join(ivs)}]"
     em.open_nest(sizes, ivs, ctx, f"{target} = {stored}")
     em.depth = d0
+    if static:
+        if res != b:
+            em.line(f"{res} = {b}")
+        em.stats["fused_loops"] += 1
+        em.stats["fused_stores"] = em.stats.get("fused_stores", 0) + 1
+        return
     em.line("else:  # the store broadcasts")
     em.depth += 1
     tmp = f"tmp_{em.counter}"
@@ -210,6 +223,20 @@ def emit_fused_store(em: NumbaEmitter, st: Op) -> None:
         em.line(f"{res} = {b}")
     em.stats["fused_loops"] += 1
     em.stats["fused_stores"] = em.stats.get("fused_stores", 0) + 1
+
+
+def _target_shape(st: Op) -> list | None:
+    """The static shape of the slice `st` writes, where ints and whole slices select it."""
+    base = st.operands[0].type
+    dims: list = []
+    axis = 0
+    for it in st.attrs["index"]:
+        if it[0] not in ("int", "slice") or it[0] == "slice" and it[1:] != (None, None, None):
+            return None
+        if it[0] == "slice":
+            dims.append(base.shape[axis])
+        axis += 1
+    return dims + list(base.shape[axis:])
 
 
 def view_rank(st: Op) -> int | None:
