@@ -146,9 +146,8 @@ def _loop_returns(stmts: list[A.Stmt]) -> bool:
     return False
 
 
-# A `return` inside a loop of a function with scalar results sets these hidden variables
-# (no M-CODE name holds '%') and breaks out; after each loop, `if flag: return` passes it
-# on. The loop stays one block that a back end compiles, where a return inside made the
+# A `return` inside a loop sets these hidden variables (no M-CODE name holds '%') and
+# breaks out; after each loop, `if flag: return` passes it on. The loop stays one block that a back end compiles, where a return inside made the
 # whole loop run as Python.
 _RET_FLAG = "return%flag"
 
@@ -264,14 +263,12 @@ class FunctionBuilder:
                 for ax, d in enumerate(p.type.shape):
                     if d is not None and len(d.terms) == 1 and d.const == 0:
                         self.dim_sources.setdefault(d.terms[0][0], (i, ax))
-        self.loop_returns = all(isinstance(t, ScalarType) for t in self.fn.result_types) \
-            and _loop_returns(self.fndef.body)
+        self.loop_returns = _loop_returns(self.fndef.body)
         if self.loop_returns:
             span = self.fndef.span
             self.env[_RET_FLAG] = Binding(self.const(False, ScalarType("bool"), span), "local")
             for i, t in enumerate(self.fn.result_types):
-                zero = {"b": False, "c": 0j, "f": 0.0}.get(t.dtype[0], 0)
-                self.env[_ret_var(i)] = Binding(self.const(zero, ScalarType(t.dtype), span), "local")
+                self.env[_ret_var(i)] = Binding(self._no_result(t, span), "local")
         n_errors = len(self.sink.items)
         terminated = self.block(self.fndef.body)
         if not terminated:
@@ -283,6 +280,17 @@ class FunctionBuilder:
                                 f"add `return ...` of type {self._result_text()}")
             else:
                 self.emit_return([], self.fndef.span)
+
+    def _no_result(self, t: Any, span: Span) -> Value:
+        """The value a hidden result variable starts from: zero, or an empty array of the
+        result's dtype and rank (a local array may change shape; only a returned value
+        takes the declared type)."""
+        if isinstance(t, ScalarType):
+            return self.const({"b": False, "c": 0j, "f": 0.0}.get(t.dtype[0], 0), ScalarType(t.dtype), span)
+        shape = A.TupleExpr(span, [A.Num(span, 0) for _ in t.shape])
+        v = self.value_expr(A.Call(span, A.Name(span, "zeros"), [shape], [A.Keyword(span, "dtype", A.Name(span, t.dtype))]))
+        v.type = ArrayType(t.dtype, (None,) * t.rank)  # not f64[0]: no size to disagree with f64[3]
+        return v
 
     def _result_text(self) -> str:
         ts = ", ".join(str(t) for t in self.fn.result_types)

@@ -16,6 +16,7 @@ that cannot be matched becomes unknown (`?`), never a wrong symbol.
 from __future__ import annotations
 
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
+from mcodec.compiler.typerules import merge_dims
 from mcodec.compiler.types import ArrayType, Dim, DimT, ScalarType, ValueType
 
 from .canonicalize import replace_uses
@@ -109,7 +110,7 @@ def _single_exit(ops: list[Op]) -> tuple[list[Op], list[Value]] | None:
     return inside a loop becomes), as ops without a return and the values returned: the
     code after such an `if` moves into its branch that falls through, and the `if`
     yields what either branch returns. None for any other shape (a return left inside
-    a loop, branch results of different types)."""
+    a loop, branch results of different dtypes or ranks)."""
     for k, op in enumerate(ops):
         if op.name == "mc.return":
             return (ops[:k], list(op.operands)) if k == len(ops) - 1 else None
@@ -131,8 +132,10 @@ def _single_exit(ops: list[Op]) -> tuple[list[Op], list[Value]] | None:
             if done is None:
                 return None
             branches.append(done)
-        types = [v.type for v in branches[0][1]]
-        if any([v.type for v in vals] != types for _, vals in branches):
+        types: list[ValueType | None] = [v.type for v in branches[0][1]]
+        for _, vals in branches[1:]:
+            types = [t and _join(t, v.type) for t, v in zip(types, vals)]
+        if None in types:
             return None
         regions = []
         for body, vals in branches:
@@ -143,6 +146,16 @@ def _single_exit(ops: list[Op]) -> tuple[list[Op], list[Value]] | None:
             regions.append(region)
         merged = Op("mc.if", list(op.operands), types, {}, regions, loc=op.loc)
         return [*ops[:k], merged], merged.results
+    return None
+
+
+def _join(a: ValueType, b: ValueType) -> ValueType | None:
+    """The type of an `if` yielding a or b: scalars of one type, or arrays of one dtype
+    and rank (dims that differ unknown, as for variables joined after an `if`)."""
+    if a == b:
+        return a
+    if isinstance(a, ArrayType) and isinstance(b, ArrayType) and a.dtype == b.dtype and a.rank == b.rank:
+        return ArrayType(a.dtype, merge_dims(a.shape, b.shape))
     return None
 
 
