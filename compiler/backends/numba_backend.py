@@ -309,13 +309,8 @@ class NumbaEmitter(PythonEmitter):
         for i, o in enumerate(ops):
             for r in o.regions:
                 self._plan(r)
-            if not o.results or not o.result.is_array:
-                continue
-            users = self.uses.get(o.result, [])
-            if not users or any(id(u) not in pos or pos[id(u)] <= i for u in users):
-                continue
-            last = max(pos[id(u)] for u in users)
-            if any(ops[k].regions or ops[k].name in SIDE_EFFECTS for k in range(i + 1, last)):
+            users = self._later_users(ops, pos, i)
+            if users is None:
                 continue
             if is_view_getitem(o) and self.fuse:
                 if all(self._fusable_user(u, o.result, same_shape=False) for u in users):
@@ -355,14 +350,24 @@ class NumbaEmitter(PythonEmitter):
             o = ops[i]
             if o in self.inlined or gather_axis(o) is None:
                 continue
-            users = self.uses.get(o.result, [])
-            if not users or any(id(u) not in pos or pos[id(u)] <= i for u in users):
-                continue
-            last = max(pos[id(u)] for u in users)
-            if any(ops[k].regions or ops[k].name in SIDE_EFFECTS for k in range(i + 1, last)):
-                continue
-            if all(self._gather_user(u, o.result) for u in users):
+            users = self._later_users(ops, pos, i)
+            if users is not None and all(self._gather_user(u, o.result) for u in users):
                 self.inlined.add(o)
+
+    def _later_users(self, ops: list[Op], pos: dict[int, int], i: int) -> list[Op] | None:
+        """The users of ops[i]'s array result when all follow it in this region with
+        nothing between that writes or branches (so it can be computed where it is
+        read); else None."""
+        o = ops[i]
+        if not o.results or not o.result.is_array:
+            return None
+        users = self.uses.get(o.result, [])
+        if not users or any(id(u) not in pos or pos[id(u)] <= i for u in users):
+            return None
+        last = max(pos[id(u)] for u in users)
+        if any(ops[k].regions or ops[k].name in SIDE_EFFECTS for k in range(i + 1, last)):
+            return None
+        return users
 
     def _gather_user(self, u: Op, v: Value) -> bool:
         if u in self.inlined and gather_axis(u) is not None:
@@ -960,9 +965,6 @@ class NumbaEmitter(PythonEmitter):
             self.depth = d0
             if self.par >= 1 and self.loop_depth == 0:
                 self.stats["prange_loops"] += 1
-            val = a
-            if kind == "mean":
-                self.line(f"{a} = {a} / ({cnt})")
         elif lanes and whole:
             # the whole array to one float: lanes along each last-axis row, rows combined
             # in order (`max(u)` ran 40x slower than NumPy as one branching scalar chain)
@@ -979,18 +981,12 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{tv} = {row}")
             self.line(f"{a} = {_combine(kind, a, tv, acc)}")
             self.depth = d0
-            val = a
-            if kind == "mean":
-                self.line(f"{a} = {a} / ({cnt})")
         elif kind in ("sum", "mean", "prod", "max", "min", "any", "all"):
             alloc(a, _init(kind, acc), acc)
             self._open_loops(sizes, ivs, False)
             self.line(f"{tv} = {self.cast(e, xt, acc)}")
             self.line(f"{ref} = {_combine(kind, ref, tv, acc)}")
             self.depth = d0
-            val = a
-            if kind == "mean":
-                self.line(f"{a} = {a} / ({cnt})")
         elif kind in ("argmax", "argmin"):
             bv = f"bv_{self.counter}"
             self.counter += 1
@@ -1014,7 +1010,6 @@ class NumbaEmitter(PythonEmitter):
             if axis is None:
                 self.line(f"{lin} += 1")
             self.depth = d0
-            val = a
         elif kind in ("std", "var"):
             if xd[0] == "c":
                 raise LoweringError("complex std/var")
@@ -1035,15 +1030,16 @@ class NumbaEmitter(PythonEmitter):
             self.line(f"{a} = {a} / (({cnt}) - {ddof})")
             if kind == "std":
                 self.line(f"{a} = np.sqrt({a})")
-            val = a
         else:
             raise LoweringError(f"no Numba lowering for reduction {kind}")
+        if kind == "mean":
+            self.line(f"{a} = {a} / ({cnt})")
         if scalar_out:
-            self.line(f"{r} = {self.cast(val, ScalarType('f64' if kind in ('mean', 'std', 'var') else acc), D)}")
+            self.line(f"{r} = {self.cast(a, ScalarType('f64' if kind in ('mean', 'std', 'var') else acc), D)}")
         elif acc != D or kind in ("mean", "std", "var"):
-            self.line(f"{r} = {val}.astype(np.{npname(D)})")
+            self.line(f"{r} = {a}.astype(np.{npname(D)})")
         else:
-            self.line(f"{r} = {val}")
+            self.line(f"{r} = {a}")
 
     def stage_row(self, e: str, xt: Any, acc: str, size: str, iv: str, buf: str) -> tuple[str, list[str], Any]:
         """A row's elements `e` into `buf` in a plain loop, which LLVM vectorizes whole
