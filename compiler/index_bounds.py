@@ -34,11 +34,12 @@ _UNKNOWN: Interval = (None, None)
 _INTS = ("bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64")
 _SIGNED = ("i8", "i16", "i32", "i64")
 _MAKERS = frozenset({"mc.zeros", "mc.ones", "mc.empty", "mc.full"})
-_UNSIGNED_MAX = {"bool": 1, "u8": 2**8 - 1, "u16": 2**16 - 1, "u32": 2**32 - 1}
 _WRAPPING = frozenset({"mc.add", "mc.sub", "mc.neg", "mc.mul"})
 # the integer types whose arithmetic wraps within index range (i64's would need 2**63)
 _NARROW = {"i8": (-2**7, 2**7 - 1), "i16": (-2**15, 2**15 - 1), "i32": (-2**31, 2**31 - 1),
            "u8": (0, 2**8 - 1), "u16": (0, 2**16 - 1), "u32": (0, 2**32 - 1), "u64": (0, 2**64 - 1)}
+# the largest value of the types an index of any axis may be bounded by (not u64's)
+_UNSIGNED_MAX = {"bool": 1, **{t: _NARROW[t][1] for t in ("u8", "u16", "u32")}}
 
 
 def _dtype(v: Value) -> str:

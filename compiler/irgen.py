@@ -147,8 +147,8 @@ def _loop_returns(stmts: list[A.Stmt]) -> bool:
 
 
 # A `return` inside a loop sets these hidden variables (no M-CODE name holds '%') and
-# breaks out; after each loop, `if flag: return` passes it on. The loop stays one block that a back end compiles, where a return inside made the
-# whole loop run as Python.
+# breaks out; after each loop, `if flag: return` passes it on. The loop stays one block
+# that a back end compiles, where a return inside made the whole loop run as Python.
 _RET_FLAG = "return%flag"
 
 

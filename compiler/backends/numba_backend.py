@@ -256,8 +256,9 @@ class NumbaEmitter(PythonEmitter):
         self.prange_depth = 0  # enclosing loops emitted as prange (an inner prange runs serially)
         self.unchecked = frozenset(unchecked_accesses(block.region))  # (getitem/setitem ops)
         self.gathers_checked: set[Op] = set()  # inlined gathers whose index array is checked
+        # (and "prange_loops": counted in the finished source, see serial_where_raising)
         self.stats = {"fused_loops": 0, "fused_ops": 0, "reduction_loops": 0, "fused_reductions": 0,
-                      "prange_loops": 0, "matmul_blas": 0}
+                      "matmul_blas": 0}
         self._plan(block.region)
         check_fused_stores(self)
         check_mask_stores(self)
@@ -370,8 +371,9 @@ class NumbaEmitter(PythonEmitter):
         return users
 
     def _gather_user(self, u: Op, v: Value) -> bool:
-        if u in self.inlined and gather_axis(u) is not None:
-            return u.operands[0] is v and gather_axis(u)[1] is not v  # type: ignore[index]
+        g = gather_axis(u) if u in self.inlined else None
+        if g is not None:
+            return u.operands[0] is v and g[1] is not v
         if leading_mask(u) is not None:
             return False
         return self._fusable_user(u, v, same_shape=False)
@@ -601,8 +603,9 @@ class NumbaEmitter(PythonEmitter):
         for t in range(r):
             if kdims[a + t] is not None:
                 ctx.shapes.append((kdims[a + t], f"{name}.shape[{t}]", ix.type.shape[t]))
-        if op in self.unchecked and op not in self.gathers_checked and self._gather_check(op) not in ctx.pre:
-            ctx.pre.append(self._gather_check(op))  # (emitted here when not where the gather was)
+        check = self._gather_check(op) if op in self.unchecked and op not in self.gathers_checked else None
+        if check and check not in ctx.pre:
+            ctx.pre.append(check)  # (emitted here when not where the gather was)
         at = f"{name}[{', '.join(idx[a:a + r])}]"
         if ix.type.dtype[0] == "i":
             at = f"({at} if {at} >= 0 else {at} + {self.shape_expr(op.operands[0], a)})"
@@ -726,7 +729,6 @@ class NumbaEmitter(PythonEmitter):
         self._open_loops_rows(sizes, ivs, par is True, ctx)
         self.line(body)
         self.depth = d0
-        self.stats["prange_loops"] += int(par is True)
 
     def _outlined_prange_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> str:
         """The nest as prange in a function of its own, `_mc_pnest_k(<names it reads>)`
@@ -963,8 +965,6 @@ class NumbaEmitter(PythonEmitter):
                 self.depth = d0 + nk
                 self.line(f"{ref} = np.{npname(acc)}(np.nan) if {nan_flag} else {sa}" if nan_flag else f"{ref} = {sa}")
             self.depth = d0
-            if self.par >= 1 and self.loop_depth == 0:
-                self.stats["prange_loops"] += 1
         elif lanes and whole:
             # the whole array to one float: lanes along each last-axis row, rows combined
             # in order (`max(u)` ran 40x slower than NumPy as one branching scalar chain)
@@ -1459,7 +1459,6 @@ class NumbaEmitter(PythonEmitter):
             if reductions is not None:
                 for r, t in zip(op.results, targets):
                     self.alias(r, t)
-            self.stats["prange_loops"] += 1
         finally:
             self.loop_depth -= 1
 

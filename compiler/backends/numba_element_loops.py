@@ -210,7 +210,6 @@ def emit(em: Any, op: Op, loop: ElementLoop) -> None:
     for res, o in zip(op.results, outs):
         em.alias(res, o)
     em.stats["element_loops"] = em.stats.get("element_loops", 0) + 1
-    em.stats["prange_loops"] += int(par)
 
 
 def _np(v: Value) -> str:

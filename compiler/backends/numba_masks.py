@@ -335,5 +335,4 @@ def _select_store(em: NumbaEmitter, op: Op, m: Value, x: Value, dst: str) -> Non
     em._open_loops(sizes, ivs, par)
     em.line(f"{dst}[{', '.join(ivs)}] = {v} if {me} else {em.cast(xe or '', x.type, D)}")
     em.depth = d0
-    em.stats["prange_loops"] += int(par)
     em.stats["copy_stores"] = em.stats.get("copy_stores", 0) + 1

@@ -277,7 +277,6 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
     em.lines[g.staged_at:g.staged_at] = ["    " * g.staged_depth + t for t in g.staged]
     em.depth = d0
     em.stats["row_groups"] = em.stats.get("row_groups", 0) + 1
-    em.stats["prange_loops"] += int(par)
 
 
 def _target(em: NumbaEmitter, v: Value, i: str, j: str) -> str:
