@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from mcodec.runtime_shim.native_gemm import try_gemm
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -68,7 +69,8 @@ def matmul_acc(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> None:
             for j in range(n):
                 c[i, j] = alpha * p[i, j] + beta * c[i, j]
         return
-    _gemm_c(np.ascontiguousarray(a), np.ascontiguousarray(b), c, alpha, beta)
+    if not try_gemm(a, b, c, alpha, beta):
+        _gemm_c(np.ascontiguousarray(a), np.ascontiguousarray(b), c, alpha, beta)
 
 
 @njit(nogil=True, cache=False)
@@ -80,7 +82,15 @@ def matmul_acc_into(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> None:
     if a.shape[1] == 0:
         c *= beta
         return
-    _gemm_c(np.ascontiguousarray(a), np.ascontiguousarray(b), c, alpha, beta)
+    if not try_gemm(a, b, c.reshape((a.shape[0], b.shape[1])), alpha, beta):
+        _gemm_c(np.ascontiguousarray(a), np.ascontiguousarray(b), c, alpha, beta)
+
+
+@njit(nogil=True, cache=False)
+def matmul_into(a: Any, b: Any, out: Any) -> None:
+    """out = a @ b for 2-D operands and a fresh C-contiguous out of the product's shape."""
+    if not try_gemm(a, b, out, 1.0, 0.0):
+        np.dot(a, b, out)
 
 
 # SYRK (C = A^T A in one triangle, half a GEMM's work) is not among Numba's BLAS

@@ -88,7 +88,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
            "csqrt_np": "numba_math", "clog_np": "numba_math", "f2u64": "numba_math",
-           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "gram": "numba_blas",
+           "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "matmul_into": "numba_blas", "gram": "numba_blas",
            "checked_index": "numba_checks", "checked_indices": "numba_checks"}
 
 
@@ -1170,7 +1170,8 @@ class NumbaEmitter(PythonEmitter):
             # into an output allocated here, so that a large one gets huge pages
             self.line(f"{r} = np.empty(({texts[0]}.shape[0], {texts[1]}.shape[1]), dtype=np.{npname(D)})")
             self.line(f"advise_huge({r})")
-            self.line(f"np.dot({texts[0]}, {texts[1]}, {r})")
+            self.line(f"matmul_into({texts[0]}, {texts[1]}, {r})" if D in ("f32", "f64")
+                      else f"np.dot({texts[0]}, {texts[1]}, {r})")
         elif op.result.is_array and a.type.rank == 1 and b.type.rank == 2:
             # a vector times a strided matrix (a column block, say): BLAS would copy the
             # matrix first; a row-by-row loop streams it once, vectorized along the rows

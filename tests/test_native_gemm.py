@@ -1,0 +1,115 @@
+"""The packed matrix product for 512-bit vector CPUs (runtime_shim/native_gemm.py)
+against NumPy: edge tiles, several cache blocks along every axis, operand layouts,
+alpha/beta, special values, and its use by compiled blocks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+from mcodec.runtime_shim import native_gemm
+from mcodec.runtime_shim.native_gemm import KC, MR, NC, NATIVE_MIN_MACS, try_gemm
+from numba import njit
+
+needs_native = pytest.mark.skipif(not native_gemm.NATIVE, reason="the host has no 512-bit vectors")
+
+
+@njit
+def _call(a: Any, b: Any, c: Any, alpha: float, beta: float) -> bool:
+    return try_gemm(a, b, c, alpha, beta)
+
+
+def _tol(dt: Any, k: int) -> dict[str, float]:
+    return {"rtol": 1e-4 if dt == np.float32 else 1e-11, "atol": (1e-4 if dt == np.float32 else 1e-11) * k}
+
+
+SHAPES = [
+    (MR * 20, 64 * 8, 2 * KC),  # whole tiles only
+    (MR * 20 + 5, 64 * 8 + 3, 2 * KC + 7),  # an edge tile on both axes, a short last k block
+    (401, 397, 300),  # split by rows, each thread with its own edge
+    (37, 1003, 255),  # wide: split by columns
+    (MR + 1, NC + 29, 150),  # two column blocks
+    (300, 20, 400),  # narrow columns: below one sliver of some dtypes
+]
+
+
+@needs_native
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_matches_numpy(dt: Any, shape: tuple[int, int, int]) -> None:
+    m, n, k = shape
+    rng = np.random.default_rng(m * n + k)
+    a, b = rng.standard_normal((m, k)).astype(dt), rng.standard_normal((k, n)).astype(dt)
+    c0 = rng.standard_normal((m, n)).astype(dt)
+    c = c0.copy()
+    assert _call(a, b, c, 1.5, -0.5)
+    np.testing.assert_allclose(c, 1.5 * (a.astype(np.float64) @ b) - 0.5 * c0, **_tol(dt, k))
+
+
+@needs_native
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_layouts(dt: Any) -> None:
+    """Fortran-ordered, transposed and strided operands are read in place, and a
+    row-contiguous destination inside a larger array keeps its neighbours."""
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal((500, 700)).astype(dt)
+    a = big[::2, 5:305]  # (250, 300), strided rows
+    b = np.asfortranarray(rng.standard_normal((300, 260)).astype(dt))
+    host = np.zeros((260, 300), dtype=dt)
+    c = host[3:253, 10:270]  # row stride 300
+    assert _call(a, b, c, 1.0, 0.0)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, **_tol(dt, 300))
+    assert not host[:3].any() and not host[253:].any() and not host[:, :10].any() and not host[:, 270:].any()
+    ct = np.zeros((260, 250), dtype=dt)
+    assert _call(b.T, a.T, ct, 1.0, 0.0)
+    np.testing.assert_allclose(ct, (a.astype(np.float64) @ b).T, **_tol(dt, 300))
+
+
+@needs_native
+def test_beta_zero_does_not_read_destination() -> None:
+    """BLAS's rule: with beta 0, NaNs already in C are overwritten, not propagated."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((203, 300)), rng.standard_normal((300, 211))
+    c = np.full((203, 211), np.nan)
+    assert _call(a, b, c, 2.0, 0.0)
+    np.testing.assert_allclose(c, 2.0 * (a @ b), rtol=1e-11, atol=1e-10)
+
+
+@needs_native
+def test_special_values_stay_in_their_rows_and_columns() -> None:
+    """inf in A and B reach exactly the entries NumPy's product gives them; the zero
+    padding of edge tiles does not turn them into NaNs elsewhere."""
+    rng = np.random.default_rng(5)
+    m, n, k = 2 * MR + 3, 300, 300
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    a[m - 1, 7] = np.inf
+    b[11, n - 1] = -np.inf
+    a[0, 11] = 0.0
+    c = np.zeros((m, n))
+    assert m * n * k >= NATIVE_MIN_MACS and _call(a, b, c, 1.0, 0.0)
+    ref = a @ b
+    np.testing.assert_array_equal(np.isnan(c), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(c), np.isinf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(c[fin], ref[fin], rtol=1e-11, atol=1e-10)
+
+
+def test_small_products_go_to_blas() -> None:
+    a = np.ones((MR - 1, 500))
+    c = np.zeros((MR - 1, 500))
+    assert not _call(a, np.ones((500, 500)), c, 1.0, 0.0)  # fewer rows than a tile
+    assert not c.any()  # declined: nothing written
+    small = np.ones((64, 64))
+    assert not _call(small, small, np.zeros((64, 64)), 1.0, 0.0)
+
+
+def test_switched_off_by_environment() -> None:
+    code = ("from mcodec.runtime_shim import native_gemm\n"
+            "print(native_gemm.NATIVE)\n")
+    env = {**os.environ, "MCODEC_NATIVE_GEMM": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
