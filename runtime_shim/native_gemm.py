@@ -40,6 +40,7 @@ NATIVE = _host_has_512bit_vectors()
 NATIVE_MIN_MACS = 1 << 21  # m * n * k below this: BLAS's lower fixed cost wins
 MR = 14  # rows of a register tile
 KC, MC, NC = 256, 168, 3072  # cache blocks: a B sliver (KC x NR) fits L1, an A block L2
+PB = 8  # rows of B packed together
 
 
 def lanes(dtype: Any) -> int:
@@ -159,36 +160,42 @@ def _sliver_width(typingctx: Any, c: Any) -> Any:
     return sig, codegen
 
 
+# Both packings read their source along its rows. Reading down columns (one element
+# from each of MR or KC rows, then the next) thrashes the caches when rows are a power
+# of two apart (4096 f32: packing took longer than the product).
 @njit(nogil=True, inline="always")
 def _pack_a(a: Any, ap: Any, i0: int, mc: int, p0: int, kc: int) -> None:
     """a[i0:i0+mc, p0:p0+kc] as MR-row panels, each column of a panel contiguous."""
     for ip in range(0, mc, MR):
         base = (ip // MR) * kc * MR
         h = min(MR, mc - ip)
-        if h == MR:
-            for p in range(kc):
-                for ii in range(MR):
+        for ii in range(MR):
+            if ii < h:
+                for p in range(kc):
                     ap[base + p * MR + ii] = a[i0 + ip + ii, p0 + p]
-        else:
-            for p in range(kc):
-                for ii in range(MR):
-                    ap[base + p * MR + ii] = a[i0 + ip + ii, p0 + p] if ii < h else 0
+            else:
+                for p in range(kc):
+                    ap[base + p * MR + ii] = 0
 
 
 @njit(nogil=True, inline="always")
 def _pack_b(b: Any, bp: Any, p0: int, kc: int, j0: int, nc: int, nr: int) -> None:
-    """b[p0:p0+kc, j0:j0+nc] as nr-column slivers, each row of a sliver contiguous."""
-    for jp in range(0, nc, nr):
-        base = (jp // nr) * kc * nr
-        w = min(nr, nc - jp)
-        if w == nr:
-            for p in range(kc):
+    """b[p0:p0+kc, j0:j0+nc] as nr-column slivers, each row of a sliver contiguous.
+    PB rows at a time: each sliver then gets PB rows written together, while at most
+    PB rows of b are being read."""
+    full = nc // nr * nr
+    for pb in range(0, kc, PB):
+        pe = min(kc, pb + PB)
+        for jp in range(0, full, nr):
+            dst = (jp // nr) * kc * nr
+            for p in range(pb, pe):
                 for jj in range(nr):
-                    bp[base + p * nr + jj] = b[p0 + p, j0 + jp + jj]
-        else:
-            for p in range(kc):
+                    bp[dst + p * nr + jj] = b[p0 + p, j0 + jp + jj]
+        if full < nc:
+            dst = (full // nr) * kc * nr
+            for p in range(pb, pe):
                 for jj in range(nr):
-                    bp[base + p * nr + jj] = b[p0 + p, j0 + jp + jj] if jj < w else 0
+                    bp[dst + p * nr + jj] = b[p0 + p, j0 + full + jj] if full + jj < nc else 0
 
 
 @njit(nogil=True)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from mcodec.runtime_shim import native_gemm
-from mcodec.runtime_shim.native_gemm import KC, MR, NC, NATIVE_MIN_MACS, try_gemm
+from mcodec.runtime_shim.native_gemm import KC, MR, NATIVE_MIN_MACS, NC, try_gemm
 from numba import njit
 
 needs_native = pytest.mark.skipif(not native_gemm.NATIVE, reason="the host has no 512-bit vectors")
