@@ -178,19 +178,50 @@ def _pack_a(a: Any, ap: Any, i0: int, mc: int, p0: int, kc: int) -> None:
                     ap[base + p * MR + ii] = 0
 
 
+@intrinsic
+def _copy_sliver_row(typingctx: Any, b: Any, row: Any, col: Any, bp: Any, dst: Any) -> Any:
+    """bp[dst:dst+NR] = b[row, col:col+NR] as one vector load and store, for a b whose
+    rows are contiguous (checked by the caller). An element loop does not vectorize:
+    LLVM cannot tell that bp and b do not overlap."""
+    if not (isinstance(b, types.Array) and b.ndim == 2 and bp.dtype == b.dtype):
+        return None
+    sig = types.void(b, row, col, bp, dst)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        dt = b.dtype
+        vty = ir.VectorType(context.get_value_type(dt), 2 * lanes(dt))
+        src = context.make_array(b)(context, builder, args[0])
+        stride0 = cgutils.unpack_tuple(builder, src.strides, 2)[0]
+        offset = builder.add(builder.mul(args[1], stride0), builder.mul(args[2], ir.Constant(args[2].type, dt.bitwidth // 8)))
+        sptr = builder.gep(builder.bitcast(src.data, ir.IntType(8).as_pointer()), [offset])
+        out = context.make_array(bp)(context, builder, args[3])
+        dptr = builder.gep(out.data, [args[4]])
+        val = builder.load(builder.bitcast(sptr, vty.as_pointer()), align=dt.bitwidth // 8)
+        builder.store(val, builder.bitcast(dptr, vty.as_pointer()), align=dt.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(nogil=True, inline="always")
 def _pack_b(b: Any, bp: Any, p0: int, kc: int, j0: int, nc: int, nr: int) -> None:
     """b[p0:p0+kc, j0:j0+nc] as nr-column slivers, each row of a sliver contiguous.
     PB rows at a time: each sliver then gets PB rows written together, while at most
     PB rows of b are being read."""
     full = nc // nr * nr
+    rows_contiguous = b.strides[1] == b.itemsize
     for pb in range(0, kc, PB):
         pe = min(kc, pb + PB)
         for jp in range(0, full, nr):
             dst = (jp // nr) * kc * nr
             for p in range(pb, pe):
-                for jj in range(nr):
-                    bp[dst + p * nr + jj] = b[p0 + p, j0 + jp + jj]
+                if rows_contiguous:
+                    _copy_sliver_row(b, p0 + p, j0 + jp, bp, dst + p * nr)
+                else:
+                    for jj in range(nr):
+                        bp[dst + p * nr + jj] = b[p0 + p, j0 + jp + jj]
         if full < nc:
             dst = (full // nr) * kc * nr
             for p in range(pb, pe):
