@@ -37,7 +37,8 @@ def _host_has_512bit_vectors() -> bool:
 
 
 NATIVE = _host_has_512bit_vectors()
-NATIVE_MIN_MACS = 1 << 21  # m * n * k below this: BLAS's lower fixed cost wins
+NATIVE_MIN_MACS = 1 << 18  # m * n * k below this (64^3): BLAS, whose fixed cost is lower
+THREADS_MIN_MACS = 1 << 22  # below this, one thread: waking the others costs 20-50 us
 MR = 14  # rows of a register tile
 KC, MC, NC = 256, 168, 3072  # cache blocks: a B sliver (KC x NR) fits L1, an A block L2
 PB = 8  # rows of B packed together
@@ -229,7 +230,10 @@ def _pack_b(b: Any, bp: Any, p0: int, kc: int, j0: int, nc: int, nr: int) -> Non
                     bp[dst + p * nr + jj] = b[p0 + p, j0 + full + jj] if full + jj < nc else 0
 
 
-@njit(nogil=True)
+# _gemm_part and _gemm_threads are cached on disk: compiling them takes seconds, once
+# per dtype (a block that calls them links their code in, so a built artifact does not
+# need this cache).
+@njit(nogil=True, cache=True)
 def _gemm_part(a: Any, b: Any, c: Any, alpha: Any, beta: Any, i0: int, i1: int, j0: int, j1: int) -> None:
     """c[i0:i1, j0:j1] = alpha * a[i0:i1] @ b[:, j0:j1] + beta * c[i0:i1, j0:j1] for a
     row-contiguous c (beta 0: c is not read)."""
@@ -266,9 +270,8 @@ def _gemm_part(a: Any, b: Any, c: Any, alpha: Any, beta: Any, i0: int, i1: int, 
                                     c[ic + ip + ii, jc + jp + jj] = tile[ii * nr + jj] + be * old
 
 
-# cached on disk: compiling it takes seconds, once per dtype (a block that calls it
-# links its code in, so a built artifact does not need this cache). `nt` is an argument
-# because Numba does not cache a function that reads get_num_threads() itself.
+# `nt` is an argument because Numba does not cache a function that reads
+# get_num_threads() itself.
 @njit(nogil=True, parallel=True, cache=True)
 def _gemm_threads(a: Any, b: Any, c: Any, alpha: Any, beta: Any, nt: int) -> None:
     m, n = c.shape
@@ -302,7 +305,12 @@ def _try_gemm(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> Any:
         if m * n * k < NATIVE_MIN_MACS or min(m, n) < MR or c.strides[1] != c.itemsize:
             return False
         # layout-free views: one compiled product serves every layout of the operands
-        _gemm_threads(a[:, :], b[:, :], c[:, :], c.dtype.type(alpha), c.dtype.type(beta), max(1, get_num_threads()))
+        al, be = c.dtype.type(alpha), c.dtype.type(beta)
+        nt = get_num_threads()
+        if nt > 1 and m * n * k >= THREADS_MIN_MACS:
+            _gemm_threads(a[:, :], b[:, :], c[:, :], al, be, nt)
+        else:
+            _gemm_part(a[:, :], b[:, :], c[:, :], al, be, 0, m, 0, n)
         return True
 
     return impl

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from mcodec.runtime_shim import native_gemm
-from mcodec.runtime_shim.native_gemm import KC, MR, NATIVE_MIN_MACS, NC, try_gemm
+from mcodec.runtime_shim.native_gemm import KC, MR, NATIVE_MIN_MACS, NC, THREADS_MIN_MACS, try_gemm
 from numba import njit
 
 needs_native = pytest.mark.skipif(not native_gemm.NATIVE, reason="the host has no 512-bit vectors")
@@ -34,7 +34,14 @@ SHAPES = [
     (37, 1003, 255),  # wide: split by columns
     (MR + 1, NC + 29, 150),  # two column blocks
     (300, 20, 400),  # narrow columns: below one sliver of some dtypes
+    (MR * 5 + 3, 67, 61),  # small enough for one thread
 ]
+
+
+def test_shapes_cover_both_paths() -> None:
+    macs = [m * n * k for m, n, k in SHAPES]
+    assert min(macs) >= NATIVE_MIN_MACS
+    assert any(x < THREADS_MIN_MACS for x in macs) and any(x >= THREADS_MIN_MACS for x in macs)
 
 
 @needs_native
@@ -103,8 +110,8 @@ def test_small_products_go_to_blas() -> None:
     c = np.zeros((MR - 1, 500))
     assert not _call(a, np.ones((500, 500)), c, 1.0, 0.0)  # fewer rows than a tile
     assert not c.any()  # declined: nothing written
-    small = np.ones((64, 64))
-    assert not _call(small, small, np.zeros((64, 64)), 1.0, 0.0)
+    small = np.ones((32, 32))
+    assert not _call(small, small, np.zeros((32, 32)), 1.0, 0.0)
 
 
 def test_switched_off_by_environment() -> None:

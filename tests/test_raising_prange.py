@@ -25,6 +25,13 @@ fn vote(d: f64[Q, N], labels: i64[N], k: i64, C: i64) -> i64[Q]:
         pred[q] = argmax(votes)
     return pred
 
+fn heads(X: f64[H, N, M], w: f64) -> f64[H, N, M]:
+    let out = zeros((H, N, M))
+    for h in range(H):
+        let s = X[h] * w
+        out[h] = s - max(s, axis=1, keepdims=true)
+    return out
+
 fn scale_rows(A: f64[Q, N], s: f64[Q]) -> f64[Q, N]:
     let out = zeros((Q, N))
     for q in range(Q):
@@ -61,6 +68,24 @@ def test_rows_with_nothing_to_raise_keep_their_prange(strategy: str) -> None:
     assert "prange(" in text and info["parallel"] not in (False, None)
     rng = np.random.default_rng(2)
     check(SRC, strategy, "scale_rows", {"A": rng.random((9, 4)), "s": rng.random(9)})
+
+
+@pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
+def test_nests_inside_a_raising_loop_may_run_parallel(strategy: str) -> None:
+    """The head loop may raise (max over an empty axis), so it is serial; it is written
+    serial from the start, so the large elementwise nests in it keep their run-time
+    choice of an outlined prange (under a prange they would have been serial)."""
+    text, info = _block("heads", strategy)
+    result, _ = built(SRC, strategy)
+    block = next(b for b in result.blocks.values() if b.block_id.startswith("heads.") and b.kind == "loop")
+    helpers = block.built.source.split("def blk_")[0]
+    assert "raise ValueError" in text and "for h" in text and "in range(" in text
+    assert "_mc_pnest_" in text and "prange(" in helpers
+    rng = np.random.default_rng(3)
+    for shape in ((3, 5, 7), (2, 1100, 1000)):  # below and above the nests' parallel threshold
+        check(SRC, strategy, "heads", {"X": rng.standard_normal(shape), "w": 1.5})
+    with pytest.raises(ValueError):
+        result.program.heads(X=np.zeros((2, 3, 0)), w=1.0)
 
 
 def test_only_the_loops_whose_body_raises_are_demoted() -> None:

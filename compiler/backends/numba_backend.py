@@ -230,8 +230,12 @@ _VIA_INT = {"i8": "int32", "u8": "int32", "i16": "int32", "u16": "int32", "u32":
 
 
 class NumbaEmitter(PythonEmitter):
-    def __init__(self, strategy: OptimizationStrategy, block: BlockView) -> None:
+    def __init__(self, strategy: OptimizationStrategy, block: BlockView, serial_loops: frozenset[Op] = frozenset()
+                 ) -> None:
         super().__init__()
+        # loops written as prange carry a mark on their header line (see loops_that_raise)
+        self.serial_loops = serial_loops  # loops not to run as prange: their bodies may raise
+        self.prange_marks: dict[str, Op] = {}
         self.strategy = strategy
         self.block = block
         self.fuse = strategy.operator_fusion
@@ -1407,8 +1411,9 @@ class NumbaEmitter(PythonEmitter):
         if self.fuse and (loop := element_loops.plan(self, op)) is not None:
             element_loops.emit(self, op, loop)
             return
-        chain = self._parallel_chain(op) if (self.par >= 1 and self.loop_depth == 0) else None
-        reductions = self._reduction_loop(op) if chain is None and self.par >= 1 and self.loop_depth == 0 else None
+        loop_par = self.par >= 1 and self.loop_depth == 0 and op not in self.serial_loops
+        chain = self._parallel_chain(op) if loop_par else None
+        reductions = self._reduction_loop(op) if chain is None and loop_par else None
         if reductions is not None:
             chain = {}  # iterations combine through scalar reductions only (Numba's prange reduces them)
         self.loop_depth += 1
@@ -1446,6 +1451,10 @@ class NumbaEmitter(PythonEmitter):
                 self.depth += 1
             else:
                 self._guarded_prange(iv, lb, ub, st)
+            header = max(k for k, line in enumerate(self.lines) if "prange(" in line)
+            mark = f"{_PRANGE_MARK}{len(self.prange_marks)}"
+            self.prange_marks[mark] = op
+            self.lines[header] += mark
             self._push(targets, loop=True)
             self.prange_depth += 1
             self.region(body)
@@ -1904,9 +1913,14 @@ class NumbaBackend:
         if not ok:
             raise LoweringError(why)
         name = block_py_name(block)
-        em = NumbaEmitter(strategy, block)
         try:
-            fn_text, em.stats["prange_loops"] = serial_where_raising(em.block_function(block, name))
+            em = NumbaEmitter(strategy, block)
+            text = em.block_function(block, name)
+            raising = loops_that_raise(em, text)
+            if raising:  # written again with those loops serial, so that loops inside them may run parallel
+                em = NumbaEmitter(strategy, block, serial_loops=raising)
+                text = em.block_function(block, name)
+            fn_text, em.stats["prange_loops"] = serial_where_raising(_PRANGE_MARK_RE.sub("", text))
             fn_text = "\n".join([*em.helper_texts, fn_text])  # outlined loops first
         except LoweringError:
             raise
@@ -1958,6 +1972,18 @@ class NumbaBackend:
 
 # what makes a loop body leave other than at its end: Numba runs such a prange serially
 _RAISES = re.compile(r"\braise\b|\bchecked_ind(?:ex|ices)\(")
+_PRANGE_MARK = "  # prange-of-loop-"
+_PRANGE_MARK_RE = re.compile(rf"{_PRANGE_MARK}\d+$", re.M)
+
+
+def loops_that_raise(em: NumbaEmitter, text: str) -> frozenset[Op]:
+    """The loops `em` wrote as prange whose bodies may raise: serial_where_raising
+    makes them range, and nests inside such a loop were written serial (an inner prange
+    under a prange runs serially), so the block is better written again with the loop
+    serial from the start."""
+    demoted = serial_where_raising(text)[0]
+    return frozenset(op for mark, op in em.prange_marks.items()
+                     if re.search(rf"for .* in range\(.*{re.escape(mark)}$", demoted, re.M))
 
 
 def serial_where_raising(text: str) -> tuple[str, int]:
