@@ -10,8 +10,8 @@ CPU has. This product is the classic Goto/BLIS scheme written for the host's vec
   vector registers) and does MR x 2 fused multiply-adds per step of k, one element of
   A broadcast against two vectors of B. It is written as LLVM vector IR, because
   Numba's loop vectorizer does not keep such a tile in registers;
-- two or more threads each take a share of C's rows, or of its columns when C is
-  wide, so each packs only the smaller operand twice.
+- threads each take a share of C's rows, or of its columns when C is wider than
+  tall: every thread packs all of the other operand, so that one is the smaller.
 
 Products too small to pay for the packing go to BLAS (`NATIVE_MIN_MACS`); so do all
 products on CPUs without 512-bit vectors, and all products when MCODEC_NATIVE_GEMM=0.
@@ -45,7 +45,8 @@ PB = 8  # rows of B packed together
 
 
 def lanes(dtype: Any) -> int:
-    return 64 // dtype.bitwidth * 8
+    """Elements of a Numba float type in one 512-bit vector."""
+    return 512 // dtype.bitwidth
 
 
 @intrinsic
