@@ -119,3 +119,37 @@ def test_random_row_chains_match_numpy(strategy: str) -> None:
                 assert a.dtype == b.dtype and a.shape == b.shape, src
                 np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=src)
     assert formed >= 15, f"only {formed} of 30 random chains formed a row group"
+
+
+LOOP_SRC = """
+fn lse(X: f64[N, M], T: i64) -> f64[N]:
+    let acc = zeros((N,), dtype=f64)
+    for t in range(T):
+        let Y = X * f64(t + 1)
+        acc = acc + log(sum(exp(Y - max(Y, axis=1, keepdims=true)), axis=1))
+    return acc
+"""
+
+
+@pytest.mark.parametrize("strategy", ["numba-par", "numba-fast-par"])
+def test_row_group_in_a_loop_runs_parallel_when_large(strategy: str) -> None:
+    """Inside a sequential loop a row group tests its size at run time: at least
+    PRANGE_IN_LOOP_MIN elements (rows times the reduced width, not the width of a
+    keepdims result) call its rows as an outlined prange, fewer run inline."""
+    from mcodec.compiler.backends.numba_backend import PRANGE_IN_LOOP_MIN
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BuildWarning)
+        res = build_module(frontend(LOOP_SRC, "lse.mc"), default=strategy)
+    src = next(b.built.source for b in res.blocks.values() if b.kind == "loop")
+    assert f"(X_0.shape[0]) * (X_0.shape[1]) >= {PRANGE_IN_LOOP_MIN}" in src, src
+    helper = src.split("def blk_")[0]
+    assert "_mc_pnest_" in helper and "prange((" in helper and "// 32)" in helper
+    rng = np.random.default_rng(0)
+    for shape in ((3, 5), (1100, 1000)):  # below and above the threshold
+        X = rng.standard_normal(shape)
+        want = np.zeros(shape[0])
+        for t in range(3):
+            Y = X * (t + 1)
+            want = want + np.log(np.exp(Y - Y.max(axis=1, keepdims=True)).sum(axis=1))
+        np.testing.assert_allclose(res.program.lse(X=X, T=3), want, rtol=1e-12 if "fast" not in strategy else 1e-9)

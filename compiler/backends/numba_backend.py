@@ -29,11 +29,14 @@ The function is compiled eagerly for a signature derived from the live-in types
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
 import re
 import sys
+import textwrap
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -723,31 +726,41 @@ class NumbaEmitter(PythonEmitter):
     def _open_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> None:
         """The nest, parallel where `nest_parallel` says: under its run-time condition, a
         call of the nest outlined as prange, else the nest inline."""
-        par = self.nest_parallel(sizes)
+        def nest(par: bool) -> None:
+            self._open_loops_rows(sizes, ivs, par, ctx)
+            self.line(body)
+
+        self.parallel_if(self.nest_parallel(sizes), nest)
+
+    def parallel_if(self, par: str | bool, emit: Callable[[bool], None]) -> None:
+        """`emit(parallel)` as `nest_parallel` said: under a run-time condition (inside
+        sequential loops), a call of its parallel form outlined, else its serial form
+        inline."""
         d0 = self.depth
         if isinstance(par, str):
             self.line(f"if {par}:")
-            self.line(f"    {self._outlined_prange_nest(sizes, ivs, ctx, body)}")
+            self.line(f"    {self._outlined_prange(lambda: emit(True))}")
             self.line("else:")
             self.depth += 1
-        self._open_loops_rows(sizes, ivs, par is True, ctx)
-        self.line(body)
+        emit(par is True)
         self.depth = d0
 
-    def _outlined_prange_nest(self, sizes: list[str], ivs: list[str], ctx: _Ctx, body: str) -> str:
-        """The nest as prange in a function of its own, `_mc_pnest_k(<names it reads>)`
-        (compiled parallel, the block itself need not be): Numba's parallel passes over a
-        whole block took seconds of compile time, and over one whose loop-carried array
-        changes shape they returned an empty array for a one-element one. Returns the call."""
+    def _outlined_prange(self, emit: Callable[[], None]) -> str:
+        """What `emit` writes (loops with a prange), in a function of its own,
+        `_mc_pnest_k(<names it reads>)` (compiled parallel, the block itself need not
+        be): Numba's parallel passes over a whole block took seconds of compile time, and
+        over one whose loop-carried array changes shape they returned an empty array for
+        a one-element one. Returns the call."""
         saved_lines, saved_depth = self.lines, self.depth
         self.lines, self.depth = [], 1
-        self._open_loops_rows(sizes, ivs, True, ctx)
-        self.line(body)
+        emit()
         text = "\n".join(self.lines)
         self.lines, self.depth = saved_lines, saved_depth
         ident = r"(?<![\w.])([A-Za-z_]\w*)"
-        names = [n for n in dict.fromkeys(re.findall(ident, text)) if n not in _NOT_FREE and n not in HELPERS]
-        local = {*ivs, *re.findall(r"^\s*(\w+) =", text, re.M)}
+        tree = ast.parse(textwrap.dedent(text))
+        variables = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - _NOT_FREE - HELPERS.keys()
+        names = [n for n in dict.fromkeys(re.findall(ident, text)) if n in variables]  # in order of appearance
+        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         params = [n for n in names if n not in local]
         # names made canonical: the nests of a ping-pong stencil (B from A, then A from B)
         # are one function, compiled once

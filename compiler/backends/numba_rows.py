@@ -226,7 +226,7 @@ def _finish(em: NumbaEmitter, g: RowGroup) -> bool:
 
 
 def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
-    from .numba_backend import EMPTY_REDUCTION_ERRORS, _Ctx, npname
+    from .numba_backend import EMPTY_REDUCTION_ERRORS, npname
 
     em.row_emitting = True
     for h in g.hoisted:
@@ -242,10 +242,19 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
             shape = f"{g.rows}, {g.cols[m.result]}" if m.result.type.rank == 2 else f"{g.rows}, "
             em.line(f"{r} = np.empty(({shape}), dtype=np.{npname(m.result.type.dtype)})")
             em.line(f"advise_huge({r})")
+    # inside sequential loops, a large group runs its rows in parallel after a run-time test
+    width = next((w for w in [*g.reduced.values(), *g.cols.values()] if w != "1"), "1")
+    em.parallel_if(em.nest_parallel([g.rows, width]), lambda par: _row_loops(em, g, par))
+    em.stats["row_groups"] = em.stats.get("row_groups", 0) + 1
+
+
+def _row_loops(em: NumbaEmitter, g: RowGroup, par: bool) -> None:
+    from .numba_backend import _Ctx, npname
+
     i = f"i{em.counter}_r"
     em.counter += 1
     d0 = em.depth
-    par = em.par >= 1 and em.loop_depth == 0
+    g.staged = []
     if par:
         ib = f"{i}b"
         em.line(f"for {ib} in prange(({g.rows} + {CHUNK - 1}) // {CHUNK}):")
@@ -276,7 +285,6 @@ def emit_row_group(em: NumbaEmitter, g: RowGroup) -> None:
             _reduction_row(em, m, i, g)
     em.lines[g.staged_at:g.staged_at] = ["    " * g.staged_depth + t for t in g.staged]
     em.depth = d0
-    em.stats["row_groups"] = em.stats.get("row_groups", 0) + 1
 
 
 def _target(em: NumbaEmitter, v: Value, i: str, j: str) -> str:
