@@ -1,5 +1,5 @@
 """The compilation pipeline, top to bottom: parse -> check + IR -> inline calls ->
-canonicalize -> scalar promotion -> loop raising -> partition into blocks -> copy elision. Everything after it (lowering, artifacts)
+canonicalize -> loop unswitching -> scalar promotion -> loop raising -> partition into blocks -> copy elision. Everything after it (lowering, artifacts)
 starts from the Module this returns."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from mcodec.passes.canonicalize import CSE, DCE, ConstantFold
 from mcodec.passes.copy_elision import CopyElision
 from mcodec.passes.inline import InlineCalls
 from mcodec.passes.loop_raising import LoopRaising
+from mcodec.passes.loop_unswitch import LoopUnswitch
 from mcodec.passes.manager import ModulePass, PassManager
 from mcodec.passes.partition import PartitionBlocks
 from mcodec.passes.scalar_promotion import ScalarPromotion
@@ -23,8 +24,8 @@ RECURSION_LIMIT = 8000
 
 
 def default_passes() -> list[ModulePass]:
-    return [InlineCalls(), ConstantFold(), CSE(), DCE(), ScalarPromotion(), LoopRaising(), PartitionBlocks(),
-            CopyElision()]
+    return [InlineCalls(), ConstantFold(), CSE(), DCE(), LoopUnswitch(), ScalarPromotion(), LoopRaising(),
+            PartitionBlocks(), CopyElision()]
 
 
 def frontend(source: str, filename: str = "<string>", passes: list[ModulePass] | None = None) -> Module:

@@ -15,6 +15,8 @@ that cannot be matched becomes unknown (`?`), never a wrong symbol.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mcodec.compiler.ir import Function, Module, Op, Region, Value
 from mcodec.compiler.typerules import merge_dims
 from mcodec.compiler.types import ArrayType, Dim, DimT, ScalarType, ValueType
@@ -74,7 +76,7 @@ def _sub_type(t: ArrayType, subst: dict[str, DimT]) -> ValueType:
     return ArrayType(t.dtype, tuple(dims))
 
 
-def clone_op(op: Op, mapping: dict[Value, Value], rename: _Renamer) -> Op:
+def clone_op(op: Op, mapping: dict[Value, Value], rename: Callable[[ValueType], ValueType] = lambda t: t) -> Op:
     """A deep copy of `op` (regions included) with operands renamed through `mapping`;
     the copies' results and region arguments are added to `mapping`."""
     regions: list[Region] = []
