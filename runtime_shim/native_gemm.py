@@ -298,8 +298,11 @@ def try_gemm(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> bool:
 
 @overload(try_gemm, jit_options={"nogil": True})
 def _try_gemm(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> Any:
+    def declined(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> bool:
+        return False
+
     if not (NATIVE and c.ndim == 2 and c.dtype in (types.float32, types.float64)):
-        return lambda a, b, c, alpha, beta: False
+        return declined
 
     def impl(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> bool:
         m, n, k = a.shape[0], b.shape[1], a.shape[1]
