@@ -39,13 +39,12 @@ def _invariant(v: Value, loop: Op) -> bool:
 
 
 def _candidate(loop: Op) -> Op | None:
-    """The first `mc.if` at the top of `loop`'s body that branches on an invariant."""
-    if sum(1 for _ in loop.walk()) > MAX_LOOP_OPS:
-        return None
+    """The first `mc.if` at the top of `loop`'s body that branches on an invariant
+    (the loop's size is counted only then: the pass looks at every loop of every build)."""
     for op in loop.regions[0].ops:
         if (op.name == "mc.if" and _invariant(op.operands[0], loop)
                 and not any(o.name in _EXITS for r in op.regions for o in r.walk())):
-            return op
+            return op if sum(1 for _ in loop.walk()) <= MAX_LOOP_OPS else None
     return None
 
 

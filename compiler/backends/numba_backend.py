@@ -236,7 +236,7 @@ class NumbaEmitter(PythonEmitter):
     def __init__(self, strategy: OptimizationStrategy, block: BlockView, serial_loops: frozenset[Op] = frozenset()
                  ) -> None:
         super().__init__()
-        # loops written as prange carry a mark on their header line (see loops_that_raise)
+        # loops written as prange carry a mark on their header line (see demoted_loops)
         self.serial_loops = serial_loops  # loops not to run as prange: their bodies may raise
         self.prange_marks: dict[str, Op] = {}
         self.strategy = strategy
@@ -757,10 +757,10 @@ class NumbaEmitter(PythonEmitter):
         text = "\n".join(self.lines)
         self.lines, self.depth = saved_lines, saved_depth
         ident = r"(?<![\w.])([A-Za-z_]\w*)"
-        tree = ast.parse(textwrap.dedent(text))
-        variables = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - _NOT_FREE - HELPERS.keys()
+        used = [n for n in ast.walk(ast.parse(textwrap.dedent(text))) if isinstance(n, ast.Name)]
+        variables = {n.id for n in used} - _NOT_FREE - HELPERS.keys()
+        local = {n.id for n in used if isinstance(n.ctx, ast.Store)}
         names = [n for n in dict.fromkeys(re.findall(ident, text)) if n in variables]  # in order of appearance
-        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         params = [n for n in names if n not in local]
         # names made canonical: the nests of a ping-pong stencil (B from A, then A from B)
         # are one function, compiled once
@@ -1928,13 +1928,13 @@ class NumbaBackend:
         name = block_py_name(block)
         try:
             em = NumbaEmitter(strategy, block)
-            text = em.block_function(block, name)
-            raising = loops_that_raise(em, text)
+            fn_text, left = serial_where_raising(em.block_function(block, name))
+            raising = demoted_loops(em, fn_text)
             if raising:  # written again with those loops serial, so that loops inside them may run parallel
                 em = NumbaEmitter(strategy, block, serial_loops=raising)
-                text = em.block_function(block, name)
-            fn_text, em.stats["prange_loops"] = serial_where_raising(_PRANGE_MARK_RE.sub("", text))
-            fn_text = "\n".join([*em.helper_texts, fn_text])  # outlined loops first
+                fn_text, left = serial_where_raising(em.block_function(block, name))
+            em.stats["prange_loops"] = left
+            fn_text = "\n".join([*em.helper_texts, _PRANGE_MARK_RE.sub("", fn_text)])  # outlined loops first
         except LoweringError:
             raise
         except Exception as e:  # noqa: BLE001 - an emitter gap is a lowering failure
@@ -1989,12 +1989,11 @@ _PRANGE_MARK = "  # prange-of-loop-"
 _PRANGE_MARK_RE = re.compile(rf"{_PRANGE_MARK}\d+$", re.M)
 
 
-def loops_that_raise(em: NumbaEmitter, text: str) -> frozenset[Op]:
-    """The loops `em` wrote as prange whose bodies may raise: serial_where_raising
-    makes them range, and nests inside such a loop were written serial (an inner prange
-    under a prange runs serially), so the block is better written again with the loop
-    serial from the start."""
-    demoted = serial_where_raising(text)[0]
+def demoted_loops(em: NumbaEmitter, demoted: str) -> frozenset[Op]:
+    """The loops `em` wrote as prange that serial_where_raising made range in
+    `demoted` (their bodies may raise). Nests inside such a loop were written serial (an
+    inner prange under a prange runs serially), so the block is better written again
+    with the loop serial from the start."""
     return frozenset(op for mark, op in em.prange_marks.items()
                      if re.search(rf"for .* in range\(.*{re.escape(mark)}$", demoted, re.M))
 
