@@ -159,6 +159,10 @@ def build_module(module: Module, plan: dict[str, str] | None = None, default: st
     if warn:
         for f in all_fallbacks:
             warnings.warn(f"block {f.block_id}: strategy {f.strategy_id} not used: {f.reason}", BuildWarning, stacklevel=2)
+        for bid, b in built.items():
+            if b.info.get("jit_cacheable") is False:
+                warnings.warn(f"block {bid}: Numba cannot keep its compiled code on disk; loading the artifact "
+                              "compiles it again", BuildWarning, stacklevel=2)
     if not runnable:
         return BuildResult(module, blocks, None, stitched_source(module, built), all_fallbacks)
     impls, source = stitch(module, built, wrap)

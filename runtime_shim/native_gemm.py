@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 import numpy as np
+from mcodec.runtime_shim.numba_threads import num_threads
 from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
@@ -232,8 +233,7 @@ def _pack_b(b: Any, bp: Any, p0: int, kc: int, j0: int, nc: int, nr: int) -> Non
 
 
 # _gemm_part and _gemm_threads are cached on disk: compiling them takes seconds, once
-# per dtype (a block that calls them links their code in, so a built artifact does not
-# need this cache).
+# per dtype (the C entry below links them in, and is cached too).
 @njit(nogil=True, cache=True)
 def _gemm_part(a: Any, b: Any, c: Any, alpha: Any, beta: Any, i0: int, i1: int, j0: int, j1: int) -> None:
     """c[i0:i1, j0:j1] = alpha * a[i0:i1] @ b[:, j0:j1] + beta * c[i0:i1, j0:j1] for a
@@ -289,6 +289,91 @@ def _gemm_threads(a: Any, b: Any, c: Any, alpha: Any, beta: Any, nt: int) -> Non
             _gemm_part(a, b, c, alpha, beta, 0, m, lo, hi)
 
 
+@intrinsic
+def _strided(typingctx: Any, ptr: Any, rows: Any, cols: Any, s0: Any, s1: Any) -> Any:
+    """A 2-D array view of `rows x cols` elements at `ptr` with byte strides s0, s1."""
+    arr_t = types.Array(ptr.dtype, 2, "A")
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from numba.np.arrayobj import populate_array
+
+        data, rows, cols, s0, s1 = args
+        ary = context.make_array(arr_t)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(arr_t.dtype)))
+        populate_array(ary, data=data, shape=cgutils.pack_array(builder, [rows, cols]),
+                       strides=cgutils.pack_array(builder, [s0, s1]), itemsize=itemsize, meminfo=None)
+        return ary._getvalue()
+
+    return arr_t(ptr, rows, cols, s0, s1), codegen
+
+
+def _c_entry(m: int, n: int, k: int, ap: Any, as0: int, as1: int, bp: Any, bs0: int, bs1: int,
+             cp: Any, cs0: int, cs1: int, alpha: Any, beta: Any, nt: int) -> int:
+    """The product behind a C symbol (see `require`): operands as pointers and byte
+    strides. Returns 1: an exception cannot leave a C callback (Numba reports it and
+    returns 0), and the caller then takes BLAS."""
+    a, b, c = _strided(ap, m, k, as0, as1), _strided(bp, k, n, bs0, bs1), _strided(cp, m, n, cs0, cs1)
+    if nt > 1 and m * n * k >= THREADS_MIN_MACS:
+        _gemm_threads(a, b, c, alpha, beta, nt)
+    else:
+        _gemm_part(a, b, c, alpha, beta, 0, m, 0, n)
+    return 1
+
+
+# Blocks call the product through a C symbol per dtype rather than as a Numba function:
+# Numba links a callee's code into every caller and optimizes and compiles it again
+# there (4-5 s per block); the C entry is compiled once per machine (Numba's on-disk
+# cache) and a block only declares the symbol, so its own cached code is valid in
+# another process once `require` has registered the symbol there.
+_ENTRIES: dict[str, Any] = {}
+
+
+def symbol(dtype: Any) -> str:
+    return f"mcodec_native_gemm_{np.dtype(str(dtype)).name}"
+
+
+def require(dtype: Any) -> None:
+    """Make the product's C symbol for `dtype` (float32 or float64) known to LLVM,
+    compiling it on first use on this machine. Loading a compiled block that calls it
+    needs this first."""
+    name = symbol(dtype)
+    if not NATIVE or name in _ENTRIES:
+        return
+    from llvmlite import binding
+    from numba import cfunc
+
+    dt = types.float32 if name.endswith("float32") else types.float64
+    ptr, i = types.CPointer(dt), types.intp
+    sig = types.int32(i, i, i, ptr, i, i, ptr, i, i, ptr, i, i, dt, dt, i)
+    get_num_threads()  # starts Numba's threading layer, whose symbols the cached code calls
+    entry = cfunc(sig, cache=True, nogil=True)(_c_entry)
+    binding.add_symbol(name, entry.address)
+    _ENTRIES[name] = entry  # kept alive: the symbol points into its code
+
+
+@intrinsic
+def _call_entry(typingctx: Any, a: Any, b: Any, c: Any, alpha: Any, beta: Any, nt: Any) -> Any:
+    dt = c.dtype
+    sig = types.int32(a, b, c, dt, dt, types.intp)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        from llvmlite import ir
+
+        intp = cgutils.intp_t
+        ll_ptr = context.get_value_type(dt).as_pointer()
+        fnty = ir.FunctionType(ir.IntType(32), [intp] * 3 + [ll_ptr, intp, intp] * 3
+                               + [context.get_value_type(dt)] * 2 + [intp])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol(dt))
+        arrs = [context.make_array(t)(context, builder, v) for t, v in zip(signature.args[:3], args[:3])]
+        (m, k), (_, n) = (cgutils.unpack_tuple(builder, x.shape, 2) for x in arrs[:2])
+        operands = []
+        for x in arrs:
+            operands += [builder.bitcast(x.data, ll_ptr), *cgutils.unpack_tuple(builder, x.strides, 2)]
+        return builder.call(fn, [m, n, k, *operands, *args[3:]])
+
+    return sig, codegen
+
+
 def try_gemm(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> bool:
     """c = alpha * (a @ b) + beta * c by the packed product, for 2-D a and b of any
     layout and a 2-D c, when it takes it (float32 or float64, c row-contiguous, large
@@ -303,18 +388,12 @@ def _try_gemm(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> Any:
 
     if not (NATIVE and c.ndim == 2 and c.dtype in (types.float32, types.float64)):
         return declined
+    require(str(c.dtype))
 
     def impl(a: Any, b: Any, c: Any, alpha: Any, beta: Any) -> bool:
         m, n, k = a.shape[0], b.shape[1], a.shape[1]
         if m * n * k < NATIVE_MIN_MACS or min(m, n) < MR or c.strides[1] != c.itemsize:
             return False
-        # layout-free views: one compiled product serves every layout of the operands
-        al, be = c.dtype.type(alpha), c.dtype.type(beta)
-        nt = get_num_threads()
-        if nt > 1 and m * n * k >= THREADS_MIN_MACS:
-            _gemm_threads(a[:, :], b[:, :], c[:, :], al, be, nt)
-        else:
-            _gemm_part(a[:, :], b[:, :], c[:, :], al, be, 0, m, 0, n)
-        return True
+        return _call_entry(a, b, c, c.dtype.type(alpha), c.dtype.type(beta), num_threads()) == 1
 
     return impl

@@ -22,6 +22,8 @@ def built(src: str, strategy: str) -> tuple[Any, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BuildWarning)
             result = build_module(frontend(src, "holdout.mc"), default=strategy, use_cache=False)
+        for b in result.blocks.values():  # else an artifact would compile the block at each load
+            assert b.built.info.get("jit_cacheable", True), f"{b.block_id}: Numba cannot cache the block"
         _BUILT[src, strategy] = result, reference_program(frontend(src, "holdout.mc"))
     return _BUILT[src, strategy]
 

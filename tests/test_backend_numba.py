@@ -53,6 +53,8 @@ def build(module: Any, strategy_id: str) -> tuple[Program, dict[str, Any]]:
 def check_program(name: str, strategy_id: str) -> dict[str, Any]:
     module = frontend((CORPUS / f"{name}.mc").read_text(), f"{name}.mc")
     program, report = build(module, strategy_id)
+    for bid in lowered(report):  # else an artifact would compile the block at each load
+        assert report[bid].info["jit_cacheable"], f"{bid}: Numba cannot cache the block ({strategy_id})"
     inputs_mod = inputs_module(name)
     inputs = inputs_mod.make_inputs("S", seed=0)
     want = reference_module(name).reference(inputs)
@@ -470,6 +472,8 @@ def test_triangles_are_loops_that_zero_exactly(strategy_id: str) -> None:
     is NaN or inf (a multiply by 0 would leave NaN), on wide, tall and empty matrices."""
     module = frontend(TRIANGLES.replace("f32[N, M]):", "bool[N, M]):", 1), "tri.mc")
     program, report = build(module, strategy_id)
+    for bid in lowered(report):  # else an artifact would compile the block at each load
+        assert report[bid].info["jit_cacheable"], f"{bid}: Numba cannot cache the block ({strategy_id})"
     assert "np.triu(" not in report["tri.b0"].source and "np.tril(" not in report["tri.b0"].source
     rng = np.random.default_rng(1)
     for n, m in [(5, 8), (9, 3), (0, 4), (1, 1)]:

@@ -362,3 +362,17 @@ def test_run_time_errors_say_which_block_and_lines(tmp_path: Path, strategy: str
         assert r.returncode != 0 and "run-time error: ValueError" in r.stderr and "Traceback" not in r.stderr
         if sys.version_info >= (3, 11):
             assert "(in block f.b0, lines 2-3)" in r.stderr
+
+
+def test_jit_cacheable_tells_code_numba_cannot_cache() -> None:
+    """The detector behind `jit_cacheable` (checked for every Numba block in the
+    corpus and hold-out tests, and a build warning): code that embeds an address, as
+    numba.get_num_threads() does in jitted code, cannot go to Numba's on-disk cache."""
+    import numba
+    from mcodec.compiler.backends.numba_backend import jit_cacheable
+    from mcodec.runtime_shim.numba_threads import num_threads
+
+    pointer = numba.njit(lambda: numba.get_num_threads())
+    symbol = numba.njit(lambda: num_threads())
+    assert pointer() == symbol() == numba.get_num_threads()
+    assert not jit_cacheable(pointer) and jit_cacheable(symbol)

@@ -142,3 +142,47 @@ def test_switched_off_by_environment() -> None:
     out = subprocess.run([sys.executable, "-c", SWITCHED_OFF], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == "False ['numba']"
+
+
+PRODUCTS = """
+fn f(A: f64[N, K], B: f64[K, M], X: f32[N, K], Y: f32[K, M]) -> (f64[N, M], f32[N, M]):
+    return 2.0 * (A @ B), X @ Y
+"""
+
+LOAD_AND_RUN = '''
+import sys
+import numpy as np
+import mcodec
+prog = mcodec.load(sys.argv[1])
+rng = np.random.default_rng(1)
+A, B = rng.random((300, 200)), rng.random((200, 250))
+X, Y = A.astype(np.float32), B.astype(np.float32)
+d, s = prog.f(A=A, B=B, X=X, Y=Y)
+assert np.allclose(d, 2.0 * (A @ B)) and np.allclose(s, X @ Y, rtol=1e-4)
+stats = [b.info["dispatcher"].stats for b in prog.info["built"].values()]
+print(sum(len(x.cache_hits) for x in stats), sum(len(x.cache_misses) for x in stats))
+'''
+
+
+@needs_native
+def test_blocks_call_the_product_by_symbol(tmp_path: Any, monkeypatch: Any) -> None:
+    """A block declares the product's C symbol instead of linking its code in (which
+    cost seconds of LLVM work per block), and a fresh process that loads the artifact
+    finds the symbol before Numba's cache loads the block: it runs, compiling nothing."""
+    from pathlib import Path
+
+    from mcodec.compiler.build import build_module
+    from mcodec.compiler.driver import frontend
+    from mcodec.runtime_shim.artifact import write_artifact
+
+    monkeypatch.setenv("MCODEC_CACHE_DIR", str(tmp_path / "cache"))
+    res = build_module(frontend(PRODUCTS, "f.mc"), default="numba", warn=False)
+    (block,) = res.blocks.values()
+    llvm = "\n".join(block.built.info["dispatcher"].inspect_llvm().values())
+    for dt in ("float32", "float64"):
+        assert f"declare i32 @{native_gemm.symbol(dt)}(" in llvm
+    assert "llvm.fma.v8f64" not in llvm and "llvm.fma.v16f32" not in llvm  # the kernel is not linked in
+    write_artifact(res, PRODUCTS, Path(tmp_path / "f.mcx"))
+    out = subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(tmp_path / "f.mcx")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["1", "0"]  # the block from Numba's cache

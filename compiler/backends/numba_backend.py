@@ -75,7 +75,7 @@ from .pysource import PythonEmitter
 
 HAVE_BLAS = importlib.util.find_spec("scipy") is not None  # Numba's np.dot/@ use SciPy's BLAS
 
-PRELUDE = "import numpy as np\nfrom numba import get_num_threads, objmode, prange\n"
+PRELUDE = "import numpy as np\nfrom numba import objmode, prange\n"
 # a random draw's object-mode block (NumbaEmitter._draw) compiles at its first run, saying
 # so: nothing a user can act on
 warnings.filterwarnings("ignore", message="Code running in object mode won't allow parallel execution")
@@ -92,7 +92,7 @@ HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
            "csqrt_np": "numba_math", "clog_np": "numba_math", "f2u64": "numba_math",
            "matmul_acc": "numba_blas", "matmul_acc_into": "numba_blas", "matmul_into": "numba_blas", "gram": "numba_blas",
-           "checked_index": "numba_checks", "checked_indices": "numba_checks"}
+           "checked_index": "numba_checks", "checked_indices": "numba_checks", "num_threads": "numba_threads"}
 
 
 def prelude(fn_text: str) -> str:
@@ -1569,7 +1569,7 @@ class NumbaEmitter(PythonEmitter):
         names = [self.name(root) for root in private]
         for root, a in zip(private, names):
             self._alias_chain(chain, root, f"{a}_own")
-        self._guarded_prange(iv, lb, ub, st, chunks=f"min({iv}_n, get_num_threads())",
+        self._guarded_prange(iv, lb, ub, st, chunks=f"min({iv}_n, num_threads())",
                              before=[f"{a}_part = np.zeros(({iv}_nch,) + {a}.shape, dtype={a}.dtype)" for a in names],
                              per_chunk=[f"{a}_own = {a}_part[{iv}_c]" for a in names])
         self.stats["privatized_arrays"] = self.stats.get("privatized_arrays", 0) + len(private)
@@ -1915,7 +1915,7 @@ class NumbaBackend:
         info = built.info
         ns = exec_source(built.source, f"{block.id}:numba")
         disp = _jit(ns, block, info["python_function"], info["options"])
-        info.update(namespace=ns, dispatcher=disp)
+        info.update(namespace=ns, dispatcher=disp, jit_cacheable=jit_cacheable(disp))
         return BuiltBlock(block.id, strategy.strategy_id, ns[f"call_{info['python_function']}"], built.source,
                           info=info)
 
@@ -1979,7 +1979,7 @@ class NumbaBackend:
         sys.modules[mod_name] = module  # (re)bound to this file: its __pycache__ holds the cache
         spec.loader.exec_module(module)  # type: ignore[union-attr]
         disp = _jit(module.__dict__, view, name, {**entry["info"]["options"], "cache": True})
-        info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp}
+        info = {**entry["info"], "namespace": module.__dict__, "dispatcher": disp, "jit_cacheable": jit_cacheable(disp)}
         return BuiltBlock(view.id, strategy.strategy_id, getattr(module, f"call_{name}"), info=info)
 
 
@@ -2031,12 +2031,16 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     """Compile block function `ns[name]` for its live-ins' types (from Numba's on-disk
     cache when options say cache=True) and bind what its `call_` wrapper uses."""
     import numba
+    from mcodec.runtime_shim.native_gemm import require as require_native_gemm
 
     # outlined loops (numba_outline.py) compile serial, outlined prange nests (open_nest) parallel
     helpers = {k: prange_only() if k.startswith("_mc_pnest_") else False
                for k in ns if k.startswith(("_mc_loop_", "_mc_pnest_"))}
     if options["parallel"] or any(helpers.values()):
         passive_openmp_waits()
+    for dtype in {o.result.type.dtype for o in view.ops() if o.name == "mc.matmul"} & {"f32", "f64"}:
+        # a block loaded from Numba's cache finds the packed product by its C symbol
+        require_native_gemm(NUMPY_NAME[dtype])
     try:
         for k, par in helpers.items():
             if not isinstance(ns[k], numba.core.registry.CPUDispatcher):
@@ -2053,6 +2057,14 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     ns[f"JIT_{name}"] = disp
     ns["_writable"] = _writable
     return disp
+
+
+def jit_cacheable(disp: Any) -> bool:
+    """Whether Numba's on-disk cache can hold the block's code. It cannot hold code that
+    embeds an address (a ctypes pointer: "dynamic globals") or lifted loops, and an
+    artifact then compiles such a block at each load."""
+    return all(not c.library.has_dynamic_globals and all(x.can_cache for x in c.lifted)
+               for c in disp.overloads.values())
 
 
 def _writable(args: tuple) -> tuple:
