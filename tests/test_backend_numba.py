@@ -616,33 +616,35 @@ def test_row_groups_fuse_reductions_with_their_row_users(strategy_id: str) -> No
         program.softmax(np.zeros((3, 0), np.float32))
 
 
-def _last_printed(code: str, var: str, preset: str | None) -> str:
+def _last_printed(code: str, var: str, preset: str | None, unset: tuple[str, ...] = ()) -> str:
     """The last word `code` prints, run in a fresh interpreter whose environment has
-    `var` set to `preset` (None: unset)."""
+    `var` set to `preset` (None: unset) and none of `unset`."""
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != var}
+    env = {k: v for k, v in os.environ.items() if k != var and k not in unset}
     if preset:
         env[var] = preset
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return out.stdout.split()[-1]
 
 
-@pytest.mark.parametrize("preset", [None, "active"])
-def test_parallel_blocks_make_openmp_threads_sleep_when_idle(preset: str | None) -> None:
-    """Compiling a parallel block sets OMP_WAIT_POLICY=PASSIVE before Numba loads its
-    OpenMP layer (spinning idle threads took the cores from the next parallel loop and
-    from BLAS), and keeps a value the user set."""
+@pytest.mark.parametrize(("var", "preset", "want"), [
+    ("GOMP_SPINCOUNT", None, "2000"), ("GOMP_SPINCOUNT", "77", "77"), ("OMP_WAIT_POLICY", "passive", "None")])
+def test_parallel_blocks_make_idle_openmp_threads_spin_briefly(var: str, preset: str | None, want: str) -> None:
+    """Compiling a parallel block sets GOMP_SPINCOUNT before Numba loads its OpenMP
+    layer (idle threads spinning for libgomp's default took the cores from BLAS and the
+    next parallel loop; sleeping at once made each parallel nest in a time loop wait for
+    a wake-up), and keeps what the user set for either variable."""
     code = ("import os, numpy as np\n"
             "from mcodec.compiler.build import build_module\n"
             "from mcodec.compiler.driver import frontend\n"
             "r = build_module(frontend('fn f(x: f64[N, M]) -> f64[N, M]:\\n    return x * 2.0 + 1.0\\n', 'p.mc'),"
             " default='numba-par', use_cache=False)\n"
             "assert r.program.f(np.ones((3, 4)))[0, 0] == 3.0\n"
-            "print(os.environ.get('OMP_WAIT_POLICY'))\n")
-    assert _last_printed(code, "OMP_WAIT_POLICY", preset) == (preset or "PASSIVE")
+            "print(os.environ.get('GOMP_SPINCOUNT'))\n")
+    assert _last_printed(code, var, preset, unset=("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")) == want
 
 
 @pytest.mark.parametrize("preset", [None, "26"])

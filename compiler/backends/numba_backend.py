@@ -47,7 +47,7 @@ from mcodec.compiler.ir_facts import const_of, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
 from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
-from mcodec.runtime_shim.hardware import passive_openmp_waits
+from mcodec.runtime_shim.hardware import short_openmp_spins
 
 from . import numba_element_loops as element_loops
 from .base import BlockView, BuiltBlock, LoweringError, mixed_sign_u64
@@ -132,10 +132,12 @@ FAST_FLAGS = {"nsz": True, "contract": True, "afn": True, "reassoc": True}
 # names in generated nests that are not the block's values (see _outlined_prange_nest)
 _NOT_FREE = frozenset("for in if else and or not range prange min max abs int float bool len True False None np".split())
 # elements of a nest inside a sequential loop from which it runs as prange. Idle OpenMP
-# threads sleep (hardware.passive_openmp_waits), so each prange wakes them: 20-50 us here,
-# against about 0.5 ms of stencil work at this size. Smaller nests lost: heat-3d at 80^3
-# (474k elements a nest) took 3.6 ms with them in parallel, 3.2 ms serial
-PRANGE_IN_LOOP_MIN = 1 << 20
+# threads spin for about 60 us before they sleep (hardware.short_openmp_spins), so a
+# prange soon after another finds them awake; one after a longer pause wakes them, 20-50
+# us here. With threads that slept at once, heat-3d at 80^3 (474k elements a nest) was
+# faster serial; with the short spin its parallel nests took it from 4.6 to 3.1 ms and
+# jacobi-2d from 8.5 to 5.3 ms, alike with 2^14 and 2^16 as the threshold
+PRANGE_IN_LOOP_MIN = 1 << 16
 PARFOR_KINDS = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil", "fusion", "prange")
 SIDE_EFFECTS = {"mc.setitem", "mc.call", "mc.return", "mc.random", "mc.randn"}
 UNSUPPORTED = {"mc.call": "calls to other M-CODE functions are not compiled by Numba",
@@ -2037,7 +2039,7 @@ def _jit(ns: dict[str, Any], view: BlockView, name: str, options: dict[str, Any]
     helpers = {k: prange_only() if k.startswith("_mc_pnest_") else False
                for k in ns if k.startswith(("_mc_loop_", "_mc_pnest_"))}
     if options["parallel"] or any(helpers.values()):
-        passive_openmp_waits()
+        short_openmp_spins()
     for dtype in {o.result.type.dtype for o in view.ops() if o.name == "mc.matmul"} & {"f32", "f64"}:
         # a block loaded from Numba's cache finds the packed product by its C symbol
         require_native_gemm(NUMPY_NAME[dtype])

@@ -65,7 +65,7 @@ from corpus_util import (  # noqa: E402
 from mcodec.compiler.build import BuildWarning, build_module  # noqa: E402
 from mcodec.compiler.driver import frontend  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
-from mcodec.runtime_shim.hardware import passive_openmp_waits  # noqa: E402
+from mcodec.runtime_shim.hardware import short_openmp_spins  # noqa: E402
 from mcodec.runtime_shim.profiling import BlockTimer, count_crossings  # noqa: E402
 from peers import PEER_KINDS, Peer, jax_available, make_peers  # noqa: E402
 
@@ -509,7 +509,7 @@ def default_strategies() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    passive_openmp_waits()  # before any parallel Numba code runs, peers' included
+    short_openmp_spins()  # before any parallel Numba code runs, peers' included
     names = args.programs.split(",") if args.programs else corpus_names()
     presets = [p for p in args.presets.split(",") if p]
     strategies = [s for s in args.strategies.split(",") if s] if args.strategies else default_strategies()
@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = peer_kinds(args.peers)
     notes = [JAX_MISSING] if "jax" in args.peers.split(",") and "jax" not in kinds else []
     # settings every peer and strategy ran under alike
-    notes += [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY") if os.environ.get(k)]
+    notes += [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if os.environ.get(k)]
     peers = [PEER_NAMES[k] for k in kinds]
     rows = []
     cases = [(n, p) for n in names for p in presets]

@@ -47,7 +47,7 @@ from mcodec.compiler.pgo import build_with_plan, profile_program, time_entry  # 
 from mcodec.compiler.stitch import block_views  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
 from mcodec.passes.policy import ReinforcementLearner  # noqa: E402
-from mcodec.runtime_shim.hardware import passive_openmp_waits  # noqa: E402
+from mcodec.runtime_shim.hardware import short_openmp_spins  # noqa: E402
 from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
 from peers import Peer, jax_available, make_peers  # noqa: E402
 
@@ -151,7 +151,7 @@ def geomean(xs: list[float]) -> float:
 
 
 def main() -> int:
-    passive_openmp_waits()  # before any parallel Numba code runs, peers' included
+    short_openmp_spins()  # before any parallel Numba code runs, peers' included
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="S")
     ap.add_argument("--programs")
