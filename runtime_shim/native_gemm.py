@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 import numpy as np
+from mcodec.runtime_shim.hardware import short_openmp_spins
 from mcodec.runtime_shim.numba_threads import num_threads
 from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
@@ -345,6 +346,7 @@ def require(dtype: Any) -> None:
     dt = types.float32 if name.endswith("float32") else types.float64
     ptr, i = types.CPointer(dt), types.intp
     sig = types.int32(i, i, i, ptr, i, i, ptr, i, i, ptr, i, i, dt, dt, i)
+    short_openmp_spins()  # before the threading layer loads, in a block that is not parallel itself
     get_num_threads()  # starts Numba's threading layer, whose symbols the cached code calls
     entry = cfunc(sig, cache=True, nogil=True)(_c_entry)
     binding.add_symbol(name, entry.address)

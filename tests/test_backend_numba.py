@@ -630,19 +630,24 @@ def _last_printed(code: str, var: str, preset: str | None, unset: tuple[str, ...
     return out.stdout.split()[-1]
 
 
-@pytest.mark.parametrize(("var", "preset", "want"), [
-    ("GOMP_SPINCOUNT", None, "2000"), ("GOMP_SPINCOUNT", "77", "77"), ("OMP_WAIT_POLICY", "passive", "None")])
-def test_parallel_blocks_make_idle_openmp_threads_spin_briefly(var: str, preset: str | None, want: str) -> None:
-    """Compiling a parallel block sets GOMP_SPINCOUNT before Numba loads its OpenMP
-    layer (idle threads spinning for libgomp's default took the cores from BLAS and the
-    next parallel loop; sleeping at once made each parallel nest in a time loop wait for
-    a wake-up), and keeps what the user set for either variable."""
+@pytest.mark.parametrize(("var", "preset", "want", "strategy", "body"), [
+    ("GOMP_SPINCOUNT", None, "2000", "numba-par", "x * 2.0 + 1.0"),
+    ("GOMP_SPINCOUNT", "77", "77", "numba-par", "x * 2.0 + 1.0"),
+    ("OMP_WAIT_POLICY", "passive", "None", "numba-par", "x * 2.0 + 1.0"),
+    ("GOMP_SPINCOUNT", None, "2000", "numba", "x @ x.T + 1.0")])  # a serial block: the product's threads
+def test_parallel_blocks_make_idle_openmp_threads_spin_briefly(var: str, preset: str | None, want: str,
+                                                               strategy: str, body: str) -> None:
+    """Compiling a parallel block, or one whose matrix product may run threads, sets
+    GOMP_SPINCOUNT before Numba loads its OpenMP layer (idle threads spinning for
+    libgomp's default took the cores from BLAS and the next parallel loop; sleeping at
+    once made each parallel nest in a time loop wait for a wake-up), and keeps what the
+    user set for either variable."""
     code = ("import os, numpy as np\n"
             "from mcodec.compiler.build import build_module\n"
             "from mcodec.compiler.driver import frontend\n"
-            "r = build_module(frontend('fn f(x: f64[N, M]) -> f64[N, M]:\\n    return x * 2.0 + 1.0\\n', 'p.mc'),"
-            " default='numba-par', use_cache=False)\n"
-            "assert r.program.f(np.ones((3, 4)))[0, 0] == 3.0\n"
+            f"r = build_module(frontend('fn f(x: f64[N, N]) -> f64[N, N]:\\n    return {body}\\n', 'p.mc'),"
+            f" default={strategy!r}, use_cache=False)\n"
+            f"x = np.ones((3, 3))\nassert np.array_equal(r.program.f(x), {body})\n"
             "print(os.environ.get('GOMP_SPINCOUNT'))\n")
     assert _last_printed(code, var, preset, unset=("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")) == want
 
