@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -165,12 +166,10 @@ print(sum(len(x.cache_hits) for x in stats), sum(len(x.cache_misses) for x in st
 
 
 @needs_native
-def test_blocks_call_the_product_by_symbol(tmp_path: Any, monkeypatch: Any) -> None:
+def test_blocks_call_the_product_by_symbol(tmp_path: Path, monkeypatch: Any) -> None:
     """A block declares the product's C symbol instead of linking its code in (which
     cost seconds of LLVM work per block), and a fresh process that loads the artifact
     finds the symbol before Numba's cache loads the block: it runs, compiling nothing."""
-    from pathlib import Path
-
     from mcodec.compiler.build import build_module
     from mcodec.compiler.driver import frontend
     from mcodec.runtime_shim.artifact import write_artifact
@@ -182,7 +181,7 @@ def test_blocks_call_the_product_by_symbol(tmp_path: Any, monkeypatch: Any) -> N
     for dt in ("float32", "float64"):
         assert f"declare i32 @{native_gemm.symbol(dt)}(" in llvm
     assert "llvm.fma.v8f64" not in llvm and "llvm.fma.v16f32" not in llvm  # the kernel is not linked in
-    write_artifact(res, PRODUCTS, Path(tmp_path / "f.mcx"))
+    write_artifact(res, PRODUCTS, tmp_path / "f.mcx")
     out = subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(tmp_path / "f.mcx")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["1", "0"]  # the block from Numba's cache
