@@ -341,9 +341,9 @@ def require(dtype: Any) -> None:
     if not NATIVE or name in _ENTRIES:
         return
     from llvmlite import binding
-    from numba import cfunc
+    from numba import cfunc, from_dtype
 
-    dt = types.float32 if name.endswith("float32") else types.float64
+    dt = from_dtype(np.dtype(str(dtype)))
     ptr, i = types.CPointer(dt), types.intp
     sig = types.int32(i, i, i, ptr, i, i, ptr, i, i, ptr, i, i, dt, dt, i)
     short_openmp_spins()  # before the threading layer loads, in a block that is not parallel itself

@@ -758,16 +758,15 @@ class NumbaEmitter(PythonEmitter):
         emit()
         text = "\n".join(self.lines)
         self.lines, self.depth = saved_lines, saved_depth
-        ident = r"(?<![\w.])([A-Za-z_]\w*)"
-        used = [n for n in ast.walk(ast.parse(textwrap.dedent(text))) if isinstance(n, ast.Name)]
-        variables = {n.id for n in used} - _NOT_FREE - HELPERS.keys()
+        used = sorted((n for n in ast.walk(ast.parse(textwrap.dedent(text))) if isinstance(n, ast.Name)),
+                      key=lambda n: (n.lineno, n.col_offset))  # in order of appearance
+        names = [n for n in dict.fromkeys(n.id for n in used) if n not in _NOT_FREE and n not in HELPERS]
         local = {n.id for n in used if isinstance(n.ctx, ast.Store)}
-        names = [n for n in dict.fromkeys(re.findall(ident, text)) if n in variables]  # in order of appearance
         params = [n for n in names if n not in local]
         # names made canonical: the nests of a ping-pong stencil (B from A, then A from B)
         # are one function, compiled once
         canon = {n: f"_a{k}" for k, n in enumerate(names)}
-        text = re.sub(ident, lambda m: canon.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"(?<![\w.])([A-Za-z_]\w*)", lambda m: canon.get(m.group(1), m.group(1)), text)
         fn_text = f"({', '.join(canon[n] for n in params)}):\n{text}\n"
         if fn_text not in self.prange_nests:
             self.prange_nests[fn_text] = f"_mc_pnest_{len(self.helper_texts)}"
