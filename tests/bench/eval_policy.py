@@ -52,6 +52,8 @@ from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
 from peers import Peer, jax_available, make_peers  # noqa: E402
 
 NUMPY_PEER = "numpy-peer"
+ROUND_BUDGET_S = 0.05  # a plan's timed rounds take at least this long, up to MAX_ROUNDS
+MAX_ROUNDS = 41
 
 
 def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict[str, dict[str, str]],
@@ -64,7 +66,7 @@ def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict
     NumPy's) are one build, timed once: timing equal builds separately only measured
     the machine's noise (in one run an identical plan timed 28 and 62 ms). Everything is
     timed in interleaved rounds, so a slow spell of the machine falls on all of it
-    rather than on one."""
+    rather than on one; programs faster than ROUND_BUDGET_S / repeat get more rounds."""
     source = (CORPUS / f"{name}.mc").read_text()
     entry = inputs_module(name).ENTRY
     key_of: dict[str, Any] = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
@@ -84,10 +86,13 @@ def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict
                 runs[runs_key] = lambda peer=peer: _time_peer(peer, inputs)
             else:
                 missing[peer.name] = peer.reason
-    for run in runs.values():
-        run()  # warm-up (and a peer's first call after its compilation)
+    # warm-up (and a peer's first call after its compilation)
+    slowest = max(run() for run in runs.values())
+    # Fast programs get more rounds: at 5 rounds, sub-millisecond plans that differ only
+    # in a block of microseconds timed 0.36 and 0.61 ms (xorshift), pure noise.
+    rounds = max(repeat, min(MAX_ROUNDS, math.ceil(ROUND_BUDGET_S / max(slowest, 1e-9))))
     times: dict[Any, list[float]] = {key: [] for key in runs}
-    for _ in range(repeat):
+    for _ in range(rounds):
         for key, run in runs.items():
             times[key].append(run())
     return {label: statistics.median(times[key]) for label, key in key_of.items()}, missing
