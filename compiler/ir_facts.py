@@ -38,6 +38,39 @@ def non_negative(v: Value, depth: int = 0) -> bool:
     return False
 
 
+# an array extent or size: its elements fit in memory (2^48 bytes)
+EXTENT_BITS = 48
+_INT_BITS = {"bool": 1, "i8": 8, "u8": 8, "i16": 16, "u16": 16, "i32": 32, "u32": 32}
+
+
+def magnitude_bits(v: Value, depth: int = 0) -> int:
+    """An upper bound on the bit length of |v| for an integer scalar (64: unknown):
+    constants, extents, values cast from narrower integers, loop variables between
+    such bounds, and sums, differences and products of those. Below 63, i64
+    arithmetic on it cannot overflow."""
+    if depth > 12 or isinstance(v.type, ArrayType):
+        return 64
+    c = const_of(v)
+    if c is not None:
+        return abs(c).bit_length() if isinstance(c, int) else 64
+    o = v.owner
+    if isinstance(o, Op):
+        if o.name in ("mc.dim", "mc.size"):
+            return EXTENT_BITS
+        if o.name == "mc.cast" and o.operands:
+            return _INT_BITS.get(o.operands[0].type.dtype, 64)
+        if o.name in ("mc.add", "mc.sub"):
+            return max(magnitude_bits(x, depth + 1) for x in o.operands) + 1
+        if o.name == "mc.mul":
+            return sum(magnitude_bits(x, depth + 1) for x in o.operands)
+        if o.name == "mc.block" and o.regions and o.regions[0].terminator is not None:
+            return magnitude_bits(o.regions[0].terminator.operands[o.results.index(v)], depth + 1)
+        return 64
+    if isinstance(o, Region) and o.parent is not None and o.parent.name == "mc.for" and v is o.args[0]:
+        return max(magnitude_bits(x, depth + 1) for x in o.parent.operands[:2])  # (between the bounds)
+    return 64
+
+
 def in_bounds(v: Value, array: Value, axis: int) -> bool:
     """Whether integer `v` is provably a valid index of `array` along `axis` (no wrap,
     no error): the variable of a loop counting up from a non-negative start to a dim

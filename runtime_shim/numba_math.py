@@ -245,6 +245,26 @@ def floordiv_i64(a: Any, b: Any) -> Any:
 
 
 @njit(inline="always", nogil=True, cache=False)
+def add_i64(a: Any, b: Any) -> Any:
+    """NumPy's i64 `a + b`, wrapping. Numba marks signed arithmetic `nsw` (overflow
+    cannot happen), so LLVM folded `x + 1 > x` to true at the largest i64; as u64 the
+    same bits come out, with no such promise."""
+    return np.int64(np.uint64(a) + np.uint64(b))
+
+
+@njit(inline="always", nogil=True, cache=False)
+def sub_i64(a: Any, b: Any) -> Any:
+    """NumPy's i64 `a - b`, wrapping (see add_i64)."""
+    return np.int64(np.uint64(a) - np.uint64(b))
+
+
+@njit(inline="always", nogil=True, cache=False)
+def mul_i64(a: Any, b: Any) -> Any:
+    """NumPy's i64 `a * b`, wrapping (see add_i64): `(x * 2) // 2 == x` was always true."""
+    return np.int64(np.uint64(a) * np.uint64(b))
+
+
+@njit(inline="always", nogil=True, cache=False)
 def shl_np(a: Any, b: Any) -> Any:
     """NumPy's `a << b`: 0 when the count is negative or at least 64 (LLVM's shl gives
     poison there; counts of 32..63 on narrower types are computed in 64 bits and wrap

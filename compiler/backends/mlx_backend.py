@@ -66,6 +66,8 @@ MX_BINARY = {
     "mc.minimum": "mx.minimum({0}, {1})", "mc.logical_and": "mx.logical_and({0}, {1})",
     "mc.logical_or": "mx.logical_or({0}, {1})",
 }
+# (i8 and i16 are added in C++'s int and narrowed: no overflow to assume away)
+WRAPPING = frozenset({"mc.add", "mc.sub", "mc.mul"})
 COMPARISONS = frozenset({"mc.eq", "mc.ne", "mc.lt", "mc.le", "mc.gt", "mc.ge"})
 MX_UNARY = {f"mc.{n}": f"mx.{n}({{0}})" for n in
             "exp log log2 log10 sqrt sin cos tan arcsin arccos arctan sinh cosh tanh abs sign floor ceil round "
@@ -297,6 +299,8 @@ class MLXEmitter(PythonEmitter):
         dt = dt or _dtype(v)
         n = self.name(v)
         if v in self.static:
+            if dt == "u64":  # (mx.array of a Python int at or above 2**63 raised std::bad_cast)
+                return f"mx.array(np.asarray({n}).astype(np.uint64))"
             return f"mx.array({n}, dtype={mx_dtype_expr(dt)})"
         if _dtype(v) != dt:
             return f"{n}.astype({mx_dtype_expr(dt)})"
@@ -319,7 +323,15 @@ class MLXEmitter(PythonEmitter):
                 return
             if n in ("mc.logical_and", "mc.logical_or"):
                 dt = "bool"
-            self.set(op, MX_BINARY[n].format(*(self.mxv(v, dt) for v in op.operands)))
+            args = [self.mxv(v, dt) for v in op.operands]
+            if n in WRAPPING and dt in ("i32", "i64"):
+                # as unsigned bits: mx.compile's C++ kernels take signed overflow as
+                # impossible and folded `x + 1 > x` to true; NumPy wraps
+                u = mx_dtype_expr("u" + dt[1:])
+                text = MX_BINARY[n].format(*(f"mx.view({a}, {u})" for a in args))
+                self.set(op, f"mx.view({text}, {mx_dtype_expr(dt)})")
+                return
+            self.set(op, MX_BINARY[n].format(*args))
             return
         if n in MX_UNARY:
             x = op.operands[0]

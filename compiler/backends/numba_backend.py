@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import copy
 import importlib.util
+import operator
 import re
 import sys
 import textwrap
@@ -43,10 +44,10 @@ from typing import Any
 import numpy as np
 from mcodec.compiler.index_bounds import unchecked_accesses
 from mcodec.compiler.ir import Op, Region, Value, defined_in
-from mcodec.compiler.ir_facts import const_of, non_negative
+from mcodec.compiler.ir_facts import const_of, magnitude_bits, non_negative
 from mcodec.compiler.semantics import ELEMENTWISE, REDUCTIONS
 from mcodec.compiler.strategy import OptimizationStrategy
-from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one
+from mcodec.compiler.types import NUMPY_NAME, ArrayType, ScalarType, is_one, probe_dtype
 from mcodec.runtime_shim.hardware import short_openmp_spins
 
 from . import numba_element_loops as element_loops
@@ -88,6 +89,7 @@ POLY_MATH = {(f"mc.{f}", d): f"{f}_{d}" for f in ("exp", "tanh", "log") for d in
 HELPERS = {"advise_huge": "numba_memory", "overlaps": "numba_memory",
            **{f: "numba_math" for f in POLY_MATH.values()},
            "floordiv_i64": "numba_math", "shl_np": "numba_math", "shr_np": "numba_math",
+           **{f: "numba_math" for f in ("add_i64", "sub_i64", "mul_i64")},
            "cmp_int_exact": "numba_math", "pow_exact": "numba_math", "int_pow": "numba_math",
            "maximum_f": "numba_math", "minimum_f": "numba_math", "cdiv_np": "numba_math", "cexp_np": "numba_math",
            "csqrt_np": "numba_math", "clog_np": "numba_math", "f2u64": "numba_math",
@@ -107,6 +109,7 @@ ARITH = {"mc.add": "+", "mc.sub": "-", "mc.mul": "*", "mc.div": "/", "mc.floordi
          "mc.mod": "%", "mc.pow": "**", "mc.bitand": "&", "mc.bitor": "|", "mc.bitxor": "^",
          "mc.shl": "<<", "mc.shr": ">>"}
 SHIFTS = {"mc.shl": "shl_np", "mc.shr": "shr_np"}
+WRAPPING_I64 = {"mc.add": "add_i64", "mc.sub": "sub_i64", "mc.mul": "mul_i64"}
 COMPARE = {"mc.eq": "==", "mc.ne": "!=", "mc.lt": "<", "mc.le": "<=", "mc.gt": ">", "mc.ge": ">="}
 ARITH_FUNCS = {"mc.maximum": "np.maximum", "mc.minimum": "np.minimum", "mc.arctan2": "np.arctan2"}
 # NumPy's float maximum/minimum give the second operand of two equal ones (the sign of a zero)
@@ -425,6 +428,24 @@ class NumbaEmitter(PythonEmitter):
             return f"f2u64({text})"
         return f"np.{npname(to)}({text})"
 
+    def index_only(self, v: Value, depth: int = 0) -> bool:
+        """Whether every use of integer `v` is an index, a loop bound, or arithmetic
+        whose result is only that (an overflowing index is out of range anyway)."""
+        users = self.uses.get(v, [])
+        if not users or depth > 4:
+            return False
+        for u in users:
+            if u.name == "mc.getitem" and v is not u.operands[0]:
+                continue
+            if u.name == "mc.setitem" and v is not u.operands[0] and v is not u.operands[-1]:
+                continue
+            if u.name == "mc.for" and v in u.operands[:3]:
+                continue
+            if u.name in WRAPPING_I64 and u.results and self.index_only(u.result, depth + 1):
+                continue
+            return False
+        return True
+
     def scalar_expr(self, op: Op, args: list[str]) -> str:
         n = op.name
         rt = op.result.type
@@ -445,6 +466,11 @@ class NumbaEmitter(PythonEmitter):
                 cargs = [self.cast(a, t, D) for a, t in zip(args, ts)]
             if n == "mc.floordiv" and D == "i64":  # INT_MIN // -1 wraps in NumPy (0 in Numba)
                 text = f"floordiv_i64({cargs[0]}, {cargs[1]})"
+            elif n in WRAPPING_I64 and D == "i64" and op not in self.reduction_updates and \
+                    magnitude_bits(op.result) > 62 and not self.index_only(op.result):
+                # values that may overflow wrap as NumPy's (Numba's nsw lets LLVM assume
+                # they do not); an index keeps nsw, which lets LLVM drop negative-index checks
+                text = f"{WRAPPING_I64[n]}({cargs[0]}, {cargs[1]})"
             elif n in SHIFTS:  # counts out of 0..63 are NumPy's 0 or -1, not LLVM's poison
                 text = f"{SHIFTS[n]}({cargs[0]}, {cargs[1]})"
             elif n in FLOAT_MINMAX and D[0] == "f":
@@ -581,7 +607,8 @@ class NumbaEmitter(PythonEmitter):
                 D = o.result.type.dtype
                 a = self.cast(self.elem(x, [idx[0]], [kdims[0]], ctx), x.type, D)
                 b = self.cast(self.elem(y, [idx[1]], [kdims[1]], ctx), y.type, D)
-                return f"({a} * {b})"
+                # (Numba multiplies narrow integers in 64 bits: the product wraps to D as NumPy's)
+                return f"({a} * {b})" if npname(D) in NATIVE or D == "bool" else f"np.{npname(D)}({a} * {b})"
             args = [self.operand_elem(u, v, idx, kdims, ctx) for u in o.operands]
             return self.scalar_expr(o, args)
         for j in range(v.type.rank):
@@ -1332,6 +1359,43 @@ class NumbaEmitter(PythonEmitter):
         shape = "(" + "".join(f"int({self.name(v)}), " for v in op.operands[:nd]) + ")"
         self.line(f"with objmode({r}='float64[{', '.join([':'] * nd)}]'):")
         self.line(f"    {r} = np.random.default_rng(int({self.name(op.operands[nd])})).{method}({shape})")
+
+    def op_arange(self, op: Op) -> None:
+        """NumPy's values: its first two elements are `start` and `start + step` cast to
+        the dtype, the others `first + i * (second - first)` in the dtype's arithmetic.
+        Numba's np.arange computes `start + i * step` in f64 and casts each element, so
+        `arange(0.0, 2.0, 0.3, dtype=i64)` gave 1s where NumPy's are all 0 (its step is
+        i64(0.3) - i64(0.0)), and f32 ranges differed in the last bit. Numba's call still
+        gives the length and the errors; integer bounds of an integer dtype are exact."""
+        super().op_arange(op)
+        D = op.attrs["dtype"]
+        if D[0] in "iu" and all(v.type.dtype[0] in "iu" for v in op.operands) or D in ("bool", "c64", "c128"):
+            return
+        r = self.name(op.result)
+        vals = list(op.operands)
+        one = ScalarType("i64", weak=True)  # an implicit start 0 or step 1: a Python int
+        start, step = (vals[0], vals[2]) if len(vals) == 3 else (vals[0], None) if len(vals) == 2 else (None, None)
+        texts = [self.name(v) if v is not None else d for v, d in ((start, "0"), (step, "1"))]
+        # `start + step` as NumPy adds the two scalars (an f32 start plus a literal 1 is f32)
+        sum_dt = probe_dtype(operator.add, *(v.type if v is not None else one for v in (start, step)))
+        sum_dt = getattr(sum_dt, "dtype", sum_dt) or "f64"
+        st = f"np.{npname(sum_dt)}"
+        dt = f"np.{npname(D)}"
+        f0, f1, d, i = (f"{n}_{self.counter}" for n in ("a0", "a1", "ad", "ai"))
+        self.counter += 1
+        self.line(f"if {r}.shape[0] > 1:")
+        self.line(f"    {r}[1] = {st}({st}({texts[0]}) + {st}({texts[1]}))")
+        self.line(f"    {f0}, {f1} = {r}[0], {r}[1]")
+        if D[0] == "f":
+            self.line(f"    {d} = {dt}({f1} - {f0})")
+            self.line(f"    for {i} in range(2, {r}.shape[0]):")
+            self.line(f"        {r}[{i}] = {f0} + {dt}({i}) * {d}")
+        else:  # (the products wrap in 64 bits; the store keeps the dtype's low bits, as NumPy's C does)
+            w = "np.uint64" if D[0] == "u" else "np.int64"
+            self.line(f"    {d} = {dt}({f1} - {f0})")
+            self.line(f"    for {i} in range(2, {r}.shape[0]):")
+            self.line(f"        {r}[{i}] = {dt}({w}({f0}) + {w}({i}) * {w}({d}))")
+        self.stats["arange_numpy_fill"] = self.stats.get("arange_numpy_fill", 0) + 1
 
     def op_linspace(self, op: Op) -> None:
         if not op.attrs["endpoint"] or op.attrs["dtype"] != _numba_linspace_dtype(op):
