@@ -1386,14 +1386,12 @@ class NumbaEmitter(PythonEmitter):
         self.line(f"if {r}.shape[0] > 1:")
         self.line(f"    {r}[1] = {st}({st}({texts[0]}) + {st}({texts[1]}))")
         self.line(f"    {f0}, {f1} = {r}[0], {r}[1]")
+        self.line(f"    {d} = {dt}({f1} - {f0})")
+        self.line(f"    for {i} in range(2, {r}.shape[0]):")
         if D[0] == "f":
-            self.line(f"    {d} = {dt}({f1} - {f0})")
-            self.line(f"    for {i} in range(2, {r}.shape[0]):")
             self.line(f"        {r}[{i}] = {f0} + {dt}({i}) * {d}")
-        else:  # (the products wrap in 64 bits; the store keeps the dtype's low bits, as NumPy's C does)
+        else:  # (in 64 bits, wrapping; the dtype keeps the low bits, as NumPy's C does)
             w = "np.uint64" if D[0] == "u" else "np.int64"
-            self.line(f"    {d} = {dt}({f1} - {f0})")
-            self.line(f"    for {i} in range(2, {r}.shape[0]):")
             self.line(f"        {r}[{i}] = {dt}({w}({f0}) + {w}({i}) * {w}({d}))")
         self.stats["arange_numpy_fill"] = self.stats.get("arange_numpy_fill", 0) + 1
 
