@@ -19,7 +19,7 @@ import numpy as np
 from mcodec.passes.features import FEATURE_NAMES, feature_vector
 from mcodec.passes.pattern_library import PATTERN_LIBRARY
 from mcodec.passes.patterns import PatternMatch, block_graph, match_patterns, matched_names
-from mcodec.passes.policy import ReinforcementLearner, load_policy, reward_for, state_lock
+from mcodec.passes.policy import DEFAULT_LEARNER, load_policy, reward_for, state_lock
 from mcodec.runtime_shim.hardware import machine
 from mcodec.runtime_shim.profile_store import ProfileRecord, ProfileStore, cache_root
 
@@ -81,7 +81,7 @@ def load_learner(notes: list[str], unusable: list[Path] | None = None) -> Any:
                 learner.register_strategy(s)
         return learner
     notes.append("no trained policy or prior found: starting from NumPy everywhere")
-    return ReinforcementLearner(REGISTRY.values())
+    return DEFAULT_LEARNER(REGISTRY.values())
 
 
 def set_aside_unusable_policy(unusable: list[Path]) -> str | None:

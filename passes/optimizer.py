@@ -27,8 +27,8 @@ from mcodec.compiler.strategy import REGISTRY, OptimizationStrategy
 
 from .policy import (
     BASELINE,
+    DEFAULT_LEARNER,
     PolicyStateError,
-    ReinforcementLearner,
     _Learner,
     load_policy,
     reward_for,
@@ -112,7 +112,7 @@ class AIOptimizer:
         self.notes: list[str] = []
 
     def _fresh(self) -> _Learner:
-        return ReinforcementLearner(self._strategies, explore=self._explore)
+        return DEFAULT_LEARNER(self._strategies, explore=self._explore)
 
     @property
     def explore(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import warnings
 from pathlib import Path
@@ -22,6 +24,7 @@ from mcodec.passes.policy import (
     FAIL_PENALTY,
     FORMAT_VERSION,
     DeepQLearner,
+    ForestLearner,
     PolicyStateError,
     ReinforcementLearner,
     load_policy,
@@ -34,7 +37,7 @@ ARMS = [S("numpy", "NumPy", "numpy"), S("numba", "Numba", "numba", jit_level=1),
 CENTERS = np.array([[2.0, 0.0, 1.0, -1.0, 0.5], [-1.0, 2.0, -1.5, 1.0, 0.0]])
 # mean reward per (cluster, arm): the best arm is numba in cluster 0, llvm in cluster 1
 MEANS = np.array([[0.0, 1.0, -0.4], [0.0, -0.6, 0.8]])
-LEARNERS = [ReinforcementLearner, DeepQLearner]
+LEARNERS = [ReinforcementLearner, DeepQLearner, ForestLearner]
 
 
 def sample(rng: np.random.Generator, cluster: int) -> np.ndarray:
@@ -126,7 +129,7 @@ def test_save_load_round_trip(cls, tmp_path: Path) -> None:
         loaded.explore = learner.explore = False
         assert loaded.get_action(CENTERS[1]) == learner.get_action(CENTERS[1])
         learner.explore = True
-    other = DeepQLearner if cls is ReinforcementLearner else ReinforcementLearner
+    other = DeepQLearner if cls is not DeepQLearner else ReinforcementLearner
     with pytest.raises(PolicyStateError, match="not a"):
         other.load(tmp_path / "pol")
 
@@ -189,8 +192,6 @@ def test_corrupt_states_are_reported(tmp_path: Path) -> None:
         load_policy(d)
 
     # truncated npz whose digest was (wrongly) updated too: the npz reader reports it
-    import hashlib
-
     meta = json.loads(good_json)
     meta["weights_sha256"] = hashlib.sha256(good_npz[:100]).hexdigest()
     (d / "policy.json").write_text(json.dumps(meta))
@@ -367,6 +368,72 @@ def test_margin_keeps_the_default_unless_clearly_beaten() -> None:
     slow.remember(CENTERS[0], "numba", -1.0)
     slow.learn()
     assert slow.preference() == {}
+
+
+def test_forest_predicts_within_what_it_has_seen() -> None:
+    # numba's speed-up grows with a count feature seen from 0 to 3; at 40 (a block far
+    # larger than any profiled one) the forest predicts the largest seen, a linear model
+    # extrapolates the trend
+    rng = np.random.default_rng(0)
+    learners = [ForestLearner(ARMS, margin=0.0), ReinforcementLearner(ARMS, margin=0.0, slog=False, ridge=1e-3)]
+    for _ in range(60):
+        s = np.zeros(5)
+        s[0] = rng.uniform(0, 3)
+        for learner in learners:
+            learner.remember(s, "numpy", 0.0)
+            learner.remember(s, "numba", s[0])
+    far = np.array([40.0, 0, 0, 0, 0])
+    for learner in learners:
+        learner.learn()
+    forest, ridge = (learner.predict(far)["numba"] for learner in learners)
+    assert 2.5 < forest <= 3.0 and ridge > 30.0
+
+
+def test_forest_leaves_compare_strategies_on_the_same_blocks() -> None:
+    # two kinds of block (feature 1 tells them apart): llvm beats numba on kind 0 and
+    # loses on kind 1, on top of per-block speed-ups over NumPy that vary ten times more
+    # than that difference; llvm is not measured on a third of the blocks
+    rng = np.random.default_rng(1)
+    learner = ForestLearner(ARMS, margin=0.0, time_weight=0.0)
+    for i in range(90):
+        kind = i % 2
+        s = np.array([rng.normal(), float(kind), rng.normal(), 0.0, 0.0])
+        base = rng.uniform(0.0, 4.0)
+        learner.remember(s, "numpy", 0.0)
+        learner.remember(s, "numba", base)
+        if i % 3:
+            learner.remember(s, "llvm", base + (0.3 if kind == 0 else -0.3))
+    learner.learn()
+    for kind, best in ((0, "llvm"), (1, "numba")):
+        for _ in range(10):
+            assert learner.get_action(np.array([rng.normal(), float(kind), rng.normal(), 0.0, 0.0])) == best
+
+
+def test_forest_strategy_registered_after_the_fit_survives_a_save(tmp_path: Path) -> None:
+    learner = ForestLearner(ARMS[:2], seed=0, n_trees=4)
+    learner.remember(CENTERS[0], "numba", 1.0)
+    learner.learn()
+    learner.register_strategy(ARMS[2])  # (as load_learner does for strategies newer than the prior)
+    learner.save(tmp_path / "f")
+    loaded = load_policy(tmp_path / "f")
+    assert loaded.predict(CENTERS[0]) == learner.predict(CENTERS[0]) == {"numpy": 0.0, "numba": 1.0, "llvm": 0.0}
+
+
+def test_forest_arrays_are_checked_on_load(tmp_path: Path) -> None:
+    learner = ForestLearner(ARMS, seed=0, n_trees=4)
+    train(learner, np.random.default_rng(0), 60)
+    learner.save(tmp_path / "f")
+    with np.load(tmp_path / "f" / "policy.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["w_left"] = arrays["w_left"] + 10_000  # a child past the end of its tree
+    bio = io.BytesIO()
+    np.savez(bio, **arrays)
+    (tmp_path / "f" / "policy.npz").write_bytes(bio.getvalue())
+    meta = json.loads((tmp_path / "f" / "policy.json").read_text())
+    meta["weights_sha256"] = hashlib.sha256(bio.getvalue()).hexdigest()
+    (tmp_path / "f" / "policy.json").write_text(json.dumps(meta))
+    with pytest.raises(PolicyStateError, match="child index out of range"):
+        load_policy(tmp_path / "f")
 
 
 def test_measured_actions_follow_the_buffer() -> None:

@@ -46,7 +46,7 @@ from mcodec.compiler.optimize import decide, dims_from_inputs, program_signature
 from mcodec.compiler.pgo import build_with_plan, profile_program, time_entry  # noqa: E402
 from mcodec.compiler.stitch import block_views  # noqa: E402
 from mcodec.compiler.strategy import REGISTRY  # noqa: E402
-from mcodec.passes.policy import ReinforcementLearner  # noqa: E402
+from mcodec.passes.policy import DEFAULT_LEARNER, LEARNERS  # noqa: E402
 from mcodec.runtime_shim.hardware import short_openmp_spins  # noqa: E402
 from mcodec.runtime_shim.profile_store import ProfileStore  # noqa: E402
 from peers import Peer, jax_available, make_peers  # noqa: E402
@@ -91,10 +91,14 @@ def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict
     # Fast programs get more rounds: at 5 rounds, sub-millisecond plans that differ only
     # in a block of microseconds timed 0.36 and 0.61 ms (xorshift), pure noise.
     rounds = max(repeat, min(MAX_ROUNDS, math.ceil(ROUND_BUDGET_S / max(slowest, 1e-9))))
+    # The order rotates every round: what runs first in a round runs slower (after the
+    # NumPy peer's 100 ms, fdtd_2d's plans took 4-7% longer first than second, whichever
+    # plan came first), and a fixed order gave that to the policy's plan every time.
+    order = list(runs)
     times: dict[Any, list[float]] = {key: [] for key in runs}
-    for _ in range(rounds):
-        for key, run in runs.items():
-            times[key].append(run())
+    for r in range(rounds):
+        for key in order[r % len(order):] + order[:r % len(order)]:
+            times[key].append(runs[key]())
     return {label: statistics.median(times[key]) for label, key in key_of.items()}, missing
 
 
@@ -165,6 +169,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--store", type=Path, help="reuse/extend this profile store (default: a fresh one)")
     ap.add_argument("--save-prior", action="store_true")
+    ap.add_argument("--learner", choices=sorted(LEARNERS), default=DEFAULT_LEARNER.kind,
+                    help="the policy model evaluated (and saved as the prior)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--peers", default="numba,numba-par" + (",jax" if jax_available() else ""),
                     help="peers timed beside the policy, with the NumPy reference ('none': no peers)")
@@ -176,7 +182,7 @@ def main() -> int:
     if args.prior_only:
         if not args.prior_only.is_file():
             ap.error(f"{args.prior_only}: no such profile store")
-        save_prior(ProfileStore(args.prior_only))
+        save_prior(ProfileStore(args.prior_only), LEARNERS[args.learner])
         return 0
     names = args.programs.split(",") if args.programs else corpus_names()
     peer_kinds = tuple(k for k in args.peers.split(",") if k and k != "none")
@@ -211,7 +217,7 @@ def main() -> int:
         module = frontend(source, f"{name}.mc")
         inputs = im.make_inputs(args.preset)
         dims = dims_from_inputs(module, im.ENTRY, inputs)
-        learner = ReinforcementLearner(REGISTRY.values())
+        learner = LEARNERS[args.learner](REGISTRY.values())
         train_from_store(learner, _Subset(store, {psigs[name]}))  # type: ignore[arg-type]
         # decision time per block: the build's one call (cold: right after training, its
         # code and data out of the CPU caches), and the median of repeats after it
@@ -220,7 +226,7 @@ def main() -> int:
             t0 = time.perf_counter()
             plan, decisions = decide(module, learner, dims=dims)
             decide_ms.append((time.perf_counter() - t0) * 1e3 / max(len(decisions), 1))
-        learner_all = ReinforcementLearner(REGISTRY.values())
+        learner_all = LEARNERS[args.learner](REGISTRY.values())
         train_from_store(learner_all, store)
         # (as `mcodec build --optimize` decides: with the store, whose measurements of
         # the program's own blocks now exist)
@@ -262,7 +268,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.save_prior:
-        save_prior(store)
+        save_prior(store, LEARNERS[args.learner])
     return 0
 
 
@@ -286,9 +292,10 @@ def peer_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def save_prior(store: ProfileStore) -> None:
-    """The prior shipped with mcodec: the default learner trained on every run in the store."""
-    prior = ReinforcementLearner(REGISTRY.values())
+def save_prior(store: ProfileStore, kind: type = DEFAULT_LEARNER) -> None:
+    """The prior shipped with mcodec: a learner (the default one unless told) trained on
+    every run in the store."""
+    prior = kind(REGISTRY.values())
     n = train_from_store(prior, store)
     out = Path(__file__).resolve().parents[2] / "passes" / "prior"
     prior.save(out)
