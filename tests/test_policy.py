@@ -436,6 +436,20 @@ def test_forest_arrays_are_checked_on_load(tmp_path: Path) -> None:
         load_policy(tmp_path / "f")
 
 
+@pytest.mark.parametrize("default_clip, expect", [(3.0, "llvm"), (0.7, "numba")])
+def test_one_block_far_off_does_not_choose_the_default(default_clip, expect) -> None:
+    # numba beats llvm by 0.3 on five blocks and loses by 2.0 on a sixth: summed, llvm
+    # wins; with that loss counted at most 0.7, numba does
+    learner = ReinforcementLearner(ARMS, margin=0.1, default_clip=default_clip, time_weight=0.0)
+    for i in range(6):
+        s = np.eye(5)[i % 5] * (1 + i)
+        learner.remember(s, "numpy", 0.0)
+        learner.remember(s, "numba", 1.3 if i < 5 else -1.0)
+        learner.remember(s, "llvm", 1.0)
+    learner.learn()
+    assert learner.preference() == {expect: 0.1}
+
+
 def test_measured_actions_follow_the_buffer() -> None:
     # decide() exploits only measured strategies; the set is cached, so it must move
     # with every experience, learned or not

@@ -26,6 +26,7 @@ import copy
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -71,7 +72,8 @@ def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict
     entry = inputs_module(name).ENTRY
     key_of: dict[str, Any] = {label: tuple(plan.get(b, "numpy") for b in blocks) for label, plan in plans.items()}
     runs: dict[Any, Callable[[], float]] = {}
-    for key in dict.fromkeys(key_of.values()):
+    plan_keys = list(dict.fromkeys(key_of.values()))
+    for key in plan_keys:
         program = build_with_plan(source, f"{name}.mc", dict(zip(blocks, key))).program
         runs[key] = lambda program=program: time_entry(program, entry, inputs, 1)[0]
     missing: dict[str, str] = {}
@@ -87,17 +89,21 @@ def time_plans(name: str, inputs: dict[str, Any], blocks: list[str], plans: dict
             else:
                 missing[peer.name] = peer.reason
     # warm-up (and a peer's first call after its compilation)
-    slowest = max(run() for run in runs.values())
+    first = {key: run() for key, run in runs.items()}
     # Fast programs get more rounds: at 5 rounds, sub-millisecond plans that differ only
-    # in a block of microseconds timed 0.36 and 0.61 ms (xorshift), pure noise.
+    # in a block of microseconds timed 0.36 and 0.61 ms (xorshift), pure noise. (By the
+    # slowest plan: the NumPy peer, 50 times slower, left such programs at 5.)
+    slowest = max(first[key] for key in plan_keys)
     rounds = max(repeat, min(MAX_ROUNDS, math.ceil(ROUND_BUDGET_S / max(slowest, 1e-9))))
-    # The order rotates every round: what runs first in a round runs slower (after the
-    # NumPy peer's 100 ms, fdtd_2d's plans took 4-7% longer first than second, whichever
-    # plan came first), and a fixed order gave that to the policy's plan every time.
-    order = list(runs)
+    # Each round runs in a new (seeded) random order: what runs right after the NumPy
+    # peer runs slower (fdtd_2d's plans took 4-7% longer there, whichever plan it was;
+    # xorshift's 11%), and with a fixed order, or one rotated each round, one plan
+    # followed the peer in most rounds: the policy's, listed first.
+    order, shuffle = list(runs), random.Random(0).shuffle
     times: dict[Any, list[float]] = {key: [] for key in runs}
-    for r in range(rounds):
-        for key in order[r % len(order):] + order[:r % len(order)]:
+    for _ in range(rounds):
+        shuffle(order)
+        for key in order:
             times[key].append(runs[key]())
     return {label: statistics.median(times[key]) for label, key in key_of.items()}, missing
 
