@@ -819,8 +819,8 @@ class ForestLearner(_Learner):
     Why the default: leave-one-program-out on five corpus stores at preset M
     (tests/bench/simulate_policy.py), its gain over the best fixed rule was 1.012,
     0.997, 0.993, 1.000 and 0.989 where the ridge's was 1.023, 0.977, 0.976, 0.985 and
-    0.982 (the MLP's 0.87-0.93); timed for real on one store (eval_policy.py
-    --skip-profiling), 0.982 against 0.947. The ridge extrapolated counts past every
+    0.982 (the MLP's 0.87-0.93); timed for real on the first store (eval_policy.py
+    --skip-profiling), 1.006 against 0.989. The ridge extrapolated counts past every
     profiled block (three_mm's three products: NumPy for a block Numba runs 1.5 times
     faster); a tree's prediction is always a mean of measured blocks. The per-block
     oracle is only 7-10% ahead of the rule on these stores."""
