@@ -91,8 +91,9 @@ def _node_value(Y: np.ndarray, M: np.ndarray, w: np.ndarray, parent: np.ndarray)
     so that a strategy measured on only some of them is compared with the others on
     those; the parent's value where no block measured the output."""
     u, v = _additive(Y, M, w)
-    has = M.any(axis=1)
-    return np.where(M.any(axis=0), (u[has] * w[has]).sum() / w[has].sum() + v, parent)
+    wh = w[M.any(axis=1)]
+    level = (u[M.any(axis=1)] * wh).sum() / wh.sum() if wh.sum() > 0 else 0.0  # (weights may be 0)
+    return np.where(M.any(axis=0) & (M * w[:, None]).any(axis=0), level + v, parent)
 
 
 def _best_split(X: np.ndarray, Y: np.ndarray, M: np.ndarray, w: np.ndarray, feats: np.ndarray,

@@ -419,6 +419,19 @@ def test_forest_strategy_registered_after_the_fit_survives_a_save(tmp_path: Path
     assert loaded.predict(CENTERS[0]) == learner.predict(CENTERS[0]) == {"numpy": 0.0, "numba": 1.0, "llvm": 0.0}
 
 
+def test_forest_runs_of_zero_weight_leave_the_prior() -> None:
+    # runs that weigh 0 (blocks with no share of their program's time) move no
+    # prediction, and divide by no zero
+    learner = ForestLearner(ARMS, seed=0)
+    for i in range(20):
+        learner.remember(CENTERS[i % 2] + i * 0.01, "numba", 1.0, weight=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learner.learn()
+        q = learner.predict(CENTERS[0])
+    assert q == {"numpy": 0.0, "numba": 0.0, "llvm": 0.0}
+
+
 def test_forest_arrays_are_checked_on_load(tmp_path: Path) -> None:
     learner = ForestLearner(ARMS, seed=0, n_trees=4)
     train(learner, np.random.default_rng(0), 60)
