@@ -141,12 +141,21 @@ def state_lock(directory: str | Path, exclusive: bool) -> Iterator[None]:
         os.close(fd)
 
 
+def _blocks(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct states (a profiled block is one state, run under several strategies)
+    and each experience's index among them."""
+    uniq, group = np.unique(states, axis=0, return_inverse=True)
+    return uniq, group.ravel()
+
+
 def _block_means(group: np.ndarray, acts: np.ndarray, targets: np.ndarray, n_groups: int,
-                 n_actions: int) -> np.ndarray:
-    """[block, action] the mean target of the action's runs on the block (NaN: none)."""
+                 n_actions: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """[block, action] the (weighted) mean target of the action's runs on the block
+    (NaN: none, or none of any weight)."""
     key = group * n_actions + acts
-    sums = np.bincount(key, weights=targets, minlength=n_groups * n_actions)
-    counts = np.bincount(key, minlength=n_groups * n_actions)
+    w = np.ones(len(key)) if weights is None else weights
+    sums = np.bincount(key, weights=targets * w, minlength=n_groups * n_actions)
+    counts = np.bincount(key, weights=w, minlength=n_groups * n_actions)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (sums / counts).reshape(n_groups, n_actions)
 
@@ -158,8 +167,7 @@ def _floor_to_best(states: np.ndarray, acts: np.ndarray, targets: np.ndarray, n_
     NumPy runs a scalar loop 20 or 3000 times slower than compiled code does not
     change it, but as a squared error the 3000x would outweigh every other block in the
     fit of NumPy's (and any other slow strategy's) model."""
-    _, group = np.unique(states, axis=0, return_inverse=True)
-    group = group.ravel()
+    _, group = _blocks(states)
     means = _block_means(group, acts, targets, int(group.max()) + 1, n_actions)
     best = np.nanmax(means, axis=1)
     return np.maximum(targets, best[group] - clip)
@@ -171,8 +179,7 @@ def _per_block(states: np.ndarray, acts: np.ndarray, targets: np.ndarray, weight
     their mean weight. Runs of a strategy on a block are repeated measurements of one
     quantity, not independent examples; fitted one by one, a block and strategy would
     weigh as much as it happened to be run (profiling reruns, exploration)."""
-    _, group = np.unique(states, axis=0, return_inverse=True)
-    group = group.ravel()
+    _, group = _blocks(states)
     key = group * n_actions + acts
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
@@ -348,8 +355,7 @@ class _Learner:
 
     def _default_action(self) -> str | None:
         states, acts, targets = self._experience()
-        _, group = np.unique(states, axis=0, return_inverse=True)
-        group = group.ravel()
+        _, group = _blocks(states)
         n, na = int(group.max()) + 1, len(self.strategies)
         means = _block_means(group, acts, targets, n, na)
         w = np.bincount(group, weights=self._weight_array(), minlength=n) / np.bincount(group, minlength=n)
@@ -421,8 +427,7 @@ class _Learner:
         cache = getattr(self, "_confidence_cache", None)
         if cache is None or cache[0] != key:
             states, acts, rewards = self._experience()
-            uniq, inverse = np.unique(self._z(states), axis=0, return_inverse=True)
-            inverse = inverse.ravel()
+            uniq, inverse = _blocks(self._z(states))
             counts = np.zeros((len(uniq), len(self.strategies)))
             np.add.at(counts, (inverse, acts), 1.0)
             sums = np.zeros_like(counts)
@@ -704,8 +709,7 @@ class ReinforcementLearner(_Learner):
             # code beats NumPy on a block varies far more between blocks than the ranking
             # of strategies does; fitted per action, that common part's errors differ per
             # action and decide the ranking.
-            _, group = np.unique(z, axis=0, return_inverse=True)
-            group = group.ravel()
+            _, group = _blocks(z)
             counts = np.bincount(group)
             mean = np.bincount(group, weights=targets) / counts
             first = np.unique(group, return_index=True)[1]
@@ -846,17 +850,12 @@ class ForestLearner(_Learner):
 
     def _fit(self, z: np.ndarray, acts: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
         # one row per block (a distinct state), one column per strategy
-        uniq, group = np.unique(z, axis=0, return_inverse=True)
-        group = group.ravel()
-        na = len(self.strategies)
-        key = group * na + acts
-        size = len(uniq) * na
-        wsum = np.bincount(key, weights=weights, minlength=size)
-        Y = (np.bincount(key, weights=weights * targets, minlength=size) / np.where(wsum > 0, wsum, 1.0))
-        M = np.bincount(key, minlength=size) > 0
+        uniq, group = _blocks(z)
+        means = _block_means(group, acts, targets, len(uniq), len(self.strategies), weights)
+        M = ~np.isnan(means)
         w = np.bincount(group, weights=weights) / np.bincount(group)
         h = self.hyper
-        self.forest = fit_forest(uniq, Y.reshape(-1, na), M.reshape(-1, na), w, n_trees=int(h["n_trees"]),
+        self.forest = fit_forest(uniq, np.where(M, means, 0.0), M, w, n_trees=int(h["n_trees"]),
                                  max_depth=int(h["max_depth"]), min_leaf=int(h["min_leaf"]),
                                  max_features=float(h["max_features"]), bootstrap=bool(h["bootstrap"]),
                                  rng=np.random.default_rng(h["seed"]))
